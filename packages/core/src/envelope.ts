@@ -1,0 +1,238 @@
+import { decodeCbor, encodeCbor } from './cbor.js'
+import { AzothError, CorruptionError } from './errors.js'
+import type { EventId } from './ids.js'
+import { utf8DecodeStrict, utf8Encode } from './utf8.js'
+
+/** The envelope format this version writes. Readers accept this and older versions. */
+export const ENVELOPE_FORMAT_VERSION = 1
+
+/** Longest event type, in UTF-8 bytes. */
+export const MAX_EVENT_TYPE_BYTES = 256
+
+const FLAG_RAW_PAYLOAD = 0b001
+const FLAG_METADATA = 0b010
+const FLAG_STREAM = 0b100
+const KNOWN_FLAGS = FLAG_RAW_PAYLOAD | FLAG_METADATA | FLAG_STREAM
+const FIXED_HEADER = 12 // version, flags, u64 timestamp, u16 type length
+
+/** Correlation data carried beside an event's payload. */
+export interface EventMetadata {
+  readonly correlationId?: string
+  readonly causationId?: string
+  readonly [key: string]: unknown
+}
+
+/** Reserved for streams with expected-version checks: a stream name and the event's version in it. */
+export interface EventStreamRef {
+  readonly name: string
+  readonly version: number
+}
+
+/** What goes into an envelope. */
+export interface EnvelopeInput {
+  readonly type: string
+  /** Milliseconds since the epoch, from the database clock. */
+  readonly timestamp: number
+  readonly metadata?: EventMetadata | undefined
+  readonly stream?: EventStreamRef | undefined
+  /** The payload: CBOR-encoded, unless `rawPayload` is set and it is a Uint8Array stored as is. */
+  readonly payload: unknown
+  readonly rawPayload?: boolean | undefined
+}
+
+/** A decoded event, as readers and handlers see it. */
+export interface AzothEvent<P = unknown> {
+  readonly id: EventId
+  readonly type: string
+  readonly timestamp: number
+  readonly metadata: EventMetadata | undefined
+  readonly stream: EventStreamRef | undefined
+  /** The decoded CBOR payload, or the raw bytes of an event written with `logBytes`. */
+  readonly payload: P
+}
+
+/** The header of an envelope, read without decoding the payload. */
+export interface EnvelopeHeader {
+  readonly version: number
+  readonly type: string
+  readonly timestamp: number
+  readonly metadata: EventMetadata | undefined
+  readonly stream: EventStreamRef | undefined
+  readonly rawPayload: boolean
+  /** Offset of the payload within the envelope bytes. */
+  readonly payloadOffset: number
+}
+
+function invalid(message: string, details: Record<string, unknown>): never {
+  throw new AzothError('INVALID_ARGUMENT', message, { details })
+}
+
+/** Encodes an event envelope. Invalid input raises `INVALID_ARGUMENT`. */
+export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
+  const { type, timestamp, metadata, stream, payload, rawPayload } = input
+  if (typeof type !== 'string' || type.length === 0)
+    invalid('event type must be a non-empty string', { type })
+  const typeBytes = utf8Encode(type)
+  if (typeBytes.length > MAX_EVENT_TYPE_BYTES || !type.isWellFormed()) {
+    invalid(`event type must be well-formed and at most ${MAX_EVENT_TYPE_BYTES} UTF-8 bytes`, { type })
+  }
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0)
+    invalid('timestamp must be a safe non-negative integer', { timestamp })
+  let payloadBytes: Uint8Array
+  if (rawPayload) {
+    if (!(payload instanceof Uint8Array)) invalid('a raw payload must be a Uint8Array', {})
+    payloadBytes = payload
+  } else {
+    try {
+      payloadBytes = encodeCbor(payload)
+    } catch (e) {
+      throw new AzothError('INVALID_ARGUMENT', `payload of event '${type}' cannot be encoded as CBOR`, {
+        cause: e,
+      })
+    }
+  }
+  let metaBytes: Uint8Array | undefined
+  if (metadata !== undefined) {
+    try {
+      metaBytes = encodeCbor(metadata)
+    } catch (e) {
+      throw new AzothError('INVALID_ARGUMENT', `metadata of event '${type}' cannot be encoded as CBOR`, {
+        cause: e,
+      })
+    }
+  }
+  let streamBytes: Uint8Array | undefined
+  if (stream !== undefined) {
+    if (!Number.isSafeInteger(stream.version) || stream.version < 0)
+      invalid('stream version must be a safe integer', {})
+    streamBytes = utf8Encode(stream.name)
+    if (streamBytes.length === 0 || streamBytes.length > 0xffff)
+      invalid('stream name must be 1..65535 bytes', {})
+  }
+  const size =
+    FIXED_HEADER +
+    typeBytes.length +
+    (streamBytes ? 2 + streamBytes.length + 8 : 0) +
+    (metaBytes ? 4 + metaBytes.length : 0) +
+    payloadBytes.length
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  out[0] = ENVELOPE_FORMAT_VERSION
+  out[1] =
+    (rawPayload ? FLAG_RAW_PAYLOAD : 0) | (metaBytes ? FLAG_METADATA : 0) | (streamBytes ? FLAG_STREAM : 0)
+  view.setBigUint64(2, BigInt(timestamp))
+  view.setUint16(10, typeBytes.length)
+  out.set(typeBytes, 12)
+  let at = 12 + typeBytes.length
+  if (streamBytes && stream) {
+    view.setUint16(at, streamBytes.length)
+    out.set(streamBytes, at + 2)
+    at += 2 + streamBytes.length
+    view.setBigUint64(at, BigInt(stream.version))
+    at += 8
+  }
+  if (metaBytes) {
+    view.setUint32(at, metaBytes.length)
+    out.set(metaBytes, at + 4)
+    at += 4 + metaBytes.length
+  }
+  out.set(payloadBytes, at)
+  return out
+}
+
+function corrupt(reason: string, where: string | undefined): never {
+  throw new CorruptionError(`corrupt event envelope${where ? ` (${where})` : ''}: ${reason}`, {
+    details: { where: where ?? 'event envelope', reason },
+  })
+}
+
+function checkFixedHeader(bytes: Uint8Array, where: string | undefined): number {
+  if (bytes.length < FIXED_HEADER) corrupt(`${bytes.length} bytes is shorter than the header`, where)
+  const version = bytes[0]!
+  if (version === 0 || version > ENVELOPE_FORMAT_VERSION) corrupt(`unknown format version ${version}`, where)
+  if ((bytes[1]! & ~KNOWN_FLAGS) !== 0) corrupt(`unknown flags 0x${bytes[1]!.toString(16)}`, where)
+  const typeLength = (bytes[10]! << 8) | bytes[11]!
+  if (typeLength === 0 || typeLength > MAX_EVENT_TYPE_BYTES || FIXED_HEADER + typeLength > bytes.length) {
+    corrupt(`bad type length ${typeLength}`, where)
+  }
+  return typeLength
+}
+
+/**
+ * Reads the event type without decoding metadata or payload: what the projector routes on.
+ * `where` names the event in a `CORRUPTION` error (for example `event 42`).
+ */
+export function readEventType(bytes: Uint8Array, where?: string): string {
+  const typeLength = checkFixedHeader(bytes, where)
+  const type = utf8DecodeStrict(bytes, FIXED_HEADER, FIXED_HEADER + typeLength)
+  if (type === undefined) corrupt('event type is not valid UTF-8', where)
+  return type
+}
+
+/** Decodes everything but the payload. */
+export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): EnvelopeHeader {
+  const typeLength = checkFixedHeader(bytes, where)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const flags = bytes[1]!
+  const ts = view.getBigUint64(2)
+  if (ts > BigInt(Number.MAX_SAFE_INTEGER)) corrupt('timestamp out of range', where)
+  const type = utf8DecodeStrict(bytes, FIXED_HEADER, FIXED_HEADER + typeLength)
+  if (type === undefined) corrupt('event type is not valid UTF-8', where)
+  let at = FIXED_HEADER + typeLength
+  let stream: EventStreamRef | undefined
+  if (flags & FLAG_STREAM) {
+    if (at + 2 > bytes.length) corrupt('stream name length truncated', where)
+    const n = view.getUint16(at)
+    if (n === 0 || at + 2 + n + 8 > bytes.length) corrupt('stream truncated', where)
+    const name = utf8DecodeStrict(bytes, at + 2, at + 2 + n)
+    if (name === undefined) corrupt('stream name is not valid UTF-8', where)
+    const version = view.getBigUint64(at + 2 + n)
+    if (version > BigInt(Number.MAX_SAFE_INTEGER)) corrupt('stream version out of range', where)
+    stream = { name, version: Number(version) }
+    at += 2 + n + 8
+  }
+  let metadata: EventMetadata | undefined
+  if (flags & FLAG_METADATA) {
+    if (at + 4 > bytes.length) corrupt('metadata length truncated', where)
+    const n = view.getUint32(at)
+    if (n === 0 || at + 4 + n > bytes.length) corrupt('metadata truncated', where)
+    const m = decodeCbor(
+      bytes.subarray(at + 4, at + 4 + n),
+      where ? `metadata of ${where}` : 'event metadata',
+    )
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) corrupt('metadata is not a map', where)
+    metadata = m as EventMetadata
+    at += 4 + n
+  }
+  return {
+    version: bytes[0]!,
+    type,
+    timestamp: Number(ts),
+    metadata,
+    stream,
+    rawPayload: (flags & FLAG_RAW_PAYLOAD) !== 0,
+    payloadOffset: at,
+  }
+}
+
+/** Decodes the payload of an envelope whose header was read with {@link decodeEnvelopeHeader}. */
+export function decodeEnvelopePayload(bytes: Uint8Array, header: EnvelopeHeader, where?: string): unknown {
+  const body = bytes.subarray(header.payloadOffset)
+  if (header.rawPayload) return body
+  if (body.length === 0) corrupt('payload is empty', where)
+  return decodeCbor(body, where ? `payload of ${where}` : 'event payload')
+}
+
+/** Decodes a whole event. Damaged bytes raise `CORRUPTION` naming the event id. */
+export function decodeEvent<P = unknown>(id: EventId, bytes: Uint8Array): AzothEvent<P> {
+  const where = `event ${id}`
+  const header = decodeEnvelopeHeader(bytes, where)
+  return {
+    id,
+    type: header.type,
+    timestamp: header.timestamp,
+    metadata: header.metadata,
+    stream: header.stream,
+    payload: decodeEnvelopePayload(bytes, header, where) as P,
+  }
+}

@@ -1,0 +1,201 @@
+import { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
+import { AzothError, CorruptionError } from './errors.js'
+import {
+  compareBytes,
+  registerEqualityEncoder,
+  type TypedValue,
+  type TypedValueKind,
+  unsafeTypedValue,
+} from './typed-value.js'
+
+/** The first byte of an encoded typed value. Stable on disk: never renumber. */
+export const TYPED_VALUE_TAGS = {
+  i64: 0x01,
+  u256: 0x02,
+  string: 0x03,
+  bytes: 0x04,
+  bool: 0x05,
+  f64: 0x06,
+  set: 0x07,
+  array: 0x08,
+  json: 0x09,
+} as const satisfies Record<TypedValueKind, number>
+
+const utf8Encoder = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const U256_MASK_64 = 0xffff_ffff_ffff_ffffn
+
+function tagged(tag: number, bodyLength: number): { out: Uint8Array; view: DataView } {
+  const out = new Uint8Array(1 + bodyLength)
+  out[0] = tag
+  return { out, view: new DataView(out.buffer, out.byteOffset, out.byteLength) }
+}
+
+function encodeStrings(tag: number, items: readonly string[]): Uint8Array {
+  const parts = items.map((s) => utf8Encoder.encode(s))
+  let size = 4
+  for (const p of parts) size += 4 + p.length
+  const { out, view } = tagged(tag, size)
+  view.setUint32(1, parts.length)
+  let at = 5
+  for (const p of parts) {
+    view.setUint32(at, p.length)
+    out.set(p, at + 4)
+    at += 4 + p.length
+  }
+  return out
+}
+
+/**
+ * Encodes a typed value to its deterministic binary form: a tag byte and a fixed layout per kind
+ * (big-endian integers, fixed-width u256, sorted sets, CBOR with sorted keys for json).
+ */
+export function encodeTypedValue(v: TypedValue): Uint8Array {
+  switch (v.kind) {
+    case 'i64': {
+      const { out, view } = tagged(TYPED_VALUE_TAGS.i64, 8)
+      view.setBigInt64(1, v.value)
+      return out
+    }
+    case 'u256': {
+      const { out, view } = tagged(TYPED_VALUE_TAGS.u256, 32)
+      let x = v.value
+      for (let at = 25; at >= 1; at -= 8) {
+        view.setBigUint64(at, x & U256_MASK_64)
+        x >>= 64n
+      }
+      return out
+    }
+    case 'string': {
+      const body = utf8Encoder.encode(v.value)
+      const out = new Uint8Array(1 + body.length)
+      out[0] = TYPED_VALUE_TAGS.string
+      out.set(body, 1)
+      return out
+    }
+    case 'bytes': {
+      const out = new Uint8Array(1 + v.value.length)
+      out[0] = TYPED_VALUE_TAGS.bytes
+      out.set(v.value, 1)
+      return out
+    }
+    case 'bool': {
+      const out = new Uint8Array(2)
+      out[0] = TYPED_VALUE_TAGS.bool
+      out[1] = v.value ? 1 : 0
+      return out
+    }
+    case 'f64': {
+      const { out, view } = tagged(TYPED_VALUE_TAGS.f64, 8)
+      // Every NaN is stored as the one canonical NaN, so equal values give equal bytes.
+      view.setFloat64(1, Number.isNaN(v.value) ? Number.NaN : v.value)
+      return out
+    }
+    case 'set':
+      return encodeStrings(TYPED_VALUE_TAGS.set, v.value)
+    case 'array':
+      return encodeStrings(TYPED_VALUE_TAGS.array, v.value)
+    case 'json': {
+      let body: Uint8Array
+      try {
+        body = encodeCbor(canonicalize(v.value))
+      } catch (e) {
+        throw new AzothError('INVALID_ARGUMENT', 'json value cannot be encoded as CBOR', { cause: e })
+      }
+      const out = new Uint8Array(1 + body.length)
+      out[0] = TYPED_VALUE_TAGS.json
+      out.set(body, 1)
+      return out
+    }
+  }
+}
+
+function corrupt(reason: string, bytes: Uint8Array, cause?: unknown): never {
+  throw new CorruptionError(`corrupt typed value: ${reason}`, {
+    cause,
+    details: { where: 'typed value', length: bytes.length },
+  })
+}
+
+function decodeUtf8(bytes: Uint8Array, reason: string): string {
+  try {
+    return utf8Decoder.decode(bytes)
+  } catch (e) {
+    return corrupt(`${reason} is not valid UTF-8`, bytes, e)
+  }
+}
+
+function decodeStrings(bytes: Uint8Array, view: DataView, kind: 'set' | 'array'): string[] {
+  if (bytes.length < 5) corrupt(`${kind} header truncated`, bytes)
+  const count = view.getUint32(1)
+  // Each member takes at least 4 bytes: a count beyond that is a lie, refuse before allocating.
+  if (count > (bytes.length - 5) / 4) corrupt(`${kind} count ${count} exceeds the data`, bytes)
+  const items = new Array<string>(count)
+  let at = 5
+  let prev: Uint8Array | undefined
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > bytes.length) corrupt(`${kind} member ${i} truncated`, bytes)
+    const len = view.getUint32(at)
+    at += 4
+    if (at + len > bytes.length) corrupt(`${kind} member ${i} overruns the data`, bytes)
+    const raw = bytes.subarray(at, at + len)
+    items[i] = decodeUtf8(raw, `${kind} member ${i}`)
+    if (kind === 'set') {
+      if (prev !== undefined && compareBytes(prev, raw) >= 0)
+        corrupt('set members are not strictly sorted', bytes)
+      prev = raw
+    }
+    at += len
+  }
+  if (at !== bytes.length) corrupt(`${bytes.length - at} trailing bytes after ${kind}`, bytes)
+  return items
+}
+
+function expectLength(bytes: Uint8Array, n: number, kind: string): void {
+  if (bytes.length !== n) corrupt(`${kind} must be ${n} bytes, found ${bytes.length}`, bytes)
+}
+
+/**
+ * Decodes bytes written by {@link encodeTypedValue}. Anything else, including foreign or damaged
+ * bytes, raises `CORRUPTION` and nothing else.
+ */
+export function decodeTypedValue(bytes: Uint8Array): TypedValue {
+  if (bytes.length === 0) corrupt('empty', bytes)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  switch (bytes[0]) {
+    case TYPED_VALUE_TAGS.i64:
+      expectLength(bytes, 9, 'i64')
+      return unsafeTypedValue('i64', view.getBigInt64(1))
+    case TYPED_VALUE_TAGS.u256: {
+      expectLength(bytes, 33, 'u256')
+      let x = 0n
+      for (let at = 1; at < 33; at += 8) x = (x << 64n) | view.getBigUint64(at)
+      return unsafeTypedValue('u256', x)
+    }
+    case TYPED_VALUE_TAGS.string:
+      return unsafeTypedValue('string', decodeUtf8(bytes.subarray(1), 'string'))
+    case TYPED_VALUE_TAGS.bytes:
+      return unsafeTypedValue('bytes', bytes.slice(1))
+    case TYPED_VALUE_TAGS.bool:
+      expectLength(bytes, 2, 'bool')
+      if (bytes[1]! > 1) corrupt(`bool byte ${bytes[1]}`, bytes)
+      return unsafeTypedValue('bool', bytes[1] === 1)
+    case TYPED_VALUE_TAGS.f64:
+      expectLength(bytes, 9, 'f64')
+      return unsafeTypedValue('f64', view.getFloat64(1))
+    case TYPED_VALUE_TAGS.set:
+      return unsafeTypedValue('set', decodeStrings(bytes, view, 'set'))
+    case TYPED_VALUE_TAGS.array:
+      return unsafeTypedValue('array', decodeStrings(bytes, view, 'array'))
+    case TYPED_VALUE_TAGS.json: {
+      if (bytes.length < 2) corrupt('json body empty', bytes)
+      const value = decodeCbor(bytes.subarray(1), 'json typed value')
+      if (value === undefined) corrupt('json body decodes to undefined', bytes)
+      return unsafeTypedValue('json', value)
+    }
+    default:
+      return corrupt(`unknown tag 0x${bytes[0]!.toString(16).padStart(2, '0')}`, bytes)
+  }
+}
+
+registerEqualityEncoder(encodeTypedValue)
