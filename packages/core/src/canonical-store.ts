@@ -71,10 +71,24 @@ export interface CommitStats {
 }
 
 /**
+ * Where a projector or subscriber reads events from: the canonical store, or an event log alone.
+ */
+export interface EventSource {
+  /** The id of the last committed event, 0 when there is none. */
+  head(): EventId
+  /** Stored events in id order, lazily, with bounded memory. */
+  events(range?: EventRange): IterableIterator<EventRecord>
+  /** Called with the new head after each commit; returns an unsubscribe function. */
+  onCommit(listener: (head: EventId) => void): () => void
+  /** When set, readers stop at this id (a backup is being sealed). */
+  readonly sealedAt: EventId | undefined
+}
+
+/**
  * The source of truth: key-value state, metadata and (by default) the events, with group commit.
  * Implemented by `@azoth/store-lmdb`.
  */
-export interface CanonicalStore {
+export interface CanonicalStore extends EventSource {
   readonly readOnly: boolean
   readonly durability: Durability
   readonly limits: Limits

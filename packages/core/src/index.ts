@@ -2,6 +2,7 @@ export type {
   CanonicalStore,
   CommitResult,
   CommitStats,
+  EventSource,
   ScanOptions,
   StateEntry,
   StoreBackupInfo,
