@@ -93,6 +93,9 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   }
   let metaBytes: Uint8Array | undefined
   if (metadata !== undefined) {
+    // Readers accept only a map here; refuse anything else now rather than write an unreadable event.
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+      invalid('metadata must be an object', { type })
     try {
       metaBytes = encodeCbor(metadata)
     } catch (e) {
@@ -105,6 +108,8 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   if (stream !== undefined) {
     if (!Number.isSafeInteger(stream.version) || stream.version < 0)
       invalid('stream version must be a safe integer', {})
+    if (typeof stream.name !== 'string' || !stream.name.isWellFormed())
+      invalid('stream name must be a well-formed string', {})
     streamBytes = utf8Encode(stream.name)
     if (streamBytes.length === 0 || streamBytes.length > 0xffff)
       invalid('stream name must be 1..65535 bytes', {})

@@ -21,6 +21,7 @@ export const AZOTH_ERROR_CODES = [
   'CIRCUIT_OPEN',
   'PROJECTION_FAILED',
   'IO',
+  'READ_ONLY',
 ] as const
 
 /** The closed union of Azoth error codes. */

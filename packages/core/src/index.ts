@@ -46,6 +46,7 @@ export {
 export type { EventHandler } from './event-handler.js'
 export type { EventLog, EventLogStats, EventRange, EventRecord } from './event-log.js'
 export { type EventId, eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
+export { acquireProcessLock, type ProcessLock } from './process-lock.js'
 export { encodeKey, hashKey, type Key, keyToString } from './keys.js'
 export {
   checkEventSize,
@@ -62,6 +63,7 @@ export type {
   DeadLetterStatus,
   DeadLetterStore,
   NewDeadLetter,
+  ProjectionBackupInfo,
   ProjectionStore,
   ProjectionTxControl,
 } from './projection-store.js'

@@ -1,6 +1,9 @@
 import type { EventId } from './ids.js'
 
-/** Lifecycle of a dead letter. */
+/**
+ * Lifecycle of a dead letter: `pending` waits for its first replay, `retrying` has failed at least
+ * one replay and will be tried again, `permanent` was given up (only a manual retry moves it).
+ */
 export type DeadLetterStatus = 'pending' | 'retrying' | 'permanent'
 
 /** An event a projector could not apply, parked for later. */
@@ -13,6 +16,7 @@ export interface DeadLetter {
   readonly envelope: Uint8Array
   readonly errorMessage: string
   readonly errorStack: string | undefined
+  /** Failed attempts so far, the first application included. */
   readonly attempts: number
   readonly firstFailedAt: number
   readonly lastFailedAt: number
@@ -38,46 +42,81 @@ export interface DeadLetterQuery {
   readonly projector?: string
   readonly status?: DeadLetterStatus
   readonly limit?: number
-  /** Only rows whose `nextRetryAt` is at or before this time. */
+  /** Only rows whose `nextRetryAt` is at or before this time (rows without one are left out). */
   readonly dueBy?: number
 }
 
 /**
  * The part of a projection transaction the projector itself uses; a backend's handlers see the
- * backend's own transaction type (`Tx`), which extends this.
+ * backend's own transaction type (`Tx`), which extends this. Methods may return a promise on an
+ * asynchronous backend (PostgreSQL); the SQLite backend returns plain values.
  */
 export interface ProjectionTxControl {
-  /** Runs `fn` in a nested savepoint: if it throws, only its writes are rolled back, then it rethrows. */
+  /**
+   * Runs `fn` in a nested savepoint: if it throws (or the promise it returns rejects), only its
+   * writes are rolled back, then the error is rethrown.
+   */
   savepoint<R>(fn: () => R): R
   /** Sets a projector's cursor; committed together with everything else in the transaction. */
-  setCursor(projector: string, id: EventId): void
-  addDeadLetter(entry: NewDeadLetter): void
+  setCursor(projector: string, id: EventId): void | Promise<void>
+  /** Parks a failed event; committed together with the cursor that passes it. */
+  addDeadLetter(entry: NewDeadLetter): void | Promise<void>
+  /** Deletes a dead letter inside this transaction (a successful replay); false when absent. */
+  removeDeadLetter(id: number): boolean | Promise<boolean>
+  /** Deletes every dead letter of a projector (a rebuild starts clean); returns how many. */
+  clearDeadLetters(projector: string): number | Promise<number>
+}
+
+/** What a projection backup wrote. */
+export interface ProjectionBackupInfo {
+  /** Absolute paths of the files written. */
+  readonly files: readonly string[]
+  /** Every projector's cursor in the copy. */
+  readonly cursors: Readonly<Record<string, EventId>>
 }
 
 /**
  * Where projections live: read-model tables, projector cursors and dead letters, in one
- * transactional store. Implemented by `@azoth/projection-sqlite`; shaped so an async backend such
- * as PostgreSQL can implement it too.
+ * transactional store. Implemented by `@azoth/projection-sqlite`. Every method outside a
+ * transaction is asynchronous so that a networked backend such as PostgreSQL can implement it.
  */
 export interface ProjectionStore<Tx extends ProjectionTxControl = ProjectionTxControl> {
+  /** The backend's name, for manifests and logs (`'sqlite'`). */
   readonly backend: string
   /** The last event id a projector applied, 0 when none. */
-  getCursor(projector: string): EventId
-  /** Runs `fn` as one write transaction, committed when it settles normally, rolled back when it throws. */
+  getCursor(projector: string): Promise<EventId>
+  /** Every projector's cursor. */
+  cursors(): Promise<Record<string, EventId>>
+  /**
+   * Runs `fn` as one write transaction, committed when it returns (or its promise resolves),
+   * rolled back when it throws. Transactions of one store run one at a time.
+   */
   transaction<R>(fn: (tx: Tx) => R | Promise<R>): Promise<R>
+  /** Rows for a read query (placeholders in the backend's own syntax), from a reader connection. */
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[] | Readonly<Record<string, unknown>>,
+  ): Promise<Row[]>
+  /** A consistent copy of the whole store into `target` while writers go on. */
+  backup(target: string): Promise<ProjectionBackupInfo>
   readonly deadLetters: DeadLetterStore
   close(): Promise<void>
 }
 
 /** Dead-letter rows of a projection store. */
 export interface DeadLetterStore {
-  list(query?: DeadLetterQuery): DeadLetter[]
-  get(id: number): DeadLetter | undefined
-  count(query?: Omit<DeadLetterQuery, 'limit'>): number
+  list(query?: DeadLetterQuery): Promise<DeadLetter[]>
+  get(id: number): Promise<DeadLetter | undefined>
+  count(query?: Omit<DeadLetterQuery, 'limit'>): Promise<number>
   /** Deletes a row; false when it did not exist. */
-  remove(id: number): boolean
-  /** Marks a row for the replayer to try again now (status back to `pending`, due now). */
-  markRetry(id: number): boolean
+  remove(id: number): Promise<boolean>
+  /** Marks a row for the replayer to try again from `at` (status back to `pending`). */
+  markRetry(id: number, at: number): Promise<boolean>
   /** Records another failed attempt, with the next due time or `permanent`. */
-  recordAttempt(id: number, error: Error, at: number, next: { nextRetryAt: number } | 'permanent'): void
+  recordAttempt(
+    id: number,
+    error: Error,
+    at: number,
+    next: { readonly nextRetryAt: number } | 'permanent',
+  ): Promise<void>
 }

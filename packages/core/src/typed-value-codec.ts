@@ -1,5 +1,5 @@
 import { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
-import { AzothError, CorruptionError } from './errors.js'
+import { AzothError, CorruptionError, isAzothError } from './errors.js'
 import {
   compareBytes,
   registerEqualityEncoder,
@@ -100,6 +100,7 @@ export function encodeTypedValue(v: TypedValue): Uint8Array {
       try {
         body = encodeCbor(canonicalize(v.value))
       } catch (e) {
+        if (isAzothError(e)) throw e
         throw new AzothError('INVALID_ARGUMENT', 'json value cannot be encoded as CBOR', { cause: e })
       }
       const out = new Uint8Array(1 + body.length)

@@ -1,0 +1,115 @@
+import { CorruptionError, type EventId, type EventRecord, eventIdBytes, readEventId } from '@azoth/core'
+
+/*
+ * The built-in event log packs the events of one group commit into a few LMDB entries ("chunks")
+ * keyed by the u64 big-endian id of their first event: iteration reads one entry per chunk instead
+ * of one per event, and `get(id)` floor-seeks to the chunk that holds `id`.
+ *
+ * Chunk value: [u32 count][u32 end offset of each event, relative to the data start][event bytes...]
+ */
+
+const HEADER = 4
+
+/** Splits `events` (ids `firstId`...) into chunks of at most `maxBytes` each (one event may exceed it). */
+export function* buildChunks(
+  firstId: EventId,
+  events: readonly Uint8Array[],
+  maxBytes: number,
+): Generator<[Uint8Array, Uint8Array]> {
+  let start = 0
+  while (start < events.length) {
+    let end = start
+    let bytes = 0
+    while (end < events.length && (end === start || bytes + events[end]!.length <= maxBytes)) {
+      bytes += events[end]!.length
+      end++
+    }
+    const count = end - start
+    const out = new Uint8Array(HEADER + 4 * count + bytes)
+    const view = new DataView(out.buffer)
+    view.setUint32(0, count)
+    let dataAt = HEADER + 4 * count
+    let rel = 0
+    for (let i = 0; i < count; i++) {
+      const e = events[start + i]!
+      out.set(e, dataAt)
+      dataAt += e.length
+      rel += e.length
+      view.setUint32(HEADER + 4 * i, rel)
+    }
+    yield [eventIdBytes(firstId + start), out]
+    start = end
+  }
+}
+
+/** A parsed chunk: its first id and a view onto its offsets. */
+export class Chunk {
+  readonly count: number
+  private readonly view: DataView
+  private readonly dataStart: number
+
+  constructor(
+    readonly firstId: EventId,
+    private readonly value: Uint8Array,
+  ) {
+    if (value.length < HEADER) throw chunkCorrupt(firstId, 'shorter than its header')
+    this.view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+    this.count = this.view.getUint32(0)
+    this.dataStart = HEADER + 4 * this.count
+    if (this.count === 0 || this.dataStart > value.length) throw chunkCorrupt(firstId, `bad count ${this.count}`)
+    if (this.dataStart + this.view.getUint32(HEADER + 4 * (this.count - 1)) !== value.length) {
+      throw chunkCorrupt(firstId, 'offsets do not match its length')
+    }
+  }
+
+  get lastId(): EventId {
+    return this.firstId + this.count - 1
+  }
+
+  /** The envelope of the `index`-th event (a view, not a copy). */
+  event(index: number): Uint8Array {
+    const start = index === 0 ? 0 : this.view.getUint32(HEADER + 4 * (index - 1))
+    const end = this.view.getUint32(HEADER + 4 * index)
+    if (end < start || this.dataStart + end > this.value.length) throw chunkCorrupt(this.firstId, `bad offset ${index}`)
+    return this.value.subarray(this.dataStart + start, this.dataStart + end)
+  }
+}
+
+export function chunkCorrupt(firstId: EventId, reason: string): CorruptionError {
+  return new CorruptionError(`event chunk starting at id ${firstId} is corrupt: ${reason}`, {
+    details: { where: `events chunk ${firstId}`, reason },
+  })
+}
+
+export function chunkKeyToId(key: Uint8Array): EventId {
+  if (key.length !== 8) throw new CorruptionError('event chunk key is not 8 bytes', { details: { where: 'events' } })
+  const id = readEventId(key, 0)
+  if (id < 1) throw new CorruptionError('event chunk key is not a valid id', { details: { where: 'events' } })
+  return id
+}
+
+/** Yields the records of `chunks` (in key order) from `from` to `to`, at most `limit`. */
+export function* recordsOf(
+  chunks: Iterable<{ key: Uint8Array; value: Uint8Array }>,
+  from: EventId,
+  to: EventId,
+  limit: number,
+): Generator<EventRecord> {
+  let left = limit
+  let expected = -1
+  for (const { key, value } of chunks) {
+    const chunk = new Chunk(chunkKeyToId(key), value)
+    if (expected !== -1 && chunk.firstId !== expected) {
+      throw chunkCorrupt(chunk.firstId, `gap: expected a chunk starting at ${expected}`)
+    }
+    expected = chunk.lastId + 1
+    if (chunk.lastId < from) continue
+    const startIndex = Math.max(0, from - chunk.firstId)
+    for (let i = startIndex; i < chunk.count; i++) {
+      const id = chunk.firstId + i
+      if (id > to || left <= 0) return
+      left--
+      yield { id, bytes: chunk.event(i) }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { type EventId, type EventLog, type EventRange, type EventRecord, eventIdBytes } from '@azoth/core'
+import { Chunk, chunkKeyToId, recordsOf } from './event-chunks.js'
+import type { StoreDatabases } from './lmdb-store.js'
+
+/** Reads events from the built-in chunked LMDB log, or from the external event log. */
+export class EventsReader {
+  constructor(
+    private readonly dbs: StoreDatabases,
+    private readonly external: EventLog | undefined,
+  ) {}
+
+  read(range: EventRange, head: EventId): IterableIterator<EventRecord> {
+    const from = Math.max(1, range.from ?? 1)
+    const to = Math.min(head, range.to ?? head)
+    const limit = range.limit ?? Number.POSITIVE_INFINITY
+    if (this.external) return this.external.read({ from, to, limit })
+    return this.readChunks(from, to, limit)
+  }
+
+  private *readChunks(from: EventId, to: EventId, limit: number): Generator<EventRecord> {
+    if (from > to || limit <= 0) return
+    const floor = this.floorKey(from)
+    if (floor === undefined) return
+    yield* recordsOf(this.dbs.events.getRange({ start: floor }), from, to, limit)
+  }
+
+  /** Key of the chunk holding `id`: the greatest chunk key <= id. */
+  private floorKey(id: EventId): Buffer | undefined {
+    for (const key of this.dbs.events.getKeys({ start: Buffer.from(eventIdBytes(id)), reverse: true, limit: 1 })) {
+      return Buffer.from(key)
+    }
+    return undefined
+  }
+
+  get(id: EventId): Uint8Array | undefined {
+    if (this.external) return this.external.get(id)
+    for (const { key, value } of this.dbs.events.getRange({
+      start: Buffer.from(eventIdBytes(id)),
+      reverse: true,
+      limit: 1,
+    })) {
+      const chunk = new Chunk(chunkKeyToId(key), value)
+      if (id > chunk.lastId) return undefined
+      return chunk.event(id - chunk.firstId).slice()
+    }
+    return undefined
+  }
+}

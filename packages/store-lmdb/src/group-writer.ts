@@ -1,0 +1,155 @@
+import {
+  AzothError,
+  type CommitResult,
+  type Durability,
+  type EventId,
+  type EventLog,
+  type Limits,
+  type Logger,
+  toError,
+} from '@azoth/core'
+import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
+import { buildChunks } from './event-chunks.js'
+import type { CommitCounters, StoreDatabases } from './lmdb-store.js'
+import { headBytes, META_HEAD } from './meta.js'
+import { GroupBuffer, UnitContext } from './write-context.js'
+
+export interface GroupWriterDeps {
+  readonly dbs: StoreDatabases
+  readonly limits: Limits
+  readonly clock: { now(): number }
+  readonly logger: Logger
+  readonly eventLog: EventLog | undefined
+  readonly eventChunkBytes: number
+  readonly durability: Durability
+  readonly counters: CommitCounters
+  /** The last id handed out to a committed group (durable or not yet). */
+  readonly lastAllocated: () => EventId
+  readonly allocated: (head: EventId) => void
+  /** Called once a group is durable (per the durability mode) and its members are answered. */
+  readonly answered: (head: EventId) => void
+}
+
+/**
+ * Builds the function that commits one group: runs each member's function in FIFO order against
+ * the latest state (committed state + the group's earlier members), keeps the writes of those that
+ * return normally, and writes them all in one LMDB transaction. With an external event log the
+ * group's events are appended (and synced in 'sync' mode) before that transaction commits, so the
+ * log never lacks an event LMDB counts; on open the log is cut back to LMDB's head.
+ */
+export function groupWriter(deps: GroupWriterDeps): GroupWriter {
+  const { dbs, counters, eventLog } = deps
+  const ctx = new UnitContext({ readCommitted: (key) => dbs.state.getBinaryFast(key) }, deps.limits)
+
+  return async (members: QueuedTransaction[]) => {
+    const startHead = deps.lastAllocated()
+    const group = new GroupBuffer(startHead + 1, deps.clock.now())
+    const outcomes = new Array<CommitResult<unknown> | undefined>(members.length)
+    const errors = new Array<unknown>(members.length)
+    let failures = 0
+    for (let i = 0; i < members.length; i++) {
+      ctx.begin(group)
+      try {
+        const result = members[i]!.fn(ctx)
+        if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+          // Its writes may be half done when the promise is returned: none of them is kept.
+          throw new AzothError('INVALID_ARGUMENT', 'a write function must be synchronous (it returned a promise)')
+        }
+        const m = ctx.merge()
+        outcomes[i] = {
+          firstEventId: m.firstEventId,
+          lastEventId: m.firstEventId === undefined ? undefined : m.firstEventId + m.events - 1,
+          eventsWritten: m.events,
+          stateKeysWritten: m.written,
+          stateKeysDeleted: m.deleted,
+          result,
+        }
+      } catch (e) {
+        errors[i] = e
+        outcomes[i] = undefined
+        failures++
+      }
+    }
+    counters.groups++
+    counters.groupMembers += members.length
+    if (members.length > counters.maxGroupSize) counters.maxGroupSize = members.length
+    counters.failedCommits += failures
+
+    const newHead = group.nextEventId - 1
+    if (group.overlay.size === 0 && group.events.length === 0) {
+      answer(members, outcomes, errors)
+      counters.commits += members.length - failures
+      return { answered: Promise.resolve() }
+    }
+    try {
+      if (eventLog !== undefined && group.events.length > 0) {
+        eventLog.append(startHead + 1, group.events)
+        await (deps.durability === 'sync' ? eventLog.sync() : eventLog.flush())
+      }
+      await dbs.env.transaction(() => {
+        for (const w of group.overlay.values()) {
+          if (w.value === null) dbs.state.removeSync(w.key)
+          else dbs.state.putSync(w.key, w.value)
+        }
+        if (eventLog === undefined && group.events.length > 0) {
+          for (const [key, value] of buildChunks(startHead + 1, group.events, deps.eventChunkBytes)) {
+            dbs.events.putSync(key, value)
+          }
+        }
+        if (newHead !== startHead) dbs.meta.putSync(META_HEAD, headBytes(newHead))
+      })
+    } catch (e) {
+      await failGroup(deps, members, startHead, group.events.length > 0, e)
+      return { answered: Promise.resolve() }
+    }
+    deps.allocated(newHead)
+    counters.commits += members.length - failures
+    counters.eventsAppended += group.events.length
+    // The next group may start now; this one's callers hear back once it is durable.
+    const durable: PromiseLike<unknown> = deps.durability === 'sync' ? dbs.env.flushed : Promise.resolve()
+    const answered = Promise.resolve(durable).then(
+      () => {
+        answer(members, outcomes, errors)
+        deps.answered(newHead)
+      },
+      (e: unknown) => {
+        const error = new AzothError('IO', 'the commit could not be flushed to disk', { cause: e })
+        deps.logger.error({ err: error }, 'flush failed')
+        for (const m of members) m.reject(error)
+      },
+    )
+    return { answered }
+  }
+}
+
+async function failGroup(
+  deps: GroupWriterDeps,
+  members: QueuedTransaction[],
+  startHead: EventId,
+  hadEvents: boolean,
+  cause: unknown,
+): Promise<void> {
+  const error = new AzothError('IO', 'the group commit failed; none of its transactions was written', { cause })
+  deps.logger.error({ err: toError(cause), members: members.length }, 'group commit failed')
+  deps.counters.failedCommits += members.length
+  if (deps.eventLog !== undefined && hadEvents) {
+    try {
+      await deps.eventLog.truncateAfter(startHead)
+    } catch (e) {
+      deps.logger.error({ err: toError(e) }, 'could not cut the event log back after a failed commit')
+    }
+  }
+  for (const m of members) m.reject(error)
+}
+
+function answer(
+  members: QueuedTransaction[],
+  outcomes: (CommitResult<unknown> | undefined)[],
+  errors: unknown[],
+): void {
+  for (let i = 0; i < members.length; i++) {
+    const outcome = outcomes[i]
+    if (outcome !== undefined) members[i]!.resolve(outcome)
+    else members[i]!.reject(errors[i])
+  }
+}

@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto'
+import {
+  AzothError,
+  type CanonicalStore,
+  ClosedError,
+  type CommitResult,
+  decodeTypedValue,
+  type CommitStats,
+  type Durability,
+  encodeKey,
+  type EventId,
+  type EventLog,
+  type EventRange,
+  type EventRecord,
+  type Key,
+  type Limits,
+  type Logger,
+  type ProcessLock,
+  type ScanOptions,
+  type StateEntry,
+  type StoreBackupInfo,
+  type TypedValue,
+  toError,
+  type WriteFn,
+} from '@azoth/core'
+import type { Database, RootDatabase } from 'lmdb'
+import { CommitQueue } from './commit-queue.js'
+import { EventsReader } from './events-reader.js'
+import { groupWriter } from './group-writer.js'
+import { readHead } from './meta.js'
+import { copyBackup } from './store-backup.js'
+import { scanState } from './state-scan.js'
+
+type Bytes = Uint8Array
+
+/** The LMDB handles of a store. */
+export interface StoreDatabases {
+  readonly env: RootDatabase<Bytes, Bytes>
+  readonly state: Database<Bytes, Bytes>
+  readonly events: Database<Bytes, Bytes>
+  readonly meta: Database<Bytes, Bytes>
+}
+
+/** Internal construction parameters; use {@link openLmdbStore}. */
+export interface LmdbStoreInit {
+  readonly dir: string
+  readonly dbs: StoreDatabases
+  readonly readOnly: boolean
+  readonly durability: Durability
+  readonly limits: Limits
+  readonly clock: { now(): number }
+  readonly logger: Logger
+  readonly eventLog: EventLog | undefined
+  readonly eventChunkBytes: number
+  readonly lock: ProcessLock | undefined
+}
+
+/** Mutable counters the group writer updates. */
+export interface CommitCounters {
+  commits: number
+  failedCommits: number
+  groups: number
+  eventsAppended: number
+  groupMembers: number
+  maxGroupSize: number
+}
+
+/**
+ * The canonical store on LMDB: typed key-value state, metadata and (by default) events in one
+ * environment, written by a group-committing single writer. Open it with {@link openLmdbStore}.
+ */
+export class LmdbStore implements CanonicalStore {
+  readonly dir: string
+  readonly readOnly: boolean
+  readonly durability: Durability
+  readonly limits: Limits
+  private readonly dbs: StoreDatabases
+  private readonly logger: Logger
+  private readonly eventLog: EventLog | undefined
+  private readonly lock: ProcessLock | undefined
+  private readonly queue: CommitQueue
+  private readonly listeners = new Set<(head: EventId) => void>()
+  private readonly eventsReader: EventsReader
+  private readonly counters: CommitCounters = {
+    commits: 0,
+    failedCommits: 0,
+    groups: 0,
+    eventsAppended: 0,
+    groupMembers: 0,
+    maxGroupSize: 0,
+  }
+  /** Head of the last durable, answered group: what readers see. */
+  private committedHead: EventId
+  /** Head of the last group committed to LMDB, durable or not yet: where the next group's ids start. */
+  private allocatedHead: EventId
+  private sealed: EventId | undefined
+  private sealing = false
+  private closed = false
+  private closing: Promise<void> | undefined
+
+  constructor(init: LmdbStoreInit) {
+    this.dir = init.dir
+    this.dbs = init.dbs
+    this.readOnly = init.readOnly
+    this.durability = init.durability
+    this.limits = init.limits
+    this.logger = init.logger
+    this.eventLog = init.eventLog
+    this.lock = init.lock
+    this.committedHead = readHead(init.dbs.meta)
+    this.allocatedHead = this.committedHead
+    this.eventsReader = new EventsReader(init.dbs, init.eventLog)
+    this.queue = new CommitQueue(
+      groupWriter({
+        dbs: init.dbs,
+        limits: init.limits,
+        clock: init.clock,
+        logger: init.logger,
+        eventLog: init.eventLog,
+        eventChunkBytes: init.eventChunkBytes,
+        durability: init.durability,
+        counters: this.counters,
+        lastAllocated: () => this.allocatedHead,
+        allocated: (head) => {
+          this.allocatedHead = head
+        },
+        answered: (head) => {
+          if (head <= this.committedHead) return
+          this.committedHead = head
+          this.notify(head)
+        },
+      }),
+    )
+  }
+
+  get paused(): boolean {
+    return this.pausedFlag
+  }
+  private pausedFlag = false
+
+  get sealedAt(): EventId | undefined {
+    return this.sealed
+  }
+
+  // ---- reads ----
+
+  get(key: Key): TypedValue | undefined {
+    this.checkOpen()
+    const bytes = this.dbs.state.getBinaryFast(encodeKey(key, this.limits))
+    return bytes === undefined ? undefined : decodeTypedValue(bytes)
+  }
+
+  getBytes(key: Key): Uint8Array | undefined {
+    this.checkOpen()
+    return this.dbs.state.getBinary(encodeKey(key, this.limits))
+  }
+
+  exists(key: Key): boolean {
+    this.checkOpen()
+    return this.dbs.state.doesExist(encodeKey(key, this.limits))
+  }
+
+  scan(prefix: Key, options: ScanOptions = {}): IterableIterator<StateEntry> {
+    this.checkOpen()
+    return scanState(this.dbs.state, prefix, undefined, options, this.limits)
+  }
+
+  range(start: Key, end: Key, options: ScanOptions = {}): IterableIterator<StateEntry> {
+    this.checkOpen()
+    return scanState(this.dbs.state, start, end, options, this.limits)
+  }
+
+  head(): EventId {
+    this.checkOpen()
+    // A read-only store follows the writer process through the committed meta record.
+    return this.readOnly ? readHead(this.dbs.meta) : this.committedHead
+  }
+
+  events(range: EventRange = {}): IterableIterator<EventRecord> {
+    this.checkOpen()
+    return this.eventsReader.read(range, this.head())
+  }
+
+  getEvent(id: EventId): Uint8Array | undefined {
+    this.checkOpen()
+    if (!Number.isSafeInteger(id) || id < 1 || id > this.head()) return undefined
+    return this.eventsReader.get(id)
+  }
+
+  // ---- writes ----
+
+  commit<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
+    if (this.closed || this.closing) return Promise.reject(new ClosedError('the store'))
+    if (this.readOnly) return Promise.reject(new AzothError('READ_ONLY', 'the store is open read-only'))
+    if (this.sealed !== undefined || this.sealing) {
+      return Promise.reject(new AzothError('SEALED', `the store is sealed at event ${this.sealed ?? this.committedHead}`))
+    }
+    if (typeof fn !== 'function') {
+      return Promise.reject(new AzothError('INVALID_ARGUMENT', 'commit needs a function'))
+    }
+    return this.queue.enqueue(fn)
+  }
+
+  onCommit(listener: (head: EventId) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private notify(head: EventId): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(head)
+      } catch (e) {
+        this.logger.error({ err: toError(e) }, 'commit listener threw')
+      }
+    }
+  }
+
+  async pause(): Promise<EventId> {
+    this.checkOpen()
+    this.pausedFlag = true
+    await this.queue.pause()
+    return this.committedHead
+  }
+
+  resume(): void {
+    if (!this.pausedFlag) return
+    this.pausedFlag = false
+    this.queue.resume()
+  }
+
+  async seal(): Promise<EventId> {
+    this.checkOpen()
+    if (this.sealed !== undefined) return this.sealed
+    this.sealing = true
+    try {
+      // Transactions queued before the seal still commit; new ones are refused from now on.
+      await this.queue.idle()
+      this.sealed = this.committedHead
+      return this.sealed
+    } finally {
+      this.sealing = false
+    }
+  }
+
+  unseal(): void {
+    this.sealed = undefined
+  }
+
+  // ---- maintenance ----
+
+  async backup(targetDir: string): Promise<StoreBackupInfo> {
+    this.checkOpen()
+    return copyBackup(this.dbs.env, targetDir)
+  }
+
+  stateDigest(): string {
+    this.checkOpen()
+    const hash = createHash('sha256')
+    const len = Buffer.alloc(4)
+    for (const { key, value } of this.dbs.state.getRange({})) {
+      len.writeUInt32BE(key.length, 0)
+      hash.update(len)
+      hash.update(key)
+      len.writeUInt32BE(value.length, 0)
+      hash.update(len)
+      hash.update(value)
+    }
+    return hash.digest('hex')
+  }
+
+  commitStats(): CommitStats {
+    const c = this.counters
+    return {
+      commits: c.commits,
+      failedCommits: c.failedCommits,
+      groups: c.groups,
+      eventsAppended: c.eventsAppended,
+      meanGroupSize: c.groups === 0 ? 0 : c.groupMembers / c.groups,
+      maxGroupSize: c.maxGroupSize,
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    this.closing = (async () => {
+      // Held commits are let through so nobody waits forever on a closed store.
+      this.pausedFlag = false
+      this.queue.resume()
+      await this.queue.idle()
+      this.closed = true
+      this.listeners.clear()
+      try {
+        if (this.eventLog) await this.eventLog.close()
+        await this.dbs.env.close()
+      } finally {
+        this.lock?.release()
+      }
+    })()
+    return this.closing
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('the store')
+  }
+}

@@ -1,0 +1,51 @@
+import { compareBytes, decodeTypedValue, encodeKey, type Key, type Limits, type ScanOptions, type StateEntry } from '@azoth/core'
+import type { Database } from 'lmdb'
+
+/** The smallest key greater than every key starting with `prefix`, or undefined when there is none. */
+function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
+  let n = prefix.length
+  while (n > 0 && prefix[n - 1] === 0xff) n--
+  if (n === 0) return undefined
+  const end = prefix.slice(0, n)
+  end[n - 1]!++
+  return end
+}
+
+const utf8 = new TextDecoder()
+
+/**
+ * Lazily iterates `[start, end)` (or the keys under a prefix when `end` is undefined) in key
+ * order, within one LMDB read snapshot. Keys come back as strings when `start` was a string.
+ */
+export function* scanState(
+  state: Database<Uint8Array, Uint8Array>,
+  start: Key,
+  end: Key | undefined,
+  options: ScanOptions,
+  limits: Limits,
+): Generator<StateEntry> {
+  const asString = typeof start === 'string'
+  const lo = encodeKey(start, limits)
+  const hi = end === undefined ? prefixEnd(lo) : encodeKey(end, limits)
+  const limit = options.limit ?? Number.POSITIVE_INFINITY
+  if (limit <= 0 || (hi !== undefined && compareBytes(lo, hi) >= 0)) return
+  let count = 0
+  const toKey = (k: Uint8Array): Key => (asString ? utf8.decode(k) : new Uint8Array(k))
+  if (!options.reverse) {
+    const rangeOptions = hi === undefined ? { start: Buffer.from(lo) } : { start: Buffer.from(lo), end: Buffer.from(hi) }
+    for (const { key, value } of state.getRange(rangeOptions)) {
+      yield { key: toKey(key), value: decodeTypedValue(value) }
+      if (++count >= limit) return
+    }
+    return
+  }
+  // Reverse: LMDB starts at the greatest key <= its start; skip an entry equal to the exclusive end.
+  // (Without an end the prefix is all 0xff bytes, and every key >= it starts with it.)
+  const rangeOptions = hi === undefined ? { reverse: true } : { start: Buffer.from(hi), reverse: true }
+  for (const { key, value } of state.getRange(rangeOptions)) {
+    if (hi !== undefined && compareBytes(key, hi) >= 0) continue
+    if (compareBytes(key, lo) < 0) return
+    yield { key: toKey(key), value: decodeTypedValue(value) }
+    if (++count >= limit) return
+  }
+}

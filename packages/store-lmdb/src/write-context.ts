@@ -1,0 +1,166 @@
+import {
+  AzothError,
+  checkEventSize,
+  checkValueSize,
+  decodeTypedValue,
+  type EventMetadata,
+  encodeEnvelope,
+  encodeKey,
+  encodeTypedValue,
+  isTypedValue,
+  type Key,
+  type Limits,
+  type TypedValue,
+  type WriteContext,
+} from '@azoth/core'
+
+/** A buffered write: `value` null deletes the key. */
+export interface PendingWrite {
+  readonly key: Uint8Array
+  readonly value: Uint8Array | null
+}
+
+/** Reads committed state: the store's LMDB database. */
+export interface CommittedReader {
+  /** The committed value bytes; the buffer may be reused by the next read, so use it at once. */
+  readCommitted(key: Uint8Array): Uint8Array | undefined
+}
+
+const ASCII = /^[\x00-\x7f]*$/
+
+/** A string that identifies a key's bytes in a Map: the key itself when ASCII, else its latin1 image. */
+function mapKeyOf(key: Key, bytes: Uint8Array): string {
+  if (typeof key === 'string' && ASCII.test(key)) return key
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
+
+/**
+ * The state of one group commit as its transactions run: the writes of the members that
+ * succeeded so far (visible to later members) and their events.
+ */
+export class GroupBuffer {
+  readonly overlay = new Map<string, PendingWrite>()
+  readonly events: Uint8Array[] = []
+
+  constructor(
+    /** Id the next event of the group gets. */
+    public nextEventId: number,
+    readonly timestamp: number,
+  ) {}
+}
+
+/**
+ * The {@link WriteContext} handed to each transaction of a group. One instance serves every
+ * member in turn (`begin` resets it), so a transaction costs no context allocation.
+ */
+export class UnitContext implements WriteContext {
+  private writes: Map<string, PendingWrite> | undefined
+  private events: Uint8Array[] | undefined
+  private eventBytes = 0
+  private group!: GroupBuffer
+  private keyBytes: Uint8Array = new Uint8Array(0)
+
+  constructor(
+    private readonly reader: CommittedReader,
+    private readonly limits: Limits,
+  ) {}
+
+  begin(group: GroupBuffer): void {
+    this.group = group
+    this.writes = undefined
+    this.events = undefined
+    this.eventBytes = 0
+  }
+
+  private ref(key: Key): string {
+    this.keyBytes = encodeKey(key, this.limits)
+    return mapKeyOf(key, this.keyBytes)
+  }
+
+  /** The caller may reuse a Uint8Array key after the call: keep a copy of those. */
+  private ownKeyBytes(key: Key): Uint8Array {
+    return typeof key === 'string' ? this.keyBytes : this.keyBytes.slice()
+  }
+
+  private lookup(id: string): PendingWrite | undefined {
+    return this.writes?.get(id) ?? this.group.overlay.get(id)
+  }
+
+  getBytes(key: Key): Uint8Array | undefined {
+    const pending = this.lookup(this.ref(key))
+    if (pending !== undefined) return pending.value ?? undefined
+    return this.reader.readCommitted(this.keyBytes)?.slice()
+  }
+
+  get(key: Key): TypedValue | undefined {
+    const pending = this.lookup(this.ref(key))
+    if (pending !== undefined) return pending.value === null ? undefined : decodeTypedValue(pending.value)
+    const bytes = this.reader.readCommitted(this.keyBytes)
+    return bytes === undefined ? undefined : decodeTypedValue(bytes)
+  }
+
+  exists(key: Key): boolean {
+    const pending = this.lookup(this.ref(key))
+    if (pending !== undefined) return pending.value !== null
+    return this.reader.readCommitted(this.keyBytes) !== undefined
+  }
+
+  put(key: Key, value: TypedValue): void {
+    const id = this.ref(key)
+    if (!isTypedValue(value)) {
+      throw new AzothError('INVALID_ARGUMENT', 'state values must be TypedValue instances (use TypedValue.of)', {
+        details: { key: id },
+      })
+    }
+    const bytes = encodeTypedValue(value)
+    checkValueSize(bytes.length, this.limits, key)
+    if (this.writes === undefined) this.writes = new Map()
+    this.writes.set(id, { key: this.ownKeyBytes(key), value: bytes })
+  }
+
+  delete(key: Key): void {
+    const id = this.ref(key)
+    if (this.writes === undefined) this.writes = new Map()
+    this.writes.set(id, { key: this.ownKeyBytes(key), value: null })
+  }
+
+  appendEvent(type: string, payload: unknown, metadata?: EventMetadata): void {
+    this.pushEvent(type, encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata }))
+  }
+
+  appendRawEvent(type: string, payload: Uint8Array, metadata?: EventMetadata): void {
+    this.pushEvent(type, encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata, rawPayload: true }))
+  }
+
+  private pushEvent(type: string, envelope: Uint8Array): void {
+    this.eventBytes += envelope.length
+    checkEventSize(envelope.length, this.eventBytes, this.limits, type)
+    if (this.events === undefined) this.events = []
+    this.events.push(envelope)
+  }
+
+  /**
+   * Moves this transaction's writes and events into the group; returns its counts.
+   * Called only when the transaction returned normally.
+   */
+  merge(): { firstEventId: number | undefined; events: number; written: number; deleted: number } {
+    const group = this.group
+    let written = 0
+    let deleted = 0
+    if (this.writes !== undefined) {
+      for (const [id, w] of this.writes) {
+        group.overlay.set(id, w)
+        if (w.value === null) deleted++
+        else written++
+      }
+    }
+    const events = this.events?.length ?? 0
+    let firstEventId: number | undefined
+    if (events > 0) {
+      firstEventId = group.nextEventId
+      for (const e of this.events!) group.events.push(e)
+      group.nextEventId += events
+    }
+    return { firstEventId, events, written, deleted }
+  }
+}
