@@ -46,7 +46,6 @@ export {
 export type { EventHandler } from './event-handler.js'
 export type { EventLog, EventLogStats, EventRange, EventRecord } from './event-log.js'
 export { type EventId, eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
-export { acquireProcessLock, type ProcessLock } from './process-lock.js'
 export { encodeKey, hashKey, type Key, keyToString } from './keys.js'
 export {
   checkEventSize,
@@ -57,6 +56,7 @@ export {
   resolveLimits,
 } from './limits.js'
 export { type LogFn, type Logger, silentLogger } from './logger.js'
+export { acquireProcessLock, type ProcessLock } from './process-lock.js'
 export type {
   DeadLetter,
   DeadLetterQuery,

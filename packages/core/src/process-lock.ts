@@ -17,7 +17,8 @@ interface LockOwner {
 function readOwner(path: string): LockOwner | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>
-    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') return { pid: parsed.pid, host: parsed.host }
+    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string')
+      return { pid: parsed.pid, host: parsed.host }
   } catch {
     // Unreadable or half-written: the writer died between create and write. Treated as stale.
   }
@@ -47,11 +48,16 @@ export function acquireProcessLock(path: string, what: string): ProcessLock {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code !== 'EEXIST') {
-        throw new AzothError('IO', `cannot create the lock file ${path}: ${String(code)}`, { cause: e, details: { path } })
+        throw new AzothError('IO', `cannot create the lock file ${path}: ${String(code)}`, {
+          cause: e,
+          details: { path },
+        })
       }
       const owner = readOwner(path)
       if (owner && owner.pid === me.pid && owner.host === me.host) {
-        throw new LockedError(`${what} is already open for writing in this process`, { details: { path, pid: owner.pid } })
+        throw new LockedError(`${what} is already open for writing in this process`, {
+          details: { path, pid: owner.pid },
+        })
       }
       if (owner && (owner.host !== me.host || isAlive(owner.pid))) {
         throw new LockedError(`${what} is held by process ${owner.pid} on ${owner.host}`, {

@@ -57,6 +57,11 @@ export interface ProjectionTxControl {
    * writes are rolled back, then the error is rethrown.
    */
   savepoint<R>(fn: () => R): R
+  /**
+   * A projector's cursor as this transaction sees it: the projector checks it before each batch,
+   * so two projector instances of one name never apply the same events twice.
+   */
+  getCursor(projector: string): EventId | Promise<EventId>
   /** Sets a projector's cursor; committed together with everything else in the transaction. */
   setCursor(projector: string, id: EventId): void | Promise<void>
   /** Parks a failed event; committed together with the cursor that passes it. */

@@ -5,7 +5,7 @@ import { hashKey, type Key } from './keys.js'
 export interface StripeLockOptions {
   /** Number of stripes; keys hash onto them (default 1024). */
   readonly stripes?: number
-  /** Default wait before `LOCK_TIMEOUT`, in milliseconds (default 5000). */
+  /** Default wait before `LOCK_TIMEOUT`, in milliseconds (default 5000); 2^31-1 or more never times out. */
   readonly timeoutMs?: number
 }
 
@@ -24,6 +24,7 @@ export interface StripeLockStats {
 }
 
 const EXCLUSIVE = -1
+const MAX_TIMER_MS = 0x7fff_ffff
 
 /**
  * Async reader-writer locks over `hash(key) mod stripes`. One acquisition takes all its stripes in
@@ -206,7 +207,8 @@ class Acquisition implements StripeLease {
     return new Promise((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
-      this.timer = setTimeout(() => this.timeout(timeoutMs), timeoutMs)
+      // Node fires a timer longer than 2^31-1 ms after 1 ms; such waits (~25 days) mean "no timeout".
+      if (timeoutMs < MAX_TIMER_MS) this.timer = setTimeout(() => this.timeout(timeoutMs), timeoutMs)
     })
   }
 

@@ -176,7 +176,8 @@ export function decodeTypedValue(bytes: Uint8Array): TypedValue {
     case TYPED_VALUE_TAGS.string:
       return unsafeTypedValue('string', decodeUtf8(bytes.subarray(1), 'string'))
     case TYPED_VALUE_TAGS.bytes:
-      return unsafeTypedValue('bytes', bytes.slice(1))
+      // A plain copy: `bytes` may be a Buffer whose slice() is a view, or a buffer LMDB reuses.
+      return unsafeTypedValue('bytes', new Uint8Array(bytes.subarray(1)))
     case TYPED_VALUE_TAGS.bool:
       expectLength(bytes, 2, 'bool')
       if (bytes[1]! > 1) corrupt(`bool byte ${bytes[1]}`, bytes)

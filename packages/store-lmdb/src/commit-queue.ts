@@ -20,6 +20,8 @@ export type GroupWriter = (group: QueuedTransaction[]) => Promise<{ readonly ans
  */
 export class CommitQueue {
   private queue: QueuedTransaction[] = []
+  /** Transactions that arrived while paused: they wait for `resume`. */
+  private held: QueuedTransaction[] = []
   private running = false
   private paused = false
   private lastAnswered: Promise<void> = Promise.resolve()
@@ -27,66 +29,60 @@ export class CommitQueue {
 
   constructor(private readonly writeGroup: GroupWriter) {}
 
-  get length(): number {
-    return this.queue.length
-  }
-
   enqueue<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
     return new Promise<CommitResult<R>>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as QueuedTransaction['resolve'], reject })
-      this.schedule()
+      const tx: QueuedTransaction = { fn, resolve: resolve as QueuedTransaction['resolve'], reject }
+      if (this.paused) this.held.push(tx)
+      else {
+        this.queue.push(tx)
+        this.schedule()
+      }
     })
   }
 
-  /** Stops taking new groups; resolves once the group in flight is committed and answered. */
+  /** Holds transactions that arrive from now on; resolves once those queued before are committed and answered. */
   async pause(): Promise<void> {
     this.paused = true
     await this.idle()
   }
 
+  /** Lets held transactions go, in arrival order. */
   resume(): void {
     this.paused = false
+    if (this.held.length > 0) {
+      for (const tx of this.held) this.queue.push(tx)
+      this.held = []
+    }
     this.schedule()
   }
 
-  /** Rejects every waiting transaction (used on close after a failure). */
-  rejectAll(error: unknown): void {
-    const waiting = this.queue
-    this.queue = []
-    for (const tx of waiting) tx.reject(error)
-  }
-
-  /** Resolves when nothing is running, the last group is answered, and (unless paused) the queue is empty. */
+  /** Resolves when the queue is empty, nothing runs and the last group is answered. */
   idle(): Promise<void> {
-    if (!this.running && (this.paused || this.queue.length === 0)) return this.lastAnswered
+    if (!this.running && this.queue.length === 0) return this.lastAnswered
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.lastAnswered)
   }
 
   private schedule(): void {
-    if (this.running || this.paused || this.queue.length === 0) return
+    if (this.running || this.queue.length === 0) return
     this.running = true
     // Let every caller of this event-loop turn join the first group.
     queueMicrotask(() => void this.run())
   }
 
   private async run(): Promise<void> {
-    try {
-      while (this.queue.length > 0 && !this.paused) {
-        const group = this.queue
-        this.queue = []
-        try {
-          this.lastAnswered = (await this.writeGroup(group)).answered
-        } catch (e) {
-          // The writer answers its members itself; this only guards against a bug there.
-          for (const tx of group) tx.reject(e)
-        }
+    while (this.queue.length > 0) {
+      const group = this.queue
+      this.queue = []
+      try {
+        this.lastAnswered = (await this.writeGroup(group)).answered
+      } catch (e) {
+        // The writer answers its members itself; this only guards against a bug there.
+        for (const tx of group) tx.reject(e)
       }
-    } finally {
-      this.running = false
-      const waiters = this.idleWaiters
-      this.idleWaiters = []
-      for (const w of waiters) w()
-      this.schedule()
     }
+    this.running = false
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
   }
 }

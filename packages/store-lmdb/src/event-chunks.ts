@@ -71,7 +71,8 @@ export class Chunk {
     const start = index === 0 ? 0 : this.view.getUint32(HEADER + 4 * (index - 1))
     const end = this.view.getUint32(HEADER + 4 * index)
     if (end < start || this.dataStart + end > this.value.length) throw chunkCorrupt(this.firstId, `bad offset ${index}`)
-    return this.value.subarray(this.dataStart + start, this.dataStart + end)
+    // A plain Uint8Array view (the value may be a Buffer): no copy.
+    return new Uint8Array(this.value.buffer, this.value.byteOffset + this.dataStart + start, end - start)
   }
 }
 

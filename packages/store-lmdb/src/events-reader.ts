@@ -41,7 +41,7 @@ export class EventsReader {
     })) {
       const chunk = new Chunk(chunkKeyToId(key), value)
       if (id > chunk.lastId) return undefined
-      return chunk.event(id - chunk.firstId).slice()
+      return chunk.event(id - chunk.firstId)
     }
     return undefined
   }

@@ -152,7 +152,8 @@ export class LmdbStore implements CanonicalStore {
 
   getBytes(key: Key): Uint8Array | undefined {
     this.checkOpen()
-    return this.dbs.state.getBinary(encodeKey(key, this.limits))
+    const value = this.dbs.state.getBinary(encodeKey(key, this.limits))
+    return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
   }
 
   exists(key: Key): boolean {

@@ -23,7 +23,7 @@ import {
   STORE_FORMAT_VERSION,
 } from './meta.js'
 import { type LmdbStoreOptions, resolveOptions } from './options.js'
-import { DATA_FILE } from './store-backup.js'
+import { checkLmdbFile, DATA_FILE } from './store-backup.js'
 
 /** Name of the writer lock file inside a store directory. */
 export const WRITER_LOCK_FILE = 'writer.lock'
@@ -57,10 +57,12 @@ function prepareDirectory(dir: string, readOnly: boolean, create: boolean): void
 }
 
 function openDatabases(dir: string, readOnly: boolean, mapSize: number | undefined): StoreDatabases {
+  const dataFile = join(dir, DATA_FILE)
+  if (existsSync(dataFile) && statSync(dataFile).size > 0) checkLmdbFile(dataFile)
   let env: RootDatabase<Bytes, Bytes>
   try {
     env = open<Bytes, Bytes>({
-      path: join(dir, DATA_FILE),
+      path: dataFile,
       maxDbs: 8,
       readOnly,
       keyEncoding: 'binary',

@@ -25,14 +25,16 @@ export function* scanState(
   limits: Limits,
 ): Generator<StateEntry> {
   const asString = typeof start === 'string'
-  const lo = encodeKey(start, limits)
+  // An empty prefix (or range start) means "from the first key"; keys themselves are never empty.
+  const lo = start.length === 0 ? new Uint8Array(0) : encodeKey(start, limits)
   const hi = end === undefined ? prefixEnd(lo) : encodeKey(end, limits)
   const limit = options.limit ?? Number.POSITIVE_INFINITY
   if (limit <= 0 || (hi !== undefined && compareBytes(lo, hi) >= 0)) return
   let count = 0
   const toKey = (k: Uint8Array): Key => (asString ? utf8.decode(k) : new Uint8Array(k))
   if (!options.reverse) {
-    const rangeOptions = hi === undefined ? { start: Buffer.from(lo) } : { start: Buffer.from(lo), end: Buffer.from(hi) }
+    const from = lo.length === 0 ? {} : { start: Buffer.from(lo) }
+    const rangeOptions = hi === undefined ? from : { ...from, end: Buffer.from(hi) }
     for (const { key, value } of state.getRange(rangeOptions)) {
       yield { key: toKey(key), value: decodeTypedValue(value) }
       if (++count >= limit) return

@@ -89,7 +89,9 @@ export class UnitContext implements WriteContext {
   getBytes(key: Key): Uint8Array | undefined {
     const pending = this.lookup(this.ref(key))
     if (pending !== undefined) return pending.value ?? undefined
-    return this.reader.readCommitted(this.keyBytes)?.slice()
+    const committed = this.reader.readCommitted(this.keyBytes)
+    // A copy: the reader's buffer is reused by the next read.
+    return committed === undefined ? undefined : new Uint8Array(committed)
   }
 
   get(key: Key): TypedValue | undefined {

@@ -1,0 +1,23 @@
+import { TypedValue } from '@azoth/core'
+import { openLmdbStore } from '@azoth/store-lmdb'
+import { describe, expect, it } from 'vitest'
+import { runFixture } from './support/child.js'
+import { tempDir } from './support/temp-dir.js'
+
+describe('one writer process at a time', () => {
+  it('a second writer process gets LOCKED; a read-only open from another process sees committed data', async () => {
+    const dir = tempDir()
+    const store = await openLmdbStore(dir)
+    await store.commit((tx) => {
+      tx.put('balance', TypedValue.i64(42n))
+      tx.appendEvent('deposited', { amount: 42 })
+    })
+    const second = await runFixture('open-writer.ts', [dir])
+    expect(second.stdout.trim()).toBe('error LOCKED')
+    const reader = await runFixture('read-only.ts', [dir, 'balance'])
+    expect(reader.stdout.trim()).toBe('head 1 value 42')
+    await store.close()
+    const after = await runFixture('open-writer.ts', [dir])
+    expect(after.stdout.trim()).toBe('opened')
+  }, 60_000)
+})
