@@ -60,16 +60,20 @@ export class ManualClock implements Clock {
     if (ms <= 0) return Promise.resolve()
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason)
-      const sleeper: Sleeper = { until: this.current + ms, resolve }
-      this.sleepers.push(sleeper)
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers = this.sleepers.filter((s) => s !== sleeper)
-          reject(signal.reason)
+      const onAbort = (): void => {
+        this.sleepers = this.sleepers.filter((s) => s !== sleeper)
+        reject(signal?.reason)
+      }
+      // A woken sleeper drops its abort listener, so a long-lived signal does not collect them.
+      const sleeper: Sleeper = {
+        until: this.current + ms,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
         },
-        { once: true },
-      )
+      }
+      this.sleepers.push(sleeper)
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 

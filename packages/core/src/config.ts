@@ -41,7 +41,7 @@ export function checkNumber(
   min: number,
   max = Number.POSITIVE_INFINITY,
 ): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new ConfigError(`${field} must be a number between ${min} and ${max}, got ${String(value)}`, {
       details: { field, value },
     })

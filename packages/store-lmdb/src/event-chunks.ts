@@ -56,7 +56,8 @@ export class Chunk {
     this.view = new DataView(value.buffer, value.byteOffset, value.byteLength)
     this.count = this.view.getUint32(0)
     this.dataStart = HEADER + 4 * this.count
-    if (this.count === 0 || this.dataStart > value.length) throw chunkCorrupt(firstId, `bad count ${this.count}`)
+    if (this.count === 0 || this.dataStart > value.length)
+      throw chunkCorrupt(firstId, `bad count ${this.count}`)
     if (this.dataStart + this.view.getUint32(HEADER + 4 * (this.count - 1)) !== value.length) {
       throw chunkCorrupt(firstId, 'offsets do not match its length')
     }
@@ -70,7 +71,8 @@ export class Chunk {
   event(index: number): Uint8Array {
     const start = index === 0 ? 0 : this.view.getUint32(HEADER + 4 * (index - 1))
     const end = this.view.getUint32(HEADER + 4 * index)
-    if (end < start || this.dataStart + end > this.value.length) throw chunkCorrupt(this.firstId, `bad offset ${index}`)
+    if (end < start || this.dataStart + end > this.value.length)
+      throw chunkCorrupt(this.firstId, `bad offset ${index}`)
     // A plain Uint8Array view (the value may be a Buffer): no copy.
     return new Uint8Array(this.value.buffer, this.value.byteOffset + this.dataStart + start, end - start)
   }
@@ -83,7 +85,8 @@ export function chunkCorrupt(firstId: EventId, reason: string): CorruptionError 
 }
 
 export function chunkKeyToId(key: Uint8Array): EventId {
-  if (key.length !== 8) throw new CorruptionError('event chunk key is not 8 bytes', { details: { where: 'events' } })
+  if (key.length !== 8)
+    throw new CorruptionError('event chunk key is not 8 bytes', { details: { where: 'events' } })
   const id = readEventId(key, 0)
   if (id < 1) throw new CorruptionError('event chunk key is not a valid id', { details: { where: 'events' } })
   return id

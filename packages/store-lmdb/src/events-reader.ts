@@ -26,7 +26,11 @@ export class EventsReader {
 
   /** Key of the chunk holding `id`: the greatest chunk key <= id. */
   private floorKey(id: EventId): Buffer | undefined {
-    for (const key of this.dbs.events.getKeys({ start: Buffer.from(eventIdBytes(id)), reverse: true, limit: 1 })) {
+    for (const key of this.dbs.events.getKeys({
+      start: Buffer.from(eventIdBytes(id)),
+      reverse: true,
+      limit: 1,
+    })) {
       return Buffer.from(key)
     }
     return undefined

@@ -51,9 +51,16 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
       ctx.begin(group)
       try {
         const result = members[i]!.fn(ctx)
-        if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+        if (
+          result !== null &&
+          typeof result === 'object' &&
+          typeof (result as { then?: unknown }).then === 'function'
+        ) {
           // Its writes may be half done when the promise is returned: none of them is kept.
-          throw new AzothError('INVALID_ARGUMENT', 'a write function must be synchronous (it returned a promise)')
+          throw new AzothError(
+            'INVALID_ARGUMENT',
+            'a write function must be synchronous (it returned a promise)',
+          )
         }
         const m = ctx.merge()
         outcomes[i] = {
@@ -129,7 +136,9 @@ async function failGroup(
   hadEvents: boolean,
   cause: unknown,
 ): Promise<void> {
-  const error = new AzothError('IO', 'the group commit failed; none of its transactions was written', { cause })
+  const error = new AzothError('IO', 'the group commit failed; none of its transactions was written', {
+    cause,
+  })
   deps.logger.error({ err: toError(cause), members: members.length }, 'group commit failed')
   deps.counters.failedCommits += members.length
   if (deps.eventLog !== undefined && hadEvents) {

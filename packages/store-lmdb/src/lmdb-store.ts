@@ -4,14 +4,14 @@ import {
   type CanonicalStore,
   ClosedError,
   type CommitResult,
-  decodeTypedValue,
   type CommitStats,
   type Durability,
-  encodeKey,
+  decodeTypedValue,
   type EventId,
   type EventLog,
   type EventRange,
   type EventRecord,
+  encodeKey,
   type Key,
   type Limits,
   type Logger,
@@ -28,8 +28,8 @@ import { CommitQueue } from './commit-queue.js'
 import { EventsReader } from './events-reader.js'
 import { groupWriter } from './group-writer.js'
 import { readHead } from './meta.js'
-import { copyBackup } from './store-backup.js'
 import { scanState } from './state-scan.js'
+import { copyBackup } from './store-backup.js'
 
 type Bytes = Uint8Array
 
@@ -194,7 +194,9 @@ export class LmdbStore implements CanonicalStore {
     if (this.closed || this.closing) return Promise.reject(new ClosedError('the store'))
     if (this.readOnly) return Promise.reject(new AzothError('READ_ONLY', 'the store is open read-only'))
     if (this.sealed !== undefined || this.sealing) {
-      return Promise.reject(new AzothError('SEALED', `the store is sealed at event ${this.sealed ?? this.committedHead}`))
+      return Promise.reject(
+        new AzothError('SEALED', `the store is sealed at event ${this.sealed ?? this.committedHead}`),
+      )
     }
     if (typeof fn !== 'function') {
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'commit needs a function'))

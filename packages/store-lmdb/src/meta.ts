@@ -16,7 +16,8 @@ export function readHead(meta: Database<Uint8Array, Uint8Array>): EventId {
   const raw = meta.getBinary(META_HEAD)
   if (raw === undefined) return 0
   const id = raw.length === 8 ? readEventId(raw, 0) : -1
-  if (id < 0) throw new CorruptionError('meta head is not a valid event id', { details: { where: 'meta/head' } })
+  if (id < 0)
+    throw new CorruptionError('meta head is not a valid event id', { details: { where: 'meta/head' } })
   return id
 }
 
@@ -27,7 +28,8 @@ export function headBytes(head: EventId): Buffer {
 export function readFormat(meta: Database<Uint8Array, Uint8Array>): number | undefined {
   const raw = meta.getBinary(META_FORMAT)
   if (raw === undefined) return undefined
-  if (raw.length !== 4) throw new CorruptionError('meta format is not 4 bytes', { details: { where: 'meta/format' } })
+  if (raw.length !== 4)
+    throw new CorruptionError('meta format is not 4 bytes', { details: { where: 'meta/format' } })
   return raw.readUInt32BE(0)
 }
 

@@ -13,10 +13,10 @@ import { LmdbStore, type StoreDatabases } from './lmdb-store.js'
 import {
   type EventsLocation,
   formatBytes,
+  headBytes,
   META_EVENTS,
   META_FORMAT,
   META_HEAD,
-  headBytes,
   readEventsLocation,
   readFormat,
   readHead,
@@ -38,7 +38,10 @@ function prepareDirectory(dir: string, readOnly: boolean, create: boolean): void
     try {
       mkdirSync(dir, { recursive: true })
     } catch (e) {
-      throw new AzothError('IO', `cannot create the store directory ${dir}`, { cause: e, details: { path: dir } })
+      throw new AzothError('IO', `cannot create the store directory ${dir}`, {
+        cause: e,
+        details: { path: dir },
+      })
     }
   } else if (!statSync(dir).isDirectory()) {
     throw new AzothError('INVALID_ARGUMENT', `${dir} is not a directory`, { details: { path: dir } })
@@ -72,7 +75,10 @@ function openDatabases(dir: string, readOnly: boolean, mapSize: number | undefin
       ...(mapSize === undefined ? {} : { mapSize }),
     })
   } catch (e) {
-    throw new AzothError('IO', `cannot open the LMDB environment in ${dir}`, { cause: e, details: { path: dir } })
+    throw new AzothError('IO', `cannot open the LMDB environment in ${dir}`, {
+      cause: e,
+      details: { path: dir },
+    })
   }
   try {
     const named = { keyEncoding: 'binary', encoding: 'binary', create: !readOnly } as const
@@ -168,9 +174,12 @@ async function reconcileEventLog(
   const head = readHead(dbs.meta)
   const logHead = log.head()
   if (logHead < head) {
-    throw new CorruptionError(`the event log ends at ${logHead} but the store committed up to ${head}: events are missing`, {
-      details: { path: dir, logHead, head },
-    })
+    throw new CorruptionError(
+      `the event log ends at ${logHead} but the store committed up to ${head}: events are missing`,
+      {
+        details: { path: dir, logHead, head },
+      },
+    )
   }
   if (logHead > head) await log.truncateAfter(head)
 }

@@ -1,4 +1,12 @@
-import { compareBytes, decodeTypedValue, encodeKey, type Key, type Limits, type ScanOptions, type StateEntry } from '@azoth/core'
+import {
+  compareBytes,
+  decodeTypedValue,
+  encodeKey,
+  type Key,
+  type Limits,
+  type ScanOptions,
+  type StateEntry,
+} from '@azoth/core'
 import type { Database } from 'lmdb'
 
 /** The smallest key greater than every key starting with `prefix`, or undefined when there is none. */

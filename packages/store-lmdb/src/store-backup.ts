@@ -8,7 +8,10 @@ import { readHead } from './meta.js'
 export const DATA_FILE = 'data.mdb'
 
 /** Copies the environment consistently (LMDB's own copy of one read snapshot) into `targetDir`. */
-export async function copyBackup(env: RootDatabase<Uint8Array, Uint8Array>, targetDir: string): Promise<StoreBackupInfo> {
+export async function copyBackup(
+  env: RootDatabase<Uint8Array, Uint8Array>,
+  targetDir: string,
+): Promise<StoreBackupInfo> {
   if (existsSync(targetDir) && readdirSync(targetDir).includes(DATA_FILE)) {
     throw new AzothError('INVALID_ARGUMENT', `backup target ${targetDir} already holds a store`, {
       details: { path: targetDir },

@@ -9,15 +9,21 @@ import { DATA_FILE, readCopyHead } from './store-backup.js'
  */
 export function restoreLmdbStore(backupDir: string, targetDir: string): number {
   const source = join(backupDir, DATA_FILE)
-  if (!existsSync(source)) throw new AzothError('NOT_FOUND', `no store backup in ${backupDir}`, { details: { path: backupDir } })
+  if (!existsSync(source))
+    throw new AzothError('NOT_FOUND', `no store backup in ${backupDir}`, { details: { path: backupDir } })
   if (existsSync(targetDir) && readdirSync(targetDir).length > 0) {
-    throw new AzothError('INVALID_ARGUMENT', `restore target ${targetDir} is not empty`, { details: { path: targetDir } })
+    throw new AzothError('INVALID_ARGUMENT', `restore target ${targetDir} is not empty`, {
+      details: { path: targetDir },
+    })
   }
   let head: number
   try {
     head = readCopyHead(source)
   } catch (e) {
-    throw new CorruptionError(`the store backup in ${backupDir} cannot be opened`, { cause: e, details: { path: backupDir } })
+    throw new CorruptionError(`the store backup in ${backupDir} cannot be opened`, {
+      cause: e,
+      details: { path: backupDir },
+    })
   }
   mkdirSync(targetDir, { recursive: true })
   copyFileSync(source, join(targetDir, DATA_FILE))

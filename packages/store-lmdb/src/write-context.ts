@@ -26,11 +26,14 @@ export interface CommittedReader {
   readCommitted(key: Uint8Array): Uint8Array | undefined
 }
 
-const ASCII = /^[\x00-\x7f]*$/
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
 
 /** A string that identifies a key's bytes in a Map: the key itself when ASCII, else its latin1 image. */
 function mapKeyOf(key: Key, bytes: Uint8Array): string {
-  if (typeof key === 'string' && ASCII.test(key)) return key
+  if (typeof key === 'string' && isAscii(key)) return key
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
 
@@ -110,9 +113,13 @@ export class UnitContext implements WriteContext {
   put(key: Key, value: TypedValue): void {
     const id = this.ref(key)
     if (!isTypedValue(value)) {
-      throw new AzothError('INVALID_ARGUMENT', 'state values must be TypedValue instances (use TypedValue.of)', {
-        details: { key: id },
-      })
+      throw new AzothError(
+        'INVALID_ARGUMENT',
+        'state values must be TypedValue instances (use TypedValue.of)',
+        {
+          details: { key: id },
+        },
+      )
     }
     const bytes = encodeTypedValue(value)
     checkValueSize(bytes.length, this.limits, key)
@@ -131,7 +138,10 @@ export class UnitContext implements WriteContext {
   }
 
   appendRawEvent(type: string, payload: Uint8Array, metadata?: EventMetadata): void {
-    this.pushEvent(type, encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata, rawPayload: true }))
+    this.pushEvent(
+      type,
+      encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata, rawPayload: true }),
+    )
   }
 
   private pushEvent(type: string, envelope: Uint8Array): void {

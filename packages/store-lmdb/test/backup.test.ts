@@ -87,6 +87,8 @@ describe('backup and restore', () => {
     const { writeFileSync } = await import('node:fs')
     const garbage = tempDir()
     writeFileSync(`${garbage}/data.mdb`, Buffer.alloc(64 * 1024, 7))
-    expect(() => restoreLmdbStore(garbage, `${tempDir()}/t`)).toThrow(expect.objectContaining({ code: 'CORRUPTION' }))
+    expect(() => restoreLmdbStore(garbage, `${tempDir()}/t`)).toThrow(
+      expect.objectContaining({ code: 'CORRUPTION' }),
+    )
   })
 })

@@ -87,7 +87,9 @@ describe('LmdbStore reads and writes', () => {
     const store = await openLmdbStore(tempDir(), { eventChunkBytes: 64 })
     for (let g = 0; g < 5; g++) {
       await Promise.all(
-        Array.from({ length: 7 }, (_, i) => store.commit((tx) => tx.appendEvent('e', { g, i, pad: 'x'.repeat(i * 5) }))),
+        Array.from({ length: 7 }, (_, i) =>
+          store.commit((tx) => tx.appendEvent('e', { g, i, pad: 'x'.repeat(i * 5) })),
+        ),
       )
     }
     expect(store.head()).toBe(35)
@@ -125,10 +127,13 @@ describe('group commit atomicity', () => {
     for (const i of failed) expect(store.exists(`k${i}`)).toBe(false)
     const events = [...store.events()].map((r) => decodeEvent<{ i: number }>(r.id, r.bytes))
     expect(events.map((e) => e.id)).toEqual(Array.from({ length: 43 }, (_, i) => i + 1))
-    expect(events.map((e) => e.payload.i)).toEqual(Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 7 !== 3))
+    expect(events.map((e) => e.payload.i)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 7 !== 3),
+    )
     // Ids are handed out in commit order, matching what each caller was told.
     for (const [i, r] of results.entries()) {
-      if (r.status === 'fulfilled') expect(events.find((e) => e.payload.i === i)?.id).toBe(r.value.firstEventId)
+      if (r.status === 'fulfilled')
+        expect(events.find((e) => e.payload.i === i)?.id).toBe(r.value.firstEventId)
     }
     await store.close()
   })
@@ -244,9 +249,11 @@ describe('pause, resume and seal', () => {
     expect(head).toBe(1)
     expect(store.paused).toBe(true)
     let done = false
-    const held = store.commit((tx) => tx.appendEvent('e', 2)).then(() => {
-      done = true
-    })
+    const held = store
+      .commit((tx) => tx.appendEvent('e', 2))
+      .then(() => {
+        done = true
+      })
     await new Promise((r) => setTimeout(r, 30))
     expect(done).toBe(false)
     expect(store.head()).toBe(1)
@@ -298,14 +305,19 @@ describe('pause, resume and seal', () => {
 describe('determinism', () => {
   it('the same transactions with a fixed clock give the same digest and event bytes', async () => {
     const run = async () => {
-      const store = await openLmdbStore(tempDir(), { clock: { now: () => 1_700_000_000_000, sleep: async () => {} } })
+      const store = await openLmdbStore(tempDir(), {
+        clock: { now: () => 1_700_000_000_000, sleep: async () => {} },
+      })
       for (let i = 0; i < 20; i++) {
         await store.commit((tx) => {
           tx.put(`k${i % 5}`, TypedValue.json({ b: i, a: [i] }))
           tx.appendEvent('t', { i })
         })
       }
-      const out = { digest: store.stateDigest(), events: [...store.events()].map((e) => Buffer.from(e.bytes).toString('hex')) }
+      const out = {
+        digest: store.stateDigest(),
+        events: [...store.events()].map((e) => Buffer.from(e.bytes).toString('hex')),
+      }
       await store.close()
       return out
     }

@@ -19,7 +19,10 @@ export function spawnFixture(name: string, args: string[]): ChildProcess {
 }
 
 /** Runs a fixture to completion and returns its stdout, stderr and exit code. */
-export function runFixture(name: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
+export function runFixture(
+  name: string,
+  args: string[],
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawnFixture(name, args)
     let stdout = ''
