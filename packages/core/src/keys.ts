@@ -18,7 +18,8 @@ export function encodeKey(key: Key, limits: Limits): Uint8Array {
         },
       )
     }
-    bytes = utf8Encode(key)
+    // Buffer.from takes short strings from a shared pool: cheaper than TextEncoder on the get path.
+    bytes = Buffer.from(key, 'utf8')
   } else if (key instanceof Uint8Array) {
     bytes = key
   } else {

@@ -98,12 +98,13 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
           if (w.value === null) dbs.state.removeSync(w.key)
           else dbs.state.putSync(w.key, w.value)
         }
-        if (eventLog === undefined && group.events.length > 0) {
-          for (const [key, value] of buildChunks(startHead + 1, group.events, deps.eventChunkBytes)) {
-            dbs.events.putSync(key, value)
-          }
+        if (group.events.length > 0) {
+          if (eventLog === undefined) {
+            for (const [key, value] of buildChunks(startHead + 1, group.events, deps.eventChunkBytes)) {
+              dbs.events.putSync(key, value)
+            }
+          } else dbs.meta.putSync(META_HEAD, headBytes(newHead))
         }
-        if (newHead !== startHead) dbs.meta.putSync(META_HEAD, headBytes(newHead))
       })
     } catch (e) {
       await failGroup(deps, members, startHead, group.events.length > 0, e)

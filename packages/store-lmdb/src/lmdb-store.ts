@@ -107,7 +107,7 @@ export class LmdbStore implements CanonicalStore {
     this.logger = init.logger
     this.eventLog = init.eventLog
     this.lock = init.lock
-    this.committedHead = readHead(init.dbs.meta)
+    this.committedHead = readHead(init.dbs.meta, init.dbs.events)
     this.allocatedHead = this.committedHead
     this.eventsReader = new EventsReader(init.dbs, init.eventLog)
     this.queue = new CommitQueue(
@@ -174,7 +174,7 @@ export class LmdbStore implements CanonicalStore {
   head(): EventId {
     this.checkOpen()
     // A read-only store follows the writer process through the committed meta record.
-    return this.readOnly ? readHead(this.dbs.meta) : this.committedHead
+    return this.readOnly ? readHead(this.dbs.meta, this.dbs.events) : this.committedHead
   }
 
   events(range: EventRange = {}): IterableIterator<EventRecord> {

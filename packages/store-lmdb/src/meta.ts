@@ -1,5 +1,6 @@
 import { CorruptionError, type EventId, eventIdBytes, readEventId } from '@azoth/core'
 import type { Database } from 'lmdb'
+import { Chunk, chunkKeyToId } from './event-chunks.js'
 
 /** The on-disk format of the LMDB store; a store written by a newer version is refused. */
 export const STORE_FORMAT_VERSION = 1
@@ -12,7 +13,23 @@ export const META_EVENTS = Buffer.from(enc.encode('events'))
 /** Where a store keeps its events: in its own LMDB database or in an external event log. */
 export type EventsLocation = 'lmdb' | 'external'
 
-export function readHead(meta: Database<Uint8Array, Uint8Array>): EventId {
+/**
+ * The committed head. With events in LMDB it is the last id of the last event chunk, so a commit
+ * need not also rewrite a meta record (one page less per commit); an external log's head is
+ * recorded in meta by each commit that appends to it.
+ */
+export function readHead(
+  meta: Database<Uint8Array, Uint8Array>,
+  events: Database<Uint8Array, Uint8Array>,
+): EventId {
+  if ((readEventsLocation(meta) ?? 'lmdb') === 'external') return readMetaHead(meta)
+  for (const { key, value } of events.getRange({ reverse: true, limit: 1 })) {
+    return new Chunk(chunkKeyToId(key), value).lastId
+  }
+  return 0
+}
+
+function readMetaHead(meta: Database<Uint8Array, Uint8Array>): EventId {
   const raw = meta.getBinary(META_HEAD)
   if (raw === undefined) return 0
   const id = raw.length === 8 ? readEventId(raw, 0) : -1

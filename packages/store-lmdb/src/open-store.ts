@@ -171,7 +171,7 @@ async function reconcileEventLog(
   log: NonNullable<LmdbStoreOptions['eventLog']>,
   dir: string,
 ): Promise<void> {
-  const head = readHead(dbs.meta)
+  const head = readHead(dbs.meta, dbs.events)
   const logHead = log.head()
   if (logHead < head) {
     throw new CorruptionError(

@@ -14,7 +14,8 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   let n = prefix.length
   while (n > 0 && prefix[n - 1] === 0xff) n--
   if (n === 0) return undefined
-  const end = prefix.slice(0, n)
+  // A copy (prefix may be a Buffer, whose slice() is a view).
+  const end = new Uint8Array(prefix.subarray(0, n))
   end[n - 1]!++
   return end
 }

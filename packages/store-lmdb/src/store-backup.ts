@@ -61,8 +61,11 @@ export function readCopyHead(dataFile: string): number {
   checkLmdbFile(dataFile)
   const env = open({ path: dataFile, readOnly: true, maxDbs: 8 })
   try {
-    const meta = env.openDB({ name: 'meta', keyEncoding: 'binary', encoding: 'binary' })
-    return readHead(meta as never)
+    const named = { keyEncoding: 'binary', encoding: 'binary' } as const
+    return readHead(
+      env.openDB({ name: 'meta', ...named }) as never,
+      env.openDB({ name: 'events', ...named }) as never,
+    )
   } finally {
     void env.close()
   }

@@ -82,7 +82,7 @@ export class UnitContext implements WriteContext {
 
   /** The caller may reuse a Uint8Array key after the call: keep a copy of those. */
   private ownKeyBytes(key: Key): Uint8Array {
-    return typeof key === 'string' ? this.keyBytes : this.keyBytes.slice()
+    return typeof key === 'string' ? this.keyBytes : new Uint8Array(this.keyBytes)
   }
 
   private lookup(id: string): PendingWrite | undefined {

@@ -105,6 +105,29 @@ describe('LmdbStore reads and writes', () => {
   })
 })
 
+describe('Buffer keys', () => {
+  it('copies caller-owned key buffers and never mutates them', async () => {
+    const store = await openLmdbStore(tempDir())
+    const key = Buffer.from('pre/1')
+    await store.commit((tx) => {
+      tx.put(key, TypedValue.i64(1n))
+      key.write('pre/2') // the caller reuses its buffer inside the transaction
+      tx.put(key, TypedValue.i64(2n))
+    })
+    const prefix = Buffer.from('pre/')
+    const found = [...store.scan(prefix)].map((e) => [
+      Buffer.from(e.key as Uint8Array).toString(),
+      e.value.asI64(),
+    ])
+    expect(found).toEqual([
+      ['pre/1', 1n],
+      ['pre/2', 2n],
+    ])
+    expect(prefix.toString()).toBe('pre/')
+    await store.close()
+  })
+})
+
 describe('group commit atomicity', () => {
   it('a throwing transaction leaves no trace while its neighbours in the same group commit', async () => {
     const store = await openLmdbStore(tempDir())
