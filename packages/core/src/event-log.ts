@@ -1,12 +1,18 @@
 import type { EventId } from './ids.js'
 
-/** One stored event: its id and its envelope bytes. */
+/**
+ * One stored event: its id and its envelope bytes. Bytes handed out by {@link EventLog.read} stay
+ * valid after the iteration moves on (an implementation never reuses them), so they may be kept.
+ */
 export interface EventRecord {
   readonly id: EventId
   readonly bytes: Uint8Array
 }
 
-/** Bounds of a read: `from` and `to` are inclusive ids; `limit` caps the count. */
+/**
+ * Bounds of a read: `from` and `to` are inclusive ids (clamped to what is stored); `limit` caps the
+ * count. Each may be `Infinity` or omitted for "no bound".
+ */
 export interface EventRange {
   readonly from?: EventId
   readonly to?: EventId
@@ -26,30 +32,51 @@ export interface EventLogStats {
  * An append-only log of event envelopes keyed by gapless ids. The canonical store writes through
  * it (DESIGN.md, "Atomicity across backends"): it appends a group's events, makes them durable,
  * then commits its own head; on open it calls `truncateAfter(committedHead)`.
+ *
+ * Errors: bad arguments raise `INVALID_ARGUMENT` (also every write to a log opened read-only), a
+ * record over the log's size limit `EVENT_TOO_LARGE`, damaged storage `CORRUPTION` with
+ * `details.file` / `details.offset` where known, calls after {@link close} `CLOSED`, and a failed
+ * write or sync `IO`; after an `IO` failure a log refuses further writes until reopened, because
+ * what reached the disk is unknown (reopening repairs it).
  */
 export interface EventLog {
   /**
    * Appends records whose ids are `firstId`, `firstId + 1`, ...; `firstId` must be `head() + 1`
-   * (anything else is refused with `INVALID_ARGUMENT` and nothing is written). Buffered: not
-   * durable before {@link sync}.
+   * (anything else is refused with `INVALID_ARGUMENT` and nothing is written). The bytes are copied
+   * before it returns. Buffered: not durable before {@link sync}. Appending while a `sync()` is in
+   * flight is allowed (the next sync covers it).
    */
   append(firstId: EventId, records: readonly Uint8Array[]): void
   /** Hands everything appended to the OS (survives a process crash). */
   flush(): Promise<void>
-  /** Makes everything appended durable on disk. */
+  /**
+   * Makes everything appended before the call durable on disk. Never blocks the event loop on
+   * fsync. Concurrent calls are fine; each resolves once its appends are durable.
+   */
   sync(): Promise<void>
   /** The last appended id, 0 when empty. */
   head(): EventId
   /** The first id still stored (after retention), or `head() + 1` when empty. */
   oldest(): EventId
-  /** One event's envelope, or undefined when it is not stored. */
+  /** One event's envelope (a copy), or undefined when it is not stored. */
   get(id: EventId): Uint8Array | undefined
-  /** Lazy iteration in id order with bounded memory. */
+  /**
+   * Lazy iteration in id order with bounded memory, up to the head at the time of the call.
+   * Checks integrity as it reads (`CORRUPTION`).
+   */
   read(range?: EventRange): IterableIterator<EventRecord>
-  /** Removes every record after `id` (0 empties the log). */
+  /**
+   * Removes every record after `id` (0 empties the log) and makes that durable; `id` above the
+   * head is `INVALID_ARGUMENT`. When `id` is below `oldest() - 1` the log becomes empty and the
+   * next append starts at `id + 1`.
+   */
   truncateAfter(id: EventId): Promise<void>
-  /** Drops whole segments whose every id is below `id`; returns how many events were dropped. */
+  /**
+   * Drops whole storage units (segments) whose every id is below `id`; returns how many events
+   * were dropped. Never drops an id at or above `id`, so it may keep some older ones.
+   */
   deleteBefore(id: EventId): Promise<number>
   stats(): EventLogStats
+  /** Makes everything durable and releases the log; later calls raise `CLOSED`. Idempotent. */
   close(): Promise<void>
 }

@@ -46,7 +46,7 @@ export {
 export type { EventHandler } from './event-handler.js'
 export type { EventLog, EventLogStats, EventRange, EventRecord } from './event-log.js'
 export { type EventId, eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
-export { encodeKey, hashKey, type Key, keyToString } from './keys.js'
+export { encodeKey, hashKey, type Key, keyId, keyToString } from './keys.js'
 export {
   checkEventSize,
   checkKeySize,

@@ -62,3 +62,20 @@ function hashBytes(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
   return h >>> 0
 }
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
+/**
+ * A string naming a key's bytes, for Maps and Sets: a string key and its UTF-8 bytes give the same
+ * id. ASCII string keys are their own id (no encoding); other keys use the latin1 image of their bytes.
+ */
+export function keyId(key: Key): string {
+  if (typeof key === 'string') {
+    if (isAscii(key)) return key
+    return Buffer.from(key, 'utf8').toString('latin1')
+  }
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+}

@@ -1,4 +1,16 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { createHash, randomUUID } from 'node:crypto'
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { hostname } from 'node:os'
 import { AzothError, LockedError } from './errors.js'
 
@@ -14,13 +26,33 @@ interface LockOwner {
   readonly host: string
 }
 
-function readOwner(path: string): LockOwner | undefined {
+/** A break marker older than this belongs to a process that died while breaking a stale lock. */
+const ABANDONED_BREAK_MS = 10_000
+
+function errnoCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code
+}
+
+/** The lock file's exact content, or undefined when there is none. */
+function readContent(path: string): string | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined
+    throw new AzothError('IO', `cannot read the lock file ${path}: ${String(errnoCode(e))}`, {
+      cause: e,
+      details: { path },
+    })
+  }
+}
+
+function parseOwner(content: string): LockOwner | undefined {
+  try {
+    const parsed = JSON.parse(content) as Partial<LockOwner>
     if (typeof parsed.pid === 'number' && typeof parsed.host === 'string')
       return { pid: parsed.pid, host: parsed.host }
   } catch {
-    // Unreadable or half-written: the writer died between create and write. Treated as stale.
+    // Unreadable or half-written (by an older version that wrote in place): treated as stale.
   }
   return undefined
 }
@@ -30,68 +62,128 @@ function isAlive(pid: number): boolean {
     process.kill(pid, 0)
     return true
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    return errnoCode(e) === 'EPERM'
+  }
+}
+
+/**
+ * Creates `path` holding `content`, or returns false when it exists. The content is written to a
+ * private file first and hard-linked into place, so nobody ever sees a half-written lock.
+ */
+function tryCreate(path: string, content: string, unique: string): boolean {
+  const staging = `${path}.${unique}.tmp`
+  try {
+    writeFileSync(staging, content, { flag: 'wx' })
+  } catch (e) {
+    throw new AzothError('IO', `cannot create the lock file ${path}: ${String(errnoCode(e))}`, {
+      cause: e,
+      details: { path },
+    })
+  }
+  try {
+    linkSync(staging, path)
+    return true
+  } catch (e) {
+    if (errnoCode(e) === 'EEXIST') return false
+    // A file system without hard links: fall back to create-then-write.
+    return createInPlace(path, content, e)
+  } finally {
+    try {
+      unlinkSync(staging)
+    } catch {
+      // Already gone: nothing to clean.
+    }
+  }
+}
+
+function createInPlace(path: string, content: string, linkError: unknown): boolean {
+  let fd: number
+  try {
+    fd = openSync(path, 'wx')
+  } catch (e) {
+    if (errnoCode(e) === 'EEXIST') return false
+    throw new AzothError('IO', `cannot create the lock file ${path}: ${String(errnoCode(e))}`, {
+      cause: e,
+      details: { path, linkError: String(errnoCode(linkError)) },
+    })
+  }
+  try {
+    writeSync(fd, content)
+  } finally {
+    closeSync(fd)
+  }
+  return true
+}
+
+/**
+ * Removes a stale lock file whose content is `stale`. Several processes may judge the same file
+ * stale at once; only the one that creates the break marker of that exact content may remove it,
+ * and it checks the content again first, so a fresh lock taken meanwhile is never removed.
+ */
+function breakStale(path: string, stale: string): void {
+  const digest = createHash('sha256').update(stale).digest('hex').slice(0, 16)
+  const marker = `${path}.break-${digest}`
+  try {
+    mkdirSync(marker)
+  } catch (e) {
+    if (errnoCode(e) !== 'EEXIST') throw new AzothError('IO', `cannot create ${marker}`, { cause: e })
+    try {
+      if (Date.now() - statSync(marker).mtimeMs > ABANDONED_BREAK_MS) rmdirSync(marker)
+    } catch {
+      // Removed by its owner meanwhile.
+    }
+    return
+  }
+  try {
+    if (readContent(path) === stale) unlinkSync(path)
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e
+  } finally {
+    rmdirSync(marker)
   }
 }
 
 /**
  * Takes `path` as this process's writer lock: an exclusively created file holding the owner's pid
- * and host. A lock left by a dead process on this host (after a crash) is taken over; one held by
- * a live process raises `LOCKED`. Lock files of other hosts are never broken (shared volumes).
+ * and host. A lock left by a dead process on this host (after a crash) is taken over, by exactly
+ * one process even when several try at once; one held by a live process raises `LOCKED`. Lock
+ * files of other hosts are never broken (shared volumes).
  */
 export function acquireProcessLock(path: string, what: string): ProcessLock {
   const me: LockOwner = { pid: process.pid, host: hostname() }
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number
-    try {
-      fd = openSync(path, 'wx')
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code !== 'EEXIST') {
-        throw new AzothError('IO', `cannot create the lock file ${path}: ${String(code)}`, {
-          cause: e,
-          details: { path },
-        })
-      }
-      const owner = readOwner(path)
-      if (owner && owner.pid === me.pid && owner.host === me.host) {
-        throw new LockedError(`${what} is already open for writing in this process`, {
-          details: { path, pid: owner.pid },
-        })
-      }
-      if (owner && (owner.host !== me.host || isAlive(owner.pid))) {
-        throw new LockedError(`${what} is held by process ${owner.pid} on ${owner.host}`, {
-          details: { path, pid: owner.pid, host: owner.host },
-        })
-      }
-      try {
-        unlinkSync(path)
-      } catch (unlinkError) {
-        if ((unlinkError as NodeJS.ErrnoException).code !== 'ENOENT') throw unlinkError
-      }
-      continue
-    }
-    try {
-      writeSync(fd, JSON.stringify(me))
-    } finally {
-      closeSync(fd)
-    }
-    let released = false
-    return {
-      path,
-      release() {
-        if (released) return
-        released = true
-        const owner = readOwner(path)
-        if (owner && owner.pid === me.pid && owner.host === me.host) {
+  const unique = randomUUID()
+  // The nonce makes every lock's content unique, even when a crashed owner's pid is reused.
+  const content = JSON.stringify({ ...me, nonce: unique })
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (tryCreate(path, content, unique)) {
+      let released = false
+      return {
+        path,
+        release() {
+          if (released) return
+          released = true
           try {
-            unlinkSync(path)
+            if (readContent(path) === content) unlinkSync(path)
           } catch {
-            // Already gone: nothing to release.
+            // Already gone, or unreadable: nothing of ours to release.
           }
-        }
-      },
+        },
+      }
     }
+    const existing = readContent(path)
+    if (existing === undefined) continue // released meanwhile: try again
+    const owner = parseOwner(existing)
+    if (owner && owner.pid === me.pid && owner.host === me.host) {
+      throw new LockedError(`${what} is already open for writing in this process`, {
+        details: { path, pid: owner.pid },
+      })
+    }
+    if (owner && (owner.host !== me.host || isAlive(owner.pid))) {
+      throw new LockedError(`${what} is held by process ${owner.pid} on ${owner.host}`, {
+        details: { path, pid: owner.pid, host: owner.host },
+      })
+    }
+    breakStale(path, existing)
   }
   throw new LockedError(`${what}: another process keeps taking the lock`, { details: { path } })
 }

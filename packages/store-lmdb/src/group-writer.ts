@@ -10,6 +10,7 @@ import {
 } from '@azoth/core'
 import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
 import { buildChunks } from './event-chunks.js'
+import { readFast } from './fast-read.js'
 import type { CommitCounters, StoreDatabases } from './lmdb-store.js'
 import { headBytes, META_HEAD } from './meta.js'
 import { GroupBuffer, UnitContext } from './write-context.js'
@@ -39,7 +40,7 @@ export interface GroupWriterDeps {
  */
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, counters, eventLog } = deps
-  const ctx = new UnitContext({ readCommitted: (key) => dbs.state.getBinaryFast(key) }, deps.limits)
+  const ctx = new UnitContext({ readCommitted: (key) => readFast(dbs.state, key) }, deps.limits)
 
   return async (members: QueuedTransaction[]) => {
     const startHead = deps.lastAllocated()

@@ -27,6 +27,7 @@ import type { Database, RootDatabase } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
 import { EventsReader } from './events-reader.js'
 import { groupWriter } from './group-writer.js'
+import { readFast } from './fast-read.js'
 import { readHead } from './meta.js'
 import { scanState } from './state-scan.js'
 import { copyBackup } from './store-backup.js'
@@ -146,7 +147,7 @@ export class LmdbStore implements CanonicalStore {
 
   get(key: Key): TypedValue | undefined {
     this.checkOpen()
-    const bytes = this.dbs.state.getBinaryFast(encodeKey(key, this.limits))
+    const bytes = readFast(this.dbs.state, encodeKey(key, this.limits))
     return bytes === undefined ? undefined : decodeTypedValue(bytes)
   }
 

@@ -9,6 +9,7 @@ import {
   encodeTypedValue,
   isTypedValue,
   type Key,
+  keyId,
   type Limits,
   type TypedValue,
   type WriteContext,
@@ -24,17 +25,6 @@ export interface PendingWrite {
 export interface CommittedReader {
   /** The committed value bytes; the buffer may be reused by the next read, so use it at once. */
   readCommitted(key: Uint8Array): Uint8Array | undefined
-}
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
-  return true
-}
-
-/** A string that identifies a key's bytes in a Map: the key itself when ASCII, else its latin1 image. */
-function mapKeyOf(key: Key, bytes: Uint8Array): string {
-  if (typeof key === 'string' && isAscii(key)) return key
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
 
 /**
@@ -77,7 +67,7 @@ export class UnitContext implements WriteContext {
 
   private ref(key: Key): string {
     this.keyBytes = encodeKey(key, this.limits)
-    return mapKeyOf(key, this.keyBytes)
+    return keyId(key)
   }
 
   /** The caller may reuse a Uint8Array key after the call: keep a copy of those. */

@@ -105,6 +105,31 @@ describe('LmdbStore reads and writes', () => {
   })
 })
 
+describe('values of every size read back exactly', () => {
+  it('reads strings, bytes and json of growing sizes without trailing garbage, in and out of the writer', async () => {
+    const store = await openLmdbStore(tempDir())
+    const sizes = [0, 1, 7, 100, 5000, 70_000, 1_000_000]
+    await store.commit((tx) => {
+      for (const n of sizes) {
+        tx.put(`s${n}`, TypedValue.string('x'.repeat(n)))
+        tx.put(`b${n}`, TypedValue.bytes(new Uint8Array(n).fill(3)))
+      }
+    })
+    for (const n of [...sizes, ...sizes.reverse()]) {
+      expect(store.get(`s${n}`)?.asString().length).toBe(n)
+      expect(store.get(`b${n}`)?.asBytes().length).toBe(n)
+      expect(store.getBytes(`s${n}`)?.length).toBe(n + 1)
+    }
+    await store.commit((tx) => {
+      for (const n of sizes) {
+        expect(tx.get(`s${n}`)?.asString().length).toBe(n)
+        expect(tx.getBytes(`b${n}`)?.length).toBe(n + 1)
+      }
+    })
+    await store.close()
+  })
+})
+
 describe('Buffer keys', () => {
   it('copies caller-owned key buffers and never mutates them', async () => {
     const store = await openLmdbStore(tempDir())
