@@ -1,0 +1,121 @@
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { dirname, join } from 'node:path'
+import { AzothError, type Logger, toError } from '@azoth/core'
+import type { FileEventLog } from '@azoth/store-filelog'
+import type { LmdbStore } from '@azoth/store-lmdb'
+import {
+  BACKUP_FORMAT_VERSION,
+  BACKUP_MANIFEST,
+  type BackupManifest,
+  currentVersions,
+} from './backup-manifest.js'
+import { type DatabaseManifest, LAYOUT_FORMAT_VERSION, type Layout } from './database-layout.js'
+import { checksumFiles, listFiles } from './file-checksums.js'
+import type { Projections } from './projections.js'
+
+/** What a backup reads from. */
+export interface BackupSource {
+  readonly layout: Layout
+  readonly manifest: DatabaseManifest
+  readonly store: LmdbStore
+  readonly eventLog: FileEventLog | undefined
+  readonly projections: Projections
+  readonly logger: Logger
+}
+
+/** Names of lock files, never copied: a backup belongs to no process. */
+const LOCK_FILES = new Set(['LOCK', 'writer.lock'])
+
+/**
+ * Removes runtime files that opening a copy may leave (LMDB's `-lock`, SQLite's `-shm` and an
+ * empty `-wal`), so the backup holds only data files.
+ */
+function removeRuntimeFiles(targetDir: string): void {
+  for (const file of listFiles(targetDir)) {
+    const full = join(targetDir, file)
+    if (
+      file.endsWith('-lock') ||
+      file.endsWith('-shm') ||
+      (file.endsWith('-wal') && statSync(full).size === 0)
+    ) {
+      rmSync(full)
+    }
+  }
+}
+
+function prepareTarget(targetDir: string): void {
+  if (existsSync(targetDir) && readdirSync(targetDir).length > 0) {
+    throw new AzothError('INVALID_ARGUMENT', `backup target ${targetDir} is not empty`, {
+      details: { path: targetDir },
+    })
+  }
+  mkdirSync(targetDir, { recursive: true })
+}
+
+function copyEventLogFiles(from: string, to: string): void {
+  for (const file of listFiles(from)) {
+    if (LOCK_FILES.has(file.split('/').pop()!)) continue
+    mkdirSync(dirname(join(to, file)), { recursive: true })
+    copyFileSync(join(from, file), join(to, file))
+  }
+}
+
+/**
+ * DESIGN.md's backup: pause ingestion (new commits wait), seal at the head, let the projectors
+ * catch up to the seal, copy LMDB (a consistent LMDB copy), the file log and the SQLite projection
+ * (online backup API), write `manifest.json` with checksums and the state digest, then resume —
+ * also when anything fails.
+ */
+export async function backupDatabase(source: BackupSource, targetDir: string): Promise<BackupManifest> {
+  prepareTarget(targetDir)
+  const { store, projections, layout } = source
+  const sealedEventId = await store.pause()
+  try {
+    for (const projector of projections.all) {
+      const stats = await projector.runOnce()
+      if (stats.cursor < sealedEventId) {
+        source.logger.warn(
+          { projector: projector.name, cursor: stats.cursor, sealedEventId, stoppedBy: stats.stoppedBy },
+          'projector did not reach the seal; the backup records its cursor',
+        )
+      }
+    }
+    await store.backup(join(targetDir, 'canonical'))
+    if (source.eventLog) {
+      await source.eventLog.flush()
+      copyEventLogFiles(layout.events, join(targetDir, 'events'))
+    }
+    const projection = await projections.store.backup(join(targetDir, 'projection.db'))
+    copyFileSync(layout.manifest, join(targetDir, 'azoth.json'))
+    removeRuntimeFiles(targetDir)
+    const files = await checksumFiles(targetDir, listFiles(targetDir))
+    const manifest: BackupManifest = {
+      format: BACKUP_FORMAT_VERSION,
+      createdAt: new Date().toISOString(),
+      sealedEventId,
+      eventLog: source.manifest.eventLog,
+      versions: currentVersions(LAYOUT_FORMAT_VERSION),
+      projectorCursors: projection.cursors,
+      stateDigest: store.stateDigest(),
+      files,
+    }
+    const tmp = join(targetDir, `${BACKUP_MANIFEST}.tmp`)
+    writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
+    renameSync(tmp, join(targetDir, BACKUP_MANIFEST))
+    return manifest
+  } catch (e) {
+    source.logger.error({ err: toError(e), targetDir }, 'backup failed')
+    throw e
+  } finally {
+    store.resume()
+  }
+}

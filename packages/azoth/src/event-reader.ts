@@ -1,0 +1,14 @@
+import { type AzothEvent, decodeEvent, type EventRange, type EventSource } from '@azoth/core'
+
+/** Bounds of `db.events()`: inclusive ids and a count. */
+export interface EventQuery {
+  readonly from?: number
+  readonly to?: number
+  readonly limit?: number
+}
+
+/** Decodes stored events lazily, in id order. */
+export function* readEvents(source: EventSource, query: EventQuery = {}): Generator<AzothEvent> {
+  const range: EventRange = query
+  for (const record of source.events(range)) yield decodeEvent(record.id, record.bytes)
+}

@@ -1,0 +1,88 @@
+import {
+  AzothError,
+  type EventMetadata,
+  type Key,
+  keyToString,
+  TypedValue,
+  type WriteContext,
+} from '@azoth/core'
+import type { DeclaredKeys } from './declared-keys.js'
+
+/** A value `set` accepts: a TypedValue, or a plain value mapped by `TypedValue.of`. */
+export type ValueInput = TypedValue | bigint | string | boolean | number | Uint8Array | Set<string>
+
+/**
+ * What `execute` sees: the latest state (including earlier transactions of the same group) for
+ * the declared keys, and buffered writes and events that land only if `execute` returns normally.
+ */
+export interface ExecuteContext {
+  /** The value, or `NOT_FOUND` when the key has none. */
+  get(key: Key): TypedValue
+  getOpt(key: Key): TypedValue | undefined
+  exists(key: Key): boolean
+  set(key: Key, value: ValueInput): void
+  delete(key: Key): void
+  /** Replaces a value with `fn(old)`; `old` is undefined when the key has none. */
+  update(key: Key, fn: (old: TypedValue | undefined) => ValueInput): void
+  /** Appends an event whose payload is CBOR-encoded. */
+  log(type: string, payload?: unknown, metadata?: EventMetadata): void
+  /** Appends several events in order. */
+  logMany(events: Iterable<readonly [type: string, payload?: unknown, metadata?: EventMetadata]>): void
+  /** Appends an event whose payload bytes are stored as they are (type defaults to `'bytes'`). */
+  logBytes(bytes: Uint8Array, type?: string, metadata?: EventMetadata): void
+}
+
+/** The ExecuteContext of one transaction over the writer's context, enforcing declared keys. */
+export class DeclaredExecuteContext implements ExecuteContext {
+  constructor(
+    private readonly ctx: WriteContext,
+    private readonly declared: DeclaredKeys,
+  ) {}
+
+  get(key: Key): TypedValue {
+    const v = this.getOpt(key)
+    if (v === undefined) {
+      throw new AzothError('NOT_FOUND', `key '${keyToString(key)}' has no value`, {
+        details: { key: keyToString(key) },
+      })
+    }
+    return v
+  }
+
+  getOpt(key: Key): TypedValue | undefined {
+    this.declared.check(key, false)
+    return this.ctx.get(key)
+  }
+
+  exists(key: Key): boolean {
+    this.declared.check(key, false)
+    return this.ctx.exists(key)
+  }
+
+  set(key: Key, value: ValueInput): void {
+    this.declared.check(key, true)
+    this.ctx.put(key, TypedValue.of(value))
+  }
+
+  delete(key: Key): void {
+    this.declared.check(key, true)
+    this.ctx.delete(key)
+  }
+
+  update(key: Key, fn: (old: TypedValue | undefined) => ValueInput): void {
+    this.declared.check(key, true)
+    this.ctx.put(key, TypedValue.of(fn(this.ctx.get(key))))
+  }
+
+  log(type: string, payload: unknown = null, metadata?: EventMetadata): void {
+    this.ctx.appendEvent(type, payload, metadata)
+  }
+
+  logMany(events: Iterable<readonly [type: string, payload?: unknown, metadata?: EventMetadata]>): void {
+    for (const [type, payload, metadata] of events) this.ctx.appendEvent(type, payload ?? null, metadata)
+  }
+
+  logBytes(bytes: Uint8Array, type = 'bytes', metadata?: EventMetadata): void {
+    this.ctx.appendRawEvent(type, bytes, metadata)
+  }
+}

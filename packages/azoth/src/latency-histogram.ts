@@ -1,0 +1,62 @@
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  readonly count: number
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly max: number
+  readonly mean: number
+}
+
+const SUB_BUCKETS = 16
+const MIN_US = 1
+const BUCKETS = 40 * SUB_BUCKETS
+
+/**
+ * A log-linear histogram of durations (about 6% resolution, microseconds to hours) with O(1)
+ * record and no allocation: cheap enough for every commit.
+ */
+export class LatencyHistogram {
+  private readonly counts = new Float64Array(BUCKETS)
+  private count = 0
+  private sum = 0
+  private max = 0
+
+  record(ms: number): void {
+    const us = Math.max(MIN_US, ms * 1000)
+    const exp = Math.floor(Math.log2(us))
+    const frac = us / 2 ** exp - 1
+    const index = Math.min(BUCKETS - 1, exp * SUB_BUCKETS + Math.floor(frac * SUB_BUCKETS))
+    this.counts[index]!++
+    this.count++
+    this.sum += ms
+    if (ms > this.max) this.max = ms
+  }
+
+  private percentile(p: number): number {
+    if (this.count === 0) return 0
+    const rank = p * this.count
+    let seen = 0
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.counts[i]!
+      if (seen >= rank) {
+        const exp = Math.floor(i / SUB_BUCKETS)
+        const sub = i % SUB_BUCKETS
+        // The bucket's upper edge, so a reported percentile never understates.
+        return Math.min(this.max, (2 ** exp * (1 + (sub + 1) / SUB_BUCKETS)) / 1000)
+      }
+    }
+    return this.max
+  }
+
+  summary(): LatencySummary {
+    return {
+      count: this.count,
+      p50: this.percentile(0.5),
+      p90: this.percentile(0.9),
+      p99: this.percentile(0.99),
+      max: this.max,
+      mean: this.count === 0 ? 0 : this.sum / this.count,
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { type AzothEvent, decodeEvent, type EventSource } from '@azoth/core'
+
+/** Options of `db.subscribe`. */
+export interface SubscribeOptions {
+  /** First event id to deliver (default: the next event after the current head). */
+  readonly from?: number
+  /** Events read per step while catching up (default 256). */
+  readonly batchSize?: number
+}
+
+/**
+ * A live, pull-based feed of events: first the stored ones from `from`, then each new commit as
+ * it lands. `caughtUp` resolves the first time the feed reaches the head.
+ *
+ * @example
+ * const feed = db.subscribe({ from: 1 })
+ * feed.caughtUp.then(() => console.log('live'))
+ * for await (const event of feed) handle(event)
+ */
+export class Subscription implements AsyncIterable<AzothEvent> {
+  /** Resolves with the head the first time the feed has delivered everything up to it. */
+  readonly caughtUp: Promise<number>
+  private resolveCaughtUp!: (head: number) => void
+  private isCaughtUp = false
+  private next: number
+  private closed = false
+  private wake: (() => void) | undefined
+  private readonly unsubscribe: () => void
+  private readonly batchSize: number
+
+  constructor(
+    private readonly source: EventSource,
+    options: SubscribeOptions,
+    private readonly onClose: (s: Subscription) => void,
+  ) {
+    this.next = options.from ?? source.head() + 1
+    this.batchSize = options.batchSize ?? 256
+    this.caughtUp = new Promise((resolve) => {
+      this.resolveCaughtUp = resolve
+    })
+    this.unsubscribe = source.onCommit(() => this.wake?.())
+  }
+
+  /** True once the feed has reached the head at least once. */
+  get live(): boolean {
+    return this.isCaughtUp
+  }
+
+  /** The id of the next event this feed will deliver. */
+  get position(): number {
+    return this.next
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<AzothEvent> {
+    try {
+      while (!this.closed) {
+        const head = this.source.head()
+        if (this.next <= head) {
+          const to = Math.min(head, this.next + this.batchSize - 1)
+          for (const record of this.source.events({ from: this.next, to })) {
+            this.next = record.id + 1
+            yield decodeEvent(record.id, record.bytes)
+            if (this.closed) return
+          }
+          continue
+        }
+        if (!this.isCaughtUp) {
+          this.isCaughtUp = true
+          this.resolveCaughtUp(head)
+        }
+        await new Promise<void>((resolve) => {
+          this.wake = resolve
+          // A commit may have landed between reading the head and arming the wake-up.
+          if (this.source.head() >= this.next || this.closed) resolve()
+        })
+        this.wake = undefined
+      }
+    } finally {
+      this.close()
+    }
+  }
+
+  /** Ends the feed: a waiting `for await` loop finishes. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.unsubscribe()
+    this.wake?.()
+    this.onClose(this)
+  }
+}

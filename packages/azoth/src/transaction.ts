@@ -1,0 +1,165 @@
+import {
+  AzothError,
+  type CommitResult,
+  type Key,
+  keyToString,
+  type StripeLease,
+  type TypedValue,
+} from '@azoth/core'
+import { Access, DeclaredKeys } from './declared-keys.js'
+import { DeclaredExecuteContext, type ExecuteContext } from './execute-context.js'
+import { type PreflightContext, PreflightReads, runCheck } from './preflight.js'
+import type { TransactionHost } from './transaction-host.js'
+
+/** What a committed transaction did. */
+export interface CommitInfo<R = void> {
+  readonly eventsWritten: number
+  /** Ids of its events, or undefined when it logged none. */
+  readonly firstEventId: number | undefined
+  readonly lastEventId: number | undefined
+  readonly stateKeysWritten: number
+  readonly stateKeysDeleted: number
+  /** What `execute`'s function returned. */
+  readonly result: R
+}
+
+type Check = {
+  readonly kind: 'require'
+  readonly key: Key
+  readonly name: string
+  readonly fn: (v: TypedValue | undefined) => unknown
+}
+type Validator = (ctx: PreflightContext) => unknown
+
+function toBigInt(value: bigint | number, what: string): bigint {
+  if (typeof value === 'bigint') return value
+  if (!Number.isSafeInteger(value))
+    throw new AzothError('INVALID_ARGUMENT', `${what} must be a bigint or a safe integer`)
+  return BigInt(value)
+}
+
+/**
+ * A transaction: declare its keys, add preflight checks, then `execute`. Preflight runs under
+ * stripe locks against committed state (async allowed); `execute` runs synchronously in the single
+ * writer, in FIFO order, against the latest state, and its writes land only if it returns normally.
+ *
+ * @example
+ * await db.transaction()
+ *   .requireMin('alice', 100n)
+ *   .keys(['bob'])
+ *   .execute((tx) => {
+ *     tx.update('alice', (v) => TypedValue.i64(v!.asI64() - 100n))
+ *     tx.update('bob', (v) => TypedValue.i64((v?.asI64() ?? 0n) + 100n))
+ *     tx.log('transferred', { from: 'alice', to: 'bob', amount: 100 })
+ *   })
+ */
+export class Transaction {
+  private readonly declared = new DeclaredKeys()
+  private checks: Check[] | undefined
+  private validators: Validator[] | undefined
+  private used = false
+  private readonly host: TransactionHost
+
+  /** `new Transaction(db)` is the same as `db.transaction()`. */
+  constructor(db: { readonly transactionHost: TransactionHost } | TransactionHost) {
+    this.host = 'transactionHost' in db ? db.transactionHost : db
+  }
+
+  /** Declares keys the transaction may read and write (locked exclusively during preflight). */
+  keys(keys: Iterable<Key>): this {
+    for (const k of keys) this.declared.add(k, Access.Exclusive)
+    return this
+  }
+
+  /** Declares keys the transaction only reads (shared locks; writing one raises `UNDECLARED_KEY`). */
+  reads(keys: Iterable<Key>): this {
+    for (const k of keys) this.declared.add(k, Access.Shared)
+    return this
+  }
+
+  /** Checks a key's committed value in preflight: throw or return false to reject. Declares the key. */
+  require(
+    key: Key,
+    check: (value: TypedValue | undefined) => unknown,
+    name = `require(${keyToString(key)})`,
+  ): this {
+    this.declared.add(key, Access.Exclusive)
+    ;(this.checks ??= []).push({ kind: 'require', key, name, fn: check })
+    return this
+  }
+
+  /** Requires the key to have a value. */
+  requireExists(key: Key): this {
+    return this.require(key, (v) => v !== undefined, `requireExists(${keyToString(key)})`)
+  }
+
+  /** Requires an i64/u256 value of at least `min` (a missing key fails). */
+  requireMin(key: Key, min: bigint | number): this {
+    const bound = toBigInt(min, 'requireMin bound')
+    return this.require(
+      key,
+      (v) => v !== undefined && v.asBigInt() >= bound,
+      `requireMin(${keyToString(key)}, ${bound})`,
+    )
+  }
+
+  /** Requires an i64/u256 value of at most `max` (a missing key fails). */
+  requireMax(key: Key, max: bigint | number): this {
+    const bound = toBigInt(max, 'requireMax bound')
+    return this.require(
+      key,
+      (v) => v !== undefined && v.asBigInt() <= bound,
+      `requireMax(${keyToString(key)}, ${bound})`,
+    )
+  }
+
+  /** An async check over declared keys (`ctx.get`, `getOpt`, `exists`): throw or return false to reject. */
+  validate(fn: (ctx: PreflightContext) => unknown): this {
+    ;(this.validators ??= []).push(fn)
+    return this
+  }
+
+  /** Runs preflight, then queues `fn` for the writer; resolves once committed with the database's durability. */
+  async execute<R = void>(fn: (ctx: ExecuteContext) => R): Promise<CommitInfo<R>> {
+    if (this.used) throw new AzothError('INVALID_ARGUMENT', 'a transaction can be executed only once')
+    this.used = true
+    if (typeof fn !== 'function') throw new AzothError('INVALID_ARGUMENT', 'execute needs a function')
+    const host = this.host
+    host.checkWritable()
+    const declared = this.declared
+    const hasPreflight = this.checks !== undefined || this.validators !== undefined
+    const started = performance.now()
+    let lease: StripeLease | undefined
+    if (declared.size > 0) lease = await host.lock(declared.exclusive, declared.shared)
+    try {
+      let reads: PreflightReads | undefined
+      if (hasPreflight) {
+        reads = new PreflightReads(host.state, declared)
+        await this.preflight(reads)
+      }
+      const result: CommitResult<R> = await host.commit((ctx) => {
+        reads?.recheck(ctx)
+        return fn(new DeclaredExecuteContext(ctx, declared))
+      })
+      host.recordCommit(performance.now() - started)
+      return result
+    } catch (e) {
+      host.recordFailure(e)
+      throw e
+    } finally {
+      lease?.release()
+    }
+  }
+
+  private async preflight(reads: PreflightReads): Promise<void> {
+    if (this.checks) {
+      for (const check of this.checks) {
+        const value = reads.read(check.key)
+        await runCheck(check.name, () => check.fn(value))
+      }
+    }
+    if (this.validators) {
+      for (const validate of this.validators) await runCheck('validate', () => validate(reads))
+    }
+  }
+}
