@@ -51,9 +51,16 @@ function formatTarget(c: CaseResult): string {
   return `${wanted.join(', ')}\n${verdict}`
 }
 
+function formatExtra(side: SideResult): string {
+  if (side.extra === undefined) return ''
+  return `\n${Object.entries(side.extra)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? formatRate(v) : v}`)
+    .join('\n')}`
+}
+
 function caseRow(c: CaseResult): string[] {
-  const ours = c.ours ? `${formatRate(c.ours.medianOpsPerSec)} ${c.unit}/s` : '–'
-  const raw = c.raw ? `${formatRate(c.raw.medianOpsPerSec)} ${c.unit}/s` : '–'
+  const ours = c.ours ? `${formatRate(c.ours.medianOpsPerSec)} ${c.unit}/s${formatExtra(c.ours)}` : '–'
+  const raw = c.raw ? `${formatRate(c.raw.medianOpsPerSec)} ${c.unit}/s${formatExtra(c.raw)}` : '–'
   const ratio = c.ratio === undefined ? '–' : c.ratio.toFixed(2)
   const spread = c.raw ? `${formatSpread(c.ours)}\n${formatSpread(c.raw)}` : formatSpread(c.ours)
   const rss = [c.ours, c.raw]

@@ -15,6 +15,11 @@ export interface Measure {
   run(): Promise<number> | number
   /** Cleans up; not timed. */
   teardown?(): Promise<void> | void
+  /**
+   * Extra figures of the timed runs (e.g. commit latency percentiles), read once after them and
+   * printed under the side's rate. Collect them in `run()`; reset them in `setup()` or `run()`.
+   */
+  report?(): Record<string, string | number>
 }
 
 /** One workload, measured for Azoth and, when given, for the raw substrate doing the same work. */
@@ -85,6 +90,8 @@ export interface SideResult {
    * so memory one side keeps can show up in the other's figure.
    */
   peakRssBytes: number
+  /** What the side's `report()` returned after the timed runs. */
+  extra?: Record<string, string | number>
 }
 
 /** The outcome of one case. */
@@ -153,13 +160,16 @@ async function timedRun(side: SideState, sampler: RssSampler, caseName: string):
 function sideResult(side: SideState): SideResult | undefined {
   if (side.samples.length === 0) return undefined
   const { median, min, max } = summarize(side.samples.map((s) => s.opsPerSec))
-  return {
+  const result: SideResult = {
     medianOpsPerSec: median,
     minOpsPerSec: min,
     maxOpsPerSec: max,
     samples: side.samples,
     peakRssBytes: side.peakRss,
   }
+  const extra = side.measure.report?.()
+  if (extra !== undefined) result.extra = extra
+  return result
 }
 
 /** True when every target given holds; a ratio target without a raw side counts as missed. */

@@ -1,0 +1,131 @@
+import { join } from 'node:path'
+import { Azoth, TypedValue } from 'azoth'
+import { encode as cborEncode } from 'cbor-x'
+import { type Database, open, type RootDatabase } from 'lmdb'
+import type { Case, Measure, Section } from '../harness.js'
+
+type Bytes = Uint8Array
+
+const PAYLOAD = { from: 'acct:00000001', to: 'acct:00000002', amount: 100, memo: 'x'.repeat(40) }
+
+/** Per-call latencies of the timed runs, summarised as percentiles. */
+class Latencies {
+  private samples: number[] = []
+  reset(): void {
+    this.samples = []
+  }
+  add(ms: number): void {
+    this.samples.push(ms)
+  }
+  report(): Record<string, string> {
+    const s = this.samples.sort((a, b) => a - b)
+    const at = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0
+    return { p50: `${at(0.5).toFixed(2)}ms`, p99: `${at(0.99).toFixed(2)}ms` }
+  }
+}
+
+/** N callers, each awaiting its own transactions one after another. */
+async function drive(
+  callers: number,
+  perCaller: number,
+  latencies: Latencies,
+  op: (i: number) => Promise<unknown>,
+) {
+  let next = 0
+  latencies.reset()
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let k = 0; k < perCaller; k++) {
+        const t = performance.now()
+        await op(next++)
+        latencies.add(performance.now() - t)
+      }
+    }),
+  )
+  return callers * perCaller
+}
+
+const keyOf = (i: number) => `acct:${String(i % 100_000).padStart(8, '0')}`
+
+function transactionCase(dir: string, quick: boolean, callers: number, eventLog: 'lmdb' | 'file'): Case {
+  const perCaller = Math.max(4, Math.round((quick ? 400 : 2000) / Math.sqrt(callers)))
+  const tag = `${eventLog}-${callers}`
+  let db: Azoth
+  let env: RootDatabase<Bytes, Bytes>
+  let state: Database<Bytes, Bytes>
+  let events: Database<Bytes, Bytes>
+  let seq = 0
+  const oursLatency = new Latencies()
+  const rawLatency = new Latencies()
+  const idKey = Buffer.alloc(8)
+  const ours: Measure = {
+    setup: async () => {
+      db = await Azoth.open(join(dir, `ours-${tag}`), { eventLog, durability: 'sync' })
+    },
+    run: () =>
+      drive(callers, perCaller, oursLatency, (i) => {
+        const key = keyOf(i)
+        return db
+          .transaction()
+          .keys([key])
+          .execute((tx) => {
+            tx.set(key, TypedValue.i64(i))
+            tx.log('transfer', PAYLOAD)
+          })
+      }),
+    report: () => oursLatency.report(),
+    teardown: () => db.close(),
+  }
+  const raw: Measure = {
+    setup: () => {
+      env = open<Bytes, Bytes>({
+        path: join(dir, `raw-${tag}.mdb`),
+        maxDbs: 4,
+        keyEncoding: 'binary',
+        encoding: 'binary',
+      })
+      const named = { keyEncoding: 'binary', encoding: 'binary' } as const
+      state = env.openDB({ name: 'state', ...named })
+      events = env.openDB({ name: 'events', ...named })
+    },
+    run: () =>
+      drive(callers, perCaller, rawLatency, (i) =>
+        env.transaction(() => {
+          state.putSync(Buffer.from(keyOf(i)), cborEncode(i))
+          idKey.writeBigUInt64BE(BigInt(++seq))
+          events.putSync(idKey, cborEncode(PAYLOAD))
+        }),
+      ),
+    report: () => rawLatency.report(),
+    teardown: () => env.close(),
+  }
+  const rawFloor = { 1: 1000, 16: 15000, 64: 50000, 256: 105000 }[callers] ?? 0
+  return {
+    name: `Transaction API: 1 key + 1 event per tx, ${callers} awaiting callers (${eventLog} log)`,
+    unit: 'tx',
+    params: {
+      durability: 'sync',
+      eventLog,
+      callers,
+      txPerCaller: perCaller,
+      raw: 'env.transaction(put state; put event)',
+    },
+    ours,
+    raw,
+    target: {
+      minRatio: 0.7,
+      ...(callers === 256 ? { minOpsPerSec: 88_490 } : { minOpsPerSec: rawFloor * 0.7 }),
+    },
+  }
+}
+
+const section: Section = {
+  name: 'azoth',
+  description: 'The facade: Transaction API commits against raw lmdb-js doing the same writes',
+  cases: ({ quick, tmpDir }) => [
+    ...[1, 16, 64, 256].map((callers) => transactionCase(tmpDir, quick, callers, 'lmdb')),
+    ...[1, 256].map((callers) => transactionCase(tmpDir, quick, callers, 'file')),
+  ],
+}
+
+export default section
