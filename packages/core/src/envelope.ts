@@ -1,6 +1,6 @@
 import { decodeCbor, encodeCbor } from './cbor.js'
 import { AzothError, CorruptionError } from './errors.js'
-import type { EventId } from './ids.js'
+import { type EventId, writeEventId } from './ids.js'
 import { utf8DecodeStrict, utf8Encode } from './utf8.js'
 
 /** The envelope format this version writes. Readers accept this and older versions. */
@@ -63,6 +63,19 @@ export interface EnvelopeHeader {
   readonly payloadOffset: number
 }
 
+// Event types repeat: their UTF-8 bytes are kept for the last few hundred distinct ones.
+const typeBytesCache = new Map<string, Uint8Array>()
+
+function typeBytesOf(type: string): Uint8Array {
+  let bytes = typeBytesCache.get(type)
+  if (bytes === undefined) {
+    bytes = utf8Encode(type)
+    if (typeBytesCache.size >= 512) typeBytesCache.clear()
+    typeBytesCache.set(type, bytes)
+  }
+  return bytes
+}
+
 function invalid(message: string, details: Record<string, unknown>): never {
   throw new AzothError('INVALID_ARGUMENT', message, { details })
 }
@@ -72,7 +85,7 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   const { type, timestamp, metadata, stream, payload, rawPayload } = input
   if (typeof type !== 'string' || type.length === 0)
     invalid('event type must be a non-empty string', { type })
-  const typeBytes = utf8Encode(type)
+  const typeBytes = typeBytesOf(type)
   if (typeBytes.length > MAX_EVENT_TYPE_BYTES || !type.isWellFormed()) {
     invalid(`event type must be well-formed and at most ${MAX_EVENT_TYPE_BYTES} UTF-8 bytes`, { type })
   }
@@ -121,22 +134,23 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
     (metaBytes ? 4 + metaBytes.length : 0) +
     payloadBytes.length
   const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
   out[0] = ENVELOPE_FORMAT_VERSION
   out[1] =
     (rawPayload ? FLAG_RAW_PAYLOAD : 0) | (metaBytes ? FLAG_METADATA : 0) | (streamBytes ? FLAG_STREAM : 0)
-  view.setBigUint64(2, BigInt(timestamp))
-  view.setUint16(10, typeBytes.length)
+  writeEventId(out, 2, timestamp)
+  out[10] = typeBytes.length >> 8
+  out[11] = typeBytes.length & 0xff
   out.set(typeBytes, 12)
   let at = 12 + typeBytes.length
-  if (streamBytes && stream) {
+  const view = streamBytes || metaBytes ? new DataView(out.buffer) : undefined
+  if (streamBytes && stream && view) {
     view.setUint16(at, streamBytes.length)
     out.set(streamBytes, at + 2)
     at += 2 + streamBytes.length
     view.setBigUint64(at, BigInt(stream.version))
     at += 8
   }
-  if (metaBytes) {
+  if (metaBytes && view) {
     view.setUint32(at, metaBytes.length)
     out.set(metaBytes, at + 4)
     at += 4 + metaBytes.length

@@ -25,23 +25,60 @@ const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const U256_MASK_64 = 0xffff_ffff_ffff_ffffn
 
-function tagged(tag: number, bodyLength: number): { out: Uint8Array; view: DataView } {
-  const out = new Uint8Array(1 + bodyLength)
+// One scratch view for fixed-width numbers: encoding writes there and copies, decoding reads through
+// a view of the source's buffer kept while the same buffer comes back (LMDB reuses its read buffer).
+const scratch = new Uint8Array(32)
+const scratchView = new DataView(scratch.buffer)
+let viewedBuffer: ArrayBufferLike | undefined
+let viewOfBuffer: DataView | undefined
+
+function viewOf(bytes: Uint8Array): DataView {
+  if (bytes.buffer !== viewedBuffer) {
+    viewedBuffer = bytes.buffer
+    viewOfBuffer = new DataView(bytes.buffer)
+  }
+  return viewOfBuffer!
+}
+
+function fixed(tag: number, width: number): Uint8Array {
+  const out = new Uint8Array(1 + width)
   out[0] = tag
-  return { out, view: new DataView(out.buffer, out.byteOffset, out.byteLength) }
+  for (let i = 0; i < width; i++) out[1 + i] = scratch[i]!
+  return out
+}
+
+function withText(tag: number, text: string): Uint8Array {
+  const n = text.length
+  if (n <= 64) {
+    // Short ASCII strings (the common case) are copied byte by byte: cheaper than any encoder call.
+    const out = new Uint8Array(1 + n)
+    out[0] = tag
+    let i = 0
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i)
+      if (c > 0x7f) break
+      out[1 + i] = c
+    }
+    if (i === n) return out
+  }
+  const out = new Uint8Array(1 + Buffer.byteLength(text, 'utf8'))
+  out[0] = tag
+  utf8Encoder.encodeInto(text, out.subarray(1))
+  return out
 }
 
 function encodeStrings(tag: number, items: readonly string[]): Uint8Array {
-  const parts = items.map((s) => utf8Encoder.encode(s))
-  let size = 4
-  for (const p of parts) size += 4 + p.length
-  const { out, view } = tagged(tag, size)
-  view.setUint32(1, parts.length)
+  let size = 5
+  for (const item of items) size += 4 + Buffer.byteLength(item, 'utf8')
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  out[0] = tag
+  view.setUint32(1, items.length)
   let at = 5
-  for (const p of parts) {
-    view.setUint32(at, p.length)
-    out.set(p, at + 4)
-    at += 4 + p.length
+  for (const item of items) {
+    const { written } = utf8Encoder.encodeInto(item, out.subarray(at + 4))
+    view.setUint32(at, written)
+    at += 4 + written
   }
   return out
 }
@@ -52,27 +89,19 @@ function encodeStrings(tag: number, items: readonly string[]): Uint8Array {
  */
 export function encodeTypedValue(v: TypedValue): Uint8Array {
   switch (v.kind) {
-    case 'i64': {
-      const { out, view } = tagged(TYPED_VALUE_TAGS.i64, 8)
-      view.setBigInt64(1, v.value)
-      return out
-    }
+    case 'i64':
+      scratchView.setBigInt64(0, v.value)
+      return fixed(TYPED_VALUE_TAGS.i64, 8)
     case 'u256': {
-      const { out, view } = tagged(TYPED_VALUE_TAGS.u256, 32)
       let x = v.value
-      for (let at = 25; at >= 1; at -= 8) {
-        view.setBigUint64(at, x & U256_MASK_64)
+      for (let at = 24; at >= 0; at -= 8) {
+        scratchView.setBigUint64(at, x & U256_MASK_64)
         x >>= 64n
       }
-      return out
+      return fixed(TYPED_VALUE_TAGS.u256, 32)
     }
-    case 'string': {
-      const body = utf8Encoder.encode(v.value)
-      const out = new Uint8Array(1 + body.length)
-      out[0] = TYPED_VALUE_TAGS.string
-      out.set(body, 1)
-      return out
-    }
+    case 'string':
+      return withText(TYPED_VALUE_TAGS.string, v.value)
     case 'bytes': {
       const out = new Uint8Array(1 + v.value.length)
       out[0] = TYPED_VALUE_TAGS.bytes
@@ -85,12 +114,10 @@ export function encodeTypedValue(v: TypedValue): Uint8Array {
       out[1] = v.value ? 1 : 0
       return out
     }
-    case 'f64': {
-      const { out, view } = tagged(TYPED_VALUE_TAGS.f64, 8)
+    case 'f64':
       // Every NaN is stored as the one canonical NaN, so equal values give equal bytes.
-      view.setFloat64(1, Number.isNaN(v.value) ? Number.NaN : v.value)
-      return out
-    }
+      scratchView.setFloat64(0, Number.isNaN(v.value) ? Number.NaN : v.value)
+      return fixed(TYPED_VALUE_TAGS.f64, 8)
     case 'set':
       return encodeStrings(TYPED_VALUE_TAGS.set, v.value)
     case 'array':
@@ -126,8 +153,9 @@ function decodeUtf8(bytes: Uint8Array, reason: string): string {
   }
 }
 
-function decodeStrings(bytes: Uint8Array, view: DataView, kind: 'set' | 'array'): string[] {
+function decodeStrings(bytes: Uint8Array, kind: 'set' | 'array'): string[] {
   if (bytes.length < 5) corrupt(`${kind} header truncated`, bytes)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const count = view.getUint32(1)
   // Each member takes at least 4 bytes: a count beyond that is a lie, refuse before allocating.
   if (count > (bytes.length - 5) / 4) corrupt(`${kind} count ${count} exceeds the data`, bytes)
@@ -162,15 +190,15 @@ function expectLength(bytes: Uint8Array, n: number, kind: string): void {
  */
 export function decodeTypedValue(bytes: Uint8Array): TypedValue {
   if (bytes.length === 0) corrupt('empty', bytes)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   switch (bytes[0]) {
     case TYPED_VALUE_TAGS.i64:
       expectLength(bytes, 9, 'i64')
-      return unsafeTypedValue('i64', view.getBigInt64(1))
+      return unsafeTypedValue('i64', viewOf(bytes).getBigInt64(bytes.byteOffset + 1))
     case TYPED_VALUE_TAGS.u256: {
       expectLength(bytes, 33, 'u256')
+      const view = viewOf(bytes)
       let x = 0n
-      for (let at = 1; at < 33; at += 8) x = (x << 64n) | view.getBigUint64(at)
+      for (let at = 1; at < 33; at += 8) x = (x << 64n) | view.getBigUint64(bytes.byteOffset + at)
       return unsafeTypedValue('u256', x)
     }
     case TYPED_VALUE_TAGS.string:
@@ -184,11 +212,11 @@ export function decodeTypedValue(bytes: Uint8Array): TypedValue {
       return unsafeTypedValue('bool', bytes[1] === 1)
     case TYPED_VALUE_TAGS.f64:
       expectLength(bytes, 9, 'f64')
-      return unsafeTypedValue('f64', view.getFloat64(1))
+      return unsafeTypedValue('f64', viewOf(bytes).getFloat64(bytes.byteOffset + 1))
     case TYPED_VALUE_TAGS.set:
-      return unsafeTypedValue('set', decodeStrings(bytes, view, 'set'))
+      return unsafeTypedValue('set', decodeStrings(bytes, 'set'))
     case TYPED_VALUE_TAGS.array:
-      return unsafeTypedValue('array', decodeStrings(bytes, view, 'array'))
+      return unsafeTypedValue('array', decodeStrings(bytes, 'array'))
     case TYPED_VALUE_TAGS.json: {
       if (bytes.length < 2) corrupt('json body empty', bytes)
       const value = decodeCbor(bytes.subarray(1), 'json typed value')
