@@ -1,6 +1,6 @@
 import { decodeCbor, encodeCbor } from './cbor.js'
 import { AzothError, CorruptionError } from './errors.js'
-import { type EventId, writeEventId } from './ids.js'
+import { type EventId, readEventId, writeEventId } from './ids.js'
 import { utf8DecodeStrict, utf8Encode } from './utf8.js'
 
 /** The envelope format this version writes. Readers accept this and older versions. */
@@ -182,24 +182,52 @@ function checkFixedHeader(bytes: Uint8Array, where: string | undefined): number 
  * `where` names the event in a `CORRUPTION` error (for example `event 42`).
  */
 export function readEventType(bytes: Uint8Array, where?: string): string {
-  const typeLength = checkFixedHeader(bytes, where)
-  const type = utf8DecodeStrict(bytes, FIXED_HEADER, FIXED_HEADER + typeLength)
+  return decodeType(bytes, checkFixedHeader(bytes, where), where)
+}
+
+// The projector reads every event's type: recent types are kept by a hash of their bytes, so a
+// repeated type costs a hash and a byte comparison instead of building a new string.
+const TYPE_CACHE_SIZE = 256
+const cachedTypeBytes = new Array<Uint8Array | undefined>(TYPE_CACHE_SIZE)
+const cachedTypes = new Array<string>(TYPE_CACHE_SIZE)
+
+function decodeType(bytes: Uint8Array, typeLength: number, where: string | undefined): string {
+  const end = FIXED_HEADER + typeLength
+  let h = 0x811c9dc5
+  for (let i = FIXED_HEADER; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
+  const slot = (h >>> 0) % TYPE_CACHE_SIZE
+  const known = cachedTypeBytes[slot]
+  if (known !== undefined && known.length === typeLength) {
+    let same = true
+    for (let i = 0; i < typeLength; i++) {
+      if (known[i] !== bytes[FIXED_HEADER + i]) {
+        same = false
+        break
+      }
+    }
+    if (same) return cachedTypes[slot]!
+  }
+  const type = utf8DecodeStrict(bytes, FIXED_HEADER, end)
   if (type === undefined) corrupt('event type is not valid UTF-8', where)
+  cachedTypeBytes[slot] = bytes.slice(FIXED_HEADER, end)
+  cachedTypes[slot] = type
   return type
 }
 
 /** Decodes everything but the payload. */
 export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): EnvelopeHeader {
   const typeLength = checkFixedHeader(bytes, where)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const flags = bytes[1]!
-  const ts = view.getBigUint64(2)
-  if (ts > BigInt(Number.MAX_SAFE_INTEGER)) corrupt('timestamp out of range', where)
-  const type = utf8DecodeStrict(bytes, FIXED_HEADER, FIXED_HEADER + typeLength)
-  if (type === undefined) corrupt('event type is not valid UTF-8', where)
+  const ts = readEventId(bytes, 2)
+  if (ts < 0) corrupt('timestamp out of range', where)
+  const type = decodeType(bytes, typeLength, where)
+  const view =
+    flags & (FLAG_STREAM | FLAG_METADATA)
+      ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      : undefined
   let at = FIXED_HEADER + typeLength
   let stream: EventStreamRef | undefined
-  if (flags & FLAG_STREAM) {
+  if (flags & FLAG_STREAM && view) {
     if (at + 2 > bytes.length) corrupt('stream name length truncated', where)
     const n = view.getUint16(at)
     if (n === 0 || at + 2 + n + 8 > bytes.length) corrupt('stream truncated', where)
@@ -211,7 +239,7 @@ export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): Envelop
     at += 2 + n + 8
   }
   let metadata: EventMetadata | undefined
-  if (flags & FLAG_METADATA) {
+  if (flags & FLAG_METADATA && view) {
     if (at + 4 > bytes.length) corrupt('metadata length truncated', where)
     const n = view.getUint32(at)
     if (n === 0 || at + 4 + n > bytes.length) corrupt('metadata truncated', where)
@@ -226,7 +254,7 @@ export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): Envelop
   return {
     version: bytes[0]!,
     type,
-    timestamp: Number(ts),
+    timestamp: ts,
     metadata,
     stream,
     rawPayload: (flags & FLAG_RAW_PAYLOAD) !== 0,

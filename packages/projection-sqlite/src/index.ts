@@ -1,0 +1,12 @@
+export { SqliteDeadLetterStore } from './dead-letter-table.js'
+export { type AppliedMigration, type Migration, Migrator } from './migrations.js'
+export { restoreSqliteProjection } from './restore.js'
+export { loadSqlMigrations } from './sql-migrations.js'
+export {
+  removeSqliteFiles,
+  SqliteProjectionStore,
+  type SqliteProjectionStoreOptions,
+  type SqliteSynchronous,
+} from './sqlite-projection-store.js'
+export { SqliteTx, type SqlParams, type SqlRow } from './sqlite-tx.js'
+export { SYSTEM_PREFIX } from './system-tables.js'

@@ -1,0 +1,349 @@
+import { rmSync } from 'node:fs'
+import {
+  AzothError,
+  type Clock,
+  ClosedError,
+  checkInteger,
+  checkKnownFields,
+  checkOneOf,
+  type EventId,
+  type Logger,
+  type ProjectionBackupInfo,
+  type ProjectionStore,
+  silentLogger,
+  systemClock,
+} from '@azoth/core'
+import Database from 'better-sqlite3'
+import { SqliteDeadLetterStore } from './dead-letter-table.js'
+import { type Migration, Migrator } from './migrations.js'
+import { ReaderPool } from './reader-pool.js'
+import { SqliteTx, type SqlParams } from './sqlite-tx.js'
+import { StatementCache } from './statement-cache.js'
+import { ensureSystemTables } from './system-tables.js'
+import { WriterLock } from './writer-lock.js'
+
+/**
+ * SQLite's `synchronous` setting for the writer. `'NORMAL'` (default): in WAL mode a commit
+ * survives a process crash and the file never corrupts, but a power loss may drop the last
+ * transactions; for projections that is safe, because the cursor is dropped with them and the
+ * projector re-applies those events from the event log. `'FULL'`: every commit is fsynced.
+ */
+export type SqliteSynchronous = 'NORMAL' | 'FULL'
+
+/** Options of {@link SqliteProjectionStore.open}. */
+export interface SqliteProjectionStoreOptions {
+  /** The database file, or `':memory:'` (no reader connections then; queries use the writer). */
+  readonly path: string
+  /** Default `'NORMAL'`; see {@link SqliteSynchronous}. */
+  readonly synchronous?: SqliteSynchronous
+  /** Read-only connections for {@link SqliteProjectionStore.query}, used round-robin. Default 2. */
+  readonly readers?: number
+  /** How long a connection waits for another process's lock before `SQLITE_BUSY`. Default 5,000 ms. */
+  readonly busyTimeoutMs?: number
+  /** Prepared statements kept per connection. Default 500. */
+  readonly statementCacheSize?: number
+  /** Stamps cursor updates and migration history. Default: the system clock. */
+  readonly clock?: Clock
+  readonly logger?: Logger
+}
+
+const KNOWN_OPTIONS = [
+  'path',
+  'synchronous',
+  'readers',
+  'busyTimeoutMs',
+  'statementCacheSize',
+  'clock',
+  'logger',
+]
+
+/**
+ * Projections on one SQLite file: a single writer connection (WAL, `IMMEDIATE` transactions,
+ * cached prepared statements), read-only reader connections for queries, and the system tables
+ * `_azoth_cursors`, `_azoth_dead_letters`, `_azoth_migrations` and `_azoth_meta`.
+ *
+ * @example
+ * const store = SqliteProjectionStore.open({ path: 'projection.db' })
+ * await store.migrator([{ version: 1, name: 'balances', up: (tx) => tx.exec('CREATE TABLE ...') }]).up()
+ * const rows = await store.query('SELECT * FROM balances WHERE id = ?', ['alice'])
+ */
+export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
+  readonly backend = 'sqlite'
+  readonly path: string
+  readonly synchronous: SqliteSynchronous
+  readonly deadLetters: SqliteDeadLetterStore
+  private readonly db: Database.Database
+  private readonly statements: StatementCache
+  private readonly tx: SqliteTx
+  private readonly lock = new WriterLock()
+  private readonly readers: ReaderPool | undefined
+  private readonly clock: Clock
+  private readonly logger: Logger
+  private closed = false
+
+  private constructor(options: SqliteProjectionStoreOptions) {
+    checkKnownFields('SqliteProjectionStore', options, KNOWN_OPTIONS)
+    if (typeof options.path !== 'string' || options.path.length === 0) {
+      throw new AzothError('CONFIG', 'path must be a non-empty string', { details: { field: 'path' } })
+    }
+    this.path = options.path
+    this.synchronous = checkOneOf('synchronous', options.synchronous ?? 'NORMAL', ['NORMAL', 'FULL'])
+    const readers = checkInteger('readers', options.readers ?? 2, 0, 64)
+    const busyTimeoutMs = checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5_000, 0)
+    const cacheSize = checkInteger('statementCacheSize', options.statementCacheSize ?? 500, 16)
+    this.clock = options.clock ?? systemClock
+    this.logger = options.logger ?? silentLogger
+    try {
+      this.db = new Database(this.path)
+    } catch (e) {
+      throw new AzothError('IO', `cannot open SQLite database ${this.path}`, { cause: e })
+    }
+    try {
+      this.db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+      const mode = this.db.pragma('journal_mode = WAL', { simple: true })
+      if (mode !== 'wal' && this.path !== ':memory:') {
+        throw new AzothError('IO', `SQLite refused WAL mode for ${this.path} (got ${String(mode)})`)
+      }
+      this.db.pragma(`synchronous = ${this.synchronous}`)
+      this.db.pragma('foreign_keys = ON')
+      ensureSystemTables(this.db)
+    } catch (e) {
+      this.db.close()
+      if (e instanceof AzothError) throw e
+      throw new AzothError('IO', `cannot prepare SQLite database ${this.path}`, { cause: e })
+    }
+    this.statements = new StatementCache(this.db, cacheSize)
+    this.tx = new SqliteTx(this.db, this.statements, this.clock)
+    this.readers = this.path === ':memory:' || readers === 0 ? undefined : new ReaderPool(this.path, readers)
+    this.deadLetters = new SqliteDeadLetterStore((fn) => this.withWriter(fn))
+  }
+
+  /** Opens (creating when missing) a projection database. Bad options raise `CONFIG`. */
+  static open(options: SqliteProjectionStoreOptions): SqliteProjectionStore {
+    return new SqliteProjectionStore(options)
+  }
+
+  async getCursor(projector: string): Promise<EventId> {
+    return this.withWriter((s) => {
+      const row = s.get('SELECT event_id FROM _azoth_cursors WHERE projector = ?').get(projector) as
+        | { event_id: number }
+        | undefined
+      return row?.event_id ?? 0
+    })
+  }
+
+  async cursors(): Promise<Record<string, EventId>> {
+    return this.withWriter((s) => {
+      const out: Record<string, EventId> = {}
+      for (const row of s.get('SELECT projector, event_id FROM _azoth_cursors').all() as Array<{
+        projector: string
+        event_id: number
+      }>) {
+        out[row.projector] = row.event_id
+      }
+      return out
+    })
+  }
+
+  /**
+   * One `BEGIN IMMEDIATE` ... `COMMIT`. A synchronous `fn` runs and commits within the call (the
+   * returned promise is already settled); an async `fn` keeps the writer until it settles, and
+   * other transactions of this store wait for it.
+   */
+  transaction<R>(fn: (tx: SqliteTx) => R | Promise<R>): Promise<R> {
+    if (this.closed) return Promise.reject(new ClosedError('projection store'))
+    if (this.lock.tryAcquire()) return this.runTransaction(fn)
+    return this.lock.acquire().then(() => this.runTransaction(fn))
+  }
+
+  /**
+   * Runs `fn` synchronously in one transaction, for callers that use this store directly.
+   * Raises `LOCKED` when an asynchronous transaction holds the writer.
+   */
+  transactionSync<R>(fn: (tx: SqliteTx) => R): R {
+    if (this.closed) throw new ClosedError('projection store')
+    if (!this.lock.tryAcquire()) {
+      throw new AzothError('LOCKED', 'an asynchronous transaction holds the projection writer')
+    }
+    try {
+      this.begin()
+      this.tx.active = true
+      let result: R
+      try {
+        result = fn(this.tx)
+        this.statements.get('COMMIT').run()
+      } catch (e) {
+        this.rollback()
+        throw e
+      }
+      return result
+    } finally {
+      this.tx.finish()
+      this.lock.release()
+    }
+  }
+
+  private runTransaction<R>(fn: (tx: SqliteTx) => R | Promise<R>): Promise<R> {
+    if (this.closed) {
+      // Queued behind close(): the connection is gone.
+      this.lock.release()
+      return Promise.reject(new ClosedError('projection store'))
+    }
+    try {
+      this.begin()
+    } catch (e) {
+      this.lock.release()
+      return Promise.reject(e)
+    }
+    this.tx.active = true
+    let result: R | Promise<R>
+    try {
+      result = fn(this.tx)
+    } catch (e) {
+      this.end(false)
+      return Promise.reject(e)
+    }
+    if (result instanceof Promise || isPromiseLike(result)) {
+      return Promise.resolve(result).then(
+        (value) => {
+          this.end(true)
+          return value
+        },
+        (e: unknown) => {
+          this.end(false)
+          throw e
+        },
+      )
+    }
+    try {
+      this.end(true)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return Promise.resolve(result)
+  }
+
+  private begin(): void {
+    try {
+      this.statements.get('BEGIN IMMEDIATE').run()
+    } catch (e) {
+      throw new AzothError('IO', `cannot begin a write transaction on ${this.path}`, { cause: e })
+    }
+  }
+
+  /** Commits or rolls back, then always frees the writer. */
+  private end(commit: boolean): void {
+    try {
+      if (commit) {
+        try {
+          this.statements.get('COMMIT').run()
+        } catch (e) {
+          this.rollback()
+          throw new AzothError('IO', `commit failed on ${this.path}`, { cause: e })
+        }
+      } else {
+        this.rollback()
+      }
+    } finally {
+      this.tx.finish()
+      this.lock.release()
+    }
+  }
+
+  private rollback(): void {
+    if (!this.db.inTransaction) return
+    try {
+      this.statements.get('ROLLBACK').run()
+    } catch (e) {
+      // The connection is unusable if even ROLLBACK fails; say so loudly, the original error wins.
+      this.logger.error({ err: e, path: this.path }, 'SQLite ROLLBACK failed')
+    }
+  }
+
+  /** Runs `fn` on the writer connection outside any transaction, once the writer is free. */
+  private async withWriter<R>(fn: (statements: StatementCache) => R): Promise<R> {
+    if (this.closed) throw new ClosedError('projection store')
+    await this.lock.acquire()
+    try {
+      if (this.closed) throw new ClosedError('projection store')
+      return fn(this.statements)
+    } finally {
+      this.lock.release()
+    }
+  }
+
+  /** Rows of a read-only query, from a reader connection (it sees committed data only). */
+  async query<Row = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<Row[]> {
+    if (this.closed) throw new ClosedError('projection store')
+    if (this.readers) return this.readers.all<Row>(sql, params)
+    return this.withWriter((s) => {
+      const stmt = s.get(sql)
+      if (!stmt.readonly) throw new AzothError('INVALID_ARGUMENT', 'query accepts read-only statements only')
+      return (params === undefined ? stmt.all() : stmt.all(params)) as Row[]
+    })
+  }
+
+  /**
+   * Versioned migrations of the projection tables. Duplicate, non-consecutive or vanished versions
+   * raise `CONFIG`.
+   */
+  migrator(migrations: readonly Migration[]): Migrator {
+    return new Migrator(this, migrations, this.clock)
+  }
+
+  /**
+   * A consistent copy into the file `target` through SQLite's online backup API, read from a
+   * separate connection so the writer goes on.
+   */
+  async backup(target: string): Promise<ProjectionBackupInfo> {
+    if (this.closed) throw new ClosedError('projection store')
+    if (this.path === ':memory:') {
+      await this.withWriter(() => undefined)
+      await this.db.backup(target)
+    } else {
+      const source = new Database(this.path, { readonly: true, fileMustExist: true })
+      try {
+        await source.backup(target)
+      } catch (e) {
+        throw new AzothError('IO', `backup of ${this.path} to ${target} failed`, { cause: e })
+      } finally {
+        source.close()
+      }
+    }
+    const copy = new Database(target, { readonly: true, fileMustExist: true })
+    try {
+      const cursors: Record<string, EventId> = {}
+      for (const row of copy.prepare('SELECT projector, event_id FROM _azoth_cursors').all() as Array<{
+        projector: string
+        event_id: number
+      }>) {
+        cursors[row.projector] = row.event_id
+      }
+      return { files: [target], cursors }
+    } finally {
+      copy.close()
+    }
+  }
+
+  /** Waits for the running transaction, then closes every connection; later calls raise `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.lock.acquire()
+    this.closed = true
+    this.readers?.close()
+    this.statements.clear()
+    this.db.close()
+    this.lock.release()
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+/** Removes a database file and its WAL companions (tests, restore). */
+export function removeSqliteFiles(path: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
+}

@@ -1,0 +1,233 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { isAzothError, ManualClock } from '@azoth/core'
+import { restoreSqliteProjection, SqliteProjectionStore } from '@azoth/projection-sqlite'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+let dir: string
+let store: SqliteProjectionStore
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'azoth-psql-'))
+  store = SqliteProjectionStore.open({ path: join(dir, 'projection.db') })
+})
+afterEach(async () => {
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function createBalances(s: SqliteProjectionStore): Promise<void> {
+  await s.transaction((tx) => tx.exec('CREATE TABLE balances (id TEXT PRIMARY KEY, amount INTEGER NOT NULL)'))
+}
+
+describe('SqliteProjectionStore', () => {
+  it('opens in WAL mode with the chosen synchronous setting and system tables', async () => {
+    const raw = new Database(join(dir, 'projection.db'), { readonly: true })
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal')
+    const tables = raw
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_azoth\\_%' ESCAPE '\\'")
+      .pluck()
+      .all()
+    expect(tables.sort()).toEqual([
+      '_azoth_cursors',
+      '_azoth_dead_letters',
+      '_azoth_meta',
+      '_azoth_migrations',
+    ])
+    raw.close()
+    expect(store.synchronous).toBe('NORMAL')
+    const full = SqliteProjectionStore.open({ path: join(dir, 'full.db'), synchronous: 'FULL' })
+    expect(full.synchronous).toBe('FULL')
+    await full.close()
+  })
+
+  it('refuses bad options with CONFIG', () => {
+    const bad = [
+      { path: '' },
+      { path: join(dir, 'x.db'), synchronous: 'OFF' },
+      { path: join(dir, 'x.db'), readers: -1 },
+      { path: join(dir, 'x.db'), typo: 1 },
+    ]
+    for (const options of bad) {
+      expect(() => SqliteProjectionStore.open(options as never)).toThrow(
+        expect.objectContaining({ code: 'CONFIG' }),
+      )
+    }
+  })
+
+  it('commits writes and the cursor together, and rolls both back when the function throws', async () => {
+    await createBalances(store)
+    await store.transaction((tx) => {
+      tx.run('INSERT INTO balances VALUES (?, ?)', ['alice', 10])
+      tx.setCursor('p', 1)
+    })
+    await expect(
+      store.transaction((tx) => {
+        tx.run('INSERT INTO balances VALUES (?, ?)', ['bob', 5])
+        tx.setCursor('p', 2)
+        throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    expect(await store.getCursor('p')).toBe(1)
+    expect(await store.getCursor('other')).toBe(0)
+    expect(await store.query('SELECT id, amount FROM balances')).toEqual([{ id: 'alice', amount: 10 }])
+    expect(await store.cursors()).toEqual({ p: 1 })
+  })
+
+  it('savepoints roll back only their own writes; named parameters work', async () => {
+    await createBalances(store)
+    await store.transaction((tx) => {
+      tx.run('INSERT INTO balances VALUES (@id, @amount)', { id: 'a', amount: 1 })
+      expect(() =>
+        tx.savepoint(() => {
+          tx.run('INSERT INTO balances VALUES (?, ?)', ['b', 2])
+          throw new Error('inner')
+        }),
+      ).toThrow('inner')
+      tx.savepoint(() => tx.savepoint(() => tx.run('INSERT INTO balances VALUES (?, ?)', ['c', 3])))
+    })
+    expect(await store.query('SELECT id FROM balances ORDER BY id')).toEqual([{ id: 'a' }, { id: 'c' }])
+  })
+
+  it('async transactions hold the writer; others wait their turn; tx is unusable afterwards', async () => {
+    await createBalances(store)
+    const order: string[] = []
+    let leaked: { run(sql: string): unknown } | undefined
+    const slow = store.transaction(async (tx) => {
+      leaked = tx
+      tx.run("INSERT INTO balances VALUES ('slow', 1)")
+      await new Promise((r) => setTimeout(r, 20))
+      await tx
+        .savepoint(async () => {
+          tx.run("INSERT INTO balances VALUES ('sp', 1)")
+          await Promise.resolve()
+          throw new Error('async inner')
+        })
+        .catch(() => order.push('inner rolled back'))
+      order.push('slow')
+    })
+    const fast = store.transaction((tx) => {
+      tx.run("INSERT INTO balances VALUES ('fast', 1)")
+      order.push('fast')
+    })
+    expect(() => store.transactionSync(() => 1)).toThrow(expect.objectContaining({ code: 'LOCKED' }))
+    await slow
+    expect(store.transactionSync((tx) => tx.get('SELECT 1 AS x'))).toEqual({ x: 1 })
+    await Promise.all([slow, fast])
+    expect(order).toEqual(['inner rolled back', 'slow', 'fast'])
+    expect(await store.query('SELECT id FROM balances ORDER BY id')).toEqual([{ id: 'fast' }, { id: 'slow' }])
+    expect(() => leaked?.run('SELECT 1')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+  })
+
+  it('query refuses writing statements and reads only committed data', async () => {
+    await createBalances(store)
+    await expect(store.query("INSERT INTO balances VALUES ('x', 1)")).rejects.toSatisfy((e) =>
+      isAzothError(e, 'INVALID_ARGUMENT'),
+    )
+    await store.transaction(async (tx) => {
+      tx.run("INSERT INTO balances VALUES ('uncommitted', 1)")
+      expect(await store.query('SELECT * FROM balances')).toEqual([])
+    })
+    expect(await store.query('SELECT id FROM balances')).toEqual([{ id: 'uncommitted' }])
+  })
+
+  it('keeps dead letters: add with the cursor, list, get, count, markRetry, recordAttempt, remove', async () => {
+    const clock = new ManualClock(1000)
+    const envelope = new Uint8Array([1, 2, 3])
+    await store.transaction((tx) => {
+      tx.addDeadLetter({
+        projector: 'p',
+        eventId: 7,
+        eventType: 'T',
+        envelope,
+        error: new Error('bad'),
+        attempts: 1,
+        failedAt: clock.now(),
+        nextRetryAt: 2000,
+      })
+      tx.addDeadLetter({
+        projector: 'q',
+        eventId: 8,
+        eventType: 'U',
+        envelope,
+        error: new Error('worse'),
+        attempts: 3,
+        failedAt: clock.now(),
+      })
+      tx.setCursor('p', 7)
+    })
+    const dl = store.deadLetters
+    expect(await dl.count()).toBe(2)
+    expect(await dl.count({ projector: 'p' })).toBe(1)
+    const [row] = await dl.list({ projector: 'p' })
+    expect(row).toMatchObject({
+      projector: 'p',
+      eventId: 7,
+      eventType: 'T',
+      errorMessage: 'bad',
+      attempts: 1,
+      firstFailedAt: 1000,
+      nextRetryAt: 2000,
+      status: 'pending',
+    })
+    expect([...row!.envelope]).toEqual([1, 2, 3])
+    expect(row!.errorStack).toContain('bad')
+    expect(await dl.list({ dueBy: 1999 })).toEqual([])
+    expect((await dl.list({ dueBy: 2000 })).map((r) => r.eventId)).toEqual([7])
+    await dl.recordAttempt(row!.id, new Error('again'), 3000, { nextRetryAt: 5000 })
+    expect(await dl.get(row!.id)).toMatchObject({ attempts: 2, status: 'retrying', errorMessage: 'again' })
+    await dl.recordAttempt(row!.id, new Error('last'), 6000, 'permanent')
+    expect(await dl.get(row!.id)).toMatchObject({ attempts: 3, status: 'permanent', nextRetryAt: undefined })
+    expect(await dl.markRetry(row!.id, 7000)).toBe(true)
+    expect(await dl.get(row!.id)).toMatchObject({ status: 'pending', nextRetryAt: 7000 })
+    expect(await dl.list({ limit: 1 })).toHaveLength(1)
+    expect(await dl.remove(row!.id)).toBe(true)
+    expect(await dl.remove(row!.id)).toBe(false)
+    expect(await dl.get(row!.id)).toBeUndefined()
+    await store.transaction((tx) => expect(tx.clearDeadLetters('q')).toBe(1))
+    expect(await dl.count()).toBe(0)
+  })
+
+  it('backs up online and restores; a damaged backup is refused with CORRUPTION', async () => {
+    await createBalances(store)
+    await store.transaction((tx) => {
+      for (let i = 0; i < 500; i++) tx.run('INSERT INTO balances VALUES (?, ?)', [`k${i}`, i])
+      tx.setCursor('p', 500)
+    })
+    const backupFile = join(dir, 'backup.db')
+    const info = await store.backup(backupFile)
+    expect(info).toEqual({ files: [backupFile], cursors: { p: 500 } })
+    await store.transaction((tx) => tx.run('DELETE FROM balances'))
+    await store.close()
+    restoreSqliteProjection(backupFile, join(dir, 'projection.db'))
+    store = SqliteProjectionStore.open({ path: join(dir, 'projection.db') })
+    expect(await store.query('SELECT count(*) AS n FROM balances')).toEqual([{ n: 500 }])
+    expect(await store.getCursor('p')).toBe(500)
+
+    const damaged = join(dir, 'damaged.db')
+    writeFileSync(damaged, 'this is not sqlite at all, not even close'.repeat(200))
+    expect(() => restoreSqliteProjection(damaged, join(dir, 'other.db'))).toThrow(
+      expect.objectContaining({ code: 'CORRUPTION' }),
+    )
+  })
+
+  it('works in memory and refuses calls after close with CLOSED', async () => {
+    const mem = SqliteProjectionStore.open({ path: ':memory:' })
+    await createBalances(mem)
+    await mem.transaction((tx) => tx.run("INSERT INTO balances VALUES ('m', 1)"))
+    expect(await mem.query('SELECT id FROM balances')).toEqual([{ id: 'm' }])
+    // A transaction queued behind an async one that is still running when close() is called.
+    let release: () => void = () => undefined
+    const running = mem.transaction(() => new Promise<void>((r) => (release = r)))
+    const queued = mem.transaction(() => 1)
+    const closing = mem.close()
+    release()
+    await running
+    await expect(queued).resolves.toBe(1)
+    await closing
+    await expect(mem.getCursor('p')).rejects.toSatisfy((e) => isAzothError(e, 'CLOSED'))
+    await expect(mem.transaction(() => 1)).rejects.toSatisfy((e) => isAzothError(e, 'CLOSED'))
+  })
+})

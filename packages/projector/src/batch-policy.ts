@@ -1,0 +1,31 @@
+import { checkInteger, checkKnownFields, checkNumber } from '@azoth/core'
+
+/** How much a projector applies per transaction, and how long it may wait to fill a batch. */
+export interface BatchPolicy {
+  /** Events per transaction at most. Default 1,000. */
+  readonly maxEvents?: number
+  /** Envelope bytes per transaction at most (one event always fits). Default 4 MiB. */
+  readonly maxBytes?: number
+  /**
+   * In continuous mode, how long the projector may wait after new events arrive for a fuller batch
+   * before applying them. Default 100 ms; 0 applies at once.
+   */
+  readonly maxLatencyMs?: number
+}
+
+/** A checked batch policy with every default filled in. */
+export interface ResolvedBatchPolicy {
+  readonly maxEvents: number
+  readonly maxBytes: number
+  readonly maxLatencyMs: number
+}
+
+/** Fills in defaults; bad values raise `CONFIG`. */
+export function resolveBatchPolicy(policy: BatchPolicy = {}): ResolvedBatchPolicy {
+  checkKnownFields('batch', policy, ['maxEvents', 'maxBytes', 'maxLatencyMs'])
+  return {
+    maxEvents: checkInteger('batch.maxEvents', policy.maxEvents ?? 1_000, 1, 1_000_000),
+    maxBytes: checkInteger('batch.maxBytes', policy.maxBytes ?? 4 * 1024 * 1024, 1),
+    maxLatencyMs: checkNumber('batch.maxLatencyMs', policy.maxLatencyMs ?? 100, 0),
+  }
+}

@@ -1,0 +1,175 @@
+import {
+  type AzothEvent,
+  type Clock,
+  decodeEvent,
+  type EventId,
+  type EventRecord,
+  isAzothError,
+  type Logger,
+  type ProjectionStore,
+  type ProjectionTxControl,
+  readEventType,
+  toError,
+} from '@azoth/core'
+import type { CircuitBreaker } from './circuit-breaker.js'
+import { checkCursor } from './cursor-guard.js'
+import { checkDecision, type ErrorStrategy, type FailureDecision } from './error-strategy.js'
+import type { EventDispatcher } from './event-dispatcher.js'
+import type { MetricsCounters } from './projector-metrics.js'
+import type { RunCounters } from './run-stats.js'
+
+/** How a per-event pass ended. */
+export type EventByEventStop =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'retry'; readonly delayMs: number }
+  | { readonly kind: 'fail'; readonly error: Error; readonly eventId: EventId }
+  | { readonly kind: 'circuit' }
+
+/** @internal what the per-event path needs from its projector. */
+export interface EventByEventHost<Tx extends ProjectionTxControl> {
+  readonly name: string
+  readonly store: ProjectionStore<Tx>
+  readonly dispatcher: EventDispatcher<Tx>
+  readonly strategy: ErrorStrategy
+  readonly breaker: CircuitBreaker | undefined
+  readonly counters: MetricsCounters
+  readonly clock: Clock
+  readonly logger: Logger
+  /** When the replayer should first try a new dead letter. */
+  firstRetryAt(): number
+  /** The projector's cursor as last committed. */
+  readCursor(): EventId
+  /** Called after each committed transaction that moved the cursor. */
+  advanceCursor(id: EventId): void
+}
+
+/**
+ * The slow path, taken when a batch failed as a whole: one savepoint per event, so good events
+ * land and a failing one meets the error strategy (skip and dead-letter go on in the same
+ * transaction). A retry commits the events before the failing one, waits outside any transaction
+ * on the clock, then goes on from the failing event; a failure or an opening circuit stops there.
+ */
+export class EventByEvent<Tx extends ProjectionTxControl> {
+  constructor(private readonly host: EventByEventHost<Tx>) {}
+
+  async apply(
+    records: readonly EventRecord[],
+    run: RunCounters,
+    signal: AbortSignal | undefined,
+  ): Promise<EventByEventStop> {
+    const { host } = this
+    let index = 0
+    let attempt = 0
+    while (index < records.length) {
+      const outcome = await host.store.transaction(async (tx) => {
+        checkCursor(host.name, await tx.getCursor(host.name), records[index]!.id)
+        let last = records[index]!.id - 1
+        let stop: EventByEventStop = { kind: 'done' }
+        for (; index < records.length; index++) {
+          const record = records[index]!
+          host.breaker?.onAttempt()
+          try {
+            await tx.savepoint(() => host.dispatcher.dispatch(record, tx))
+            host.breaker?.onSuccess()
+            attempt = 0
+            last = record.id
+          } catch (e) {
+            // The store itself failed: nothing of this transaction survives, let the run fail.
+            if (isAzothError(e, 'PROJECTION_FAILED', 'CLOSED', 'IO')) throw e
+            attempt++
+            const error = toError(e)
+            const decision = this.onFailure(error, record, attempt)
+            if (decision === 'circuit') {
+              stop = { kind: 'circuit' }
+              break
+            }
+            if (decision.action === 'retry') {
+              stop = { kind: 'retry', delayMs: decision.delayMs }
+              break
+            }
+            if (decision.action === 'fail') {
+              stop = { kind: 'fail', error, eventId: record.id }
+              break
+            }
+            if (decision.action === 'skip') {
+              host.counters.skipped++
+              run.skipped++
+              host.logger.warn({ err: error, eventId: record.id }, 'event skipped after a handler failure')
+            } else {
+              await tx.addDeadLetter({
+                projector: host.name,
+                eventId: record.id,
+                eventType: safeType(record),
+                envelope: record.bytes,
+                error,
+                attempts: attempt,
+                failedAt: host.clock.now(),
+                nextRetryAt: host.firstRetryAt(),
+              })
+              host.counters.deadLettered++
+              run.deadLettered++
+              host.logger.warn({ err: error, eventId: record.id }, 'event dead-lettered')
+            }
+            attempt = 0
+            last = record.id
+          }
+        }
+        if (last >= records[0]!.id && last > host.readCursor()) await tx.setCursor(host.name, last)
+        return { stop, last }
+      })
+      if (outcome.last > host.readCursor()) host.advanceCursor(outcome.last)
+      const stop = outcome.stop
+      if (stop.kind !== 'retry') return stop
+      host.counters.retries++
+      run.retries++
+      const waited = await host.clock.sleep(stop.delayMs, signal).then(
+        () => true,
+        () => false,
+      )
+      if (!waited) return stop
+    }
+    return { kind: 'done' }
+  }
+
+  /** Counts and classifies a failure; 'circuit' when the breaker opened and the event must wait. */
+  private onFailure(error: Error, record: EventRecord, attempt: number): FailureDecision | 'circuit' {
+    const { host } = this
+    host.counters.errors++
+    host.counters.lastError = {
+      message: error.message,
+      code: isAzothError(error) ? error.code : undefined,
+      eventId: record.id,
+      at: host.clock.now(),
+    }
+    if (host.breaker?.onFailure(error)) {
+      host.logger.warn({ err: error, eventId: record.id }, 'circuit breaker open; projector pauses')
+      return 'circuit'
+    }
+    return checkDecision(
+      host.strategy.decide({
+        projector: host.name,
+        error,
+        eventId: record.id,
+        eventType: safeType(record),
+        event: tryDecode(record),
+        attempt,
+      }),
+    )
+  }
+}
+
+function safeType(record: EventRecord): string {
+  try {
+    return readEventType(record.bytes)
+  } catch {
+    return '(unreadable)'
+  }
+}
+
+function tryDecode(record: EventRecord): AzothEvent | undefined {
+  try {
+    return decodeEvent(record.id, record.bytes)
+  } catch {
+    return undefined
+  }
+}

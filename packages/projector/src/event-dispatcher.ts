@@ -1,0 +1,182 @@
+import {
+  type AzothEvent,
+  CorruptionError,
+  decodeEnvelopeHeader,
+  decodeEnvelopePayload,
+  type EnvelopeHeader,
+  type EventHandler,
+  type EventRecord,
+  isAzothError,
+} from '@azoth/core'
+import type { HandlerRouter } from './handler-router.js'
+
+/** True for promises and promise-like values. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+// The header is decoded once, for routing and for the event; the payload only when some handler
+// wants the event. No `where` string is built per event: a corruption error is re-raised with the id.
+function readHeader(record: EventRecord): EnvelopeHeader {
+  try {
+    return decodeEnvelopeHeader(record.bytes)
+  } catch (e) {
+    throw named(e, record)
+  }
+}
+
+function toEvent(record: EventRecord, header: EnvelopeHeader): AzothEvent {
+  let payload: unknown
+  try {
+    payload = decodeEnvelopePayload(record.bytes, header)
+  } catch (e) {
+    throw named(e, record)
+  }
+  return {
+    id: record.id,
+    type: header.type,
+    timestamp: header.timestamp,
+    metadata: header.metadata,
+    stream: header.stream,
+    payload,
+  }
+}
+
+function named(e: unknown, record: EventRecord): unknown {
+  if (!isAzothError(e, 'CORRUPTION')) return e
+  return new CorruptionError(`event ${record.id}: ${e.message}`, {
+    cause: e,
+    details: { ...e.details, eventId: record.id },
+  })
+}
+
+/**
+ * Hands events to their handlers. Synchronous handlers keep everything synchronous (no promise per
+ * event); the first handler that returns a promise switches the rest of the work to an async path.
+ * Events whose type no handler wants are neither decoded nor handed to anyone.
+ */
+export class EventDispatcher<Tx> {
+  private readonly batchHandlers: readonly EventHandler<Tx>[]
+  // Reused between batches: one array per handleBatch handler.
+  private readonly buckets = new Map<EventHandler<Tx>, AzothEvent[]>()
+
+  constructor(private readonly router: HandlerRouter<Tx>) {
+    this.batchHandlers = router.handlers.filter((h) => typeof h.handleBatch === 'function')
+    for (const h of this.batchHandlers) this.buckets.set(h, [])
+  }
+
+  /** Applies one event with every handler of its type, one handler after the other. */
+  dispatch(record: EventRecord, tx: Tx): void | Promise<void> {
+    const header = readHeader(record)
+    const handlers = this.router.route(header.type)
+    if (handlers.length === 0) return
+    const event = toEvent(record, header)
+    for (let i = 0; i < handlers.length; i++) {
+      const r = handlers[i]!.handle(event, tx)
+      if (isThenable(r)) return this.finishHandlers(r, handlers, i + 1, event, tx)
+    }
+  }
+
+  private async finishHandlers(
+    pending: PromiseLike<unknown>,
+    handlers: readonly EventHandler<Tx>[],
+    from: number,
+    event: AzothEvent,
+    tx: Tx,
+  ): Promise<void> {
+    await pending
+    for (let i = from; i < handlers.length; i++) await handlers[i]!.handle(event, tx)
+  }
+
+  /**
+   * The fast path: a whole batch in one go. Handlers with `handleBatch` get all their events in one
+   * call after the others have run; `handle` is called per event for the rest.
+   */
+  applyBatch(records: readonly EventRecord[], tx: Tx): void | Promise<void> {
+    if (this.batchHandlers.length === 0) {
+      for (let i = 0; i < records.length; i++) {
+        const r = this.dispatch(records[i]!, tx)
+        if (r !== undefined) return this.finishBatch(r, records, i + 1, tx)
+      }
+      return
+    }
+    for (const bucket of this.buckets.values()) bucket.length = 0
+    for (let i = 0; i < records.length; i++) {
+      const r = this.collect(records[i]!, tx)
+      if (r !== undefined) return this.finishBatch(r, records, i + 1, tx)
+    }
+    return this.flushBuckets(tx)
+  }
+
+  private async finishBatch(
+    pending: Promise<void>,
+    records: readonly EventRecord[],
+    from: number,
+    tx: Tx,
+  ): Promise<void> {
+    await pending
+    const collecting = this.batchHandlers.length > 0
+    for (let i = from; i < records.length; i++) {
+      await (collecting ? this.collect(records[i]!, tx) : this.dispatch(records[i]!, tx))
+    }
+    if (collecting) await this.flushBuckets(tx)
+  }
+
+  private collect(record: EventRecord, tx: Tx): void | Promise<void> {
+    const header = readHeader(record)
+    const handlers = this.router.route(header.type)
+    if (handlers.length === 0) return
+    const event = toEvent(record, header)
+    for (let i = 0; i < handlers.length; i++) {
+      const h = handlers[i]!
+      const bucket = this.buckets.get(h)
+      if (bucket !== undefined) {
+        bucket.push(event)
+        continue
+      }
+      const r = h.handle(event, tx)
+      if (isThenable(r)) return this.finishCollect(r, handlers, i + 1, event, tx)
+    }
+  }
+
+  private async finishCollect(
+    pending: PromiseLike<unknown>,
+    handlers: readonly EventHandler<Tx>[],
+    from: number,
+    event: AzothEvent,
+    tx: Tx,
+  ): Promise<void> {
+    await pending
+    for (let i = from; i < handlers.length; i++) {
+      const h = handlers[i]!
+      const bucket = this.buckets.get(h)
+      if (bucket !== undefined) bucket.push(event)
+      else await h.handle(event, tx)
+    }
+  }
+
+  private flushBuckets(tx: Tx): void | Promise<void> {
+    const handlers = this.batchHandlers
+    for (let i = 0; i < handlers.length; i++) {
+      const h = handlers[i]!
+      const bucket = this.buckets.get(h)!
+      if (bucket.length === 0) continue
+      const r = h.handleBatch!(bucket, tx)
+      if (isThenable(r)) return this.finishFlush(r, i + 1, tx)
+    }
+  }
+
+  private async finishFlush(pending: PromiseLike<unknown>, from: number, tx: Tx): Promise<void> {
+    await pending
+    const handlers = this.batchHandlers
+    for (let i = from; i < handlers.length; i++) {
+      const h = handlers[i]!
+      const bucket = this.buckets.get(h)!
+      if (bucket.length > 0) await h.handleBatch!(bucket, tx)
+    }
+  }
+}
