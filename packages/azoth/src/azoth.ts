@@ -294,7 +294,8 @@ export class Azoth implements AsyncDisposable {
    * await balances.runOnce()
    */
   projector(options: ProjectorOptions = {}): Projector {
-    this.checkOpen()
+    // Projectors write their tables and cursors: not in a read-only process.
+    this.checkWritable()
     return this.projections.projector(options)
   }
 

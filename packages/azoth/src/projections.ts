@@ -58,12 +58,13 @@ export class Projections {
     layout: Layout,
     source: EventSource,
     options: ResolvedAzothOptions,
-    _readOnly: boolean,
+    readOnly: boolean,
   ): Projections {
     const store = SqliteProjectionStore.open({
       path: layout.projection,
       clock: options.clock,
       logger: options.logger,
+      readOnly,
     })
     return new Projections(store, source, options, options.logger)
   }

@@ -1,7 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { AzothError, CorruptionError } from '@azoth/core'
-import { readBackupManifest } from './backup-manifest.js'
+import { type BackupManifest, readBackupManifest } from './backup-manifest.js'
 import { sha256File } from './file-checksums.js'
 
 /**
@@ -11,6 +11,7 @@ import { sha256File } from './file-checksums.js'
  */
 export async function restoreFiles(backupDir: string, targetDir: string) {
   const manifest = readBackupManifest(backupDir)
+  checkCompleteness(backupDir, manifest)
   for (const file of manifest.files) {
     const path = join(backupDir, file.path)
     if (!existsSync(path)) {
@@ -34,4 +35,38 @@ export async function restoreFiles(backupDir: string, targetDir: string) {
     copyFileSync(join(backupDir, file.path), to)
   }
   return manifest
+}
+
+/** Files every backup must list: a manifest that drops one describes an incomplete backup. */
+const REQUIRED_FILES = ['azoth.json', 'canonical/data.mdb', 'projection.db']
+
+function checkCompleteness(backupDir: string, manifest: BackupManifest): void {
+  const listed = new Set(manifest.files.map((f) => f.path))
+  const missing = REQUIRED_FILES.filter((f) => !listed.has(f))
+  if (manifest.eventLog === 'file' && !manifest.files.some((f) => f.path.startsWith('events/')))
+    missing.push('events/')
+  if (missing.length > 0) {
+    throw new CorruptionError(`the backup manifest lacks ${missing.join(', ')}`, {
+      details: { where: join(backupDir, 'manifest.json'), missing },
+    })
+  }
+  // The manifest and the backed-up azoth.json must tell the same story (the file is checksummed).
+  let recorded: unknown
+  try {
+    recorded = (JSON.parse(readFileSync(join(backupDir, 'azoth.json'), 'utf8')) as { eventLog?: unknown })
+      .eventLog
+  } catch (e) {
+    throw new CorruptionError("the backup's azoth.json is unreadable", {
+      cause: e,
+      details: { where: backupDir },
+    })
+  }
+  if (recorded !== manifest.eventLog) {
+    throw new CorruptionError(
+      `the backup manifest says eventLog '${manifest.eventLog}', its azoth.json '${String(recorded)}'`,
+      {
+        details: { where: join(backupDir, 'manifest.json') },
+      },
+    )
+  }
 }

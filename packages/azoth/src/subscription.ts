@@ -1,4 +1,4 @@
-import { type AzothEvent, decodeEvent, type EventSource } from '@azoth/core'
+import { AzothError, type AzothEvent, decodeEvent, type EventSource } from '@azoth/core'
 
 /** Options of `db.subscribe`. */
 export interface SubscribeOptions {
@@ -33,8 +33,22 @@ export class Subscription implements AsyncIterable<AzothEvent> {
     options: SubscribeOptions,
     private readonly onClose: (s: Subscription) => void,
   ) {
-    this.next = options.from ?? source.head() + 1
-    this.batchSize = options.batchSize ?? 256
+    const from = options.from ?? source.head() + 1
+    if (!Number.isSafeInteger(from) || from < 1) {
+      throw new AzothError(
+        'INVALID_ARGUMENT',
+        `subscribe: from must be an event id >= 1, got ${String(from)}`,
+      )
+    }
+    const batchSize = options.batchSize ?? 256
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new AzothError(
+        'INVALID_ARGUMENT',
+        `subscribe: batchSize must be a positive integer, got ${String(batchSize)}`,
+      )
+    }
+    this.next = from
+    this.batchSize = batchSize
     this.caughtUp = new Promise((resolve) => {
       this.resolveCaughtUp = resolve
     })

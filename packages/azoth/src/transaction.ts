@@ -125,13 +125,13 @@ export class Transaction {
     this.used = true
     if (typeof fn !== 'function') throw new AzothError('INVALID_ARGUMENT', 'execute needs a function')
     const host = this.host
-    host.checkWritable()
     const declared = this.declared
     const hasPreflight = this.checks !== undefined || this.validators !== undefined
     const started = performance.now()
     let lease: StripeLease | undefined
-    if (declared.size > 0) lease = await host.lock(declared.exclusive, declared.shared)
     try {
+      host.checkWritable()
+      if (declared.size > 0) lease = await host.lock(declared.exclusive, declared.shared)
       let reads: PreflightReads | undefined
       if (hasPreflight) {
         reads = new PreflightReads(host.state, declared)

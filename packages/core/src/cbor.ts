@@ -25,9 +25,10 @@ export function decodeCbor(bytes: Uint8Array, where: string): unknown {
 }
 
 /**
- * Returns a copy of `value` with every plain object's keys sorted, so encoding is deterministic.
- * Objects with a null prototype count as plain. An own `__proto__` key raises `INVALID_ARGUMENT`:
- * cbor-x renames it on decode (to guard against prototype pollution), so it could not round-trip.
+ * Returns a copy of `value` with every plain object's keys sorted (and Map and Set entries in the
+ * order of their encoded bytes), so encoding is deterministic. Null-prototype objects count as
+ * plain. An own `__proto__` key raises `INVALID_ARGUMENT`: cbor-x renames it on decode (to guard
+ * against prototype pollution), so it could not round-trip.
  */
 export function canonicalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonicalize)
@@ -45,10 +46,32 @@ export function canonicalize(value: unknown): unknown {
       return out
     }
   }
+  // Maps and Sets go in the order of their encoded keys / members (RFC 8949 deterministic order),
+  // so insertion order does not change the bytes.
   if (value instanceof Map) {
-    const entries = [...value.entries()].map(([k, v]) => [canonicalize(k), canonicalize(v)] as const)
-    entries.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : 0))
-    return new Map(entries)
+    const entries = [...value.entries()].map(([k, v]) => {
+      const key = canonicalize(k)
+      return { key, value: canonicalize(v), bytes: encodeCbor(key) }
+    })
+    entries.sort((a, b) => compareBytes(a.bytes, b.bytes))
+    return new Map(entries.map((e) => [e.key, e.value]))
+  }
+  if (value instanceof Set) {
+    const members = [...value].map((m) => {
+      const member = canonicalize(m)
+      return { member, bytes: encodeCbor(member) }
+    })
+    members.sort((a, b) => compareBytes(a.bytes, b.bytes))
+    return new Set(members.map((m) => m.member))
   }
   return value
+}
+
+function compareBytes(x: Uint8Array, y: Uint8Array): number {
+  const n = Math.min(x.length, y.length)
+  for (let i = 0; i < n; i++) {
+    const d = x[i]! - y[i]!
+    if (d !== 0) return d
+  }
+  return x.length - y.length
 }

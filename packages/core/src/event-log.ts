@@ -77,6 +77,11 @@ export interface EventLog {
    */
   deleteBefore(id: EventId): Promise<number>
   stats(): EventLogStats
+  /**
+   * For a log opened read-only while another process writes: takes in what was appended since and
+   * returns the new head. Optional; a writer's log is always current.
+   */
+  refresh?(): EventId
   /** Makes everything durable and releases the log; later calls raise `CLOSED`. Idempotent. */
   close(): Promise<void>
 }

@@ -195,8 +195,23 @@ export function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
   return true
 }
 
+// A string is iterable too: `set('tag')` would silently become the set of its characters.
+function checkStrings(items: Iterable<string>, what: string): Iterable<string> {
+  if (
+    typeof items !== 'object' ||
+    items === null ||
+    typeof (items as Partial<Iterable<string>>)[Symbol.iterator] !== 'function'
+  ) {
+    invalid(`${what} must be an iterable of strings (an array or a Set), not a ${typeof items}`, {
+      value: items,
+    })
+  }
+  return items
+}
+
 function canonicalSet(members: Iterable<string>): string[] {
-  const out = Array.from(new Set(Array.from(members, (m) => checkString(m, 'set member'))))
+  const checked = checkStrings(members, 'set members')
+  const out = Array.from(new Set(Array.from(checked, (m) => checkString(m, 'set member'))))
   return out.sort(compareUtf8)
 }
 
@@ -238,7 +253,7 @@ export const TypedValue = {
   array(items: Iterable<string>): ArrayValue {
     return new TypedValueImpl(
       'array',
-      Array.from(items, (s) => checkString(s, 'array item')),
+      Array.from(checkStrings(items, 'array items'), (s) => checkString(s, 'array item')),
     ) as unknown as ArrayValue
   },
   /** Any CBOR-encodable value; object keys are sorted on encoding, so equal objects give equal bytes. */

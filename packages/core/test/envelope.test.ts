@@ -12,7 +12,7 @@ import {
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { envelopeInputArb } from './arbitraries.js'
-import { expectAzothError, hex, runs } from './helpers.js'
+import { expectAzothError, hex, propertyTimeout, runs } from './helpers.js'
 
 type Generated = typeof envelopeInputArb extends fc.Arbitrary<infer T> ? T : never
 
@@ -35,7 +35,7 @@ function expectSameEvent(event: AzothEvent, input: EnvelopeInput): void {
   expect(event.payload).toEqual(input.payload)
 }
 
-describe('event envelope round-trips', () => {
+describe('event envelope round-trips', propertyTimeout, () => {
   it('any envelope round-trips through decodeEvent, the header and readEventType', () => {
     fc.assert(
       fc.property(envelopeInputArb, fc.maxSafeNat(), (g, id) => {
@@ -56,6 +56,25 @@ describe('event envelope round-trips', () => {
       }),
       { numRuns: runs(400) },
     )
+  })
+
+  it.each(
+    [false, true].flatMap((raw) =>
+      [false, true].flatMap((meta) => [false, true].map((stream) => ({ raw, meta, stream }))),
+    ),
+  )('round-trips with raw=$raw metadata=$meta stream=$stream', ({ raw, meta, stream }) => {
+    const input: EnvelopeInput = {
+      type: 'Thing.Happened',
+      timestamp: 1_700_000_000_123,
+      metadata: meta ? { correlationId: 'c-1', causationId: 'c-0', tenant: 7 } : undefined,
+      stream: stream ? { name: 'order-42', version: 3 } : undefined,
+      payload: raw ? new Uint8Array([0, 1, 2, 255]) : { amount: 12.5, items: ['a', 'b'], when: null },
+      rawPayload: raw,
+    }
+    const bytes = encodeEnvelope(input)
+    expect(bytes[1]).toBe((raw ? 1 : 0) | (meta ? 2 : 0) | (stream ? 4 : 0))
+    expectSameEvent(decodeEvent(99, bytes), input)
+    expect(readEventType(bytes)).toBe('Thing.Happened')
   })
 
   it('readEventType never looks at metadata or payload', () => {
@@ -110,7 +129,17 @@ describe('event envelope round-trips', () => {
     // flags: stream 0b100 | metadata 0b010; stream: u16 name length, name, u64 version;
     // metadata: u32 length, CBOR map {c: 1}; then the payload (null = 0xf6).
     expect(hex(full)).toBe(
-      '0106' + '0000000000000001' + '0001' + '41' + '0001' + '73' + '0000000000000003' + '00000004' + 'a16163' + '01' + 'f6',
+      '0106' +
+        '0000000000000001' +
+        '0001' +
+        '41' +
+        '0001' +
+        '73' +
+        '0000000000000003' +
+        '00000004' +
+        'a16163' +
+        '01' +
+        'f6',
     )
     expect(decodeEnvelopeHeader(full).payloadOffset).toBe(full.length - 1)
   })

@@ -49,3 +49,6 @@ export function decodesOrCorruption(fn: () => unknown): void {
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
+
+/** A generous cap for property-test blocks (never a performance assertion): they run longer under stress. */
+export const propertyTimeout = { timeout: process.env.AZOTH_STRESS === '1' ? 900_000 : 60_000 }

@@ -3,21 +3,13 @@ import {
   compareUtf8,
   decodeTypedValue,
   encodeTypedValue,
-  type TypedValue,
   TypedValue as TV,
+  type TypedValue,
 } from '@azoth/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  cborArb,
-  f64Arb,
-  i64Arb,
-  jsonArb,
-  typedValueArb,
-  u256Arb,
-  unicodeString,
-} from './arbitraries.js'
-import { runs } from './helpers.js'
+import { cborArb, f64Arb, i64Arb, jsonArb, typedValueArb, u256Arb, unicodeString } from './arbitraries.js'
+import { propertyTimeout, runs } from './helpers.js'
 
 /** JSON semantics of CBOR through cbor-x: -0 is written as the integer 0. */
 function withoutNegativeZero(v: unknown): unknown {
@@ -51,7 +43,7 @@ function reverseKeys(v: unknown): unknown {
   return v
 }
 
-describe('TypedValue codec properties', () => {
+describe('TypedValue codec properties', propertyTimeout, () => {
   it.each([
     ['i64', i64Arb.map((v) => TV.i64(v))],
     ['u256', u256Arb.map((v) => TV.u256(v))],
@@ -109,13 +101,15 @@ describe('TypedValue codec properties', () => {
   it('a set gives the same bytes whatever the order and repetition of its members', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(unicodeString, { maxLength: 15 }).chain((members) =>
-          fc.tuple(
-            fc.constant(members),
-            fc.shuffledSubarray(members, { minLength: members.length, maxLength: members.length }),
-            fc.subarray(members),
+        fc
+          .uniqueArray(unicodeString, { maxLength: 15 })
+          .chain((members) =>
+            fc.tuple(
+              fc.constant(members),
+              fc.shuffledSubarray(members, { minLength: members.length, maxLength: members.length }),
+              fc.subarray(members),
+            ),
           ),
-        ),
         ([members, shuffled, repeats]) => {
           const a = TV.set(members)
           const b = TV.set([...repeats, ...shuffled, ...repeats])
@@ -151,6 +145,30 @@ describe('TypedValue codec properties', () => {
         },
       ),
       { numRuns: runs(200) },
+    )
+  })
+
+  it('json Sets and Maps give the same bytes whatever their insertion order', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .uniqueArray(fc.oneof(unicodeString, fc.integer(), fc.boolean()), { maxLength: 10 })
+          .chain((items) =>
+            fc.tuple(
+              fc.constant(items),
+              fc.shuffledSubarray(items, { minLength: items.length, maxLength: items.length }),
+            ),
+          ),
+        ([items, shuffled]) => {
+          const a = encodeTypedValue(TV.json({ s: new Set(items) }))
+          const b = encodeTypedValue(TV.json({ s: new Set(shuffled) }))
+          expect(bytesEqual(a, b)).toBe(true)
+          const m1 = new Map(items.map((k, i) => [k, i]))
+          const m2 = new Map(shuffled.map((k) => [k, items.indexOf(k)]))
+          expect(bytesEqual(encodeTypedValue(TV.json(m1)), encodeTypedValue(TV.json(m2)))).toBe(true)
+        },
+      ),
+      { numRuns: runs(300) },
     )
   })
 

@@ -69,6 +69,11 @@ describe('TypedValue constructors', () => {
     ['f64 from a string', () => TypedValue.f64('1' as unknown as number)],
     ['f64 from a bigint', () => TypedValue.f64(1n as unknown as number)],
     ['json of undefined', () => TypedValue.json(undefined)],
+    ['set from a bare string', () => TypedValue.set('abc')],
+    ['set from a number', () => TypedValue.set(5 as unknown as string[])],
+    ['set from null', () => TypedValue.set(null as unknown as string[])],
+    ['array from a bare string', () => TypedValue.array('abc')],
+    ['array from a plain object', () => TypedValue.array({ length: 1 } as unknown as string[])],
   ])('reject %s with INVALID_ARGUMENT', (_name, make) => {
     const e = expectAzothError(make, 'INVALID_ARGUMENT')
     expect(e).toBeInstanceOf(AzothError)
@@ -237,6 +242,27 @@ describe('TypedValue binary layout', () => {
       'INVALID_ARGUMENT',
     )
     expectAzothError(() => encodeTypedValue(TypedValue.json(() => 1)), 'INVALID_ARGUMENT')
+  })
+
+  it('orders Set members and Map entries by their encoding, not by insertion', () => {
+    const enc = (v: unknown) => Buffer.from(encodeTypedValue(TypedValue.json(v))).toString('hex')
+    expect(enc({ tags: new Set(['b', 'a', 1]) })).toBe(enc({ tags: new Set([1, 'a', 'b']) }))
+    expect(
+      enc(
+        new Map<unknown, number>([
+          ['1', 1],
+          [1, 2],
+        ]),
+      ),
+    ).toBe(
+      enc(
+        new Map<unknown, number>([
+          [1, 2],
+          ['1', 1],
+        ]),
+      ),
+    )
+    expect(enc(new Set([{ b: 1, a: 2 }]))).toBe(enc(new Set([{ a: 2, b: 1 }])))
   })
 
   it('sorts the keys of null-prototype objects too', () => {

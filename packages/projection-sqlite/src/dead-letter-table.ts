@@ -1,4 +1,10 @@
-import type { DeadLetter, DeadLetterQuery, DeadLetterStatus, DeadLetterStore } from '@azoth/core'
+import {
+  AzothError,
+  type DeadLetter,
+  type DeadLetterQuery,
+  type DeadLetterStatus,
+  type DeadLetterStore,
+} from '@azoth/core'
 import type { StatementCache } from './statement-cache.js'
 
 /** Runs `fn` with the writer's statements once no transaction is using the connection. */
@@ -52,7 +58,17 @@ function bind(query: DeadLetterQuery | undefined): Record<string, unknown> {
 /** The `_azoth_dead_letters` table behind the core {@link DeadLetterStore} interface. */
 export class SqliteDeadLetterStore implements DeadLetterStore {
   /** @internal */
-  constructor(private readonly withWriter: WithWriter) {}
+  constructor(
+    private readonly withWriter: WithWriter,
+    private readonly readOnly = false,
+  ) {}
+
+  /** Changes go through here: a read-only store refuses them with `READ_ONLY`. */
+  private mutate<R>(fn: (statements: StatementCache) => R): Promise<R> {
+    if (this.readOnly)
+      return Promise.reject(new AzothError('READ_ONLY', 'the projection store is open read-only'))
+    return this.withWriter(fn)
+  }
 
   list(query?: DeadLetterQuery): Promise<DeadLetter[]> {
     return this.withWriter((s) =>
@@ -79,11 +95,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   }
 
   remove(id: number): Promise<boolean> {
-    return this.withWriter((s) => s.get('DELETE FROM _azoth_dead_letters WHERE id = ?').run(id).changes > 0)
+    return this.mutate((s) => s.get('DELETE FROM _azoth_dead_letters WHERE id = ?').run(id).changes > 0)
   }
 
   markRetry(id: number, at: number): Promise<boolean> {
-    return this.withWriter(
+    return this.mutate(
       (s) =>
         s.get("UPDATE _azoth_dead_letters SET status = 'pending', next_retry_at = ? WHERE id = ?").run(at, id)
           .changes > 0,
@@ -96,7 +112,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     at: number,
     next: { readonly nextRetryAt: number } | 'permanent',
   ): Promise<void> {
-    return this.withWriter((s) => {
+    return this.mutate((s) => {
       s.get(
         `UPDATE _azoth_dead_letters SET attempts = attempts + 1, last_failed_at = ?, error_message = ?,
            error_stack = ?, next_retry_at = ?, status = ? WHERE id = ?`,

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import {
   AzothError,
   type Clock,
@@ -36,6 +36,8 @@ export interface SqliteProjectionStoreOptions {
   readonly path: string
   /** Default `'NORMAL'`; see {@link SqliteSynchronous}. */
   readonly synchronous?: SqliteSynchronous
+  /** Open an existing file for reading only (another process writes it); writes raise `READ_ONLY`. */
+  readonly readOnly?: boolean
   /** Read-only connections for {@link SqliteProjectionStore.query}, used round-robin. Default 2. */
   readonly readers?: number
   /** How long a connection waits for another process's lock before `SQLITE_BUSY`. Default 5,000 ms. */
@@ -49,6 +51,7 @@ export interface SqliteProjectionStoreOptions {
 
 const KNOWN_OPTIONS = [
   'path',
+  'readOnly',
   'synchronous',
   'readers',
   'busyTimeoutMs',
@@ -72,6 +75,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   readonly path: string
   readonly synchronous: SqliteSynchronous
   readonly deadLetters: SqliteDeadLetterStore
+  /** Opened for reading only: queries, cursors and dead-letter reads work; writes raise `READ_ONLY`. */
+  readonly readOnly: boolean
   private readonly db: Database.Database
   private readonly statements: StatementCache
   private readonly tx: SqliteTx
@@ -93,20 +98,30 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     const cacheSize = checkInteger('statementCacheSize', options.statementCacheSize ?? 500, 16)
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? silentLogger
+    this.readOnly = options.readOnly ?? false
+    if (typeof this.readOnly !== 'boolean') {
+      throw new AzothError('CONFIG', 'readOnly must be a boolean', { details: { field: 'readOnly' } })
+    }
     try {
-      this.db = new Database(this.path)
+      this.db = new Database(this.path, this.readOnly ? { readonly: true, fileMustExist: true } : undefined)
     } catch (e) {
-      throw new AzothError('IO', `cannot open SQLite database ${this.path}`, { cause: e })
+      const missing = this.readOnly && !existsSync(this.path)
+      throw new AzothError(missing ? 'NOT_FOUND' : 'IO', `cannot open SQLite database ${this.path}`, {
+        cause: e,
+      })
     }
     try {
       this.db.pragma(`busy_timeout = ${busyTimeoutMs}`)
-      const mode = this.db.pragma('journal_mode = WAL', { simple: true })
-      if (mode !== 'wal' && this.path !== ':memory:') {
-        throw new AzothError('IO', `SQLite refused WAL mode for ${this.path} (got ${String(mode)})`)
+      // A read-only connection changes nothing: the writer process set WAL and made the tables.
+      if (!this.readOnly) {
+        const mode = this.db.pragma('journal_mode = WAL', { simple: true })
+        if (mode !== 'wal' && this.path !== ':memory:') {
+          throw new AzothError('IO', `SQLite refused WAL mode for ${this.path} (got ${String(mode)})`)
+        }
+        this.db.pragma(`synchronous = ${this.synchronous}`)
+        this.db.pragma('foreign_keys = ON')
+        ensureSystemTables(this.db)
       }
-      this.db.pragma(`synchronous = ${this.synchronous}`)
-      this.db.pragma('foreign_keys = ON')
-      ensureSystemTables(this.db)
     } catch (e) {
       this.db.close()
       if (e instanceof AzothError) throw e
@@ -115,7 +130,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     this.statements = new StatementCache(this.db, cacheSize)
     this.tx = new SqliteTx(this.db, this.statements, this.clock)
     this.readers = this.path === ':memory:' || readers === 0 ? undefined : new ReaderPool(this.path, readers)
-    this.deadLetters = new SqliteDeadLetterStore((fn) => this.withWriter(fn))
+    this.deadLetters = new SqliteDeadLetterStore((fn) => this.withWriter(fn), this.readOnly)
   }
 
   /** Opens (creating when missing) a projection database. Bad options raise `CONFIG`. */
@@ -152,6 +167,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
    */
   transaction<R>(fn: (tx: SqliteTx) => R | Promise<R>): Promise<R> {
     if (this.closed) return Promise.reject(new ClosedError('projection store'))
+    if (this.readOnly)
+      return Promise.reject(new AzothError('READ_ONLY', 'the projection store is open read-only'))
     if (this.lock.tryAcquire()) return this.runTransaction(fn)
     return this.lock.acquire().then(() => this.runTransaction(fn))
   }
@@ -162,6 +179,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
    */
   transactionSync<R>(fn: (tx: SqliteTx) => R): R {
     if (this.closed) throw new ClosedError('projection store')
+    if (this.readOnly) throw new AzothError('READ_ONLY', 'the projection store is open read-only')
     if (!this.lock.tryAcquire()) {
       throw new AzothError('LOCKED', 'an asynchronous transaction holds the projection writer')
     }

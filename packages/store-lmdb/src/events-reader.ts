@@ -13,7 +13,10 @@ export class EventsReader {
     const from = Math.max(1, range.from ?? 1)
     const to = Math.min(head, range.to ?? head)
     const limit = range.limit ?? Number.POSITIVE_INFINITY
-    if (this.external) return this.external.read({ from, to, limit })
+    if (this.external) {
+      this.followExternal(to)
+      return this.external.read({ from, to, limit })
+    }
     return this.readChunks(from, to, limit)
   }
 
@@ -36,8 +39,16 @@ export class EventsReader {
     return undefined
   }
 
+  /** A read-only store sees the writer's head in LMDB; its view of the external log catches up here. */
+  private followExternal(head: EventId): void {
+    if (this.external !== undefined && this.external.head() < head) this.external.refresh?.()
+  }
+
   get(id: EventId): Uint8Array | undefined {
-    if (this.external) return this.external.get(id)
+    if (this.external) {
+      this.followExternal(id)
+      return this.external.get(id)
+    }
     for (const { key, value } of this.dbs.events.getRange({
       start: Buffer.from(eventIdBytes(id)),
       reverse: true,

@@ -26,8 +26,8 @@ import {
 import type { Database, RootDatabase } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
 import { EventsReader } from './events-reader.js'
-import { groupWriter } from './group-writer.js'
 import { readFast } from './fast-read.js'
+import { groupWriter } from './group-writer.js'
 import { readHead } from './meta.js'
 import { scanState } from './state-scan.js'
 import { copyBackup } from './store-backup.js'
@@ -180,6 +180,7 @@ export class LmdbStore implements CanonicalStore {
 
   events(range: EventRange = {}): IterableIterator<EventRecord> {
     this.checkOpen()
+    checkRange(range)
     return this.eventsReader.read(range, this.head())
   }
 
@@ -307,4 +308,23 @@ export class LmdbStore implements CanonicalStore {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('the store')
   }
+}
+
+function checkBound(name: string, value: number | undefined, allowInfinity: boolean): void {
+  if (value === undefined || (allowInfinity && value === Number.POSITIVE_INFINITY)) return
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new AzothError('INVALID_ARGUMENT', `${name} must be a non-negative integer, got ${String(value)}`, {
+      details: { field: name, value },
+    })
+  }
+}
+
+/** Event ranges take whole numbers only: `from`, `to`, `limit` (Infinity allowed for `to` and `limit`). */
+function checkRange(range: EventRange): void {
+  if (range === null || typeof range !== 'object') {
+    throw new AzothError('INVALID_ARGUMENT', 'an event range must be an object like { from, to, limit }')
+  }
+  checkBound('from', range.from, false)
+  checkBound('to', range.to, true)
+  checkBound('limit', range.limit, true)
 }

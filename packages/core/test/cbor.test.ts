@@ -1,0 +1,73 @@
+import {
+  canonicalize,
+  decodeCbor,
+  encodeCbor,
+  encodeEnvelope,
+  encodeTypedValue,
+  TypedValue,
+} from '@azoth/core'
+import { describe, expect, it } from 'vitest'
+import { expectAzothError } from './helpers.js'
+
+describe('CBOR helpers', () => {
+  it('results of consecutive encodes stay intact', () => {
+    const values = Array.from({ length: 2000 }, (_, i) => ({ i, s: 'x'.repeat(i % 50) }))
+    const encoded = values.map((v) => encodeCbor(v))
+    encoded.forEach((bytes, i) => {
+      expect(decodeCbor(bytes, 'check')).toEqual(values[i])
+    })
+  })
+
+  it('writes plain CBOR, without cbor-x records', () => {
+    // {a: 1} as a CBOR map with a text key; no 0xd9df.. record tags.
+    expect(Buffer.from(encodeCbor({ a: 1 })).toString('hex')).toBe('a1616101')
+    expect(Buffer.from(encodeCbor([{ a: 1 }, { a: 2 }])).toString('hex')).toBe('82a1616101a1616102')
+  })
+
+  it('names where malformed CBOR was found', () => {
+    const e = expectAzothError(() => decodeCbor(new Uint8Array([0x1c]), 'payload of event 9'), 'CORRUPTION')
+    expect(e.message).toContain('payload of event 9')
+    expect(e.details).toEqual({ where: 'payload of event 9' })
+    expect(e.cause).toBeDefined()
+  })
+
+  it('canonicalize sorts object keys deeply and leaves other values alone', () => {
+    const v = canonicalize({ b: [{ d: 1, c: 2 }], a: null }) as Record<string, unknown>
+    expect(Object.keys(v)).toEqual(['a', 'b'])
+    expect(Object.keys((v['b'] as Record<string, unknown>[])[0]!)).toEqual(['c', 'd'])
+    const bytes = new Uint8Array([1])
+    expect(canonicalize(bytes)).toBe(bytes)
+    const date = new Date(0)
+    expect(canonicalize(date)).toBe(date)
+    expect(canonicalize('s')).toBe('s')
+    const m = canonicalize(
+      new Map([
+        ['b', 1],
+        ['a', 2],
+      ]),
+    ) as Map<string, number>
+    expect([...m.keys()]).toEqual(['a', 'b'])
+  })
+
+  it('canonicalize refuses an own __proto__ key', () => {
+    expectAzothError(() => canonicalize(JSON.parse('[{"__proto__": null}]')), 'INVALID_ARGUMENT')
+  })
+})
+
+describe('unencodable values raise INVALID_ARGUMENT, never a crash', () => {
+  const cyclic: Record<string, unknown> = { a: 1 }
+  cyclic['self'] = cyclic
+
+  it('in a typed json value', () => {
+    expectAzothError(() => encodeTypedValue(TypedValue.json(cyclic)), 'INVALID_ARGUMENT')
+    expectAzothError(() => encodeTypedValue(TypedValue.json([Symbol('s')])), 'INVALID_ARGUMENT')
+  })
+
+  it('in an event payload or metadata', () => {
+    expectAzothError(() => encodeEnvelope({ type: 'T', timestamp: 0, payload: cyclic }), 'INVALID_ARGUMENT')
+    expectAzothError(
+      () => encodeEnvelope({ type: 'T', timestamp: 0, payload: 1, metadata: { cyclic } }),
+      'INVALID_ARGUMENT',
+    )
+  })
+})

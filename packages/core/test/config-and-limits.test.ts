@@ -1,0 +1,135 @@
+import {
+  checkEventSize,
+  checkInteger,
+  checkKeySize,
+  checkKnownFields,
+  checkNumber,
+  checkOneOf,
+  checkValueSize,
+  DEFAULT_LIMITS,
+  resolveLimits,
+} from '@azoth/core'
+import { describe, expect, it } from 'vitest'
+import { expectAzothError } from './helpers.js'
+
+describe('resolveLimits', () => {
+  it('fills in the documented defaults', () => {
+    expect(resolveLimits(undefined)).toEqual({
+      maxKeyBytes: 511,
+      maxValueBytes: 16 * 1024 * 1024,
+      maxEventBytes: 4 * 1024 * 1024,
+      maxTransactionEventBytes: 64 * 1024 * 1024,
+    })
+    expect(resolveLimits({})).toEqual(DEFAULT_LIMITS)
+    expect(Object.isFrozen(resolveLimits({}))).toBe(true)
+  })
+
+  it('keeps valid overrides', () => {
+    expect(resolveLimits({ maxKeyBytes: 1978, maxEventBytes: 1 })).toMatchObject({
+      maxKeyBytes: 1978,
+      maxEventBytes: 1,
+      maxValueBytes: DEFAULT_LIMITS.maxValueBytes,
+    })
+  })
+
+  it.each([
+    ['maxKeyBytes', 0],
+    ['maxKeyBytes', 1979],
+    ['maxKeyBytes', 1.5],
+    ['maxValueBytes', -1],
+    ['maxValueBytes', Number.NaN],
+    ['maxEventBytes', Number.POSITIVE_INFINITY],
+    ['maxEventBytes', '10'],
+    ['maxTransactionEventBytes', 2048 * 1024 * 1024],
+  ])('raises CONFIG naming limits.%s for %s', (field, value) => {
+    const e = expectAzothError(() => resolveLimits({ [field]: value }), 'CONFIG')
+    expect(e.details).toMatchObject({ field: `limits.${field}` })
+    expect(Object.is((e.details as { value: unknown }).value, value)).toBe(true)
+    expect(e.message).toContain(`limits.${field}`)
+    expect(e.message).toContain(String(value))
+  })
+})
+
+describe('config checks', () => {
+  it('checkOneOf returns the value or raises CONFIG naming field and value', () => {
+    expect(checkOneOf('durability', 'sync', ['sync', 'relaxed'])).toBe('sync')
+    const e = expectAzothError(() => checkOneOf('durability', 'fast', ['sync', 'relaxed']), 'CONFIG')
+    expect(e.details).toEqual({ field: 'durability', value: 'fast' })
+    expect(e.message).toContain('durability')
+    expect(e.message).toContain("'sync', 'relaxed'")
+    expect(e.message).toContain('fast')
+    expectAzothError(() => checkOneOf('durability', undefined, ['sync']), 'CONFIG')
+    expectAzothError(() => checkOneOf('durability', 1, ['sync']), 'CONFIG')
+  })
+
+  it('checkInteger accepts integers in range and names the field otherwise', () => {
+    expect(checkInteger('stripes', 1, 1, 10)).toBe(1)
+    expect(checkInteger('stripes', 10, 1, 10)).toBe(10)
+    expect(checkInteger('n', Number.MAX_SAFE_INTEGER, 0)).toBe(Number.MAX_SAFE_INTEGER)
+    for (const bad of [0, 11, 2.5, Number.NaN, Number.POSITIVE_INFINITY, '5', null, 5n]) {
+      const e = expectAzothError(() => checkInteger('stripes', bad, 1, 10), 'CONFIG')
+      expect(e.details).toMatchObject({ field: 'stripes' })
+      expect(Object.is((e.details as { value: unknown }).value, bad)).toBe(true)
+      expect(e.message).toContain('stripes')
+    }
+  })
+
+  it('checkNumber accepts finite numbers in range', () => {
+    expect(checkNumber('ratio', 0.5, 0, 1)).toBe(0.5)
+    expect(checkNumber('delay', 1e9, 0)).toBe(1e9)
+    for (const bad of [-0.1, 1.1, Number.NaN, '0.5', undefined]) {
+      const e = expectAzothError(() => checkNumber('ratio', bad, 0, 1), 'CONFIG')
+      expect(e.details).toMatchObject({ field: 'ratio' })
+    }
+  })
+
+  it('checkNumber refuses infinities even without an upper bound', () => {
+    // A delay of Infinity would reach setTimeout, which fires it after 1 ms.
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const e = expectAzothError(() => checkNumber('maxDelayMs', bad, 0), 'CONFIG')
+      expect(e.details).toMatchObject({ field: 'maxDelayMs', value: bad })
+    }
+  })
+
+  it('checkKnownFields catches typos', () => {
+    checkKnownFields('open()', undefined, ['a'])
+    checkKnownFields('open()', { a: 1 }, ['a', 'b'])
+    const e = expectAzothError(() => checkKnownFields('open()', { a: 1, durabilty: 'sync' }, ['a']), 'CONFIG')
+    expect(e.details).toEqual({ field: 'durabilty' })
+    expect(e.message).toContain('open()')
+  })
+})
+
+describe('size limits', () => {
+  const limits = resolveLimits({
+    maxKeyBytes: 4,
+    maxValueBytes: 10,
+    maxEventBytes: 20,
+    maxTransactionEventBytes: 50,
+  })
+
+  it('KEY_TOO_LARGE above the key limit', () => {
+    checkKeySize(4, limits, 'abcd')
+    const e = expectAzothError(() => checkKeySize(5, limits, 'abcde'), 'KEY_TOO_LARGE')
+    expect(e.details).toEqual({ size: 5, limit: 4, key: 'abcde' })
+    const long = expectAzothError(() => checkKeySize(500, limits, 'x'.repeat(500)), 'KEY_TOO_LARGE')
+    expect((long.details as { key: string }).key.length).toBeLessThanOrEqual(64)
+    const bytes = expectAzothError(() => checkKeySize(5, limits, new Uint8Array(5)), 'KEY_TOO_LARGE')
+    expect(bytes.details).toMatchObject({ key: '<5 bytes>' })
+  })
+
+  it('VALUE_TOO_LARGE above the value limit', () => {
+    checkValueSize(10, limits, 'k')
+    const e = expectAzothError(() => checkValueSize(11, limits, 'k'), 'VALUE_TOO_LARGE')
+    expect(e.details).toEqual({ size: 11, limit: 10, key: 'k' })
+  })
+
+  it('EVENT_TOO_LARGE for one event or for the transaction total', () => {
+    checkEventSize(20, 50, limits, 'T')
+    const one = expectAzothError(() => checkEventSize(21, 21, limits, 'T'), 'EVENT_TOO_LARGE')
+    expect(one.details).toEqual({ size: 21, limit: 20, type: 'T' })
+    expect(one.message).toContain("'T'")
+    const total = expectAzothError(() => checkEventSize(10, 51, limits, 'T'), 'EVENT_TOO_LARGE')
+    expect(total.details).toEqual({ size: 51, limit: 50, type: 'T' })
+  })
+})
