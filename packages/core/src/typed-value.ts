@@ -15,53 +15,85 @@ export interface TypedValueAccessors {
   asU256(): bigint
   /** An i64 or u256 as a bigint: what `requireMin`/`requireMax` compare. */
   asBigInt(): bigint
+  /** The string value; throws `TYPE_MISMATCH` unless `kind` is `'string'`. */
   asString(): string
+  /** The raw bytes (not a copy: do not mutate); throws `TYPE_MISMATCH` unless `kind` is `'bytes'`. */
   asBytes(): Uint8Array
+  /** The boolean; throws `TYPE_MISMATCH` unless `kind` is `'bool'`. */
   asBool(): boolean
+  /** The 64-bit float; throws `TYPE_MISMATCH` unless `kind` is `'f64'` (an i64 is not converted). */
   asF64(): number
   /** The set's members, sorted by UTF-8 bytes, without duplicates. */
   asSet(): readonly string[]
+  /** The array's items in insertion order; throws `TYPE_MISMATCH` unless `kind` is `'array'`. */
   asArray(): readonly string[]
+  /** The decoded JSON/CBOR value; throws `TYPE_MISMATCH` unless `kind` is `'json'`. */
   asJson(): unknown
   /** True when both values have the same kind and encode to the same bytes. */
   equals(other: TypedValue | undefined): boolean
 }
 
+/** A signed 64-bit integer value, built with `TypedValue.i64()`. */
 export interface I64Value extends TypedValueAccessors {
+  /** Always `'i64'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'i64'
+  /** The integer, always within -2^63 … 2^63-1. */
   readonly value: bigint
 }
+/** An unsigned 256-bit integer value (balances, token amounts), built with `TypedValue.u256()`. */
 export interface U256Value extends TypedValueAccessors {
+  /** Always `'u256'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'u256'
+  /** The integer, always within 0 … 2^256-1. */
   readonly value: bigint
 }
+/** A UTF-8 string value, built with `TypedValue.string()`. */
 export interface StringValue extends TypedValueAccessors {
+  /** Always `'string'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'string'
+  /** The string; always well-formed (no lone surrogates). */
   readonly value: string
 }
+/** An opaque byte-string value, built with `TypedValue.bytes()`. */
 export interface BytesValue extends TypedValueAccessors {
+  /** Always `'bytes'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'bytes'
+  /** The bytes; shared, not copied, so treat them as read-only. */
   readonly value: Uint8Array
 }
+/** A boolean value, built with `TypedValue.bool()`. */
 export interface BoolValue extends TypedValueAccessors {
+  /** Always `'bool'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'bool'
+  /** The boolean. */
   readonly value: boolean
 }
+/** A 64-bit floating-point value, built with `TypedValue.f64()`. Use i64/u256 for amounts that must be exact. */
 export interface F64Value extends TypedValueAccessors {
+  /** Always `'f64'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'f64'
+  /** The number (may be NaN or ±Infinity). */
   readonly value: number
 }
+/** A set of strings, built with `TypedValue.set()`; kept canonical so equal sets encode to equal bytes. */
 export interface SetValue extends TypedValueAccessors {
+  /** Always `'set'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'set'
   /** Sorted by UTF-8 bytes, no duplicates: the canonical form. */
   readonly value: readonly string[]
 }
+/** An ordered list of strings (duplicates allowed), built with `TypedValue.array()`. */
 export interface ArrayValue extends TypedValueAccessors {
+  /** Always `'array'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'array'
+  /** The items, in the order they were given. */
   readonly value: readonly string[]
 }
+/** Any CBOR-encodable structured value, built with `TypedValue.json()`. */
 export interface JsonValue extends TypedValueAccessors {
+  /** Always `'json'`: narrow the {@link TypedValue} union on it. */
   readonly kind: 'json'
+  /** The decoded value; never `undefined`. */
   readonly value: unknown
 }
 
@@ -148,7 +180,13 @@ class TypedValueImpl {
     return { kind: this.kind, value: v }
   }
   toString(): string {
-    return `TypedValue(${this.kind}: ${String(this.value)})`
+    const v = this.value
+    let shown: string
+    if (this.kind === 'json') shown = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))
+    else if (v instanceof Uint8Array) shown = `0x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
+    else if (Array.isArray(v)) shown = JSON.stringify(v)
+    else shown = String(v)
+    return `TypedValue(${this.kind}: ${shown})`
   }
 }
 
@@ -229,6 +267,7 @@ export const TypedValue = {
     if (typeof b !== 'bigint' || b < 0n || b > U256_MAX) invalid('u256 out of range', { value: String(v) })
     return new TypedValueImpl('u256', b) as unknown as U256Value
   },
+  /** A string; throws `INVALID_ARGUMENT` for a non-string or one with lone surrogates (not storable as UTF-8). */
   string(v: string): StringValue {
     return new TypedValueImpl('string', checkString(v, 'string value')) as unknown as StringValue
   },
@@ -237,10 +276,12 @@ export const TypedValue = {
     if (!(v instanceof Uint8Array)) invalid('bytes value must be a Uint8Array', { value: v })
     return new TypedValueImpl('bytes', v) as unknown as BytesValue
   },
+  /** A boolean; throws `INVALID_ARGUMENT` for anything that is not `true` or `false`. */
   bool(v: boolean): BoolValue {
     if (typeof v !== 'boolean') invalid('bool value must be a boolean', { value: v })
     return new TypedValueImpl('bool', v) as unknown as BoolValue
   },
+  /** A 64-bit float; throws `INVALID_ARGUMENT` for a non-number. Prefer i64/u256 for exact amounts. */
   f64(v: number): F64Value {
     if (typeof v !== 'number') invalid('f64 value must be a number', { value: v })
     return new TypedValueImpl('f64', v) as unknown as F64Value
