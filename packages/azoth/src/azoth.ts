@@ -50,6 +50,7 @@ export interface AzothParts {
   readonly eventLog: FileEventLog | undefined
   readonly projections: Projections
   readonly lock: ProcessLock | undefined
+  /** True for `Azoth.openReadOnly` databases: writes raise `READ_ONLY`. */
   readonly readOnly: boolean
 }
 
@@ -68,9 +69,11 @@ export interface AzothParts {
 export class Azoth implements AsyncDisposable {
   /** The directory of this database. */
   readonly dir: string
+  /** True for `Azoth.openReadOnly` databases: writes raise `READ_ONLY`. */
   readonly readOnly: boolean
   /** Where events live: `'lmdb'` or `'file'`. */
   readonly eventLogKind: 'lmdb' | 'file'
+  /** The logger this database writes to (the `logger` option, or the default pino logger). */
   readonly logger: Logger
   /** @internal */
   readonly store: LmdbStore
@@ -199,7 +202,7 @@ export class Azoth implements AsyncDisposable {
 
   /** Starts a transaction: declare keys, add preflight checks, then `execute`. */
   transaction(): Transaction {
-    return new Transaction(this.host)
+    return new Transaction(this)
   }
 
   /** A batch of writes without preflight or locks, committed atomically. */
@@ -240,6 +243,7 @@ export class Azoth implements AsyncDisposable {
     return this.store.get(key)
   }
 
+  /** True when `key` has a value in committed state. */
   exists(key: Key): boolean {
     this.checkOpen()
     return this.store.exists(key)
@@ -394,6 +398,7 @@ export class Azoth implements AsyncDisposable {
     return this.store.pause()
   }
 
+  /** Lets commits held by `pauseIngestion` go, in arrival order. Safe to call when not paused. */
   resumeIngestion(): void {
     this.checkOpen()
     this.store.resume()
@@ -405,6 +410,7 @@ export class Azoth implements AsyncDisposable {
     return this.store.seal()
   }
 
+  /** Accepts commits again after `seal`. */
   unseal(): void {
     this.checkOpen()
     this.store.unseal()
@@ -445,6 +451,7 @@ export class Azoth implements AsyncDisposable {
     return this.closing
   }
 
+  /** Closes the database: what `await using db = await Azoth.open(...)` calls on scope exit. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

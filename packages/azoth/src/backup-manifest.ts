@@ -11,16 +11,28 @@ export const BACKUP_FORMAT_VERSION = 1
 
 /** What `manifest.json` of a backup records. */
 export interface BackupManifest {
+  /** Version of this manifest format. */
   readonly format: number
+  /** When the backup was taken (ISO 8601). */
   readonly createdAt: string
   /** The head the backup was sealed at: the copy holds exactly events 1..sealedEventId. */
   readonly sealedEventId: number
+  /** Where the backed-up database keeps its events. */
   readonly eventLog: EventLogKind
-  readonly versions: { readonly layout: number; readonly store: number; readonly envelope: number }
+  /** On-disk format versions of the copied parts: directory layout, LMDB store, event envelope. */
+  readonly versions: {
+    /** Of the directory layout and `azoth.json`. */
+    readonly layout: number
+    /** Of the LMDB store. */
+    readonly store: number
+    /** Of the event envelope. */
+    readonly envelope: number
+  }
   /** Each projector's cursor in the copied projection. */
   readonly projectorCursors: Readonly<Record<string, number>>
   /** SHA-256 over the whole state, to check a restore end to end. */
   readonly stateDigest: string
+  /** Every file of the backup with its size and SHA-256; restore refuses any mismatch. */
   readonly files: readonly FileChecksum[]
 }
 

@@ -3,11 +3,17 @@ import { LatencyHistogram, type LatencySummary } from './latency-histogram.js'
 
 /** Counters of the transaction pipeline. */
 export interface TransactionMetrics {
+  /** Transactions acknowledged as committed. */
   readonly committed: number
+  /** Transactions that rejected, for any reason. */
   readonly failed: number
+  /** Rejections by a `require*` or `validate` check (`PREFLIGHT_FAILED`). */
   readonly preflightFailures: number
+  /** Rejections because a preflight read changed before commit (`CONFLICT`). */
   readonly conflicts: number
+  /** Rejections because stripe locks were not free in time (`LOCK_TIMEOUT`). */
   readonly lockTimeouts: number
+  /** Rejections for touching a key that was not declared (`UNDECLARED_KEY`). */
   readonly undeclaredKeys: number
   /** Transactions that queued behind another holder of a stripe. */
   readonly lockWaits: number

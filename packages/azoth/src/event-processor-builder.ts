@@ -28,16 +28,19 @@ export class AzothEventProcessorBuilder {
 
   constructor(private readonly db: Azoth) {}
 
+  /** Names the projector (default `'default'`); each name keeps its own cursor. */
   withName(name: string): this {
     this.options.name = name
     return this
   }
 
+  /** Adds a handler; events go to every handler whose `eventTypes` match. */
   withHandler(handler: SqlEventHandler): this {
     this.handlers.push(handler)
     return this
   }
 
+  /** What to do with an event a handler fails on (default `failFast`). */
   withErrorStrategy(strategy: ErrorStrategy): this {
     this.options.errorStrategy = strategy
     return this
@@ -52,16 +55,19 @@ export class AzothEventProcessorBuilder {
     return this
   }
 
+  /** Batch limits: events, bytes and latency per SQLite transaction. */
   withBatch(policy: BatchPolicy): this {
     this.options.batch = policy
     return this
   }
 
+  /** Pauses the projector while its handlers keep failing (e.g. on an external dependency). */
   withCircuitBreaker(options: CircuitBreakerOptions = {}): this {
     this.options.circuitBreaker = options
     return this
   }
 
+  /** Fallback poll interval for commits made by other processes. */
   withPollInterval(ms: number): this {
     this.options.pollIntervalMs = ms
     return this
@@ -75,6 +81,7 @@ export class AzothEventProcessorBuilder {
 
 /** Starts a projector builder: `EventProcessor.builder(db)`. */
 export const EventProcessor = {
+  /** A builder for a projector over `db`. */
   builder(db: Azoth): AzothEventProcessorBuilder {
     return new AzothEventProcessorBuilder(db)
   },

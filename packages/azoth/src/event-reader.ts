@@ -2,8 +2,11 @@ import { type AzothEvent, decodeEvent, type EventRange, type EventSource } from 
 
 /** Bounds of `db.events()`: inclusive ids and a count. */
 export interface EventQuery {
+  /** First event id (default 1). */
   readonly from?: number
+  /** Last event id, inclusive (default: the head). */
   readonly to?: number
+  /** Most events to return. */
   readonly limit?: number
 }
 

@@ -18,9 +18,13 @@ export type ValueInput = TypedValue | bigint | string | boolean | number | Uint8
 export interface ExecuteContext {
   /** The value, or `NOT_FOUND` when the key has none. */
   get(key: Key): TypedValue
+  /** The value, or undefined when the key has none. */
   getOpt(key: Key): TypedValue | undefined
+  /** True when the key has a value. */
   exists(key: Key): boolean
+  /** Writes a value (plain values go through `TypedValue.of`); the key must come from `keys()` or `require*()`. */
   set(key: Key, value: ValueInput): void
+  /** Removes the key's value. */
   delete(key: Key): void
   /** Replaces a value with `fn(old)`; `old` is undefined when the key has none. */
   update(key: Key, fn: (old: TypedValue | undefined) => ValueInput): void

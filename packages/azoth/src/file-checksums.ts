@@ -6,7 +6,9 @@ import { join, relative, sep } from 'node:path'
 export interface FileChecksum {
   /** Path relative to the backup directory, with `/` separators. */
   readonly path: string
+  /** Size in bytes. */
   readonly bytes: number
+  /** SHA-256 of the content, hex. */
   readonly sha256: string
 }
 

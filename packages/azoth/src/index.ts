@@ -7,18 +7,18 @@ export {
   type BoolValue,
   type BytesValue,
   type Clock,
-  type CommitStats,
-  type DeadLetter,
-  type DeadLetterStatus,
-  type EventHandler,
-  type EventStreamRef,
   ClosedError,
+  type CommitStats,
   ConfigError,
   ConflictError,
   CorruptionError,
   DEFAULT_LIMITS,
+  type DeadLetter,
+  type DeadLetterStatus,
   type Durability,
+  type EventHandler,
   type EventMetadata,
+  type EventStreamRef,
   type F64Value,
   fixedClock,
   type I64Value,
@@ -65,6 +65,7 @@ export type { EventLogKind } from './database-layout.js'
 export { type AzothEventProcessorBuilder, EventProcessor } from './event-processor-builder.js'
 export type { EventQuery } from './event-reader.js'
 export type { ExecuteContext, ValueInput } from './execute-context.js'
+export type { FileChecksum } from './file-checksums.js'
 export type { LatencySummary } from './latency-histogram.js'
 export type { AzothMetrics } from './metrics.js'
 export type { AzothOptions } from './options.js'

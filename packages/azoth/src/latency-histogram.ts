@@ -1,10 +1,16 @@
 /** Latency percentiles in milliseconds. */
 export interface LatencySummary {
+  /** Samples recorded. */
   readonly count: number
+  /** Median, in milliseconds. */
   readonly p50: number
+  /** 90th percentile, in milliseconds. */
   readonly p90: number
+  /** 99th percentile, in milliseconds. */
   readonly p99: number
+  /** Slowest sample, in milliseconds. */
   readonly max: number
+  /** Mean, in milliseconds. */
   readonly mean: number
 }
 

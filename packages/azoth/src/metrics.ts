@@ -4,6 +4,7 @@ import type { TransactionMetrics } from './commit-metrics.js'
 
 /** What `db.metrics()` reports. */
 export interface AzothMetrics {
+  /** The id of the last committed event. */
   readonly head: number
   /** The Transaction API: outcomes by error code, lock waits, commit latency percentiles. */
   readonly transactions: TransactionMetrics
@@ -12,6 +13,14 @@ export interface AzothMetrics {
   /** Per projector: cursor, lag, throughput, errors, last error, circuit state. */
   readonly projectors: Readonly<Record<string, ProjectorMetrics>>
   /** Dead letters by status, over every projector. */
-  readonly deadLetters: { readonly pending: number; readonly retrying: number; readonly permanent: number }
+  readonly deadLetters: {
+    /** Parked, waiting for their first replay. */
+    readonly pending: number
+    /** Replayed at least once, waiting for the next attempt. */
+    readonly retrying: number
+    /** Gave up: only a manual `retry` or `markRetry` brings them back. */
+    readonly permanent: number
+  }
+  /** Open `subscribe()` feeds. */
   readonly subscriptions: number
 }

@@ -26,6 +26,7 @@ export interface AzothOptions {
   readonly clock?: Clock
   /** A pino (or pino-compatible) logger; default: pino at `AZOTH_LOG_LEVEL` or `warn`, to stderr. */
   readonly logger?: Logger
+  /** Size limits checked before anything is written (key 511 B, value 16 MiB, event 4 MiB, 64 MiB of events per transaction by default). */
   readonly limits?: Partial<Limits>
   /** Create the directory when it holds no database (default true). */
   readonly create?: boolean

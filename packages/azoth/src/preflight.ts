@@ -23,7 +23,9 @@ export interface CommittedState {
 export interface PreflightContext {
   /** The value, or `NOT_FOUND` when the key has none. */
   get(key: Key): TypedValue
+  /** The committed value, or undefined when the key has none. */
   getOpt(key: Key): TypedValue | undefined
+  /** True when the key has a committed value. */
   exists(key: Key): boolean
 }
 

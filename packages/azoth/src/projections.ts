@@ -34,10 +34,15 @@ export type SqlEventHandler = EventHandler<SqliteTx>
 export interface ProjectorOptions {
   /** Default `'default'`. Each name has its own cursor. */
   readonly name?: string
+  /** The handlers; required when the projector is created. */
   readonly handlers?: readonly SqlEventHandler[]
+  /** What to do with an event a handler fails on (default `failFast`). */
   readonly errorStrategy?: ErrorStrategy
+  /** Replayer options of the dead-letter queue. */
   readonly deadLetterQueue?: DeadLetterQueueOptions
+  /** Batch limits: events, bytes and latency per SQLite transaction. */
   readonly batch?: BatchPolicy
+  /** Pauses the projector while its handlers keep failing. */
   readonly circuitBreaker?: CircuitBreakerOptions
   /** Fallback poll interval across processes (commits in this process wake projectors at once). */
   readonly pollIntervalMs?: number
@@ -178,6 +183,7 @@ export class Projections {
  * await db.deadLetters.retry(row.id) // after fixing the handler
  */
 export class DeadLetters {
+  /** @internal the database makes the one instance: `db.deadLetters`. */
   constructor(
     private readonly projections: Projections,
     private readonly now: () => number,
@@ -191,10 +197,12 @@ export class DeadLetters {
     return this.projections.store.deadLetters.list(query)
   }
 
+  /** One row by id. */
   get(id: number): Promise<DeadLetter | undefined> {
     return this.projections.store.deadLetters.get(id)
   }
 
+  /** How many rows, optionally of one projector or status. */
   count(query: { projector?: string; status?: DeadLetter['status'] } = {}): Promise<number> {
     return this.projections.store.deadLetters.count(query)
   }
@@ -209,6 +217,7 @@ export class DeadLetters {
     return this.projections.store.deadLetters.markRetry(id, this.now())
   }
 
+  /** Deletes a row; false when there was none. */
   remove(id: number): Promise<boolean> {
     return this.projections.store.deadLetters.remove(id)
   }

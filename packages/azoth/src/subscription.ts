@@ -65,6 +65,7 @@ export class Subscription implements AsyncIterable<AzothEvent> {
     return this.next
   }
 
+  /** Delivers events in id order, waiting for new commits once caught up, until `close()`. */
   async *[Symbol.asyncIterator](): AsyncGenerator<AzothEvent> {
     try {
       while (!this.closed) {

@@ -6,6 +6,7 @@ import {
   type StripeLease,
   type TypedValue,
 } from '@azoth/core'
+import type { Azoth } from './azoth.js'
 import { Access, DeclaredKeys } from './declared-keys.js'
 import { DeclaredExecuteContext, type ExecuteContext } from './execute-context.js'
 import { type PreflightContext, PreflightReads, runCheck } from './preflight.js'
@@ -13,11 +14,15 @@ import type { TransactionHost } from './transaction-host.js'
 
 /** What a committed transaction did. */
 export interface CommitInfo<R = void> {
+  /** Events this transaction logged. */
   readonly eventsWritten: number
   /** Ids of its events, or undefined when it logged none. */
   readonly firstEventId: number | undefined
+  /** Id of its last event, or undefined when it logged none. */
   readonly lastEventId: number | undefined
+  /** Keys it set. */
   readonly stateKeysWritten: number
+  /** Keys it deleted. */
   readonly stateKeysDeleted: number
   /** What `execute`'s function returned. */
   readonly result: R
@@ -61,8 +66,8 @@ export class Transaction {
   private readonly host: TransactionHost
 
   /** `new Transaction(db)` is the same as `db.transaction()`. */
-  constructor(db: { readonly transactionHost: TransactionHost } | TransactionHost) {
-    this.host = 'transactionHost' in db ? db.transactionHost : db
+  constructor(db: Azoth) {
+    this.host = db.transactionHost
   }
 
   /** Declares keys the transaction may read and write (locked exclusively during preflight). */

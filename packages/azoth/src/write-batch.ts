@@ -37,26 +37,31 @@ export class WriteBatch {
 
   constructor(private readonly commitFn: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>) {}
 
+  /** Sets a key (plain values go through `TypedValue.of`). */
   put(key: Key, value: ValueInput): this {
     this.ops.push({ kind: 'put', key, value: TypedValue.of(value) })
     return this
   }
 
+  /** Removes a key. */
   delete(key: Key): this {
     this.ops.push({ kind: 'delete', key })
     return this
   }
 
+  /** Appends an event with a CBOR payload. */
   appendEvent(type: string, payload: unknown = null, metadata?: EventMetadata): this {
     this.ops.push({ kind: 'event', type, payload, metadata })
     return this
   }
 
+  /** Appends an event whose payload bytes are stored as they are. */
   appendBytes(type: string, payload: Uint8Array, metadata?: EventMetadata): this {
     this.ops.push({ kind: 'raw', type, payload, metadata })
     return this
   }
 
+  /** Operations queued so far. */
   get size(): number {
     return this.ops.length
   }
