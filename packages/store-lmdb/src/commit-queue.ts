@@ -65,8 +65,9 @@ export class CommitQueue {
   private schedule(): void {
     if (this.running || this.queue.length === 0) return
     this.running = true
-    // Let every caller of this event-loop turn join the first group.
-    queueMicrotask(() => void this.run())
+    // setImmediate, not a microtask: callers woken by the previous group's acknowledgement reach
+    // commit() through several awaits (locks, preflight); all of them join the next group this way.
+    setImmediate(() => void this.run())
   }
 
   private async run(): Promise<void> {
