@@ -8,13 +8,17 @@ import type { TypedValue } from './typed-value.js'
 
 /** One state entry from a scan. The key comes back in the form the scan was given (string or bytes). */
 export interface StateEntry {
+  /** The entry's key, as a string or bytes matching the prefix/bounds the scan was given. */
   readonly key: Key
+  /** The decoded value stored under the key. */
   readonly value: TypedValue
 }
 
 /** Options of prefix and range scans. */
 export interface ScanOptions {
+  /** Stop after this many entries (default: no limit). */
   readonly limit?: number
+  /** Iterate in descending key order (e.g. the newest of time-ordered keys first). */
   readonly reverse?: boolean
 }
 
@@ -24,11 +28,19 @@ export interface ScanOptions {
  * buffered and applied only if the transaction's function returns normally.
  */
 export interface WriteContext {
+  /** The value under `key` as this transaction sees it (its own writes included), or undefined. */
   get(key: Key): TypedValue | undefined
   /** The encoded value, for byte comparisons (conflict checks) without decoding. */
   getBytes(key: Key): Uint8Array | undefined
+  /** True when `key` holds a value, as this transaction sees it; cheaper than `get` (no decoding). */
   exists(key: Key): boolean
+  /**
+   * Buffers a write of `value` under `key` (the last write to a key wins). Raises at once, aborting
+   * only this transaction: `KEY_TOO_LARGE`/`VALUE_TOO_LARGE` over the limits, `INVALID_ARGUMENT`
+   * when `value` is not a {@link TypedValue} (wrap plain values with `TypedValue.of`).
+   */
   put(key: Key, value: TypedValue): void
+  /** Buffers the removal of `key`; deleting a missing key is not an error. */
   delete(key: Key): void
   /** Appends an event whose payload is CBOR-encoded. */
   appendEvent(type: string, payload: unknown, metadata?: EventMetadata): void
@@ -43,9 +55,16 @@ export type WriteFn<R> = (ctx: WriteContext) => R
 export interface CommitResult<R = void> {
   /** Ids of this transaction's events, or undefined when it wrote none. */
   readonly firstEventId: EventId | undefined
+  /** Id of the transaction's last event, or undefined when it wrote none. */
   readonly lastEventId: EventId | undefined
+  /** How many events the transaction appended. */
   readonly eventsWritten: number
+  /**
+   * Distinct keys the transaction left holding a value (a key put twice counts once; a put then
+   * a delete of one key counts as a delete).
+   */
   readonly stateKeysWritten: number
+  /** Distinct keys the transaction deleted (whether or not they existed). */
   readonly stateKeysDeleted: number
   /** What the write function returned. */
   readonly result: R
@@ -61,12 +80,17 @@ export interface StoreBackupInfo {
 
 /** Commit counters of the writer, for metrics. */
 export interface CommitStats {
+  /** Logical transactions committed since open. */
   readonly commits: number
+  /** Logical transactions whose function threw or whose group failed to write. */
   readonly failedCommits: number
+  /** Group commits (one disk transaction each); `commits / groups` is the batching achieved. */
   readonly groups: number
+  /** Events appended since open. */
   readonly eventsAppended: number
   /** Logical transactions per group commit: mean and max. */
   readonly meanGroupSize: number
+  /** The largest number of logical transactions one group commit has carried. */
   readonly maxGroupSize: number
 }
 
@@ -89,12 +113,18 @@ export interface EventSource {
  * Implemented by `@azoth/store-lmdb`.
  */
 export interface CanonicalStore extends EventSource {
+  /** True when opened read-only: every commit is refused with `READ_ONLY`. */
   readonly readOnly: boolean
+  /** How commits are acknowledged (`'sync'` or `'relaxed'`), fixed at open. */
   readonly durability: Durability
+  /** The size limits commits are checked against (keys, values, events). */
   readonly limits: Limits
 
+  /** The latest committed value under `key`, or undefined; reads never wait for the writer. */
   get(key: Key): TypedValue | undefined
+  /** The latest committed value's encoded bytes, for comparisons without decoding; undefined when absent. */
   getBytes(key: Key): Uint8Array | undefined
+  /** True when `key` holds a committed value; cheaper than `get`. */
   exists(key: Key): boolean
   /** Entries whose key starts with `prefix`, in key order: lazy and snapshot-consistent. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry>
@@ -105,6 +135,7 @@ export interface CanonicalStore extends EventSource {
   head(): EventId
   /** Stored events in id order, lazily, with bounded memory. */
   events(range?: EventRange): IterableIterator<EventRecord>
+  /** One event's envelope bytes (decode with `decodeEvent`), or undefined when not stored. */
   getEvent(id: EventId): Uint8Array | undefined
 
   /**
@@ -119,9 +150,11 @@ export interface CanonicalStore extends EventSource {
   pause(): Promise<EventId>
   /** Lets held commits go. Safe to call when not paused. */
   resume(): void
+  /** True between `pause()` and `resume()`: new commits wait. */
   readonly paused: boolean
   /** Rejects new commits with `SEALED` from the current head on; in memory only, never persisted. */
   seal(): Promise<EventId>
+  /** Lifts a `seal()`, so commits are accepted again (used once a sealed backup is done). */
   unseal(): void
   readonly sealedAt: EventId | undefined
 
@@ -129,6 +162,7 @@ export interface CanonicalStore extends EventSource {
   backup(targetDir: string): Promise<StoreBackupInfo>
   /** SHA-256 (hex) over every state entry in key order: equal states give equal digests. */
   stateDigest(): string
+  /** Commit counters since open, for metrics and for judging how well group commit batches. */
   commitStats(): CommitStats
   /** Waits for in-flight commits and closes; later calls reject with `CLOSED`. */
   close(): Promise<void>

@@ -17,35 +17,51 @@ const FIXED_HEADER = 12 // version, flags, u64 timestamp, u16 type length
 
 /** Correlation data carried beside an event's payload. */
 export interface EventMetadata {
+  /** Ties together every event caused by one request or workflow; copy it onto follow-up events. */
   readonly correlationId?: string
+  /** The id (as a string) of the message or event that directly caused this one. */
   readonly causationId?: string
   readonly [key: string]: unknown
 }
 
 /** Reserved for streams with expected-version checks: a stream name and the event's version in it. */
 export interface EventStreamRef {
+  /** The stream (e.g. an aggregate id such as `order-42`), 1 to 65535 UTF-8 bytes. */
   readonly name: string
+  /** The event's position within the stream, a non-negative safe integer. */
   readonly version: number
 }
 
 /** What goes into an envelope. */
 export interface EnvelopeInput {
+  /**
+   * The event type (e.g. `'OrderPlaced'`): non-empty, well-formed, at most {@link MAX_EVENT_TYPE_BYTES}
+   * UTF-8 bytes.
+   */
   readonly type: string
   /** Milliseconds since the epoch, from the database clock. */
   readonly timestamp: number
+  /** Optional correlation data; must be a plain object encodable as CBOR. */
   readonly metadata?: EventMetadata | undefined
+  /** Optional stream reference; reserved for expected-version checks. */
   readonly stream?: EventStreamRef | undefined
   /** The payload: CBOR-encoded, unless `rawPayload` is set and it is a Uint8Array stored as is. */
   readonly payload: unknown
+  /** Store a `Uint8Array` payload as is instead of CBOR-encoding it (e.g. already-serialised protobuf). */
   readonly rawPayload?: boolean | undefined
 }
 
 /** A decoded event, as readers and handlers see it. */
 export interface AzothEvent<P = unknown> {
+  /** The event's gapless id in the log: 1 for the first event, then +1 per event. */
   readonly id: EventId
+  /** The event type handlers are routed on. */
   readonly type: string
+  /** When it was committed, in milliseconds since the epoch (database clock). */
   readonly timestamp: number
+  /** Correlation data given at append, or undefined. */
   readonly metadata: EventMetadata | undefined
+  /** The stream reference given at append, or undefined. */
   readonly stream: EventStreamRef | undefined
   /** The decoded CBOR payload, or the raw bytes of an event written with `logBytes`. */
   readonly payload: P
@@ -53,11 +69,19 @@ export interface AzothEvent<P = unknown> {
 
 /** The header of an envelope, read without decoding the payload. */
 export interface EnvelopeHeader {
+  /** The envelope format version the event was written with (see {@link ENVELOPE_FORMAT_VERSION}). */
   readonly version: number
+  /** The event type. */
   readonly type: string
+  /** Milliseconds since the epoch, from the database clock. */
   readonly timestamp: number
+  /** Decoded metadata, or undefined when none was written. */
   readonly metadata: EventMetadata | undefined
+  /** The stream reference, or undefined. */
   readonly stream: EventStreamRef | undefined
+  /**
+   * True when the payload bytes are raw (not CBOR); `decodeEnvelopePayload` then returns them as they are.
+   */
   readonly rawPayload: boolean
   /** Offset of the payload within the envelope bytes. */
   readonly payloadOffset: number

@@ -30,8 +30,11 @@ export type AzothErrorCode = (typeof AZOTH_ERROR_CODES)[number]
 /** Extra, machine-readable facts about an error (file, offset, key, field...). */
 export type AzothErrorDetails = Readonly<Record<string, unknown>>
 
+/** The optional parts of an {@link AzothError}: the underlying error and machine-readable details. */
 export interface AzothErrorOptions {
+  /** The error that caused this one (an I/O error, a decoder error...); kept as `error.cause`. */
   readonly cause?: unknown
+  /** Facts for programs and logs, e.g. `{ key, expected, actual }`; kept as `error.details`. */
   readonly details?: AzothErrorDetails
 }
 
@@ -46,7 +49,9 @@ const AZOTH_ERROR_BRAND = Symbol.for('azoth.error')
  * try { await tx.commit() } catch (e) { if (isAzothError(e, 'CONFLICT')) retry() }
  */
 export class AzothError extends Error {
+  /** The stable code to branch on (e.g. `'CONFLICT'`); messages may change between versions, codes do not. */
   readonly code: AzothErrorCode
+  /** Machine-readable facts about the failure (key, file, offset, field...), or `undefined`. */
   readonly details: AzothErrorDetails | undefined
 
   constructor(code: AzothErrorCode, message: string, options: AzothErrorOptions = {}) {
@@ -56,6 +61,7 @@ export class AzothError extends Error {
     Object.defineProperty(this, AZOTH_ERROR_BRAND, { value: true })
   }
 
+  /** The subclass name (e.g. `'ConflictError'`), so stack traces and logs show the specific error. */
   override get name(): string {
     return this.constructor.name
   }
@@ -65,7 +71,10 @@ export class AzothError extends Error {
 export function isAzothError<C extends AzothErrorCode>(
   e: unknown,
   ...codes: C[]
-): e is AzothError & { readonly code: C } {
+): e is AzothError & {
+  /** One of the `codes` asked for. */
+  readonly code: C
+} {
   if (typeof e !== 'object' || e === null) return false
   if (!(e as Record<symbol, unknown>)[AZOTH_ERROR_BRAND]) return false
   return codes.length === 0 || codes.includes((e as AzothError).code as C)

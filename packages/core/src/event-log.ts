@@ -5,7 +5,9 @@ import type { EventId } from './ids.js'
  * valid after the iteration moves on (an implementation never reuses them), so they may be kept.
  */
 export interface EventRecord {
+  /** The event's id. */
   readonly id: EventId
+  /** The envelope bytes; decode with `decodeEvent(id, bytes)`. */
   readonly bytes: Uint8Array
 }
 
@@ -14,17 +16,25 @@ export interface EventRecord {
  * count. Each may be `Infinity` or omitted for "no bound".
  */
 export interface EventRange {
+  /** First id to return, inclusive (default: the oldest stored). */
   readonly from?: EventId
+  /** Last id to return, inclusive (default: the head at the time of the call). */
   readonly to?: EventId
+  /** Return at most this many records (default: no limit). */
   readonly limit?: number
 }
 
 /** Sizes of an event log. */
 export interface EventLogStats {
+  /** Events currently stored (after retention). */
   readonly events: number
+  /** Bytes the stored events occupy on disk, framing included. */
   readonly bytes: number
+  /** Storage units (segment files; 1 for a log kept in one database). */
   readonly segments: number
+  /** The first id still stored, or `head + 1` when empty. */
   readonly oldest: EventId
+  /** The last appended id, 0 when empty. */
   readonly head: EventId
 }
 
@@ -76,6 +86,7 @@ export interface EventLog {
    * were dropped. Never drops an id at or above `id`, so it may keep some older ones.
    */
   deleteBefore(id: EventId): Promise<number>
+  /** Current sizes, for metrics and retention decisions. */
   stats(): EventLogStats
   /**
    * For a log opened read-only while another process writes: takes in what was appended since and

@@ -14,6 +14,13 @@ export interface Limits {
 
 const MiB = 1024 * 1024
 
+/**
+ * The limits used when none are configured: keys up to 511 bytes, values up to 16 MiB, events up
+ * to 4 MiB and 64 MiB of events per transaction. Frozen; spread it to derive your own.
+ *
+ * @example
+ * const limits = { ...DEFAULT_LIMITS, maxValueBytes: 1024 * 1024 }
+ */
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxKeyBytes: 511,
   maxValueBytes: 16 * MiB,

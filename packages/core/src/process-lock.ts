@@ -16,6 +16,7 @@ import { AzothError, LockedError } from './errors.js'
 
 /** A lock file that keeps a directory to one writer process. */
 export interface ProcessLock {
+  /** The lock file's path; it holds the owner's pid and host as JSON, for diagnosing `LOCKED`. */
   readonly path: string
   /** Removes the lock file; safe to call twice. */
   release(): void

@@ -8,39 +8,59 @@ export type DeadLetterStatus = 'pending' | 'retrying' | 'permanent'
 
 /** An event a projector could not apply, parked for later. */
 export interface DeadLetter {
+  /** The row's id in the dead-letter table; pass it to `get`, `remove` or `markRetry`. */
   readonly id: number
+  /** Name of the projector that failed. */
   readonly projector: string
+  /** Id of the event that failed. */
   readonly eventId: EventId
+  /** Type of the event that failed. */
   readonly eventType: string
   /** The event's envelope bytes, so it can be re-applied without the event log. */
   readonly envelope: Uint8Array
+  /** The message of the last error. */
   readonly errorMessage: string
+  /** The stack of the last error, when it had one. */
   readonly errorStack: string | undefined
   /** Failed attempts so far, the first application included. */
   readonly attempts: number
+  /** When the event first failed, in clock milliseconds. */
   readonly firstFailedAt: number
+  /** When the latest attempt failed, in clock milliseconds. */
   readonly lastFailedAt: number
   /** When the automatic replayer should next try, in clock milliseconds. */
   readonly nextRetryAt: number | undefined
+  /** Where the row is in its lifecycle; see {@link DeadLetterStatus}. */
   readonly status: DeadLetterStatus
 }
 
 /** What a projector records when an event fails. */
 export interface NewDeadLetter {
+  /** Name of the projector that failed. */
   readonly projector: string
+  /** Id of the event that failed. */
   readonly eventId: EventId
+  /** Type of the event that failed. */
   readonly eventType: string
+  /** The event's envelope bytes, kept so the replay does not need the event log. */
   readonly envelope: Uint8Array
+  /** The error the handler threw; its message and stack are stored. */
   readonly error: Error
+  /** Attempts made so far (retries included). */
   readonly attempts: number
+  /** When the last attempt failed, in clock milliseconds. */
   readonly failedAt: number
+  /** When the automatic replayer should first try it; undefined to leave it to a manual retry. */
   readonly nextRetryAt?: number | undefined
 }
 
 /** Filters for listing dead letters. */
 export interface DeadLetterQuery {
+  /** Only rows of this projector. */
   readonly projector?: string
+  /** Only rows in this status. */
   readonly status?: DeadLetterStatus
+  /** Return at most this many rows (oldest first). */
   readonly limit?: number
   /** Only rows whose `nextRetryAt` is at or before this time (rows without one are left out). */
   readonly dueBy?: number
@@ -104,14 +124,19 @@ export interface ProjectionStore<Tx extends ProjectionTxControl = ProjectionTxCo
   ): Promise<Row[]>
   /** A consistent copy of the whole store into `target` while writers go on. */
   backup(target: string): Promise<ProjectionBackupInfo>
+  /** The store's dead-letter rows: inspect, retry or remove events projectors could not apply. */
   readonly deadLetters: DeadLetterStore
+  /** Waits for the running transaction and closes every connection; later calls reject with `CLOSED`. */
   close(): Promise<void>
 }
 
 /** Dead-letter rows of a projection store. */
 export interface DeadLetterStore {
+  /** Rows matching `query`, in id order (oldest first). */
   list(query?: DeadLetterQuery): Promise<DeadLetter[]>
+  /** One row by id, or undefined when it does not exist (e.g. replayed and removed). */
   get(id: number): Promise<DeadLetter | undefined>
+  /** How many rows match `query`; cheap enough for a health check. */
   count(query?: Omit<DeadLetterQuery, 'limit'>): Promise<number>
   /** Deletes a row; false when it did not exist. */
   remove(id: number): Promise<boolean>

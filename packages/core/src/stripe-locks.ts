@@ -11,15 +11,19 @@ export interface StripeLockOptions {
 
 /** Locks held by one acquisition. Release exactly once; further calls do nothing. */
 export interface StripeLease {
+  /** Releases every stripe this acquisition holds, waking queued waiters; idempotent. */
   release(): void
 }
 
 /** Counters for metrics. */
 export interface StripeLockStats {
+  /** Acquisitions requested since the manager was created. */
   readonly acquisitions: number
   /** Acquisitions that had to queue behind another holder. */
   readonly waits: number
+  /** Acquisitions that gave up with `LOCK_TIMEOUT`. */
   readonly timeouts: number
+  /** Stripes held right now (shared or exclusive); 0 when idle, so a leak shows here. */
   readonly held: number
 }
 
@@ -37,7 +41,9 @@ const MAX_TIMER_MS = 0x7fff_ffff
  * try { ... } finally { lease.release() }
  */
 export class StripeLockManager {
+  /** The number of stripes keys hash onto; more stripes mean fewer false conflicts between unrelated keys. */
   readonly stripes: number
+  /** The wait before `LOCK_TIMEOUT` used when `acquire` is given none, in milliseconds. */
   readonly timeoutMs: number
   /** Per stripe: 0 free, > 0 number of shared holders, -1 held exclusively. */
   private readonly holders: Int32Array
@@ -99,6 +105,7 @@ export class StripeLockManager {
     }
   }
 
+  /** A snapshot of the counters, for metrics; cost is O(stripes). */
   stats(): StripeLockStats {
     let held = 0
     for (let i = 0; i < this.stripes; i++) if (this.holders[i] !== 0) held++

@@ -10,14 +10,23 @@ import {
 
 /** The first byte of an encoded typed value. Stable on disk: never renumber. */
 export const TYPED_VALUE_TAGS = {
+  /** i64: followed by 8 bytes, big-endian two's complement. */
   i64: 0x01,
+  /** u256: followed by 32 bytes, big-endian unsigned. */
   u256: 0x02,
+  /** string: followed by the UTF-8 bytes. */
   string: 0x03,
+  /** bytes: followed by the raw bytes. */
   bytes: 0x04,
+  /** bool: followed by one byte, 0 or 1. */
   bool: 0x05,
+  /** f64: followed by 8 bytes, big-endian IEEE 754 (NaN canonicalised). */
   f64: 0x06,
+  /** set: followed by its members, sorted by UTF-8 bytes. */
   set: 0x07,
+  /** array: followed by its items, in order. */
   array: 0x08,
+  /** json: followed by canonical CBOR (object keys sorted). */
   json: 0x09,
 } as const satisfies Record<TypedValueKind, number>
 

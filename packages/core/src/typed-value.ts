@@ -183,7 +183,8 @@ class TypedValueImpl {
     const v = this.value
     let shown: string
     if (this.kind === 'json') shown = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))
-    else if (v instanceof Uint8Array) shown = `0x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
+    else if (v instanceof Uint8Array)
+      shown = `0x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
     else if (Array.isArray(v)) shown = JSON.stringify(v)
     else shown = String(v)
     return `TypedValue(${this.kind}: ${shown})`

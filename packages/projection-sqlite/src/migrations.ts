@@ -5,15 +5,27 @@ import type { SqliteTx } from './sqlite-tx.js'
 export interface Migration {
   /** Position in the sequence: versions are consecutive integers (1, 2, 3...). */
   readonly version: number
+  /**
+   * A short, stable description (e.g. `'create accounts'`); recorded in the history and checked on later
+   * runs, so never rename an applied migration.
+   */
   readonly name: string
+  /**
+   * Applies the change (DDL, backfills) with `tx`; throwing rolls it back and `up()` raises `CONFIG` with
+   * the error as `cause`.
+   */
   up(tx: SqliteTx): void
+  /** Undoes `up`, for `rollbackLast()`; optional, but rolling back a migration without it raises `CONFIG`. */
   down?(tx: SqliteTx): void
 }
 
 /** A row of `_azoth_migrations`. */
 export interface AppliedMigration {
+  /** The migration's version. */
   readonly version: number
+  /** The name it was applied under. */
   readonly name: string
+  /** When it was applied, in milliseconds since the epoch (the store's clock). */
   readonly appliedAt: number
 }
 

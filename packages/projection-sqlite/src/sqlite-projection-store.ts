@@ -46,6 +46,7 @@ export interface SqliteProjectionStoreOptions {
   readonly statementCacheSize?: number
   /** Stamps cursor updates and migration history. Default: the system clock. */
   readonly clock?: Clock
+  /** Where failures the store handles itself (e.g. a failed ROLLBACK) are logged (default: silent). */
   readonly logger?: Logger
 }
 
@@ -72,7 +73,9 @@ const KNOWN_OPTIONS = [
  */
 export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   readonly backend = 'sqlite'
+  /** The database file the store was opened on, or `':memory:'`. */
   readonly path: string
+  /** The SQLite `synchronous` pragma in effect, fixed at open; see {@link SqliteSynchronous}. */
   readonly synchronous: SqliteSynchronous
   readonly deadLetters: SqliteDeadLetterStore
   /** Opened for reading only: queries, cursors and dead-letter reads work; writes raise `READ_ONLY`. */

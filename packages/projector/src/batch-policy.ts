@@ -15,8 +15,17 @@ export interface BatchPolicy {
 
 /** A checked batch policy with every default filled in. */
 export interface ResolvedBatchPolicy {
+  /** Most events applied in one projection transaction (default 1,000). */
   readonly maxEvents: number
+  /**
+   * Most envelope bytes read into one batch (default 4 MiB); a single larger event still forms a batch of
+   * one.
+   */
   readonly maxBytes: number
+  /**
+   * In continuous mode, how long a partial batch may wait for more events before it is applied (default 100
+   * ms).
+   */
   readonly maxLatencyMs: number
 }
 

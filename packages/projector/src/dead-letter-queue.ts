@@ -113,6 +113,7 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
     return row?.projector === this.host.name ? row : undefined
   }
 
+  /** How many dead letters this projector has, in any status; a health check can alert when it is above 0. */
   count(): Promise<number> {
     return this.host.store.deadLetters.count({ projector: this.host.name })
   }
@@ -145,7 +146,12 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
   }
 
   /** Re-applies every due row of this projector once (what the automatic replayer does per scan). */
-  async replayDue(): Promise<{ replayed: number; recovered: number }> {
+  async replayDue(): Promise<{
+    /** Due rows found in this scan (at most the queue's `batchSize`). */
+    replayed: number
+    /** Rows whose event applied this time and were removed from the queue. */
+    recovered: number
+  }> {
     const rows = await this.host.store.deadLetters.list({
       projector: this.host.name,
       dueBy: this.host.clock.now(),

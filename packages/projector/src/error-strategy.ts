@@ -10,9 +10,13 @@ import {
 
 /** What the projector knows about a failed event when it asks the strategy what to do. */
 export interface FailureContext {
+  /** Name of the projector whose handler failed. */
   readonly projector: string
+  /** What the handler threw (non-errors are wrapped in an Error). */
   readonly error: Error
+  /** Id of the failing event. */
   readonly eventId: EventId
+  /** Type of the failing event, so a strategy can treat some types differently. */
   readonly eventType: string
   /** The decoded event, or undefined when decoding itself failed (corrupt bytes). */
   readonly event: AzothEvent | undefined
@@ -22,14 +26,30 @@ export interface FailureContext {
 
 /** The strategy's answer. `retry` re-applies the event after `delayMs` of the projector's clock. */
 export type FailureDecision =
-  | { readonly action: 'fail' }
-  | { readonly action: 'skip' }
-  | { readonly action: 'deadLetter' }
-  | { readonly action: 'retry'; readonly delayMs: number }
+  | {
+      /** Stop the projector with `PROJECTION_FAILED`; the events before this one stay committed. */
+      readonly action: 'fail'
+    }
+  | {
+      /** Move the cursor past the event without applying it. */
+      readonly action: 'skip'
+    }
+  | {
+      /** Park the event in the dead-letter queue and move past it. */
+      readonly action: 'deadLetter'
+    }
+  | {
+      /** Re-apply the event after a wait. */
+      readonly action: 'retry'
+      /** The wait before the retry, in milliseconds of the projector's clock (finite, ≥ 0). */
+      readonly delayMs: number
+    }
 
 /** Decides what happens to an event whose handler threw. */
 export interface ErrorStrategy {
+  /** Name for logs and metrics (`'failFast'`, `'retryWithBackoff'`, or the name given to `custom`). */
   readonly name: string
+  /** Called on each failure; must be synchronous and return a valid decision (else `CONFIG`). */
   decide(failure: FailureContext): FailureDecision
 }
 
@@ -69,15 +89,25 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
  * - `custom(fn)`: `fn` returns a {@link FailureDecision}.
  */
 export const ErrorStrategy = {
+  /**
+   * Stop the projector at the failing event with `PROJECTION_FAILED` (the default): use when every event
+   * must apply.
+   */
   failFast(): ErrorStrategy {
     return { name: 'failFast', decide: () => FAIL }
   },
+  /** Log, count in `skipped`, and move past the event: for projections where a missed event is harmless. */
   logAndSkip(): ErrorStrategy {
     return { name: 'logAndSkip', decide: () => SKIP }
   },
+  /** Park the event in the dead-letter queue and move on; replay it later (automatically or by hand). */
   deadLetter(): ErrorStrategy {
     return { name: 'deadLetter', decide: () => DEAD_LETTER }
   },
+  /**
+   * Retry transient failures with exponential backoff, then dead-letter (or fail); bad options raise
+   * `CONFIG`.
+   */
   retryWithBackoff(options: RetryWithBackoffOptions = {}): ErrorStrategy {
     checkKnownFields('retryWithBackoff', options, [
       'maxRetries',
@@ -100,6 +130,10 @@ export const ErrorStrategy = {
           : { action: 'retry', delayMs: backoffDelay(attempt, initial, max, multiplier) },
     }
   },
+  /**
+   * Your own decision per failure, e.g. retry network errors and skip validation errors; `CONFIG` if
+   * `decide` is not a function.
+   */
   custom(decide: (failure: FailureContext) => FailureDecision, name = 'custom'): ErrorStrategy {
     if (typeof decide !== 'function') throw new ConfigError('custom error strategy needs a function')
     return { name, decide }

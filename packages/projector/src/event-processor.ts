@@ -36,17 +36,26 @@ export interface EventProcessorOptions<Tx extends ProjectionTxControl> {
   readonly store: ProjectionStore<Tx>
   /** The cursor's key in the store: unique per projection. Default `'default'`. */
   readonly name?: string
+  /**
+   * The handlers that apply events; each sees the events of its `eventTypes`, in one transaction per batch.
+   */
   readonly handlers: readonly EventHandler<Tx>[]
   /** Default {@link ErrorStrategy.failFast}. */
   readonly errorStrategy?: ErrorStrategy
   /** Enables the automatic replayer of dead letters (and sets its backoff). */
   readonly deadLetterQueue?: DeadLetterQueueOptions
+  /**
+   * How many events (and bytes) go into one transaction, and how long a partial batch may wait; bad values
+   * raise `CONFIG`.
+   */
   readonly batch?: BatchPolicy
   /** Fallback poll of the source in continuous mode, for writers in other processes. Default 1,000 ms. */
   readonly pollIntervalMs?: number
+  /** Pauses the projector after repeated failures (e.g. a downstream outage); off when omitted. */
   readonly circuitBreaker?: CircuitBreakerOptions
   /** Every wait (retry backoff, replayer, circuit breaker, batch latency) uses it. */
   readonly clock?: Clock
+  /** Where skipped, dead-lettered and failed events are logged (default: silent). A pino logger fits. */
   readonly logger?: Logger
 }
 
@@ -78,9 +87,11 @@ const KNOWN_OPTIONS = [
  * await projector.runOnce() // or projector.start() ... await projector.stop()
  */
 export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl> {
+  /** The projector's name: the key of its cursor and dead letters in the projection store. */
   readonly name: string
   /** The dead letters of this projector. */
   readonly deadLetters: ProjectorDeadLetters<Tx>
+  /** The batch limits in effect, defaults filled in. */
   readonly batchPolicy: ResolvedBatchPolicy
   private readonly source: EventSource
   private readonly store: ProjectionStore<Tx>

@@ -15,6 +15,7 @@ export class ProjectorGroup<Tx extends ProjectionTxControl = ProjectionTxControl
     for (const p of processors) this.add(p)
   }
 
+  /** Adds a projector; returns the group for chaining. Raises `CONFIG` if its name is already taken. */
   add(processor: EventProcessor<Tx>): this {
     if (this.byName.has(processor.name)) {
       throw new ConfigError(`two projectors are named '${processor.name}'`, {
@@ -33,6 +34,7 @@ export class ProjectorGroup<Tx extends ProjectionTxControl = ProjectionTxControl
     return p
   }
 
+  /** The projectors' names, in the order they were added. */
   get names(): string[] {
     return [...this.byName.keys()]
   }
@@ -44,10 +46,12 @@ export class ProjectorGroup<Tx extends ProjectionTxControl = ProjectionTxControl
     return out
   }
 
+  /** Starts every projector in continuous mode (each in the background). */
   startAll(): void {
     for (const p of this.byName.values()) p.start()
   }
 
+  /** Stops every projector after its batch in flight; resolves when all have stopped. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.byName.values()].map((p) => p.stop()))
   }
@@ -57,6 +61,7 @@ export class ProjectorGroup<Tx extends ProjectionTxControl = ProjectionTxControl
     return this.get(name).rebuild(options)
   }
 
+  /** Every projector's metrics, in the order they were added: feed them to your monitoring. */
   metrics(): ProjectorMetrics[] {
     return [...this.byName.values()].map((p) => p.metrics())
   }

@@ -6,8 +6,11 @@ export type ProjectorState = 'idle' | 'running' | 'stopped' | 'failed'
 
 /** The last failure a projector met. */
 export interface ProjectorErrorInfo {
+  /** The error's message. */
   readonly message: string
+  /** The `AzothError` code, or undefined for other errors (e.g. a handler's own). */
   readonly code: string | undefined
+  /** The event being applied when it failed, if any. */
   readonly eventId: EventId | undefined
   /** Clock milliseconds. */
   readonly at: number
@@ -15,28 +18,52 @@ export interface ProjectorErrorInfo {
 
 /** Counters of a projector since it was made. */
 export interface ProjectorMetrics {
+  /** The projector's name. */
   readonly name: string
+  /** Where the projector is in its life; `'failed'` means it stopped on an error (see `lastError`). */
   readonly state: ProjectorState
   /** The last applied event id (-1 before the cursor was first read). */
   readonly cursor: EventId
+  /** The source's head when the metrics were taken. */
   readonly head: EventId
   /** Events committed to the source and not yet applied. */
   readonly lag: number
   /** Events the cursor moved past, whatever happened to them. */
   readonly eventsApplied: number
+  /** Batches committed. */
   readonly batches: number
   /** Batches that had to be re-applied event by event after a failure. */
   readonly slowBatches: number
   /** Handler failures, each attempt counted. */
   readonly errors: number
+  /** Events passed over by the error strategy (`skip`). */
   readonly skipped: number
+  /** Events parked in the dead-letter queue. */
   readonly deadLettered: number
+  /** Retries made by `retryWithBackoff` (or a custom `retry` decision). */
   readonly retries: number
   /** Events per second, smoothed over recent batches. */
   readonly eventsPerSecond: number
+  /** The last failure, or undefined when there was none. */
   readonly lastError: ProjectorErrorInfo | undefined
-  readonly circuit: { readonly state: CircuitState; readonly opens: number } | undefined
-  readonly replayer: { readonly replayed: number; readonly recovered: number; readonly gaveUp: number }
+  /** The circuit breaker's state, or undefined when none is configured. */
+  readonly circuit:
+    | {
+        /** `closed`, `open` or `halfOpen`; see {@link CircuitState}. */
+        readonly state: CircuitState
+        /** How many times the circuit has opened. */
+        readonly opens: number
+      }
+    | undefined
+  /** Counters of dead-letter replays (automatic and manual). */
+  readonly replayer: {
+    /** Dead-letter replays attempted. */
+    readonly replayed: number
+    /** Replays that applied, removing the dead letter. */
+    readonly recovered: number
+    /** Dead letters made `permanent` after their last allowed attempt. */
+    readonly gaveUp: number
+  }
 }
 
 /** @internal the mutable counters behind {@link ProjectorMetrics}. */

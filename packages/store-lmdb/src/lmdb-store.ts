@@ -71,6 +71,7 @@ export interface CommitCounters {
  * environment, written by a group-committing single writer. Open it with {@link openLmdbStore}.
  */
 export class LmdbStore implements CanonicalStore {
+  /** The store's directory (the LMDB environment, its lock file and metadata). */
   readonly dir: string
   readonly readOnly: boolean
   readonly durability: Durability
@@ -139,6 +140,7 @@ export class LmdbStore implements CanonicalStore {
   }
   private pausedFlag = false
 
+  /** The head at which `seal()` froze the store, or undefined when not sealed; readers stop there. */
   get sealedAt(): EventId | undefined {
     return this.sealed
   }

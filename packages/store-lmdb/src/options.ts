@@ -21,9 +21,14 @@ export interface LmdbStoreOptions {
   readonly create?: boolean
   /** Where events go: the built-in LMDB event log (default), or any `EventLog` (e.g. the file log). */
   readonly eventLog?: EventLog
+  /**
+   * Size limits for keys, values and events; omitted fields keep `DEFAULT_LIMITS` from
+   * `@azoth/core`. A bad field raises `CONFIG`.
+   */
   readonly limits?: Partial<Limits>
   /** Timestamps of events (default: wall clock). */
   readonly clock?: Clock
+  /** Where failures (a failed open, a failed event-log write) are logged (default: silent). */
   readonly logger?: Logger
   /** Initial LMDB map size in bytes; LMDB grows it as needed. */
   readonly mapSize?: number
