@@ -108,7 +108,7 @@ export class Azoth implements AsyncDisposable {
     this.host = {
       state: store,
       checkWritable: () => this.checkWritable(),
-      lock: (exclusive, shared) => this.locks.acquire(exclusive, shared),
+      lock: (exclusive, shared) => this.locks.acquireOrWait(exclusive, shared),
       commit: (fn) => store.commit(fn),
       recordCommit: (ms) => metrics.recordCommit(ms),
       recordFailure: (e) => metrics.recordFailure(e),

@@ -18,7 +18,7 @@ export interface AzothOptions {
   readonly eventLog?: EventLogKind
   /** `'sync'` (default): a commit resolves once on disk. `'relaxed'`: once the OS has it. */
   readonly durability?: Durability
-  /** Number of lock stripes for preflight (default 1024). */
+  /** Number of lock stripes for preflight (default 16,384: few collisions among thousands of concurrent keys). */
   readonly stripes?: number
   /** How long a transaction waits for its stripe locks before `LOCK_TIMEOUT` (default 5000 ms). */
   readonly lockTimeoutMs?: number
@@ -67,7 +67,7 @@ export function resolveOptions(options: AzothOptions = {}): ResolvedAzothOptions
         ? undefined
         : checkOneOf('eventLog', options.eventLog, ['lmdb', 'file'] as const),
     durability: checkOneOf('durability', options.durability ?? 'sync', ['sync', 'relaxed'] as const),
-    stripes: checkInteger('stripes', options.stripes ?? 1024, 1, 1 << 20),
+    stripes: checkInteger('stripes', options.stripes ?? 16_384, 1, 1 << 20),
     lockTimeoutMs: checkInteger('lockTimeoutMs', options.lockTimeoutMs ?? 5000, 0),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? defaultLogger(),

@@ -6,7 +6,8 @@ export interface TransactionHost {
   readonly state: CommittedState
   /** Raises `CLOSED`, `READ_ONLY` or `SEALED` when no transaction may start. */
   checkWritable(): void
-  lock(exclusive: readonly Key[], shared: readonly Key[]): Promise<StripeLease>
+  /** The lease at once when the stripes are free, else a promise of it. */
+  lock(exclusive: readonly Key[], shared: readonly Key[]): StripeLease | Promise<StripeLease>
   commit<R>(fn: WriteFn<R>): Promise<CommitResult<R>>
   recordCommit(latencyMs: number): void
   recordFailure(error: unknown): void

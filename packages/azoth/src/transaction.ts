@@ -125,35 +125,75 @@ export class Transaction {
   }
 
   /** Runs preflight, then queues `fn` for the writer; resolves once committed with the database's durability. */
-  async execute<R = void>(fn: (ctx: ExecuteContext) => R): Promise<CommitInfo<R>> {
-    if (this.used) throw new AzothError('INVALID_ARGUMENT', 'a transaction can be executed only once')
+  execute<R = void>(fn: (ctx: ExecuteContext) => R): Promise<CommitInfo<R>> {
+    if (this.used)
+      return Promise.reject(new AzothError('INVALID_ARGUMENT', 'a transaction can be executed only once'))
     this.used = true
-    if (typeof fn !== 'function') throw new AzothError('INVALID_ARGUMENT', 'execute needs a function')
+    if (typeof fn !== 'function')
+      return Promise.reject(new AzothError('INVALID_ARGUMENT', 'execute needs a function'))
     const host = this.host
-    const declared = this.declared
-    const hasPreflight = this.checks !== undefined || this.validators !== undefined
     const started = performance.now()
-    let lease: StripeLease | undefined
+    let lease: StripeLease | Promise<StripeLease> | undefined
     try {
       host.checkWritable()
-      if (declared.size > 0) lease = await host.lock(declared.exclusive, declared.shared)
-      let reads: PreflightReads | undefined
-      if (hasPreflight) {
-        reads = new PreflightReads(host.state, declared)
+      if (this.declared.size > 0) lease = host.lock(this.declared.exclusive, this.declared.shared)
+    } catch (e) {
+      host.recordFailure(e)
+      return Promise.reject(e)
+    }
+    // The common case (free stripes, no checks) reaches the commit queue in the caller's own tick,
+    // so callers woken together by one acknowledgement share the next group commit.
+    if (lease instanceof Promise || this.checks !== undefined || this.validators !== undefined) {
+      return this.preflightThenCommit(lease, fn, started)
+    }
+    return this.commit(lease, undefined, fn, started)
+  }
+
+  private async preflightThenCommit<R>(
+    pending: StripeLease | Promise<StripeLease> | undefined,
+    fn: (ctx: ExecuteContext) => R,
+    started: number,
+  ): Promise<CommitInfo<R>> {
+    let lease: StripeLease | undefined
+    let reads: PreflightReads | undefined
+    try {
+      lease = await pending
+      if (this.checks !== undefined || this.validators !== undefined) {
+        reads = new PreflightReads(this.host.state, this.declared)
         await this.preflight(reads)
       }
-      const result: CommitResult<R> = await host.commit((ctx) => {
+    } catch (e) {
+      lease?.release()
+      this.host.recordFailure(e)
+      throw e
+    }
+    return this.commit(lease, reads, fn, started)
+  }
+
+  private commit<R>(
+    lease: StripeLease | undefined,
+    reads: PreflightReads | undefined,
+    fn: (ctx: ExecuteContext) => R,
+    started: number,
+  ): Promise<CommitInfo<R>> {
+    const { host, declared } = this
+    return host
+      .commit((ctx) => {
         reads?.recheck(ctx)
         return fn(new DeclaredExecuteContext(ctx, declared))
       })
-      host.recordCommit(performance.now() - started)
-      return result
-    } catch (e) {
-      host.recordFailure(e)
-      throw e
-    } finally {
-      lease?.release()
-    }
+      .then(
+        (result: CommitResult<R>) => {
+          lease?.release()
+          host.recordCommit(performance.now() - started)
+          return result
+        },
+        (e: unknown) => {
+          lease?.release()
+          host.recordFailure(e)
+          throw e
+        },
+      )
   }
 
   private async preflight(reads: PreflightReads): Promise<void> {

@@ -83,10 +83,23 @@ export class StripeLockManager {
     sharedKeys: readonly Key[] = [],
     timeoutMs = this.timeoutMs,
   ): Promise<StripeLease> {
+    const lease = this.acquireOrWait(exclusiveKeys, sharedKeys, timeoutMs)
+    return lease instanceof Promise ? lease : Promise.resolve(lease)
+  }
+
+  /**
+   * Like {@link acquire}, but returns the lease itself when every stripe was free, so a caller on
+   * a hot path goes on without waiting for a promise; a promise of it otherwise.
+   */
+  acquireOrWait(
+    exclusiveKeys: readonly Key[],
+    sharedKeys: readonly Key[] = [],
+    timeoutMs = this.timeoutMs,
+  ): StripeLease | Promise<StripeLease> {
     const plan = this.plan(exclusiveKeys, sharedKeys)
     this.counters.acquisitions++
     const acq = new Acquisition(this, plan)
-    if (acq.advance()) return Promise.resolve(acq)
+    if (acq.advance()) return acq
     this.counters.waits++
     return acq.wait(timeoutMs)
   }
