@@ -1,0 +1,105 @@
+import { AzothError, CorruptionError, type EventRecord } from '@azoth/core'
+import { END, RECORD, RecordReader } from './record-reader.js'
+import type { Segment } from './segment.js'
+
+/** @internal What an iterator needs from its log: segment lookup and the current head. */
+export interface SegmentDirectory {
+  segmentFor(id: number): Segment | undefined
+  head(): number
+  assertOpen(): void
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * Lazy iteration over `[from, to]` (at most `limit` records), one segment after another with
+ * large sequential reads from the sparse-index entry at or before `from`. Every record's checksum
+ * is checked. Each record's bytes are a view into a read chunk that is never reused, so records
+ * may be kept without copying.
+ */
+export class LogIterator implements IterableIterator<EventRecord> {
+  private nextId: number
+  private remaining: number
+  private segment: Segment | undefined
+  private reader: RecordReader | undefined
+
+  constructor(
+    private readonly log: SegmentDirectory,
+    from: number,
+    private readonly to: number,
+    limit: number,
+    private readonly chunkBytes: number,
+  ) {
+    this.nextId = from
+    this.remaining = from > to ? 0 : limit
+  }
+
+  [Symbol.iterator](): this {
+    return this
+  }
+
+  next(): IteratorResult<EventRecord, undefined> {
+    if (this.remaining <= 0 || this.nextId > this.to) return this.finish()
+    this.log.assertOpen()
+    for (;;) {
+      let segment = this.segment
+      let reader = this.reader
+      if (segment === undefined || reader === undefined) {
+        segment = this.log.segmentFor(this.nextId)
+        if (segment === undefined) return this.nextId > this.log.head() ? this.finish() : this.lost()
+        const entry = segment.index.floor(this.nextId)
+        const start = entry < 0 ? segment.size : segment.index.offsetAt(entry)
+        reader = new RecordReader(segment.fd, start, segment.size, this.chunkBytes, true)
+        this.segment = segment
+        this.reader = reader
+      }
+      if (segment.fd < 0) return this.lost()
+      const status = reader.next()
+      if (status === RECORD) {
+        const id = reader.id
+        if (id < this.nextId) continue
+        if (id !== this.nextId) {
+          throw new CorruptionError(`segment ${segment.path} holds id ${id} where ${this.nextId} belongs`, {
+            details: { file: segment.path, offset: reader.recordOffset, reason: 'unexpected id' },
+          })
+        }
+        const b = reader.buffer
+        const bytes = new Uint8Array(b.buffer, b.byteOffset + reader.payloadStart, reader.length)
+        this.nextId++
+        this.remaining--
+        return { done: false, value: { id, bytes } }
+      }
+      if (status === END && this.nextId > segment.lastId) {
+        this.segment = undefined
+        this.reader = undefined
+        continue
+      }
+      // The segment ended or broke before the id: truncated under us, or damaged.
+      if (this.nextId > this.log.head()) return this.finish()
+      throw new CorruptionError(
+        `segment ${segment.path} is damaged at offset ${reader.recordOffset}: ${status === END ? 'ends early' : reader.damage}`,
+        {
+          details: { file: segment.path, offset: reader.recordOffset, reason: reader.damage || 'ends early' },
+        },
+      )
+    }
+  }
+
+  return(): IteratorResult<EventRecord, undefined> {
+    return this.finish()
+  }
+
+  private finish(): IteratorResult<EventRecord, undefined> {
+    this.remaining = 0
+    this.segment = undefined
+    this.reader = undefined
+    return DONE
+  }
+
+  private lost(): never {
+    this.finish()
+    throw new AzothError('NOT_FOUND', `event ${this.nextId} was deleted while it was being read`, {
+      details: { id: this.nextId },
+    })
+  }
+}

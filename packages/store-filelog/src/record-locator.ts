@@ -1,0 +1,85 @@
+import { readSync } from 'node:fs'
+import { CorruptionError, readEventId } from '@azoth/core'
+import type { Segment } from './segment.js'
+import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
+
+/**
+ * Finds one record inside a segment: binary search of the sparse index, then a forward walk over
+ * record headers from that entry, all within one positional read in the common case. Reuses a
+ * scratch buffer, so a located record's bytes are valid only until the next call.
+ */
+export class RecordLocator {
+  /** After {@link locate}: the buffer holding the record, when its payload was asked for. */
+  buffer: Buffer
+  payloadStart = 0
+  length = 0
+  private readonly scratch: Buffer
+
+  /**
+   * `firstReadBytes` should cover the distance between two index entries plus a typical record,
+   * so one read usually holds both the walk and the record.
+   */
+  constructor(private readonly firstReadBytes: number) {
+    this.scratch = Buffer.allocUnsafe(Math.max(firstReadBytes, 64 * 1024))
+    this.buffer = this.scratch
+  }
+
+  /**
+   * Returns the file offset of record `id` (which `segment` must hold). With `withPayload`, also
+   * reads and checks the whole record (`buffer`, `payloadStart`, `length`); `CORRUPTION` with file
+   * and offset when the walk or the checksum fails.
+   */
+  locate(segment: Segment, id: number, withPayload: boolean): number {
+    const entry = segment.index.floor(id)
+    if (entry < 0) throw corrupt(segment, segment.size, 'sparse index has no entry for the id')
+    let current = segment.index.idAt(entry)
+    let bufferStart = segment.index.offsetAt(entry)
+    let buf = this.scratch
+    let filled = readAt(segment, buf, bufferStart, this.firstReadBytes)
+    let pos = 0
+    for (;;) {
+      if (filled - pos < RECORD_HEADER_BYTES) {
+        bufferStart += pos
+        pos = 0
+        filled = readAt(segment, buf, bufferStart, buf.length)
+        if (filled < RECORD_HEADER_BYTES) throw corrupt(segment, bufferStart, 'segment ends inside a record')
+      }
+      const headerId = readEventId(buf, pos)
+      const length = readU32(buf, pos + 8)
+      if (headerId !== current) {
+        throw corrupt(segment, bufferStart + pos, `expected id ${current}, found ${headerId}`)
+      }
+      if (current === id) {
+        const offset = bufferStart + pos
+        if (!withPayload) return offset
+        const total = RECORD_HEADER_BYTES + length
+        if (filled - pos < total) {
+          if (buf.length < total) buf = Buffer.allocUnsafe(total)
+          bufferStart = offset
+          pos = 0
+          filled = readAt(segment, buf, bufferStart, buf.length)
+          if (filled < total) throw corrupt(segment, offset, 'segment ends inside a record')
+        }
+        if (!recordChecksumMatches(buf, pos, length))
+          throw corrupt(segment, offset, 'record checksum mismatch')
+        this.buffer = buf
+        this.payloadStart = pos + RECORD_HEADER_BYTES
+        this.length = length
+        return offset
+      }
+      pos += RECORD_HEADER_BYTES + length
+      current++
+    }
+  }
+}
+
+function readAt(segment: Segment, buf: Buffer, at: number, max: number): number {
+  const want = Math.min(max, segment.size - at)
+  return want <= 0 ? 0 : readSync(segment.fd, buf, 0, want, at)
+}
+
+function corrupt(segment: Segment, offset: number, reason: string): CorruptionError {
+  return new CorruptionError(`segment ${segment.path} is damaged at offset ${offset}: ${reason}`, {
+    details: { file: segment.path, offset, reason },
+  })
+}

@@ -1,0 +1,102 @@
+import { readSync } from 'node:fs'
+import { readEventId } from '@azoth/core'
+import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
+
+/** {@link RecordReader.next} found a whole, intact record. */
+export const RECORD = 0
+/** {@link RecordReader.next} reached the end offset. */
+export const END = 1
+/** {@link RecordReader.next} found a torn or damaged record (see `damage`). */
+export const DAMAGED = 2
+/** What {@link RecordReader.next} found (small integers: this runs once per record). */
+export type ReadStatus = typeof RECORD | typeof END | typeof DAMAGED
+
+/**
+ * Reads the records of one segment file sequentially between two offsets with large reads,
+ * checking each record's checksum. After {@link RECORD}, `id`, `recordOffset`, `buffer`,
+ * `payloadStart` and `length` describe it; after {@link DAMAGED}, `recordOffset` and `damage` say
+ * where and why.
+ *
+ * With `freshChunks`, every refill goes into a newly allocated buffer, so payload views handed
+ * out earlier stay valid (no copy per record); without it the buffer is reused.
+ */
+export class RecordReader {
+  buffer: Buffer
+  id = 0
+  length = 0
+  payloadStart = 0
+  recordOffset = 0
+  damage = ''
+
+  private bufferFileOffset: number
+  private filled = 0
+  private pos = 0
+
+  constructor(
+    private readonly fd: number,
+    start: number,
+    private readonly end: number,
+    private readonly chunkBytes: number,
+    private readonly freshChunks: boolean,
+  ) {
+    this.bufferFileOffset = start
+    this.buffer = Buffer.allocUnsafe(freshChunks ? 0 : chunkBytes)
+  }
+
+  /** File offset of the next record to read. */
+  get position(): number {
+    return this.bufferFileOffset + this.pos
+  }
+
+  next(): ReadStatus {
+    const offset = this.bufferFileOffset + this.pos
+    this.recordOffset = offset
+    if (offset >= this.end) return END
+    if (this.filled - this.pos < RECORD_HEADER_BYTES && !this.fill(RECORD_HEADER_BYTES)) {
+      return this.damaged('truncated record header')
+    }
+    const b = this.buffer
+    const id = readEventId(b, this.pos)
+    const length = readU32(b, this.pos + 8)
+    if (id < 1) return this.damaged('invalid record id')
+    const total = RECORD_HEADER_BYTES + length
+    if (offset + total > this.end) return this.damaged('record runs past the end of the segment')
+    if (this.filled - this.pos < total && !this.fill(total)) return this.damaged('truncated record')
+    if (!recordChecksumMatches(this.buffer, this.pos, length)) return this.damaged('record checksum mismatch')
+    this.id = id
+    this.length = length
+    this.payloadStart = this.pos + RECORD_HEADER_BYTES
+    this.pos += total
+    return RECORD
+  }
+
+  private damaged(reason: string): ReadStatus {
+    this.damage = reason
+    return DAMAGED
+  }
+
+  /** Makes at least `need` bytes available from `pos`; false at end of file. */
+  private fill(need: number): boolean {
+    const remaining = this.filled - this.pos
+    const size = Math.max(this.chunkBytes, need)
+    let target = this.buffer
+    if (this.freshChunks || target.length < size) {
+      target = Buffer.allocUnsafe(size)
+      if (remaining > 0) target.set(this.buffer.subarray(this.pos, this.filled), 0)
+    } else if (remaining > 0) {
+      target.copyWithin(0, this.pos, this.filled)
+    }
+    this.buffer = target
+    this.bufferFileOffset += this.pos
+    this.pos = 0
+    this.filled = remaining
+    while (this.filled < need) {
+      const want = Math.min(target.length - this.filled, this.end - (this.bufferFileOffset + this.filled))
+      if (want <= 0) break
+      const n = readSync(this.fd, target, this.filled, want, this.bufferFileOffset + this.filled)
+      if (n === 0) break
+      this.filled += n
+    }
+    return this.filled >= need
+  }
+}

@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openFileEventLog } from '../src/index.js'
+import { payloadFor, removeDir, tempDir } from './helpers.js'
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const fixture = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url))
+const stress = process.env['AZOTH_STRESS'] === '1'
+const KILLS = stress ? 100 : 8
+const dir = tempDir('azoth-filelog-crash-')
+
+afterAll(() => removeDir(dir))
+
+/** Runs the writer until it has printed `syncs` synced ids (or a random moment after), then SIGKILLs it. */
+function runAndKill(syncs: number, extraMs: number): Promise<{ synced: number; opened: number }> {
+  return new Promise((resolve, reject) => {
+    // tsx as a loader (`node --import tsx`), not the `tsx` CLI: the CLI runs the script in a
+    // grandchild, which SIGKILL of the CLI does not reach, and which nobody reaps once orphaned on a
+    // system whose init does not reap (it then looks alive to the lock's pid check).
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', fixture, dir, String(16 * 1024)],
+      {
+        cwd: root,
+        env: { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.base.json` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    const kill = () => child.kill('SIGKILL')
+    let out = ''
+    let err = ''
+    let synced = 0
+    let opened = -1
+    let seen = 0
+    let killTimer: NodeJS.Timeout | undefined
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString()
+    })
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const lines = out.split('\n')
+      out = lines.pop()!
+      for (const line of lines) {
+        if (line.startsWith('open ')) {
+          opened = Number(line.slice(5))
+          continue
+        }
+        synced = Math.max(synced, Number(line))
+        seen++
+        if (seen === syncs && killTimer === undefined) {
+          killTimer = setTimeout(kill, extraMs)
+        }
+      }
+    })
+    // 'close' comes once every holder of the pipes (the real writer too) is gone.
+    child.on('close', (code, signal) => {
+      if (killTimer) clearTimeout(killTimer)
+      if (signal !== 'SIGKILL') reject(new Error(`writer exited with ${code}/${signal}: ${err}`))
+      else resolve({ synced, opened })
+    })
+  })
+}
+
+describe('crash safety', () => {
+  it(
+    `keeps every synced record across ${KILLS} SIGKILLs at random moments`,
+    async () => {
+      let lastSynced = 0
+      for (let round = 0; round < KILLS; round++) {
+        const { synced, opened } = await runAndKill(
+          1 + Math.floor(Math.random() * 20),
+          Math.floor(Math.random() * 15),
+        )
+        expect(opened).toBeGreaterThanOrEqual(lastSynced) // the child saw everything synced before
+        lastSynced = Math.max(lastSynced, synced)
+        const log = await openFileEventLog(dir, { segmentBytes: 16 * 1024 })
+        try {
+          expect(log.head()).toBeGreaterThanOrEqual(lastSynced)
+          let expected = 1
+          for (const { id, bytes } of log.read()) {
+            expect(id).toBe(expected)
+            expect(bytes).toEqual(payloadFor(id))
+            expected++
+          }
+          expect(expected - 1).toBe(log.head())
+          // Appends continue at head + 1.
+          const next = log.head() + 1
+          log.append(next, [payloadFor(next)])
+          await log.sync()
+          lastSynced = next
+          expect(log.get(next)).toEqual(payloadFor(next))
+        } finally {
+          await log.close()
+        }
+      }
+      const final = await openFileEventLog(dir, { readOnly: true })
+      expect(final.verify()).toBe(final.head())
+      expect(final.stats().segments).toBeGreaterThan(1)
+      await final.close()
+    },
+    KILLS * 20_000,
+  )
+})
