@@ -8,7 +8,6 @@ import {
   type CommitResult,
   CorruptionError,
   type Key,
-  keyToString,
   type Logger,
   type ProcessLock,
   type ScanOptions,
@@ -35,6 +34,7 @@ import { type EventQuery, readEvents } from './event-reader.js'
 import type { AzothMetrics } from './metrics.js'
 import { type AzothOptions, type ResolvedAzothOptions, resolveOptions } from './options.js'
 import { DeadLetters, Projections, type Projector, type ProjectorOptions } from './projections.js'
+import { requiredValue } from './required-value.js'
 import { restoreFiles } from './restore.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
@@ -228,13 +228,7 @@ export class Azoth implements AsyncDisposable {
 
   /** The value of `key`; `NOT_FOUND` when it has none. */
   get(key: Key): TypedValue {
-    const v = this.getOpt(key)
-    if (v === undefined) {
-      throw new AzothError('NOT_FOUND', `key '${keyToString(key)}' has no value`, {
-        details: { key: keyToString(key) },
-      })
-    }
-    return v
+    return requiredValue(key, this.getOpt(key))
   }
 
   /** The value of `key`, or undefined. */

@@ -1,12 +1,6 @@
-import {
-  AzothError,
-  type EventMetadata,
-  type Key,
-  keyToString,
-  TypedValue,
-  type WriteContext,
-} from '@azoth/core'
+import { type EventMetadata, type Key, TypedValue, type WriteContext } from '@azoth/core'
 import type { DeclaredKeys } from './declared-keys.js'
+import { requiredValue } from './required-value.js'
 
 /** A value `set` accepts: a TypedValue, or a plain value mapped by `TypedValue.of`. */
 export type ValueInput = TypedValue | bigint | string | boolean | number | Uint8Array | Set<string>
@@ -44,13 +38,7 @@ export class DeclaredExecuteContext implements ExecuteContext {
   ) {}
 
   get(key: Key): TypedValue {
-    const v = this.getOpt(key)
-    if (v === undefined) {
-      throw new AzothError('NOT_FOUND', `key '${keyToString(key)}' has no value`, {
-        details: { key: keyToString(key) },
-      })
-    }
-    return v
+    return requiredValue(key, this.getOpt(key))
   }
 
   getOpt(key: Key): TypedValue | undefined {

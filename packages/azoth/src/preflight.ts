@@ -1,5 +1,4 @@
 import {
-  AzothError,
   bytesEqual,
   ConflictError,
   decodeTypedValue,
@@ -13,6 +12,7 @@ import {
   type WriteContext,
 } from '@azoth/core'
 import type { DeclaredKeys } from './declared-keys.js'
+import { requiredValue } from './required-value.js'
 
 /** Reads committed state (the canonical store). */
 export interface CommittedState {
@@ -54,13 +54,7 @@ export class PreflightReads implements PreflightContext {
   }
 
   get(key: Key): TypedValue {
-    const v = this.getOpt(key)
-    if (v === undefined) {
-      throw new AzothError('NOT_FOUND', `key '${keyToString(key)}' has no value`, {
-        details: { key: keyToString(key) },
-      })
-    }
-    return v
+    return requiredValue(key, this.getOpt(key))
   }
 
   getOpt(key: Key): TypedValue | undefined {
