@@ -77,6 +77,8 @@ export class Subscription implements AsyncIterable<AzothEvent> {
             yield decodeEvent(record.id, record.bytes)
             if (this.closed) return
           }
+          // Events dropped by retention (compactEventLog) are gone: move past them, never spin.
+          if (this.next <= to) this.next = to + 1
           continue
         }
         if (!this.isCaughtUp) {

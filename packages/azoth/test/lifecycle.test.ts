@@ -154,6 +154,12 @@ describe('event log retention', () => {
     expect((await slow.runOnce()).events).toBe(140)
     expect(await db.compactEventLog()).toBeGreaterThan(0)
     expect([...db.events({ from: 200 })].map((e) => e.id)).toEqual([200])
+    // A feed from an id that retention dropped starts at the oldest kept event.
+    const oldestKept = [...db.events({ limit: 1 })][0]!.id
+    expect(oldestKept).toBeGreaterThan(1)
+    const feed = db.subscribe({ from: 1, batchSize: 16 })
+    expect((await feed[Symbol.asyncIterator]().next()).value?.id).toBe(oldestKept)
+    feed.close()
     const digest = db.stateDigest()
     await db.close()
     await using reopened = await Azoth.open(dir, { eventLog: 'file', segmentBytes: 4096 })

@@ -108,7 +108,7 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
         }
       })
     } catch (e) {
-      await failGroup(deps, members, startHead, group.events.length > 0, e)
+      await failGroup(deps, members, failures, startHead, group.events.length > 0, e)
       return { answered: Promise.resolve() }
     }
     deps.allocated(newHead)
@@ -134,6 +134,7 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
 async function failGroup(
   deps: GroupWriterDeps,
   members: QueuedTransaction[],
+  alreadyFailed: number,
   startHead: EventId,
   hadEvents: boolean,
   cause: unknown,
@@ -142,7 +143,7 @@ async function failGroup(
     cause,
   })
   deps.logger.error({ err: toError(cause), members: members.length }, 'group commit failed')
-  deps.counters.failedCommits += members.length
+  deps.counters.failedCommits += members.length - alreadyFailed
   if (deps.eventLog !== undefined && hadEvents) {
     try {
       await deps.eventLog.truncateAfter(startHead)
