@@ -8,7 +8,22 @@ const encoder = new Encoder({
   variableMapSize: true,
   tagUint8Array: true,
 })
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true })
+// copyBuffers: decoded byte strings are copies, never views into the bytes decoded from (which
+// may be the scratch buffer below, or a buffer the caller reuses).
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+// cbor-x's decode takes an end offset its type declaration leaves out.
+const decodeUpTo = decoder.decode.bind(decoder) as (source: Uint8Array, end?: number) => unknown
+
+// cbor-x caches a DataView on the source as a new property: for a fresh subarray per event that is
+// an allocation and a shape change each time. Small inputs are decoded from one scratch buffer instead.
+const SCRATCH_LIMIT = 64 * 1024
+let scratch = newScratch(4096)
+
+function newScratch(size: number): Uint8Array {
+  const bytes = new Uint8Array(size)
+  Object.defineProperty(bytes, 'dataView', { value: new DataView(bytes.buffer), writable: true })
+  return bytes
+}
 
 /** Encodes a value as plain CBOR (object keys in insertion order). */
 export function encodeCbor(value: unknown): Uint8Array {
@@ -18,7 +33,12 @@ export function encodeCbor(value: unknown): Uint8Array {
 /** Decodes plain CBOR; anything malformed raises `CORRUPTION` naming `where`. */
 export function decodeCbor(bytes: Uint8Array, where: string): unknown {
   try {
-    return decoder.decode(bytes)
+    const n = bytes.length
+    if (n === 0 || n > SCRATCH_LIMIT) return decodeUpTo(bytes)
+    if (n > scratch.length)
+      scratch = newScratch(Math.min(SCRATCH_LIMIT, scratch.length * 2 > n ? scratch.length * 2 : n))
+    scratch.set(bytes)
+    return decodeUpTo(scratch, n)
   } catch (e) {
     throw new CorruptionError(`malformed CBOR in ${where}`, { cause: e, details: { where } })
   }

@@ -71,3 +71,20 @@ describe('unencodable values raise INVALID_ARGUMENT, never a crash', () => {
     )
   })
 })
+
+describe('decoded values own their bytes', () => {
+  it('byte strings decoded from one payload survive decoding the next', () => {
+    const first = decodeCbor(encodeCbor({ blob: new Uint8Array([1, 2, 3, 4]) }), 'test') as {
+      blob: Uint8Array
+    }
+    decodeCbor(encodeCbor({ blob: new Uint8Array([9, 9, 9, 9]) }), 'test')
+    expect([...first.blob]).toEqual([1, 2, 3, 4])
+  })
+
+  it('decodes the same bytes whatever the size, below and above the scratch buffer', () => {
+    for (const size of [1, 100, 5000, 70_000, 200_000]) {
+      const value = { s: 'x'.repeat(size), n: size }
+      expect(decodeCbor(encodeCbor(value), 'test')).toEqual(value)
+    }
+  })
+})
