@@ -61,9 +61,23 @@ function parseOwner(content: string): LockOwner | undefined {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (e) {
     return errnoCode(e) === 'EPERM'
+  }
+  return !isZombie(pid)
+}
+
+/**
+ * A killed process nobody reaped still answers signal 0. On Linux its state in /proc says it is
+ * dead ('Z'), and its lock can be taken over; elsewhere it counts as alive.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z'
+  } catch {
+    // No /proc (not Linux) or the process just went away: judged by signal 0 alone.
+    return false
   }
 }
 

@@ -133,6 +133,40 @@ describe('acquireProcessLock', () => {
     lock.release()
   }, 60_000)
 
+  // Zombies are recognised through /proc, which only Linux has; elsewhere they count as alive.
+  it.skipIf(process.platform !== 'linux')(
+    'takes over the lock of a killed process that nobody reaped (a zombie)',
+    async () => {
+      // The holder's parent is `sleep` (exec'd by sh), which never waits for it: once killed, it
+      // stays a zombie that still answers signal 0.
+      const script = `"${process.execPath}" --import tsx "${holder}" "${lockPath}" > /dev/null & echo $!; exec sleep 20`
+      const shell = spawn('sh', ['-c', script], {
+        cwd: repoRoot,
+        env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.base.json` },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      children.push(shell)
+      const pid = Number(
+        await new Promise<string>((resolve) =>
+          shell.stdout!.once('data', (d: Buffer) => resolve(d.toString())),
+        ),
+      )
+      for (let i = 0; i < 200 && !existsSync(lockPath); i++) await new Promise((r) => setTimeout(r, 50))
+      expectAzothError(() => acquireProcessLock(lockPath, 'the test directory'), 'LOCKED')
+      process.kill(pid, 'SIGKILL')
+      let stat = ''
+      for (let i = 0; i < 100 && !/\) Z /.test(stat); i++) {
+        await new Promise((r) => setTimeout(r, 20))
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      }
+      expect(stat).toMatch(/\) Z /)
+      const lock = acquireProcessLock(lockPath, 'the test directory')
+      expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid })
+      lock.release()
+    },
+    60_000,
+  )
+
   it('exactly one of several processes racing for a stale lock wins', async () => {
     for (let race = 0; race < RACES; race++) {
       writeFileSync(lockPath, JSON.stringify({ pid: 2 ** 30, host: hostname() }))

@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, unlinkSync } from 'node:fs'
+import { closeSync, ftruncateSync, openSync, unlinkSync } from 'node:fs'
 import {
   AzothError,
   ClosedError,
@@ -55,6 +55,8 @@ export class FileEventLog implements EventLog, SegmentDirectory {
   private backgroundErrors = 0
   /** A read-only open of an empty directory holds one placeholder segment that has no file. */
   private placeholder: boolean
+  /** Sealed segments open for reading, least recently used first (bounded by `maxOpenSegments`). */
+  private readonly readFds = new Map<Segment, true>()
 
   /** @internal Use `openFileEventLog`. */
   constructor(
@@ -135,7 +137,7 @@ export class FileEventLog implements EventLog, SegmentDirectory {
     if (this.buffered > 0) this.flushForRead()
     const segment = this.segmentFor(id)!
     const loc = this.locator
-    loc.locate(segment, id, true)
+    loc.locate(segment, this.fdFor(segment), id, true)
     const out = new Uint8Array(loc.length)
     out.set(loc.buffer.subarray(loc.payloadStart, loc.payloadStart + loc.length))
     return out
@@ -202,7 +204,7 @@ export class FileEventLog implements EventLog, SegmentDirectory {
       }
       if (n === 0) return 0
       segs.splice(0, n)
-      this.pendingSidecars = this.pendingSidecars.filter((s) => s.fd >= 0)
+      this.pendingSidecars = this.pendingSidecars.filter((s) => !s.retired)
       this.dirDirty = true
       await this.runSync()
       return dropped
@@ -234,7 +236,12 @@ export class FileEventLog implements EventLog, SegmentDirectory {
     this.assertOpen()
     if (!this.readOnly) return this.headId
     followWriter(this.segments, this.dir, this.opts)
-    if (this.segments[0]!.fd >= 0) this.placeholder = false
+    const segs = this.segments
+    this.placeholder = this.placeholder && segs.length === 1 && segs[0]!.fd < 0
+    for (let i = 0; i < segs.length - 1; i++) {
+      const s = segs[i]!
+      if (s.fd >= 0 && !this.readFds.has(s)) this.closeFd(s) // Sealed now: reopened on demand.
+    }
     this.headId = this.segments[this.segments.length - 1]!.lastId
     return this.headId
   }
@@ -258,10 +265,7 @@ export class FileEventLog implements EventLog, SegmentDirectory {
         }
       } finally {
         this.closed = true
-        for (const s of this.segments) {
-          if (s.fd >= 0) closeSync(s.fd)
-          s.fd = -1
-        }
+        for (const s of this.segments) if (s.fd >= 0) this.closeFd(s)
         this.lock?.release()
       }
     })
@@ -280,6 +284,42 @@ export class FileEventLog implements EventLog, SegmentDirectory {
     }
     const s = segs[lo]
     return s !== undefined && s.firstId <= id && id <= s.lastId ? s : undefined
+  }
+
+  /** @internal An open descriptor of `segment` (opened for reading on demand). */
+  fdFor(segment: Segment): number {
+    const lru = this.readFds
+    if (segment.fd >= 0) {
+      if (lru.has(segment)) {
+        lru.delete(segment)
+        lru.set(segment, true)
+      }
+      return segment.fd
+    }
+    this.assertOpen()
+    if (segment.retired) {
+      throw new AzothError('NOT_FOUND', `segment ${segment.path} was deleted`, {
+        details: { file: segment.path },
+      })
+    }
+    if (lru.size >= this.opts.maxOpenSegments) {
+      for (const oldest of lru.keys()) {
+        this.closeFd(oldest)
+        break
+      }
+    }
+    try {
+      segment.fd = openSync(segment.path, 'r')
+    } catch (e) {
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT'
+      throw new AzothError(missing ? 'NOT_FOUND' : 'IO', `cannot open segment ${segment.path}`, {
+        cause: e,
+        details: { file: segment.path },
+      })
+    }
+    segment.writable = false
+    lru.set(segment, true)
+    return segment.fd
   }
 
   /** @internal Raises `CLOSED` once the log is closed. */
@@ -366,7 +406,13 @@ export class FileEventLog implements EventLog, SegmentDirectory {
         removed = true
       }
       const segment = segs[k]!
-      const offset = this.locator.locate(segment, id + 1, false)
+      if (!segment.writable) {
+        // A sealed segment becomes the active one again.
+        if (segment.fd >= 0) this.closeFd(segment)
+        segment.fd = openSync(segment.path, 'r+')
+        segment.writable = true
+      }
+      const offset = this.locator.locate(segment, segment.fd, id + 1, false)
       if (segment.sidecarSize > offset) {
         removeSidecar(segment.path)
         segment.sidecarSize = 0
@@ -379,15 +425,23 @@ export class FileEventLog implements EventLog, SegmentDirectory {
       segment.truncateTo(id, offset)
       segment.dirty = true
     }
-    this.pendingSidecars = this.pendingSidecars.filter((s) => s.fd >= 0 && s !== segs[segs.length - 1])
+    this.pendingSidecars = this.pendingSidecars.filter((s) => !s.retired && s !== segs[segs.length - 1])
     this.headId = id
     this.dirDirty = true
   }
 
+  private closeFd(segment: Segment): void {
+    const fd = segment.fd
+    segment.fd = -1
+    segment.writable = false
+    this.readFds.delete(segment)
+    closeSync(fd)
+  }
+
   /** Closes and deletes a segment and its sidecar. */
   private retire(segment: Segment): void {
-    closeSync(segment.fd)
-    segment.fd = -1
+    if (segment.fd >= 0) this.closeFd(segment)
+    segment.retired = true
     unlinkSync(segment.path)
     removeSidecar(segment.path)
   }
@@ -417,9 +471,13 @@ export class FileEventLog implements EventLog, SegmentDirectory {
       throw this.fail(e, 'sync')
     }
     if (this.pendingSidecars.length > 0) {
-      const ready = this.pendingSidecars.filter((s) => !s.dirty && s.fd >= 0)
-      this.pendingSidecars = this.pendingSidecars.filter((s) => s.dirty && s.fd >= 0)
-      for (const s of ready) await this.writeSidecarLogged(s)
+      const ready = this.pendingSidecars.filter((s) => !s.dirty && !s.retired)
+      this.pendingSidecars = this.pendingSidecars.filter((s) => s.dirty && !s.retired)
+      for (const s of ready) {
+        await this.writeSidecarLogged(s)
+        // Synced and sealed: its write descriptor goes; reads reopen it on demand.
+        if (s.writable && s !== this.segments[this.segments.length - 1] && s.fd >= 0) this.closeFd(s)
+      }
     }
   }
 

@@ -5,6 +5,8 @@ import type { Segment } from './segment.js'
 /** @internal What an iterator needs from its log: segment lookup and the current head. */
 export interface SegmentDirectory {
   segmentFor(id: number): Segment | undefined
+  /** An open descriptor of `segment`; `NOT_FOUND` once it was deleted. */
+  fdFor(segment: Segment): number
   head(): number
   assertOpen(): void
 }
@@ -49,11 +51,12 @@ export class LogIterator implements IterableIterator<EventRecord> {
         if (segment === undefined) return this.nextId > this.log.head() ? this.finish() : this.lost()
         const entry = segment.index.floor(this.nextId)
         const start = entry < 0 ? segment.size : segment.index.offsetAt(entry)
-        reader = new RecordReader(segment.fd, start, segment.size, this.chunkBytes, true)
+        const s = segment
+        reader = new RecordReader(() => this.log.fdFor(s), start, segment.size, this.chunkBytes, true)
         this.segment = segment
         this.reader = reader
       }
-      if (segment.fd < 0) return this.lost()
+      if (segment.retired) return this.lost()
       const status = reader.next()
       if (status === RECORD) {
         const id = reader.id

@@ -64,6 +64,7 @@ export function openSegments(dir: string, opts: ResolvedFileEventLogOptions): Op
         throw e
       }
       segments.push(segment)
+      segment.writable = !opts.readOnly
       const isLast = i === names.length - 1
       let fileSize = fstatSync(segment.fd).size
       if (fileSize < SEGMENT_HEADER_BYTES && isLast) {
@@ -122,6 +123,9 @@ export function openSegments(dir: string, opts: ResolvedFileEventLogOptions): Op
         break
       }
       if (!isLast) {
+        closeSync(segment.fd) // Sealed: reopened for reading on demand.
+        segment.fd = -1
+        segment.writable = false
         const next = names[i + 1]!
         if (next.firstId !== segment.firstId + segment.count) {
           throw new CorruptionError(
@@ -149,6 +153,7 @@ export function createSegment(dir: string, firstId: number): Segment {
     throw e
   }
   segment.fd = fd
+  segment.writable = true
   segment.dirty = true
   return segment
 }

@@ -12,6 +12,8 @@ export interface FileEventLogOptions {
   readonly readChunkBytes?: number
   /** One sparse-index entry per this many record bytes: memory against `get` cost (default 4 KiB). */
   readonly indexIntervalBytes?: number
+  /** Sealed segments kept open for reading at a time; others are reopened on demand (default 64). */
+  readonly maxOpenSegments?: number
   /** Largest record accepted by `append` (default 64 MiB, at most 2 GiB - 1). */
   readonly maxRecordBytes?: number
   /** Where recoveries and background failures are reported (default: silent). */
@@ -26,6 +28,7 @@ export interface ResolvedFileEventLogOptions {
   readonly readChunkBytes: number
   readonly indexIntervalBytes: number
   readonly maxRecordBytes: number
+  readonly maxOpenSegments: number
   readonly logger: Logger
 }
 
@@ -37,6 +40,7 @@ const KNOWN = [
   'readChunkBytes',
   'indexIntervalBytes',
   'maxRecordBytes',
+  'maxOpenSegments',
   'logger',
 ]
 
@@ -61,6 +65,7 @@ export function resolveOptions(options: FileEventLogOptions = {}): ResolvedFileE
     readChunkBytes: checkInteger('readChunkBytes', options.readChunkBytes ?? MiB, 64, 1024 * MiB),
     indexIntervalBytes: checkInteger('indexIntervalBytes', options.indexIntervalBytes ?? 4096, 1),
     maxRecordBytes: checkInteger('maxRecordBytes', options.maxRecordBytes ?? 64 * MiB, 0, 2 ** 31 - 1),
+    maxOpenSegments: checkInteger('maxOpenSegments', options.maxOpenSegments ?? 64, 1, 1_000_000),
     logger,
   }
 }

@@ -25,23 +25,23 @@ export class RecordLocator {
   }
 
   /**
-   * Returns the file offset of record `id` (which `segment` must hold). With `withPayload`, also
+   * Returns the file offset of record `id` (which `segment`, open as `fd`, must hold). With `withPayload`, also
    * reads and checks the whole record (`buffer`, `payloadStart`, `length`); `CORRUPTION` with file
    * and offset when the walk or the checksum fails.
    */
-  locate(segment: Segment, id: number, withPayload: boolean): number {
+  locate(segment: Segment, fd: number, id: number, withPayload: boolean): number {
     const entry = segment.index.floor(id)
     if (entry < 0) throw corrupt(segment, segment.size, 'sparse index has no entry for the id')
     let current = segment.index.idAt(entry)
     let bufferStart = segment.index.offsetAt(entry)
     let buf = this.scratch
-    let filled = readAt(segment, buf, bufferStart, this.firstReadBytes)
+    let filled = readAt(segment, fd, buf, bufferStart, this.firstReadBytes)
     let pos = 0
     for (;;) {
       if (filled - pos < RECORD_HEADER_BYTES) {
         bufferStart += pos
         pos = 0
-        filled = readAt(segment, buf, bufferStart, buf.length)
+        filled = readAt(segment, fd, buf, bufferStart, buf.length)
         if (filled < RECORD_HEADER_BYTES) throw corrupt(segment, bufferStart, 'segment ends inside a record')
       }
       const headerId = readEventId(buf, pos)
@@ -57,7 +57,7 @@ export class RecordLocator {
           if (buf.length < total) buf = Buffer.allocUnsafe(total)
           bufferStart = offset
           pos = 0
-          filled = readAt(segment, buf, bufferStart, buf.length)
+          filled = readAt(segment, fd, buf, bufferStart, buf.length)
           if (filled < total) throw corrupt(segment, offset, 'segment ends inside a record')
         }
         if (!recordChecksumMatches(buf, pos, length))
@@ -73,9 +73,9 @@ export class RecordLocator {
   }
 }
 
-function readAt(segment: Segment, buf: Buffer, at: number, max: number): number {
+function readAt(segment: Segment, fd: number, buf: Buffer, at: number, max: number): number {
   const want = Math.min(max, segment.size - at)
-  return want <= 0 ? 0 : readSync(segment.fd, buf, 0, want, at)
+  return want <= 0 ? 0 : readSync(fd, buf, 0, want, at)
 }
 
 function corrupt(segment: Segment, offset: number, reason: string): CorruptionError {

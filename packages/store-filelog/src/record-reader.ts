@@ -33,7 +33,8 @@ export class RecordReader {
   private pos = 0
 
   constructor(
-    private readonly fd: number,
+    /** The descriptor to read with, asked for at every read (it may be reopened in between). */
+    private readonly fd: () => number,
     start: number,
     private readonly end: number,
     private readonly chunkBytes: number,
@@ -93,7 +94,7 @@ export class RecordReader {
     while (this.filled < need) {
       const want = Math.min(target.length - this.filled, this.end - (this.bufferFileOffset + this.filled))
       if (want <= 0) break
-      const n = readSync(this.fd, target, this.filled, want, this.bufferFileOffset + this.filled)
+      const n = readSync(this.fd(), target, this.filled, want, this.bufferFileOffset + this.filled)
       if (n === 0) break
       this.filled += n
     }

@@ -29,7 +29,7 @@ export function scanSegment(
   indexIntervalBytes: number,
   writerMayBeActive: boolean,
 ): TornTail | undefined {
-  const reader = new RecordReader(fd, segment.size, fileSize, chunkBytes, false)
+  const reader = new RecordReader(() => fd, segment.size, fileSize, chunkBytes, false)
   for (;;) {
     const status = reader.next()
     if (status === END) return undefined

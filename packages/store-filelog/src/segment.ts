@@ -3,8 +3,15 @@ import { SparseIndex } from './sparse-index.js'
 
 /** The in-memory state of one segment file. */
 export class Segment {
-  /** Open descriptor (read-write for a writer, read-only otherwise); -1 once retired. */
+  /**
+   * Open descriptor, or -1: sealed segments are opened for reading on demand (a bounded number at
+   * a time), so a long log does not hold a descriptor per segment.
+   */
   fd = -1
+  /** True when `fd` was opened for writing (the active segment, or a sealed one not yet synced). */
+  writable = false
+  /** Deleted by retention or truncation: its records are gone. */
+  retired = false
   /** Records stored (including ones still in the write buffer). */
   count = 0
   /** Logical end of the file: header plus every record, buffered ones included. */

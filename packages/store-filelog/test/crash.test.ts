@@ -62,6 +62,56 @@ function runAndKill(syncs: number, extraMs: number): Promise<{ synced: number; o
   })
 }
 
+describe('readers alongside a live writer', () => {
+  it('read-only opens and refreshes always see a whole, intact prefix', async () => {
+    const liveDir = tempDir('azoth-filelog-live-')
+    // A throttled writer (2 ms between batches, at most 10,000 records) so each reader pass is short.
+    const args = ['--import', 'tsx', fixture, liveDir, String(16 * 1024), '2', '10000']
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.base.json` },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    const exited = new Promise((resolve) => child.on('close', resolve))
+    try {
+      let synced = 0
+      await new Promise<void>((resolve) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          for (const line of d.toString().split('\n')) if (/^\d+$/.test(line)) synced = Number(line)
+          if (synced > 0) resolve()
+        })
+      })
+      let lastHead = 0
+      for (let i = 0; i < 10; i++) {
+        const syncedBefore = synced
+        const reader = await openFileEventLog(liveDir, { readOnly: true, segmentBytes: 16 * 1024 })
+        expect(reader.head()).toBeGreaterThanOrEqual(syncedBefore) // sees everything synced before
+        try {
+          for (let r = 0; r < 3; r++) {
+            const head = reader.refresh()
+            expect(head).toBeGreaterThanOrEqual(lastHead)
+            lastHead = head
+            let expected = 1
+            let wrong = 0
+            for (const { id, bytes } of reader.read()) {
+              if (id !== expected++ || !Buffer.from(payloadFor(id)).equals(bytes)) wrong++
+            }
+            expect(wrong).toBe(0)
+            expect(expected - 1).toBe(head)
+            await new Promise((resolve) => setTimeout(resolve, 5))
+          }
+        } finally {
+          await reader.close()
+        }
+      }
+    } finally {
+      child.kill('SIGKILL')
+      await exited
+      removeDir(liveDir)
+    }
+  }, 120_000)
+})
+
 describe('crash safety', () => {
   it(
     `keeps every synced record across ${KILLS} SIGKILLs at random moments`,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { isAzothError } from '@azoth/core'
@@ -275,6 +275,42 @@ describe('FileEventLog', () => {
     expect(reader.refresh()).toBe(45)
     await writer.truncateAfter(10)
     expectCode(() => reader.refresh(), 'INVALID_ARGUMENT')
+  })
+
+  it('keeps a bounded number of segment files open, however many segments there are', async () => {
+    const dir = newDir()
+    const openFds = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0)
+    const baseline = openFds()
+    const options = { segmentBytes: 200, maxOpenSegments: 2 }
+    let log = await open(dir, options)
+    for (let id = 1; id <= 300; id += 10) {
+      log.append(id, payloads(id, 10))
+      await log.sync()
+    }
+    expect(log.stats().segments).toBeGreaterThan(50)
+    expect(openFds() - baseline).toBeLessThanOrEqual(4)
+    await log.close()
+    log = await open(dir, options)
+    expect([...log.read()].map((r) => r.bytes)).toEqual(payloads(1, 300))
+    for (let i = 0; i < 300; i++) {
+      const id = 1 + ((i * 97) % 300)
+      expect(log.get(id)).toEqual(payloadFor(id))
+    }
+    expect(openFds() - baseline).toBeLessThanOrEqual(4)
+    // Interleaved iterators over different segments survive each other's evictions.
+    const a = log.read({ from: 1 })
+    const b = log.read({ from: 150 })
+    const c = log.read({ from: 280 })
+    for (let i = 0; i < 20; i++) {
+      expect(a.next().value?.id).toBe(1 + i)
+      expect(b.next().value?.id).toBe(150 + i)
+      expect(c.next().value?.id).toBe(280 + i)
+    }
+    await log.truncateAfter(42) // a sealed, closed segment becomes the active one
+    log.append(43, payloads(43, 5))
+    await log.close()
+    log = await open(dir, options)
+    expect([...log.read()].map((r) => r.bytes)).toEqual(payloads(1, 47))
   })
 
   it('takes over a lock left by a dead process', async () => {
