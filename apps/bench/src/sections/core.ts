@@ -9,21 +9,10 @@ import {
   TypedValue,
 } from '@azoth/core'
 import type { Case, Section } from '../harness.js'
+import { prng } from '../prng.js'
 
 // Results land here so the engine cannot drop the measured work as dead code.
 const blackhole = { value: undefined as unknown, count: 0 }
-
-/** A small deterministic PRNG (mulberry32): same data on every run and machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const TAGS = ['admin', 'billing', 'dev', 'editor', 'ops', 'support', 'viewer', 'auditor']
 const MIX = ['i64', 'u256', 'string', 'json', 'set'] as const

@@ -12,6 +12,7 @@ import {
 import { join } from 'node:path'
 import { crc32c, type FileEventLog, openFileEventLog } from '@azoth/store-filelog'
 import type { Case, Section } from '../harness.js'
+import { prng } from '../prng.js'
 
 // Results land here so the engine cannot drop the measured work as dead code.
 const blackhole = { value: 0 }
@@ -20,18 +21,6 @@ const RECORD_BYTES = 100
 const GROUP = 1_000
 const HEADER = 32 // segment header
 const RECORD_HEADER = 16 // u64 id, u32 length, u32 crc32c
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function makePayloads(count: number): Uint8Array[] {
   const random = prng(7)
