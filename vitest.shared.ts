@@ -1,3 +1,4 @@
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 // Tests run against the TypeScript sources of our packages, never a build.
@@ -10,4 +11,74 @@ export const sourceAliases: Record<string, string> = {
   '@azoth/projection-sqlite': `${root}packages/projection-sqlite/src/index.ts`,
   '@azoth/projector': `${root}packages/projector/src/index.ts`,
   azoth: `${root}packages/azoth/src/index.ts`,
+}
+
+// tsx's loader as an absolute URL, so a child started in any working directory finds it.
+const tsxLoader = import.meta.resolve('tsx')
+
+/** How a TypeScript child runs: where, with which extra environment, and its stdio. */
+export interface TypeScriptChildOptions {
+  /** Working directory (default: the repository root). */
+  readonly cwd?: string
+  /** Added to (or, with `undefined` values, removed from) the parent's environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  readonly stdio?: SpawnOptions['stdio']
+}
+
+/**
+ * Runs a TypeScript file in a child process: node itself with tsx as a loader, never the tsx CLI,
+ * which runs the script in a grandchild that SIGKILL misses (and that, orphaned and unreaped, keeps
+ * a directory lock looking alive). `azoth` and `@azoth/*` resolve to their sources through the
+ * paths of tsconfig.base.json.
+ */
+export function spawnTypeScript(
+  file: string | URL,
+  args: readonly string[] = [],
+  options: TypeScriptChildOptions = {},
+): ChildProcess {
+  const path = typeof file === 'string' ? file : fileURLToPath(file)
+  const env: NodeJS.ProcessEnv = { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.base.json` }
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return spawn(process.execPath, ['--import', tsxLoader, path, ...args], {
+    cwd: options.cwd ?? root,
+    env,
+    stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+/** Output and exit code of a finished child. */
+export interface TypeScriptRun {
+  readonly stdout: string
+  readonly stderr: string
+  readonly code: number | null
+}
+
+/** Runs a TypeScript file to completion (see {@link spawnTypeScript}), whatever its exit code. */
+export function runTypeScript(
+  file: string | URL,
+  args: readonly string[] = [],
+  options: TypeScriptChildOptions = {},
+): Promise<TypeScriptRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawnTypeScript(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ stdout, stderr, code }))
+  })
+}
+
+/** Resolves once the child has exited (and been reaped). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => child.once('exit', () => resolve()))
 }

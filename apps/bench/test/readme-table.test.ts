@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
 import {
   BENCH_END,
   BENCH_START,
@@ -68,31 +67,25 @@ describe('README performance tables', () => {
   describe('the command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'azoth-readme-table-'))
     afterAll(() => rmSync(dir, { recursive: true, force: true }))
-    const run = promisify(execFile)
-    const script = fileURLToPath(new URL('../src/readme-table.ts', import.meta.url))
-    const tsx = fileURLToPath(import.meta.resolve('tsx'))
-    const env = {
-      ...process.env,
-      TSX_TSCONFIG_PATH: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
-    }
+    const script = new URL('../src/readme-table.ts', import.meta.url)
 
     it('rewrites the README file in place from the results file', async () => {
       const readme = join(dir, 'README.md')
       writeFileSync(readme, `intro\n${BENCH_START}\n${BENCH_END}\noutro\n`)
-      await run(process.execPath, ['--import', tsx, script, '--results', fixturePath, '--readme', readme], {
-        env,
-      })
+      const result = await runTypeScript(script, ['--results', fixturePath, '--readme', readme])
+      expect(result.code, result.stderr).toBe(0)
       const text = readFileSync(readme, 'utf8')
       expect(text).toBe(`intro\n${BENCH_START}\n${body}\n${BENCH_END}\noutro\n`)
     })
 
     it('exits 1 with a hint when there are no results', async () => {
-      const failed = await run(
-        process.execPath,
-        ['--import', tsx, script, '--results', join(dir, 'missing.json'), '--readme', join(dir, 'README.md')],
-        { env },
-      ).catch((e: { code: number; stderr: string }) => e)
-      expect('code' in failed && failed.code).toBe(1)
+      const failed = await runTypeScript(script, [
+        '--results',
+        join(dir, 'missing.json'),
+        '--readme',
+        join(dir, 'README.md'),
+      ])
+      expect(failed.code).toBe(1)
       expect(failed.stderr).toContain('run `pnpm bench` first')
     })
   })

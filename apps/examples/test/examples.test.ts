@@ -1,25 +1,17 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
 
 // Each example and the demo run as real child processes, as `pnpm example <name>` runs them;
 // `azoth` resolves to the TypeScript sources through the tsconfig paths.
-const run = promisify(execFile)
 const appDir = fileURLToPath(new URL('..', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 const examplesDir = join(appDir, 'src', 'examples')
-const tsx = fileURLToPath(import.meta.resolve('tsx'))
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  TSX_TSCONFIG_PATH: join(appDir, 'tsconfig.json'),
-  AZOTH_LOG_LEVEL: 'warn',
-}
 // Under `pnpm test`, INIT_CWD names the repository root: the demo must use its own cwd instead.
-delete env.INIT_CWD
+const env = { AZOTH_LOG_LEVEL: 'warn', INIT_CWD: undefined }
 
 const examples = readdirSync(examplesDir)
   .filter((f) => f.endsWith('.ts'))
@@ -27,18 +19,8 @@ const examples = readdirSync(examplesDir)
   .sort()
 
 /** Runs a TypeScript file with tsx; resolves with its output whatever the exit code. */
-async function runTs(file: string, cwd: string, extraEnv: Record<string, string> = {}, args: string[] = []) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', tsx, file, ...args], {
-      cwd,
-      env: { ...env, ...extraEnv },
-      maxBuffer: 16 * 1024 * 1024,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (e) {
-    const failed = e as { code?: number; stdout?: string; stderr?: string }
-    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' }
-  }
+function runTs(file: string, cwd: string, extraEnv: Record<string, string> = {}, args: string[] = []) {
+  return runTypeScript(file, args, { cwd, env: { ...env, ...extraEnv } })
 }
 
 describe('examples', () => {

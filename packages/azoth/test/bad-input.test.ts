@@ -1,6 +1,6 @@
 import { Azoth, isAzothError, TypedValue } from 'azoth'
 import { describe, expect, it } from 'vitest'
-import { runFixture } from './support/child.js'
+import { runTypeScript } from '../../../vitest.shared.js'
 import { expectCode } from './support/expect-code.js'
 import { tempDir } from './support/temp-dir.js'
 
@@ -319,7 +319,9 @@ describe.each(['lmdb', 'file'] as const)('bad input (eventLog %s)', (eventLog) =
     await using _ = db
     await db.writeBatch().put('k', TypedValue.i64(7n)).appendEvent('k', {}).commit()
     const before = fingerprint(db)
-    const { stdout, stderr, code } = await runFixture('try-open.ts', [dir])
+    const { stdout, stderr, code } = await runTypeScript(new URL('./fixtures/try-open.ts', import.meta.url), [
+      dir,
+    ])
     expect(code, stderr).toBe(0)
     expect(stdout).toBe(`open LOCKED\nreadonly ${before.head} 7\n`)
     // In this process too.

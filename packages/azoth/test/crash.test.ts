@@ -1,8 +1,8 @@
 import { Azoth } from 'azoth'
 import { describe, expect, it } from 'vitest'
+import { exited, spawnTypeScript } from '../../../vitest.shared.js'
 import { balancesProjector, snapshotBank } from './support/bank.js'
 import { expectBankInvariants } from './support/bank-assertions.js'
-import { exited, spawnFixture } from './support/child.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 25 : 4
@@ -11,7 +11,7 @@ const ACCOUNTS = 200
 /** Runs the bank child, kills it with SIGKILL at a random moment, returns the acknowledged transfers. */
 async function runAndKill(dir: string, eventLog: string, round: number): Promise<Map<number, number>> {
   const idBase = (round + 1) * 1_000_000
-  const child = spawnFixture('bank-crash.ts', [
+  const child = spawnTypeScript(new URL('./fixtures/bank-crash.ts', import.meta.url), [
     dir,
     eventLog,
     String(idBase),

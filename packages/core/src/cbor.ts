@@ -35,8 +35,7 @@ export function decodeCbor(bytes: Uint8Array, where: string): unknown {
   try {
     const n = bytes.length
     if (n === 0 || n > SCRATCH_LIMIT) return decodeUpTo(bytes)
-    if (n > scratch.length)
-      scratch = newScratch(Math.min(SCRATCH_LIMIT, scratch.length * 2 > n ? scratch.length * 2 : n))
+    if (n > scratch.length) scratch = newScratch(Math.min(SCRATCH_LIMIT, Math.max(scratch.length * 2, n)))
     scratch.set(bytes)
     return decodeUpTo(scratch, n)
   } catch (e) {

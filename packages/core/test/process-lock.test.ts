@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { acquireProcessLock } from '@azoth/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { spawnTypeScript } from '../../../vitest.shared.js'
 import { expectAzothError } from './helpers.js'
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
@@ -33,12 +34,7 @@ interface Holder {
 }
 
 function startHolder(goFile?: string): Holder {
-  // `node --import tsx` rather than the tsx CLI: the CLI runs the script in a grandchild that
-  // SIGKILL of the CLI would not reach (and that would keep the lock looking alive).
-  const args = ['--import', 'tsx', holder, lockPath, ...(goFile === undefined ? [] : [goFile])]
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.base.json` },
+  const child = spawnTypeScript(holder, [lockPath, ...(goFile === undefined ? [] : [goFile])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   children.push(child)

@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { decodeEvent } from '@azoth/core'
 import { SqliteProjectionStore } from '@azoth/projection-sqlite'
 import { openLmdbStore } from '@azoth/store-lmdb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { spawnTypeScript } from '../../../vitest.shared.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
 import { MemoryEventSource } from './support/memory-event-source.js'
 
-const ROOT = resolve(import.meta.dirname, '../../..')
-const CHILD = join(ROOT, 'packages/projector/test/support/crash-child.ts')
+const CHILD = new URL('./support/crash-child.ts', import.meta.url)
 const STRESS = process.env['AZOTH_STRESS'] === '1'
 const KILLS = STRESS ? 40 : 6
 const TOTAL = STRESS ? 60_000 : 20_000
@@ -31,25 +30,19 @@ function runChild(
   lmdbDir?: string,
 ): Promise<'done' | 'killed'> {
   return new Promise((resolveRun, reject) => {
-    // `node --import tsx` rather than the tsx binary, which would run the script in a grandchild
-    // that SIGKILL would not reach.
-    const args = ['--import', 'tsx', CHILD, path, String(TOTAL), String(maxEvents)]
+    const args = [path, String(TOTAL), String(maxEvents)]
     if (lmdbDir !== undefined) args.push(lmdbDir)
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'packages/projector/tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawnTypeScript(CHILD, args)
     let out = ''
     let err = ''
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       out += d.toString()
       if (killAfterMs !== undefined && out.includes('started')) {
         setTimeout(() => child.kill('SIGKILL'), killAfterMs)
         killAfterMs = undefined
       }
     })
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       err += d.toString()
     })
     child.on('exit', (code, signal) => {

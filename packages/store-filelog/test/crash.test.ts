@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { spawnTypeScript } from '../../../vitest.shared.js'
 import { openFileEventLog } from '../src/index.js'
 import { payloadFor, removeDir, tempDir } from './helpers.js'
 
-const root = fileURLToPath(new URL('../../../', import.meta.url))
 const fixture = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url))
 const stress = process.env['AZOTH_STRESS'] === '1'
 const KILLS = stress ? 100 : 8
@@ -15,18 +15,7 @@ afterAll(() => removeDir(dir))
 /** Runs the writer until it has printed `syncs` synced ids (or a random moment after), then SIGKILLs it. */
 function runAndKill(syncs: number, extraMs: number): Promise<{ synced: number; opened: number }> {
   return new Promise((resolve, reject) => {
-    // tsx as a loader (`node --import tsx`), not the `tsx` CLI: the CLI runs the script in a
-    // grandchild, which SIGKILL of the CLI does not reach, and which nobody reaps once orphaned on a
-    // system whose init does not reap (it then looks alive to the lock's pid check).
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ['--import', 'tsx', fixture, dir, String(16 * 1024)],
-      {
-        cwd: root,
-        env: { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.base.json` },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
+    const child: ChildProcess = spawnTypeScript(fixture, [dir, String(16 * 1024)])
     const kill = () => child.kill('SIGKILL')
     let out = ''
     let err = ''
@@ -66,10 +55,7 @@ describe('readers alongside a live writer', () => {
   it('read-only opens and refreshes always see a whole, intact prefix', async () => {
     const liveDir = tempDir('azoth-filelog-live-')
     // A throttled writer (2 ms between batches, at most 10,000 records) so each reader pass is short.
-    const args = ['--import', 'tsx', fixture, liveDir, String(16 * 1024), '2', '10000']
-    const child = spawn(process.execPath, args, {
-      cwd: root,
-      env: { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.base.json` },
+    const child = spawnTypeScript(fixture, [liveDir, String(16 * 1024), '2', '10000'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     })
     const exited = new Promise((resolve) => child.on('close', resolve))

@@ -1,14 +1,19 @@
 import { decodeEvent } from '@azoth/core'
 import { openLmdbStore } from '@azoth/store-lmdb'
 import { describe, expect, it } from 'vitest'
-import { exited, spawnFixture } from './support/child.js'
+import { exited, spawnTypeScript } from '../../../vitest.shared.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 60 : 6
 
 /** Starts the commit loop, waits for some acknowledgements, kills it at a random moment. */
 async function runAndKill(dir: string, base: number, durability: string): Promise<number[]> {
-  const child = spawnFixture('commit-loop.ts', [dir, String(base), '8', durability])
+  const child = spawnTypeScript(new URL('./fixtures/commit-loop.ts', import.meta.url), [
+    dir,
+    String(base),
+    '8',
+    durability,
+  ])
   const acked: number[] = []
   let buffer = ''
   let stderr = ''

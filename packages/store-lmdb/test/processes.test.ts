@@ -1,7 +1,7 @@
 import { TypedValue } from '@azoth/core'
 import { openLmdbStore } from '@azoth/store-lmdb'
 import { describe, expect, it } from 'vitest'
-import { runFixture } from './support/child.js'
+import { runTypeScript } from '../../../vitest.shared.js'
 import { tempDir } from './support/temp-dir.js'
 
 describe('one writer process at a time', () => {
@@ -12,12 +12,12 @@ describe('one writer process at a time', () => {
       tx.put('balance', TypedValue.i64(42n))
       tx.appendEvent('deposited', { amount: 42 })
     })
-    const second = await runFixture('open-writer.ts', [dir])
+    const second = await runTypeScript(new URL('./fixtures/open-writer.ts', import.meta.url), [dir])
     expect(second.stdout.trim()).toBe('error LOCKED')
-    const reader = await runFixture('read-only.ts', [dir, 'balance'])
+    const reader = await runTypeScript(new URL('./fixtures/read-only.ts', import.meta.url), [dir, 'balance'])
     expect(reader.stdout.trim()).toBe('head 1 value 42')
     await store.close()
-    const after = await runFixture('open-writer.ts', [dir])
+    const after = await runTypeScript(new URL('./fixtures/open-writer.ts', import.meta.url), [dir])
     expect(after.stdout.trim()).toBe('opened')
   }, 60_000)
 })
