@@ -176,8 +176,12 @@ export class LmdbStore implements CanonicalStore {
 
   head(): EventId {
     this.checkOpen()
-    // A read-only store follows the writer process through the committed meta record.
-    return this.readOnly ? readHead(this.dbs.meta, this.dbs.events) : this.committedHead
+    if (!this.readOnly) return this.committedHead
+    // A read-only store follows the writer through the last committed chunk or meta record.
+    // lmdb-js keeps one read snapshot until a setTimeout(0) fires; drop it so the head is
+    // the latest commit, not the one current when this turn's first read happened.
+    this.dbs.meta.resetReadTxn()
+    return readHead(this.dbs.meta, this.dbs.events)
   }
 
   events(range: EventRange = {}): IterableIterator<EventRecord> {

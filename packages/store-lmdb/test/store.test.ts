@@ -281,8 +281,11 @@ describe('bad input', () => {
     const w = await openLmdbStore(dir)
     const r = await openLmdbStore(dir, { readOnly: true })
     expect(await codeOf(r.commit((tx) => tx.put('a', TypedValue.i64(1n))))).toBe('READ_ONLY')
-    await w.commit((tx) => tx.appendEvent('e', 1))
-    expect(r.head()).toBe(1)
+    // Each head() must see the commit just acknowledged, not the snapshot lmdb-js cached this turn.
+    for (let i = 1; i <= 20; i++) {
+      await w.commit((tx) => tx.appendEvent('e', i))
+      expect(r.head()).toBe(i)
+    }
     await r.close()
     await w.close()
   })
