@@ -5,6 +5,9 @@
 const POLY = 0x82f63b78
 const T = buildTables()
 
+/** @internal The sixteen slice-by-16 tables, 256 entries each, table k at k * 256. */
+export const CRC32C_TABLES: Readonly<Int32Array> = T
+
 function buildTables(): Int32Array {
   const t = new Int32Array(256 * 16)
   for (let i = 0; i < 256; i++) {

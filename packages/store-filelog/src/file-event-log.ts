@@ -18,9 +18,10 @@ import { removeSidecar, writeSidecar } from './index-sidecar.js'
 import { LogIterator, type SegmentDirectory } from './log-iterator.js'
 import { createSegment } from './open-segments.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
+import { sealRecords } from './record-checksums.js'
 import { RecordLocator } from './record-locator.js'
 import type { Segment } from './segment.js'
-import { RECORD_HEADER_BYTES, writeRecordHeader, writeU32 } from './segment-format.js'
+import { RECORD_HEADER_BYTES, writeRecordIdAndLength, writeU32 } from './segment-format.js'
 
 /** {@link EventLogStats} plus what the file log itself has to report. */
 export interface FileEventLogStats extends EventLogStats {
@@ -355,7 +356,8 @@ export class FileEventLog implements EventLog, SegmentDirectory {
       const b = this.writeBuffer
       const p = this.buffered
       b.set(bytes, p + RECORD_HEADER_BYTES)
-      writeRecordHeader(b, p, id, length)
+      // Checksums are written for the whole buffer at once when it is flushed.
+      writeRecordIdAndLength(b, p, id, length)
       this.buffered = p + total
     }
     segment.noteRecord(id, offset, total, this.opts.indexIntervalBytes)
@@ -366,6 +368,7 @@ export class FileEventLog implements EventLog, SegmentDirectory {
   private flushBuffer(): void {
     if (this.buffered === 0) return
     const segment = this.segments[this.segments.length - 1]!
+    sealRecords(this.writeBuffer, 0, this.buffered)
     writeFully(segment.fd, this.writeBuffer, 0, this.buffered, segment.size - this.buffered)
     this.buffered = 0
     segment.dirty = true

@@ -1,5 +1,6 @@
 import { readSync } from 'node:fs'
 import { readEventId } from '@azoth/core'
+import { verifyRecords } from './record-checksums.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
 
 /** {@link RecordReader.next} found a whole, intact record. */
@@ -31,6 +32,8 @@ export class RecordReader {
   private bufferFileOffset: number
   private filled = 0
   private pos = 0
+  /** Records of `buffer` before this offset had their checksums checked in bulk. */
+  private verified = 0
 
   constructor(
     /** The descriptor to read with, asked for at every read (it may be reopened in between). */
@@ -63,7 +66,18 @@ export class RecordReader {
     const total = RECORD_HEADER_BYTES + length
     if (offset + total > this.end) return this.damaged('record runs past the end of the segment')
     if (this.filled - this.pos < total && !this.fill(total)) return this.damaged('truncated record')
-    if (!recordChecksumMatches(this.buffer, this.pos, length)) return this.damaged('record checksum mismatch')
+    if (this.pos + total > this.verified) {
+      // One bulk check covers this record and those after it in the buffer; a record it stops
+      // at is torn in the buffer (checked alone below) or damaged.
+      this.verified = verifyRecords(
+        this.buffer,
+        this.pos,
+        Math.min(this.filled, this.end - this.bufferFileOffset),
+      )
+      if (this.pos + total > this.verified && !recordChecksumMatches(this.buffer, this.pos, length)) {
+        return this.damaged('record checksum mismatch')
+      }
+    }
     this.id = id
     this.length = length
     this.payloadStart = this.pos + RECORD_HEADER_BYTES
@@ -90,6 +104,7 @@ export class RecordReader {
     this.buffer = target
     this.bufferFileOffset += this.pos
     this.pos = 0
+    this.verified = 0
     this.filled = remaining
     while (this.filled < need) {
       const want = Math.min(target.length - this.filled, this.end - (this.bufferFileOffset + this.filled))

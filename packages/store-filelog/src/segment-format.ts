@@ -61,16 +61,26 @@ export function decodeSegmentHeader(h: Uint8Array, file: string): number {
   return firstId
 }
 
-/** Writes the header of a record whose `length` payload bytes already sit right after it in `buf`. */
-export function writeRecordHeader(buf: Uint8Array, offset: number, id: number, length: number): void {
+/**
+ * Writes the id and length of a record whose `length` payload bytes sit right after its header in
+ * `buf`; its checksum comes later ({@link writeRecordChecksum} or a bulk seal).
+ */
+export function writeRecordIdAndLength(buf: Uint8Array, offset: number, id: number, length: number): void {
   writeEventId(buf, offset, id)
   writeU32(buf, offset + 8, length)
+}
+
+/** Writes the checksum of the record at `offset` of `buf` (id, length and payload in place). */
+export function writeRecordChecksum(buf: Uint8Array, offset: number, length: number): void {
   const c = crc32c(buf, offset, offset + 12)
-  writeU32(
-    buf,
-    offset + 12,
-    crc32c(buf, offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length, c),
-  )
+  const payload = offset + RECORD_HEADER_BYTES
+  writeU32(buf, offset + 12, crc32c(buf, payload, payload + length, c))
+}
+
+/** Writes the whole header of a record whose `length` payload bytes sit right after it in `buf`. */
+export function writeRecordHeader(buf: Uint8Array, offset: number, id: number, length: number): void {
+  writeRecordIdAndLength(buf, offset, id, length)
+  writeRecordChecksum(buf, offset, length)
 }
 
 /** True when the record at `offset` of `buf` (header and payload present) matches its checksum. */
