@@ -32,13 +32,34 @@ export function encodeCbor(value: unknown): Uint8Array {
 
 /** Decodes plain CBOR; anything malformed raises `CORRUPTION` naming `where`. */
 export function decodeCbor(bytes: Uint8Array, where: string): unknown {
+  return decodeCborRange(bytes, 0, bytes.length, where, undefined)
+}
+
+/**
+ * @internal Decodes the CBOR in `bytes[start, end)`. The error names `part` (of `subject`: an event
+ * id or a description), a string built only when there is an error: this runs once per event.
+ */
+export function decodeCborRange(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  part: string,
+  subject: string | number | undefined,
+): unknown {
   try {
-    const n = bytes.length
-    if (n === 0 || n > SCRATCH_LIMIT) return decodeUpTo(bytes)
+    const n = end - start
+    if (n === 0 || n > SCRATCH_LIMIT)
+      return decodeUpTo(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end))
     if (n > scratch.length) scratch = newScratch(Math.min(SCRATCH_LIMIT, Math.max(scratch.length * 2, n)))
-    scratch.set(bytes)
-    return decodeUpTo(scratch, n)
+    const s = scratch
+    if (n <= 64) for (let i = 0; i < n; i++) s[i] = bytes[start + i]!
+    else s.set(bytes.subarray(start, end))
+    return decodeUpTo(s, n)
   } catch (e) {
+    const where =
+      subject === undefined
+        ? part
+        : `${part} of ${typeof subject === 'number' ? `event ${subject}` : subject}`
     throw new CorruptionError(`malformed CBOR in ${where}`, { cause: e, details: { where } })
   }
 }

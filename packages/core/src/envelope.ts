@@ -1,4 +1,4 @@
-import { decodeCbor, encodeCbor } from './cbor.js'
+import { decodeCborRange, encodeCbor } from './cbor.js'
 import { AzothError, CorruptionError } from './errors.js'
 import { type EventId, readEventId, writeEventId } from './ids.js'
 import { utf8DecodeStrict, utf8Encode } from './utf8.js'
@@ -183,13 +183,17 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   return out
 }
 
-function corrupt(reason: string, where: string | undefined): never {
+/** What a decode error names: a description, an event id (formatted only on error), or nothing. */
+type Where = string | number | undefined
+
+function corrupt(reason: string, subject: Where): never {
+  const where = typeof subject === 'number' ? `event ${subject}` : subject
   throw new CorruptionError(`corrupt event envelope${where ? ` (${where})` : ''}: ${reason}`, {
     details: { where: where ?? 'event envelope', reason },
   })
 }
 
-function checkFixedHeader(bytes: Uint8Array, where: string | undefined): number {
+function checkFixedHeader(bytes: Uint8Array, where: Where): number {
   if (bytes.length < FIXED_HEADER) corrupt(`${bytes.length} bytes is shorter than the header`, where)
   const version = bytes[0]!
   if (version === 0 || version > ENVELOPE_FORMAT_VERSION) corrupt(`unknown format version ${version}`, where)
@@ -215,7 +219,7 @@ const TYPE_CACHE_SIZE = 256
 const cachedTypeBytes = new Array<Uint8Array | undefined>(TYPE_CACHE_SIZE)
 const cachedTypes = new Array<string>(TYPE_CACHE_SIZE)
 
-function decodeType(bytes: Uint8Array, typeLength: number, where: string | undefined): string {
+function decodeType(bytes: Uint8Array, typeLength: number, where: Where): string {
   const end = FIXED_HEADER + typeLength
   let h = 0x811c9dc5
   for (let i = FIXED_HEADER; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
@@ -240,6 +244,10 @@ function decodeType(bytes: Uint8Array, typeLength: number, where: string | undef
 
 /** Decodes everything but the payload. */
 export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): EnvelopeHeader {
+  return decodeHeader(bytes, where)
+}
+
+function decodeHeader(bytes: Uint8Array, where: Where): EnvelopeHeader {
   const typeLength = checkFixedHeader(bytes, where)
   const flags = bytes[1]!
   const ts = readEventId(bytes, 2)
@@ -267,10 +275,10 @@ export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): Envelop
     if (at + 4 > bytes.length) corrupt('metadata length truncated', where)
     const n = view.getUint32(at)
     if (n === 0 || at + 4 + n > bytes.length) corrupt('metadata truncated', where)
-    const m = decodeCbor(
-      bytes.subarray(at + 4, at + 4 + n),
-      where ? `metadata of ${where}` : 'event metadata',
-    )
+    const m =
+      where === undefined
+        ? decodeCborRange(bytes, at + 4, at + 4 + n, 'event metadata', undefined)
+        : decodeCborRange(bytes, at + 4, at + 4 + n, 'metadata', where)
     if (m === null || typeof m !== 'object' || Array.isArray(m)) corrupt('metadata is not a map', where)
     metadata = m as EventMetadata
     at += 4 + n
@@ -288,22 +296,27 @@ export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): Envelop
 
 /** Decodes the payload of an envelope whose header was read with {@link decodeEnvelopeHeader}. */
 export function decodeEnvelopePayload(bytes: Uint8Array, header: EnvelopeHeader, where?: string): unknown {
-  const body = bytes.subarray(header.payloadOffset)
-  if (header.rawPayload) return body
-  if (body.length === 0) corrupt('payload is empty', where)
-  return decodeCbor(body, where ? `payload of ${where}` : 'event payload')
+  return decodePayload(bytes, header, where)
+}
+
+function decodePayload(bytes: Uint8Array, header: EnvelopeHeader, where: Where): unknown {
+  const start = header.payloadOffset
+  if (header.rawPayload) return bytes.subarray(start)
+  if (start === bytes.length) corrupt('payload is empty', where)
+  return where === undefined
+    ? decodeCborRange(bytes, start, bytes.length, 'event payload', undefined)
+    : decodeCborRange(bytes, start, bytes.length, 'payload', where)
 }
 
 /** Decodes a whole event. Damaged bytes raise `CORRUPTION` naming the event id. */
 export function decodeEvent<P = unknown>(id: EventId, bytes: Uint8Array): AzothEvent<P> {
-  const where = `event ${id}`
-  const header = decodeEnvelopeHeader(bytes, where)
+  const header = decodeHeader(bytes, id)
   return {
     id,
     type: header.type,
     timestamp: header.timestamp,
     metadata: header.metadata,
     stream: header.stream,
-    payload: decodeEnvelopePayload(bytes, header, where) as P,
+    payload: decodePayload(bytes, header, id) as P,
   }
 }

@@ -6,6 +6,14 @@ import type { StatementCache } from './statement-cache.js'
 /** Bind parameters: positional (`?`) as an array, named (`@name`, `:name`, `$name`) as an object. */
 export type SqlParams = readonly unknown[] | Readonly<Record<string, unknown>>
 
+// better-sqlite3 binds separate arguments ~100 ns faster than one array (it reads an array element
+// by element through V8's API); long lists stay one argument, clear of engine argument limits.
+const SPREAD_LIMIT = 16
+
+function isShortList(params: SqlParams): params is readonly unknown[] {
+  return Array.isArray(params) && params.length <= SPREAD_LIMIT
+}
+
 /** A row as better-sqlite3 returns it. */
 export type SqlRow = Record<string, unknown>
 
@@ -29,19 +37,22 @@ export class SqliteTx implements ProjectionTxControl {
   /** Runs a statement that returns no rows (INSERT, UPDATE, DELETE, DDL); returns changes and rowid. */
   run(sql: string, params?: SqlParams): Database.RunResult {
     const stmt = this.prepare(sql)
-    return params === undefined ? stmt.run() : stmt.run(params)
+    if (params === undefined) return stmt.run()
+    return isShortList(params) ? stmt.run(...params) : stmt.run(params)
   }
 
   /** The first row of a query, or undefined. */
   get<Row = SqlRow>(sql: string, params?: SqlParams): Row | undefined {
     const stmt = this.prepare(sql)
-    return (params === undefined ? stmt.get() : stmt.get(params)) as Row | undefined
+    if (params === undefined) return stmt.get() as Row | undefined
+    return (isShortList(params) ? stmt.get(...params) : stmt.get(params)) as Row | undefined
   }
 
   /** Every row of a query. */
   all<Row = SqlRow>(sql: string, params?: SqlParams): Row[] {
     const stmt = this.prepare(sql)
-    return (params === undefined ? stmt.all() : stmt.all(params)) as Row[]
+    if (params === undefined) return stmt.all() as Row[]
+    return (isShortList(params) ? stmt.all(...params) : stmt.all(params)) as Row[]
   }
 
   /** Runs one or more statements without parameters (DDL scripts); not cached. */

@@ -92,28 +92,79 @@ export function chunkKeyToId(key: Uint8Array): EventId {
   return id
 }
 
-/** Yields the records of `chunks` (in key order) from `from` to `to`, at most `limit`. */
-export function* recordsOf(
-  chunks: Iterable<{ key: Uint8Array; value: Uint8Array }>,
-  from: EventId,
-  to: EventId,
-  limit: number,
-): Generator<EventRecord> {
-  let left = limit
-  let expected = -1
-  for (const { key, value } of chunks) {
-    const chunk = new Chunk(chunkKeyToId(key), value)
-    if (expected !== -1 && chunk.firstId !== expected) {
-      throw chunkCorrupt(chunk.firstId, `gap: expected a chunk starting at ${expected}`)
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * The records of the chunks `open` returns (entries in key order, opened at the first `next()`,
+ * so an iterator never consumed holds no LMDB cursor) from `from` to `to`, at most `limit`. A
+ * class rather than a generator: this runs once per event read, and two nested generators cost
+ * more than the rest of the work. Finishing early (or failing) closes the LMDB range.
+ */
+export class ChunkRecords implements IterableIterator<EventRecord> {
+  private chunks: Iterator<{ key: Uint8Array; value: Uint8Array }> | undefined
+  private chunk: Chunk | undefined
+  private index = 0
+  private expected = -1
+  private left: number
+  private done = false
+
+  constructor(
+    private readonly open: () => Iterator<{ key: Uint8Array; value: Uint8Array }> | undefined,
+    private readonly from: EventId,
+    private readonly to: EventId,
+    limit: number,
+  ) {
+    this.left = limit
+  }
+
+  [Symbol.iterator](): this {
+    return this
+  }
+
+  next(): IteratorResult<EventRecord, undefined> {
+    for (;;) {
+      if (this.done) return DONE
+      const chunk = this.chunk
+      if (chunk !== undefined && this.index < chunk.count) {
+        const id = chunk.firstId + this.index
+        if (id > this.to || this.left <= 0) return this.finish()
+        this.left--
+        return { done: false, value: { id, bytes: chunk.event(this.index++) } }
+      }
+      let chunks = this.chunks
+      if (chunks === undefined) {
+        chunks = this.open()
+        if (chunks === undefined) return this.finish()
+        this.chunks = chunks
+      }
+      const entry = chunks.next()
+      if (entry.done === true) return this.finish()
+      let next: Chunk
+      try {
+        next = new Chunk(chunkKeyToId(entry.value.key), entry.value.value)
+        if (this.expected !== -1 && next.firstId !== this.expected) {
+          throw chunkCorrupt(next.firstId, `gap: expected a chunk starting at ${this.expected}`)
+        }
+      } catch (e) {
+        this.finish()
+        throw e
+      }
+      this.expected = next.lastId + 1
+      this.chunk = next
+      this.index = next.lastId < this.from ? next.count : Math.max(0, this.from - next.firstId)
     }
-    expected = chunk.lastId + 1
-    if (chunk.lastId < from) continue
-    const startIndex = Math.max(0, from - chunk.firstId)
-    for (let i = startIndex; i < chunk.count; i++) {
-      const id = chunk.firstId + i
-      if (id > to || left <= 0) return
-      left--
-      yield { id, bytes: chunk.event(i) }
+  }
+
+  return(): IteratorResult<EventRecord, undefined> {
+    return this.finish()
+  }
+
+  private finish(): IteratorResult<EventRecord, undefined> {
+    if (!this.done) {
+      this.done = true
+      this.chunk = undefined
+      this.chunks?.return?.()
     }
+    return DONE
   }
 }

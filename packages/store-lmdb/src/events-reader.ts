@@ -1,6 +1,8 @@
 import { type EventId, type EventLog, type EventRange, type EventRecord, eventIdBytes } from '@azoth/core'
-import { Chunk, chunkKeyToId, recordsOf } from './event-chunks.js'
+import { Chunk, ChunkRecords, chunkKeyToId } from './event-chunks.js'
 import type { StoreDatabases } from './lmdb-store.js'
+
+const EMPTY: readonly EventRecord[] = []
 
 /** Reads events from the built-in chunked LMDB log, or from the external event log. */
 export class EventsReader {
@@ -20,11 +22,17 @@ export class EventsReader {
     return this.readChunks(from, to, limit)
   }
 
-  private *readChunks(from: EventId, to: EventId, limit: number): Generator<EventRecord> {
-    if (from > to || limit <= 0) return
-    const floor = this.floorKey(from)
-    if (floor === undefined) return
-    yield* recordsOf(this.dbs.events.getRange({ start: floor }), from, to, limit)
+  private readChunks(from: EventId, to: EventId, limit: number): IterableIterator<EventRecord> {
+    if (from > to || limit <= 0) return EMPTY[Symbol.iterator]()
+    return new ChunkRecords(
+      () => {
+        const floor = this.floorKey(from)
+        return floor === undefined ? undefined : this.dbs.events.getRange({ start: floor })[Symbol.iterator]()
+      },
+      from,
+      to,
+      limit,
+    )
   }
 
   /** Key of the chunk holding `id`: the greatest chunk key <= id. */
