@@ -1,4 +1,5 @@
 import { Decoder, Encoder } from 'cbor-x'
+import { decodePlainCbor, NOT_PLAIN } from './cbor-fast-path.js'
 import { AzothError, CorruptionError } from './errors.js'
 
 // `useRecords: false` keeps payloads plain CBOR that any reader can decode.
@@ -46,6 +47,8 @@ export function decodeCborRange(
   part: string,
   subject: string | number | undefined,
 ): unknown {
+  const plain = decodePlainCbor(bytes, start, end)
+  if (plain !== NOT_PLAIN) return plain
   try {
     const n = end - start
     if (n === 0 || n > SCRATCH_LIMIT)

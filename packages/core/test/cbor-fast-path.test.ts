@@ -1,0 +1,107 @@
+import { isDeepStrictEqual } from 'node:util'
+import { Decoder } from 'cbor-x'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { decodeCbor, encodeCbor } from '../src/index.js'
+
+// The reference: cbor-x alone, with the options core decodes with.
+const cborX = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+
+type Outcome = { ok: true; value: unknown } | { ok: false }
+
+function outcome(decode: () => unknown): Outcome {
+  try {
+    return { ok: true, value: decode() }
+  } catch {
+    return { ok: false }
+  }
+}
+
+/** decodeCbor (fast path, then cbor-x) and cbor-x alone agree: the same value, or both refuse. */
+function agree(bytes: Uint8Array): void {
+  const ours = outcome(() => decodeCbor(bytes, 'test'))
+  const theirs = outcome(() => cborX.decode(bytes))
+  expect(ours.ok).toBe(theirs.ok)
+  if (ours.ok && theirs.ok && !same(ours.value, theirs.value)) {
+    expect(ours.value).toStrictEqual(theirs.value) // fails, with a readable diff
+    throw new Error(`-0 or another Object.is difference: ${Buffer.from(bytes).toString('hex')}`)
+  }
+}
+
+/** Deep equality that tells -0 from 0 and treats two invalid dates (tag 1 of junk) as equal. */
+function same(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return String(a) === String(b)
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]))
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const ka = Object.keys(a)
+    return isDeepStrictEqual(ka, Object.keys(b)) && ka.every((k) => same(a[k], b[k]))
+  }
+  return isDeepStrictEqual(a, b)
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype
+}
+
+const key = fc.oneof(
+  fc.constantFrom('account', 'amount', 'id', '__proto__', 'constructor', '1', '', 'ключ'),
+  fc.string({ maxLength: 30 }),
+)
+const scalar = fc.oneof(
+  fc.integer(),
+  fc.integer({ min: -(2 ** 33), max: 2 ** 33 }),
+  fc.constantFrom(0, -0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 53 - 1),
+  fc.double(),
+  fc.float(),
+  fc.string({ maxLength: 80 }),
+  fc.string({ unit: 'grapheme', maxLength: 10 }),
+  fc.boolean(),
+  fc.constantFrom(null, undefined),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
+  fc.uint8Array({ maxLength: 8 }),
+)
+const value = fc.letrec((tie) => ({
+  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, tie('array'), tie('object')),
+  array: fc.array(tie('node'), { maxLength: 5 }),
+  object: fc.dictionary(key, tie('node'), { maxKeys: 5 }),
+})).node
+
+describe('plain CBOR fast path', () => {
+  it('decodes every encoded value exactly as cbor-x does', () => {
+    fc.assert(
+      fc.property(value, (v) => agree(encodeCbor(v))),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('agrees with cbor-x on damaged bytes: the same value or both refuse', () => {
+    fc.assert(
+      fc.property(value, fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.nat(2))), (v, edits) => {
+        const bytes = Array.from(encodeCbor(v))
+        for (const [at, byte, kind] of edits) {
+          const i = at % (bytes.length + 1)
+          if (kind === 0) bytes[Math.min(i, bytes.length - 1)] = byte
+          else if (kind === 1) bytes.splice(i, 0, byte)
+          else bytes.splice(i, 1)
+        }
+        agree(Uint8Array.from(bytes))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('agrees with cbor-x on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => agree(bytes)),
+      { numRuns: 3_000 },
+    )
+  })
+
+  it('keeps a repeated key cache from mixing up keys that hash alike or change', () => {
+    // Many distinct keys through the same few slots: every decode still returns its own keys.
+    for (let i = 0; i < 5_000; i++) {
+      const v = { [`k${i}`]: i, [`k${i % 7}`]: -i - 1, same: 'x'.repeat(i % 70) }
+      expect(decodeCbor(encodeCbor(v), 'test')).toStrictEqual(v)
+    }
+  })
+})
