@@ -11,6 +11,7 @@ import {
   type ProcessLock,
   writeEventId,
 } from '@azoth/core'
+import { type ChecksumWorker, checksumWorker } from './checksum-worker.js'
 import { crc32c } from './crc32c.js'
 import { followWriter } from './follow-writer.js'
 import { datasync, fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'
@@ -326,6 +327,11 @@ export class FileEventLog implements EventLog, SegmentDirectory {
   /** @internal Raises `CLOSED` once the log is closed. */
   assertOpen(): void {
     if (this.closed) throw new ClosedError('file event log')
+  }
+
+  /** @internal */
+  checksumWorker(): ChecksumWorker | undefined {
+    return this.opts.backgroundChecksums ? checksumWorker(this.opts.logger) : undefined
   }
 
   private checkWritable(): void {

@@ -1,4 +1,5 @@
 import { AzothError, CorruptionError, type EventRecord } from '@azoth/core'
+import type { ChecksumWorker } from './checksum-worker.js'
 import { END, RECORD, RecordReader } from './record-reader.js'
 import type { Segment } from './segment.js'
 
@@ -9,6 +10,8 @@ export interface SegmentDirectory {
   fdFor(segment: Segment): number
   head(): number
   assertOpen(): void
+  /** The worker that checks read-ahead chunks, if reads should use one (started on first use). */
+  checksumWorker(): ChecksumWorker | undefined
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
@@ -53,6 +56,7 @@ export class LogIterator implements IterableIterator<EventRecord> {
         const start = entry < 0 ? segment.size : segment.index.offsetAt(entry)
         const s = segment
         reader = new RecordReader(() => this.log.fdFor(s), start, segment.size, this.chunkBytes, true)
+        reader.readAhead = () => this.log.checksumWorker()
         this.segment = segment
         this.reader = reader
       }

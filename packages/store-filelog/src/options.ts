@@ -16,6 +16,11 @@ export interface FileEventLogOptions {
   readonly maxOpenSegments?: number
   /** Largest record accepted by `append` (default 64 MiB, at most 2 GiB - 1). */
   readonly maxRecordBytes?: number
+  /**
+   * Check the checksums of read-ahead chunks of long sequential reads on a worker thread, when the
+   * machine has more than one core (default true). Reads return the same records either way.
+   */
+  readonly backgroundChecksums?: boolean
   /** Where recoveries and background failures are reported (default: silent). */
   readonly logger?: Logger
 }
@@ -29,6 +34,7 @@ export interface ResolvedFileEventLogOptions {
   readonly indexIntervalBytes: number
   readonly maxRecordBytes: number
   readonly maxOpenSegments: number
+  readonly backgroundChecksums: boolean
   readonly logger: Logger
 }
 
@@ -41,6 +47,7 @@ const KNOWN = [
   'indexIntervalBytes',
   'maxRecordBytes',
   'maxOpenSegments',
+  'backgroundChecksums',
   'logger',
 ]
 
@@ -54,6 +61,12 @@ export function resolveOptions(options: FileEventLogOptions = {}): ResolvedFileE
   if (typeof readOnly !== 'boolean') {
     throw new ConfigError('readOnly must be a boolean', { details: { field: 'readOnly', value: readOnly } })
   }
+  const backgroundChecksums = options.backgroundChecksums ?? true
+  if (typeof backgroundChecksums !== 'boolean') {
+    throw new ConfigError('backgroundChecksums must be a boolean', {
+      details: { field: 'backgroundChecksums', value: backgroundChecksums },
+    })
+  }
   const logger = options.logger ?? silentLogger
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
     throw new ConfigError('logger must be a pino-like logger', { details: { field: 'logger' } })
@@ -66,6 +79,7 @@ export function resolveOptions(options: FileEventLogOptions = {}): ResolvedFileE
     indexIntervalBytes: checkInteger('indexIntervalBytes', options.indexIntervalBytes ?? 4096, 1),
     maxRecordBytes: checkInteger('maxRecordBytes', options.maxRecordBytes ?? 64 * MiB, 0, 2 ** 31 - 1),
     maxOpenSegments: checkInteger('maxOpenSegments', options.maxOpenSegments ?? 64, 1, 1_000_000),
+    backgroundChecksums,
     logger,
   }
 }

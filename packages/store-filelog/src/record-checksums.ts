@@ -9,8 +9,8 @@ import { RECORD_CHECKSUMS_WASM } from './record-checksums-wasm.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches, writeRecordChecksum } from './segment-format.js'
 
 /** Matches SCRATCH_BASE and SCRATCH_BYTES in scripts/crc32c-wat.ts. */
-const SCRATCH_BASE = 65_536
-const SCRATCH_BYTES = 1024 * 1024
+export const SCRATCH_BASE = 65_536
+export const SCRATCH_BYTES = 1024 * 1024
 
 interface Checksummer {
   readonly memory: Uint8Array
@@ -28,12 +28,22 @@ interface WasmApi {
   }
 }
 
+let module: object | undefined
 let instance: Checksummer | undefined
+
+/** The compiled module (also handed to the checksum worker, which instantiates its own copy). */
+export function checksumModule(): object {
+  if (module === undefined) {
+    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+    module = new wasm.Module(Buffer.from(RECORD_CHECKSUMS_WASM, 'base64'))
+  }
+  return module
+}
 
 function checksummer(): Checksummer {
   if (instance !== undefined) return instance
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
-  const { exports } = new wasm.Instance(new wasm.Module(Buffer.from(RECORD_CHECKSUMS_WASM, 'base64')))
+  const { exports } = new wasm.Instance(checksumModule())
   // The memory has a fixed size (no grow), so these views stay valid.
   new Int32Array(exports.memory.buffer, 0, CRC32C_TABLES.length).set(CRC32C_TABLES)
   instance = { memory: new Uint8Array(exports.memory.buffer), verify: exports.verify, seal: exports.seal }

@@ -1,5 +1,6 @@
 import { readSync } from 'node:fs'
 import { readEventId } from '@azoth/core'
+import type { ChecksumJob, ChecksumWorker } from './checksum-worker.js'
 import { verifyRecords } from './record-checksums.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
 
@@ -34,6 +35,13 @@ export class RecordReader {
   private pos = 0
   /** Records of `buffer` before this offset had their checksums checked in bulk. */
   private verified = 0
+  /**
+   * Set for long sequential reads: from the second chunk on, the next chunk is read ahead and its
+   * checksums are checked by this worker while the current one is consumed.
+   */
+  readAhead: (() => ChecksumWorker | undefined) | undefined
+  private ahead: ReadAhead | undefined
+  private fills = 0
 
   constructor(
     /** The descriptor to read with, asked for at every read (it may be reopened in between). */
@@ -92,6 +100,52 @@ export class RecordReader {
 
   /** Makes at least `need` bytes available from `pos`; false at end of file. */
   private fill(need: number): boolean {
+    const ahead = this.ahead
+    if (ahead !== undefined) {
+      this.ahead = undefined
+      // The chunk read ahead starts at the first record not whole in this one: where we are now,
+      // unless the records were not what their lengths said (then this reader stops at the damage).
+      if (ahead.fileOffset === this.bufferFileOffset + this.pos && ahead.filled >= need) {
+        this.buffer = ahead.buffer
+        this.bufferFileOffset = ahead.fileOffset
+        this.pos = 0
+        this.filled = ahead.filled
+        this.verified = ahead.job.result()
+        this.startReadAhead()
+        return true
+      }
+    }
+    const ok = this.fillFromFile(need)
+    if (this.readAhead !== undefined && this.freshChunks && this.fills++ > 0) this.startReadAhead()
+    return ok
+  }
+
+  /** Reads the chunk after the whole records of this one and has its checksums checked meanwhile. */
+  private startReadAhead(): void {
+    const worker = this.readAhead?.()
+    if (worker === undefined) return
+    const b = this.buffer
+    let o = this.pos
+    while (this.filled - o >= RECORD_HEADER_BYTES) {
+      const total = RECORD_HEADER_BYTES + readU32(b, o + 8)
+      if (this.filled - o < total) break
+      o += total
+    }
+    const fileOffset = this.bufferFileOffset + o
+    const size = Math.min(this.chunkBytes, this.end - fileOffset)
+    if (size < RECORD_HEADER_BYTES) return
+    const buffer = Buffer.allocUnsafe(size)
+    let filled = 0
+    while (filled < size) {
+      const n = readSync(this.fd(), buffer, filled, size - filled, fileOffset + filled)
+      if (n === 0) break
+      filled += n
+    }
+    const job = filled >= RECORD_HEADER_BYTES ? worker.submit(buffer, filled) : undefined
+    if (job !== undefined) this.ahead = { buffer, fileOffset, filled, job }
+  }
+
+  private fillFromFile(need: number): boolean {
     const remaining = this.filled - this.pos
     const size = Math.max(this.chunkBytes, need)
     let target = this.buffer
@@ -115,4 +169,12 @@ export class RecordReader {
     }
     return this.filled >= need
   }
+}
+
+/** A chunk read ahead of the reader, its checksums being checked by the worker. */
+interface ReadAhead {
+  readonly buffer: Buffer
+  readonly fileOffset: number
+  readonly filled: number
+  readonly job: ChecksumJob
 }

@@ -1,0 +1,123 @@
+import { closeSync, openSync, readdirSync, readSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { isAzothError, silentLogger } from '@azoth/core'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ChecksumWorker } from '../src/checksum-worker.js'
+import { openFileEventLog } from '../src/index.js'
+import { verifyRecords } from '../src/record-checksums.js'
+import { RECORD_HEADER_BYTES, writeRecordHeader } from '../src/segment-format.js'
+import { payloadFor, payloads, removeDir, tempDir } from './helpers.js'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const d of dirs) removeDir(d)
+})
+
+const COUNT = 3_000
+const CHUNK = 4_096 // many chunks, so most are read ahead and checked by the worker
+
+async function makeLog(): Promise<{ dir: string; file: string; offsets: number[] }> {
+  const dir = tempDir()
+  dirs.push(dir)
+  const log = await openFileEventLog(dir)
+  log.append(1, payloads(1, COUNT))
+  await log.close()
+  const offsets = [0]
+  let o = 32
+  for (let id = 1; id <= COUNT; id++) {
+    offsets.push(o)
+    o += RECORD_HEADER_BYTES + payloadFor(id).length
+  }
+  const name = readdirSync(dir).find((n) => n.endsWith('.seg'))!
+  return { dir, file: join(dir, name), offsets }
+}
+
+/** Time for a worker to start and drain its queue. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 300))
+}
+
+function flipByte(file: string, offset: number): void {
+  const fd = openSync(file, 'r+')
+  const b = Buffer.alloc(1)
+  readSync(fd, b, 0, 1, offset)
+  b[0] = b[0]! ^ 0x5a
+  writeSync(fd, b, 0, 1, offset)
+  closeSync(fd)
+}
+
+describe('checksums of read-ahead chunks on a worker thread', () => {
+  it('reads the same records with and without it, from any start', async () => {
+    const { dir } = await makeLog()
+    for (const backgroundChecksums of [true, false]) {
+      const log = await openFileEventLog(dir, { readOnly: true, readChunkBytes: CHUNK, backgroundChecksums })
+      for (const from of [1, 2, 777, 2_999]) {
+        let id = from
+        for (const r of log.read({ from })) {
+          expect(r.id).toBe(id)
+          expect(r.bytes).toEqual(payloadFor(id))
+          id++
+        }
+        expect(id).toBe(COUNT + 1)
+      }
+      await log.close()
+    }
+  })
+
+  it('reports damage in any chunk with its file and offset, with and without it', async () => {
+    await settle()
+    for (const bad of [5, 600, 1_500, 2_950]) {
+      const { dir, file, offsets } = await makeLog()
+      flipByte(file, offsets[bad]! + RECORD_HEADER_BYTES) // first payload byte
+      for (const backgroundChecksums of [true, false]) {
+        const log = await openFileEventLog(dir, {
+          readOnly: true,
+          readChunkBytes: CHUNK,
+          backgroundChecksums,
+        })
+        let seen = 0
+        let error: unknown
+        try {
+          // A consumer slow enough that the worker answers before the reader needs the next chunk.
+          for (const r of log.read()) {
+            expect(r.bytes).toEqual(payloadFor(r.id))
+            seen = r.id
+          }
+        } catch (e) {
+          error = e
+        }
+        expect(seen).toBe(bad - 1)
+        expect(isAzothError(error, 'CORRUPTION')).toBe(true)
+        expect(error).toMatchObject({ details: { file, offset: offsets[bad] } })
+        await log.close()
+      }
+    }
+  })
+
+  it('answers every job as the caller would have, also when the worker is gone', async () => {
+    const chunks: { bytes: Uint8Array; expected: number }[] = []
+    for (let c = 0; c < 40; c++) {
+      const lengths = Array.from({ length: 50 }, (_, i) => (c * 13 + i * 7) % 300)
+      const total = lengths.reduce((s, n) => s + RECORD_HEADER_BYTES + n, 0)
+      const bytes = new Uint8Array(total)
+      let o = 0
+      lengths.forEach((n, i) => {
+        bytes.fill(c + i, o + RECORD_HEADER_BYTES, o + RECORD_HEADER_BYTES + n)
+        writeRecordHeader(bytes, o, i + 1, n)
+        o += RECORD_HEADER_BYTES + n
+      })
+      if (c % 3 === 1) bytes[(c * 977) % total]! ^= 1 // damaged
+      const cut = c % 4 === 2 ? total - 5 : total // torn at the end
+      chunks.push({ bytes: bytes.subarray(0, cut), expected: verifyRecords(bytes, 0, cut) })
+    }
+    const worker = new ChecksumWorker(silentLogger)
+    const jobs = chunks.map((c) => worker.submit(c.bytes, c.bytes.length)!)
+    await settle() // the worker boots and answers them all
+    jobs.forEach((job, i) => expect(job.result()).toBe(chunks[i]!.expected))
+    // Jobs queued to a worker that is gone are taken back and checked by the caller.
+    const late = chunks.map((c) => worker.submit(c.bytes, c.bytes.length)!)
+    await worker.terminate()
+    late.forEach((job, i) => expect(job.result()).toBe(chunks[i]!.expected))
+    expect(worker.submit(chunks[0]!.bytes, 10)).toBeUndefined()
+  })
+})
