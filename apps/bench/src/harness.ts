@@ -141,7 +141,12 @@ export function describeError(e: unknown): string {
   return String(e)
 }
 
+// With --expose-gc (as `pnpm bench` runs), every timed run starts from a collected heap, so one
+// side does not pay for the other's (or an earlier case's) garbage.
+const collectGarbage = (globalThis as { gc?: () => void }).gc
+
 async function timedRun(side: SideState, sampler: RssSampler, caseName: string): Promise<RunSample> {
+  collectGarbage?.()
   sampler.start()
   const t0 = process.hrtime.bigint()
   const units = await side.measure.run()
