@@ -18,6 +18,12 @@ import type { EventDispatcher } from './event-dispatcher.js'
 import type { MetricsCounters } from './projector-metrics.js'
 import type { RunCounters } from './run-stats.js'
 
+/** A failure of the whole-batch attempt that one event's handler caused: its first attempt. */
+export interface FirstFailure {
+  readonly eventId: EventId
+  readonly error: unknown
+}
+
 /** How a per-event pass ended. */
 export type EventByEventStop =
   | { readonly kind: 'done' }
@@ -56,10 +62,17 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
     records: readonly EventRecord[],
     run: RunCounters,
     signal: AbortSignal | undefined,
+    firstFailure?: FirstFailure,
   ): Promise<EventByEventStop> {
     const { host } = this
     let index = 0
     let attempt = 0
+    // The batch attempt already called the handlers of this event once: that failure is its first
+    // attempt, so the strategy sees it now instead of after a second call.
+    let blamed =
+      firstFailure !== undefined && !isAzothError(firstFailure.error, 'PROJECTION_FAILED', 'CLOSED', 'IO')
+        ? firstFailure
+        : undefined
     while (index < records.length) {
       const outcome = await host.store.transaction(async (tx) => {
         checkCursor(host.name, await tx.getCursor(host.name), records[index]!.id)
@@ -69,6 +82,11 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
           const record = records[index]!
           host.breaker?.onAttempt()
           try {
+            if (blamed !== undefined && blamed.eventId === record.id) {
+              const { error } = blamed
+              blamed = undefined
+              throw error
+            }
             await tx.savepoint(() => host.dispatcher.dispatch(record, tx))
             host.breaker?.onSuccess()
             attempt = 0

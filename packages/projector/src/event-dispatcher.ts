@@ -60,6 +60,11 @@ function named(e: unknown, record: EventRecord): unknown {
  * Events whose type no handler wants are neither decoded nor handed to anyone.
  */
 export class EventDispatcher<Tx> {
+  /**
+   * The event whose handler failed the last {@link applyBatch}, when one can be blamed (batches
+   * without `handleBatch` handlers): its failure counts as its first attempt.
+   */
+  failedRecord: EventRecord | undefined
   private readonly batchHandlers: readonly EventHandler<Tx>[]
   // Reused between batches: one array per handleBatch handler.
   private readonly buckets = new Map<EventHandler<Tx>, AzothEvent[]>()
@@ -97,10 +102,17 @@ export class EventDispatcher<Tx> {
    * call after the others have run; `handle` is called per event for the rest.
    */
   applyBatch(records: readonly EventRecord[], tx: Tx): void | Promise<void> {
+    this.failedRecord = undefined
     if (this.batchHandlers.length === 0) {
       for (let i = 0; i < records.length; i++) {
-        const r = this.dispatch(records[i]!, tx)
-        if (r !== undefined) return this.finishBatch(r, records, i + 1, tx)
+        let r: void | Promise<void>
+        try {
+          r = this.dispatch(records[i]!, tx)
+        } catch (e) {
+          this.failedRecord = records[i]
+          throw e
+        }
+        if (r !== undefined) return this.finishDispatch(r, records, i, tx)
       }
       return
     }
@@ -110,6 +122,23 @@ export class EventDispatcher<Tx> {
       if (r !== undefined) return this.finishBatch(r, records, i + 1, tx)
     }
     return this.flushBuckets(tx)
+  }
+
+  /** The async rest of a batch without batch handlers, from the event whose handler is pending. */
+  private async finishDispatch(
+    pending: Promise<void>,
+    records: readonly EventRecord[],
+    at: number,
+    tx: Tx,
+  ): Promise<void> {
+    let i = at
+    try {
+      await pending
+      for (i = at + 1; i < records.length; i++) await this.dispatch(records[i]!, tx)
+    } catch (e) {
+      this.failedRecord = records[i]
+      throw e
+    }
   }
 
   private async finishBatch(

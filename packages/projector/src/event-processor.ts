@@ -21,7 +21,7 @@ import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js
 import { checkCursor, isCursorMoved } from './cursor-guard.js'
 import { type DeadLetterQueueOptions, ProjectorDeadLetters } from './dead-letter-queue.js'
 import { ErrorStrategy } from './error-strategy.js'
-import { EventByEvent } from './event-by-event.js'
+import { EventByEvent, type FirstFailure } from './event-by-event.js'
 import { EventDispatcher, isThenable } from './event-dispatcher.js'
 import { EventProcessorBuilder } from './event-processor-builder.js'
 import { HandlerRouter } from './handler-router.js'
@@ -58,6 +58,11 @@ export interface EventProcessorOptions<Tx extends ProjectionTxControl> {
   /** Where skipped, dead-lettered and failed events are logged (default: silent). A pino logger fits. */
   readonly logger?: Logger
 }
+
+/** {@link EventProcessor.tryFast}: the batch committed (or another instance had already applied it). */
+const APPLIED = true
+/** The batch goes event by event without a failure to blame (or was never tried whole). */
+const SLOW = undefined
 
 const KNOWN_OPTIONS = [
   'source',
@@ -401,10 +406,10 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
         const records = this.readBatch(target, permits)
         const started = performance.now()
         const before = this.cursor
-        const slow = permits !== Number.POSITIVE_INFINITY || !(await this.tryFast(records))
-        if (slow) {
+        const fast = permits === Number.POSITIVE_INFINITY ? await this.tryFast(records) : SLOW
+        if (fast !== APPLIED) {
           this.counters.slowBatches++
-          const stop = await this.eventByEvent.apply(records, run, signal)
+          const stop = await this.eventByEvent.apply(records, run, signal, fast)
           if (stop.kind === 'fail') throw this.failed(stop.error, stop.eventId)
           if (stop.kind === 'circuit') stoppedBy = 'circuitOpen'
           if (stop.kind === 'retry') stoppedBy = 'aborted'
@@ -451,7 +456,7 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
    * The fast path: the whole batch in one transaction, cursor included. Returns false when a
    * handler failed (nothing of the batch was committed) so the caller re-applies it event by event.
    */
-  private async tryFast(records: readonly EventRecord[]): Promise<boolean> {
+  private async tryFast(records: readonly EventRecord[]): Promise<typeof APPLIED | FirstFailure | undefined> {
     const first = records[0]!.id
     const last = records[records.length - 1]!.id
     try {
@@ -463,15 +468,16 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
         return this.fastBody(stored, first, last, records, tx)
       })
       this.cursor = last
-      return true
+      return APPLIED
     } catch (e) {
       if (isCursorMoved(e, this.name)) {
         this.followMovedCursor(e)
-        return true
+        return APPLIED
       }
       if (isAzothError(e, 'CLOSED', 'IO')) throw e
       this.logger.debug({ err: e, from: first, to: last }, 'batch failed; re-applying event by event')
-      return false
+      const failed = this.dispatcher.failedRecord
+      return failed === undefined ? SLOW : { eventId: failed.id, error: e }
     }
   }
 

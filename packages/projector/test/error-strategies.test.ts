@@ -40,6 +40,56 @@ async function runWithClock(p: EventProcessor, clock: ManualClock): Promise<RunS
   return run
 }
 
+describe('a failing event meets its strategy after exactly one handler call per attempt', () => {
+  // The whole-batch attempt is the failing event's first attempt: no extra call on top of the strategy's.
+  it.each([
+    ['deadLetter', ErrorStrategy.deadLetter(), 1],
+    ['logAndSkip', ErrorStrategy.logAndSkip(), 1],
+    ['failFast', ErrorStrategy.failFast(), 1],
+    ['retryWithBackoff(3)', ErrorStrategy.retryWithBackoff({ maxRetries: 3, initialDelayMs: 1 }), 4],
+  ])('%s', async (_name, strategy, calls) => {
+    const clock = new ManualClock()
+    const handler = balancesHandler(new Set([8]))
+    const p = new EventProcessor({
+      source: f.source,
+      store: f.store,
+      name: 'p',
+      handlers: [handler],
+      errorStrategy: strategy,
+      batch: { maxEvents: 10 },
+      clock,
+    })
+    await runWithClock(p, clock).catch(() => {})
+    expect(handler.callsFor.get(8)).toBe(calls)
+  })
+
+  it('also when the handler fails asynchronously', async () => {
+    const sync = balancesHandler(new Set([8]))
+    const p = new EventProcessor({
+      source: f.source,
+      store: f.store,
+      name: 'p',
+      handlers: [
+        {
+          name: 'async balances',
+          eventTypes: ['Deposited'],
+          async handle(event, tx) {
+            await Promise.resolve()
+            sync.handle(event, tx)
+          },
+        },
+      ],
+      errorStrategy: ErrorStrategy.deadLetter(),
+      batch: { maxEvents: 10 },
+    })
+    expect(await p.runOnce()).toMatchObject({ cursor: 30, deadLettered: 1 })
+    expect(sync.callsFor.get(8)).toBe(1)
+    expect(sync.callsFor.get(7)).toBe(2) // before the failure in its batch: rolled back, applied again
+    expect(sync.callsFor.get(9)).toBe(1) // after it: never reached by the batch attempt
+    expect(await balances(f.store)).toEqual(expectedBalances(f.source, new Set([8])))
+  })
+})
+
 describe('error strategies', () => {
   it('failFast: events before the failing one land, the cursor stops before it, PROJECTION_FAILED', async () => {
     const p = processor(ErrorStrategy.failFast(), new Set([13]))

@@ -9,17 +9,19 @@ export interface Deposit {
 
 /**
  * A balances projection: `Deposited` adds to an account. Fails on event ids in `failing` (mutable,
- * so a test can "fix" the handler), counting every call.
+ * so a test can "fix" the handler), counting every call, also per event id.
  */
 export function balancesHandler(
   failing: Set<number> = new Set(),
-): EventHandler<SqliteTx> & { calls: number } {
+): EventHandler<SqliteTx> & { calls: number; callsFor: Map<number, number> } {
   const handler = {
     name: 'balances',
     eventTypes: ['Deposited'] as const,
     calls: 0,
+    callsFor: new Map<number, number>(),
     handle(event: AzothEvent, tx: SqliteTx): void {
       handler.calls++
+      handler.callsFor.set(event.id, (handler.callsFor.get(event.id) ?? 0) + 1)
       const p = event.payload as Deposit
       // Write first, then fail: the savepoint must roll the write back.
       tx.run(
