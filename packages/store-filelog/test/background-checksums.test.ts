@@ -113,11 +113,11 @@ describe('checksums of read-ahead chunks on a worker thread', () => {
     const worker = new ChecksumWorker(silentLogger)
     const jobs = chunks.map((c) => worker.submit(c.bytes, c.bytes.length)!)
     await settle() // the worker boots and answers them all
-    jobs.forEach((job, i) => expect(job.result()).toBe(chunks[i]!.expected))
+    expect(jobs.map((job) => job.result())).toEqual(chunks.map((c) => c.expected))
     // Jobs queued to a worker that is gone are taken back and checked by the caller.
     const late = chunks.map((c) => worker.submit(c.bytes, c.bytes.length)!)
     await worker.terminate()
-    late.forEach((job, i) => expect(job.result()).toBe(chunks[i]!.expected))
+    expect(late.map((job) => job.result())).toEqual(chunks.map((c) => c.expected))
     expect(worker.submit(chunks[0]!.bytes, 10)).toBeUndefined()
   })
 })
