@@ -70,8 +70,11 @@ export class LogIterator implements IterableIterator<EventRecord> {
             details: { file: segment.path, offset: reader.recordOffset, reason: 'unexpected id' },
           })
         }
-        const b = reader.buffer
-        const bytes = new Uint8Array(b.buffer, b.byteOffset + reader.payloadStart, reader.length)
+        const bytes = new Uint8Array(
+          reader.arrayBuffer,
+          reader.byteOffset + reader.payloadStart,
+          reader.length,
+        )
         this.nextId++
         this.remaining--
         return { done: false, value: { id, bytes } }

@@ -24,6 +24,12 @@ export type ReadStatus = typeof RECORD | typeof END | typeof DAMAGED
  */
 export class RecordReader {
   buffer: Buffer
+  /**
+   * `buffer.buffer` and `buffer.byteOffset`, read once per chunk: those getters call into C++ and
+   * cost more than the rest of handing out a record view.
+   */
+  arrayBuffer: ArrayBufferLike
+  byteOffset = 0
   id = 0
   length = 0
   payloadStart = 0
@@ -53,6 +59,8 @@ export class RecordReader {
   ) {
     this.bufferFileOffset = start
     this.buffer = Buffer.allocUnsafe(freshChunks ? 0 : chunkBytes)
+    this.arrayBuffer = this.buffer.buffer
+    this.byteOffset = this.buffer.byteOffset
   }
 
   /** File offset of the next record to read. */
@@ -93,6 +101,12 @@ export class RecordReader {
     return RECORD
   }
 
+  private setBuffer(buffer: Buffer): void {
+    this.buffer = buffer
+    this.arrayBuffer = buffer.buffer
+    this.byteOffset = buffer.byteOffset
+  }
+
   private damaged(reason: string): ReadStatus {
     this.damage = reason
     return DAMAGED
@@ -106,7 +120,7 @@ export class RecordReader {
       // The chunk read ahead starts at the first record not whole in this one: where we are now,
       // unless the records were not what their lengths said (then this reader stops at the damage).
       if (ahead.fileOffset === this.bufferFileOffset + this.pos && ahead.filled >= need) {
-        this.buffer = ahead.buffer
+        this.setBuffer(ahead.buffer)
         this.bufferFileOffset = ahead.fileOffset
         this.pos = 0
         this.filled = ahead.filled
@@ -155,7 +169,7 @@ export class RecordReader {
     } else if (remaining > 0) {
       target.copyWithin(0, this.pos, this.filled)
     }
-    this.buffer = target
+    this.setBuffer(target)
     this.bufferFileOffset += this.pos
     this.pos = 0
     this.verified = 0

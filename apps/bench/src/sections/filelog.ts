@@ -156,6 +156,9 @@ function iterateCase(logDir: string, events: number, checksum: boolean, backgrou
           filled = keep + read
           pos = 0
           if (read === 0) break
+          // The chunk's ArrayBuffer and offset once per chunk: their getters are costly (ours does the same).
+          const arrayBuffer = chunk.buffer
+          const base = chunk.byteOffset + RECORD_HEADER
           while (filled - pos >= RECORD_HEADER) {
             const length = chunk.readUInt32BE(pos + 8)
             if (filled - pos < RECORD_HEADER + length) break
@@ -171,7 +174,7 @@ function iterateCase(logDir: string, events: number, checksum: boolean, backgrou
             }
             const record = {
               id: chunk.readUInt32BE(pos + 4),
-              bytes: new Uint8Array(chunk.buffer, chunk.byteOffset + pos + RECORD_HEADER, length),
+              bytes: new Uint8Array(arrayBuffer, base + pos, length),
             }
             sum += record.bytes.length + record.id
             pos += RECORD_HEADER + length
