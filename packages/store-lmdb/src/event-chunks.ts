@@ -47,15 +47,20 @@ export class Chunk {
   readonly count: number
   private readonly view: DataView
   private readonly dataStart: number
+  // The value's ArrayBuffer and where its events start in it, read once: the getters call into C++.
+  private readonly arrayBuffer: ArrayBufferLike
+  private readonly base: number
 
   constructor(
     readonly firstId: EventId,
     private readonly value: Uint8Array,
   ) {
     if (value.length < HEADER) throw chunkCorrupt(firstId, 'shorter than its header')
-    this.view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+    this.arrayBuffer = value.buffer
+    this.view = new DataView(this.arrayBuffer, value.byteOffset, value.byteLength)
     this.count = this.view.getUint32(0)
     this.dataStart = HEADER + 4 * this.count
+    this.base = value.byteOffset + this.dataStart
     if (this.count === 0 || this.dataStart > value.length)
       throw chunkCorrupt(firstId, `bad count ${this.count}`)
     if (this.dataStart + this.view.getUint32(HEADER + 4 * (this.count - 1)) !== value.length) {
@@ -74,7 +79,7 @@ export class Chunk {
     if (end < start || this.dataStart + end > this.value.length)
       throw chunkCorrupt(this.firstId, `bad offset ${index}`)
     // A plain Uint8Array view (the value may be a Buffer): no copy.
-    return new Uint8Array(this.value.buffer, this.value.byteOffset + this.dataStart + start, end - start)
+    return new Uint8Array(this.arrayBuffer, this.base + start, end - start)
   }
 }
 
