@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { AzothError } from '@azoth/core'
 import { buildReport, writeReport } from './bench-report.js'
-import { listSectionFiles, loadSection, selectSectionFiles } from './discover.js'
+import { listSectionFiles, loadSection, type SectionFile, selectSectionFiles } from './discover.js'
 import { formatRate, formatSectionTable } from './format.js'
 import { type CaseResult, describeError, type RunOptions, runSection, type SectionResult } from './harness.js'
 
@@ -15,6 +15,11 @@ export interface CliEnvironment {
   out(text: string): void
   /** Receives progress and errors (stderr). */
   err(text: string): void
+  /**
+   * Runs one section somewhere else (`pnpm bench` uses a child process per section, so no section
+   * inherits another's JIT feedback, heap or threads). Without it, sections run in this process.
+   */
+  runIsolated?(file: SectionFile, options: Omit<RunOptions, 'onCase'>): Promise<SectionResult>
 }
 
 const DEFAULT_RUNS = 5
@@ -91,7 +96,8 @@ function parse(argv: readonly string[]) {
   })
 }
 
-function progressLine(section: string, c: CaseResult): string {
+/** The one-line summary of a measured case printed while a run goes on. */
+export function progressLine(section: string, c: CaseResult): string {
   if (c.error) return `  ${section} › ${c.name}: FAILED ${c.error}`
   const ours = c.ours ? `ours ${formatRate(c.ours.medianOpsPerSec)} ${c.unit}/s` : ''
   const raw = c.raw ? `, raw ${formatRate(c.raw.medianOpsPerSec)} ${c.unit}/s` : ''
@@ -138,8 +144,12 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
   for (const file of selected) {
     let result: SectionResult
     try {
-      const section = await loadSection(file)
-      result = await runSection(section, runOptions)
+      if (env.runIsolated !== undefined) {
+        const { runs, warmup, quick } = runOptions
+        result = await env.runIsolated(file, { runs, warmup, quick })
+      } else {
+        result = await runSection(await loadSection(file), runOptions)
+      }
     } catch (e) {
       result = { name: file.name, description: '(not loaded)', cases: [], error: describeError(e) }
     }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { runCli } from './cli.js'
+import { runSectionInChild } from './section-process.js'
 
 // `pnpm bench [section...] [--quick] [--runs N] [--json FILE]`: see README.md.
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
@@ -9,4 +10,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   outDir: `${packageDir}bench-results`,
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  runIsolated: runSectionInChild,
 })

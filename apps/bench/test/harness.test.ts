@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isAzothError } from '@azoth/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
 import type { BenchReport } from '../src/bench-report.js'
 import { runCli } from '../src/cli.js'
 import { listSectionFiles, loadSection, selectSectionFiles } from '../src/discover.js'
@@ -366,4 +367,20 @@ describe('runCli', () => {
     const latest = JSON.parse(await readFile(join(outDir, 'latest.json'), 'utf8')) as BenchReport
     expect(latest.options).toMatchObject({ quick: true, runs: 2, warmup: 1 })
   })
+})
+
+describe('one process per section', () => {
+  it('runs each section in its own child process and still reports a section whose process died', async () => {
+    const json = join(await tempDir(), 'report.json')
+    const run = await runTypeScript(join(fixtures, 'isolated-cli.ts'), [join(fixtures, 'isolated'), json])
+    expect(run.code).toBe(1) // the vanished section is a failure; the others still ran
+    const driverPid = Number(/driver (\d+)/.exec(run.stdout)?.[1])
+    const report = JSON.parse(await readFile(json, 'utf8')) as BenchReport
+    const [pid, vanishes] = report.sections
+    expect(pid?.cases[0]?.params['pid']).toEqual(expect.any(Number))
+    expect(pid?.cases[0]?.params['pid']).not.toBe(driverPid)
+    expect(pid?.cases[0]?.ours?.medianOpsPerSec).toBeGreaterThan(0)
+    expect(vanishes?.name).toBe('vanishes')
+    expect(vanishes?.error).toMatch(/exited with 3/)
+  }, 60_000)
 })
