@@ -7,11 +7,18 @@ import type { StatementCache } from './statement-cache.js'
 export type SqlParams = readonly unknown[] | Readonly<Record<string, unknown>>
 
 // better-sqlite3 binds separate arguments ~100 ns faster than one array (it reads an array element
-// by element through V8's API); long lists stay one argument, clear of engine argument limits.
+// by element through V8's API). Only lists of plain values are spread: as separate arguments, an
+// array would be flattened and an object taken for named parameters, where in one array both are
+// refused. Long lists stay one argument, clear of engine argument limits.
 const SPREAD_LIMIT = 16
 
 function isShortList(params: SqlParams): params is readonly unknown[] {
-  return Array.isArray(params) && params.length <= SPREAD_LIMIT
+  if (!Array.isArray(params) || params.length > SPREAD_LIMIT) return false
+  for (let i = 0; i < params.length; i++) {
+    const v: unknown = params[i]
+    if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)) return false
+  }
+  return true
 }
 
 /** A row as better-sqlite3 returns it. */

@@ -91,6 +91,28 @@ describe('SqliteProjectionStore', () => {
     expect(await store.query('SELECT id FROM balances ORDER BY id')).toEqual([{ id: 'a' }, { id: 'c' }])
   })
 
+  it('binds positional lists the same way whatever their length: blobs yes, nested arrays and objects no', async () => {
+    await store.transaction((tx) => tx.exec('CREATE TABLE t (a, b, c)'))
+    const long = (first: unknown[]) => [...first, ...Array.from({ length: 20 }, () => 0)].slice(0, 20)
+    await store.transaction((tx) => {
+      tx.run('INSERT INTO t VALUES (?, ?, ?)', ['x', 1n, Buffer.from([1, 2])])
+      tx.run('INSERT INTO t VALUES (?, ?, ?)', ['y', null, new Uint8Array([3])])
+      for (const bad of [
+        [[1, 2], 3],
+        [{ a: 1 }, 2, 3],
+        [new Date(0), 2, 3],
+      ]) {
+        expect(() => tx.run('INSERT INTO t VALUES (?, ?, ?)', bad)).toThrow()
+        const wide = `INSERT INTO t SELECT ?, ?, ? WHERE ${Array.from({ length: 17 }, () => '? IS NOT NULL').join(' OR ')}`
+        expect(() => tx.run(wide, long(bad))).toThrow()
+      }
+    })
+    expect(await store.query('SELECT a, b, hex(c) AS c FROM t ORDER BY a')).toEqual([
+      { a: 'x', b: 1, c: '0102' },
+      { a: 'y', b: null, c: '03' },
+    ])
+  })
+
   it('async transactions hold the writer; others wait their turn; tx is unusable afterwards', async () => {
     await createBalances(store)
     const order: string[] = []

@@ -60,11 +60,9 @@ function named(e: unknown, record: EventRecord): unknown {
  * Events whose type no handler wants are neither decoded nor handed to anyone.
  */
 export class EventDispatcher<Tx> {
-  /**
-   * The event whose handler failed the last {@link applyBatch}, when one can be blamed (batches
-   * without `handleBatch` handlers): its failure counts as its first attempt.
-   */
-  failedRecord: EventRecord | undefined
+  // The event whose handler failed the last applyBatch, when one can be blamed (batches without
+  // `handleBatch` handlers): its failure counts as its first attempt.
+  private failedRecord: EventRecord | undefined
   private readonly batchHandlers: readonly EventHandler<Tx>[]
   // Reused between batches: one array per handleBatch handler.
   private readonly buckets = new Map<EventHandler<Tx>, AzothEvent[]>()
@@ -95,6 +93,13 @@ export class EventDispatcher<Tx> {
   ): Promise<void> {
     await pending
     for (let i = from; i < handlers.length; i++) await handlers[i]!.handle(event, tx)
+  }
+
+  /** The event blamed for the last failed {@link applyBatch}, once (it is forgotten here). */
+  takeFailedRecord(): EventRecord | undefined {
+    const record = this.failedRecord
+    this.failedRecord = undefined
+    return record
   }
 
   /**

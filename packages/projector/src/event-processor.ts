@@ -457,6 +457,8 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
    * handler failed (nothing of the batch was committed) so the caller re-applies it event by event.
    */
   private async tryFast(records: readonly EventRecord[]): Promise<typeof APPLIED | FirstFailure | undefined> {
+    // Only a failure inside this batch's handlers may be blamed on one of its events.
+    this.dispatcher.takeFailedRecord()
     const first = records[0]!.id
     const last = records[records.length - 1]!.id
     try {
@@ -476,7 +478,7 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
       }
       if (isAzothError(e, 'CLOSED', 'IO')) throw e
       this.logger.debug({ err: e, from: first, to: last }, 'batch failed; re-applying event by event')
-      const failed = this.dispatcher.failedRecord
+      const failed = this.dispatcher.takeFailedRecord()
       return failed === undefined ? SLOW : { eventId: failed.id, error: e }
     }
   }
@@ -489,7 +491,10 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
     tx: Tx,
   ): void | Promise<void> {
     checkCursor(this.name, stored, first)
-    const r = this.dispatcher.applyBatch(records, tx)
+    // In a savepoint so that an error which ended the whole store transaction (SQLite rolls back
+    // on SQLITE_FULL, IOERR, RAISE(ROLLBACK)...) surfaces as PROJECTION_FAILED, never blamed on an
+    // event and handed to its error strategy.
+    const r = tx.savepoint(() => this.dispatcher.applyBatch(records, tx))
     if (r !== undefined) return r.then(() => tx.setCursor(this.name, last))
     return tx.setCursor(this.name, last)
   }

@@ -63,6 +63,36 @@ describe('a failing event meets its strategy after exactly one handler call per 
     expect(handler.callsFor.get(8)).toBe(calls)
   })
 
+  it('an error that ended the whole store transaction fails the run; no strategy skips it', async () => {
+    // RAISE(ROLLBACK) makes SQLite roll back the whole transaction, as SQLITE_FULL or IOERR do.
+    await f.store.transaction((tx) =>
+      tx.exec(`CREATE TABLE boom (x);
+        CREATE TRIGGER boom_t BEFORE INSERT ON boom BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END;`),
+    )
+    const handler = balancesHandler()
+    const p = new EventProcessor({
+      source: f.source,
+      store: f.store,
+      name: 'p',
+      handlers: [
+        {
+          name: 'boom',
+          eventTypes: ['Deposited'],
+          handle(event, tx) {
+            handler.handle(event, tx)
+            if (event.id === 8) tx.run('INSERT INTO boom VALUES (1)')
+          },
+        },
+      ],
+      errorStrategy: ErrorStrategy.logAndSkip(),
+      batch: { maxEvents: 10 },
+    })
+    const error = await p.runOnce().catch((e: unknown) => e)
+    expect(isAzothError(error, 'PROJECTION_FAILED')).toBe(true)
+    expect(await f.store.getCursor('p')).toBeLessThan(8)
+    expect(p.metrics().skipped).toBe(0)
+  })
+
   it('also when the handler fails asynchronously', async () => {
     const sync = balancesHandler(new Set([8]))
     const p = new EventProcessor({

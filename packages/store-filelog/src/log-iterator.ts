@@ -14,6 +14,9 @@ export interface SegmentDirectory {
   checksumWorker(): ChecksumWorker | undefined
 }
 
+/** Reads that may still return fewer records than this never read ahead. */
+const READ_AHEAD_MIN_RECORDS = 8_192
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 
 /**
@@ -56,7 +59,11 @@ export class LogIterator implements IterableIterator<EventRecord> {
         const start = entry < 0 ? segment.size : segment.index.offsetAt(entry)
         const s = segment
         reader = new RecordReader(() => this.log.fdFor(s), start, segment.size, this.chunkBytes, true)
-        reader.readAhead = () => this.log.checksumWorker()
+        // Reading ahead pays off on long reads only: a projector's batch of a thousand records
+        // would mostly waste the chunk read ahead.
+        if (Math.min(this.remaining, this.to - this.nextId + 1) > READ_AHEAD_MIN_RECORDS) {
+          reader.readAhead = () => this.log.checksumWorker()
+        }
         this.segment = segment
         this.reader = reader
       }

@@ -133,19 +133,27 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
       if (chunk !== undefined && this.index < chunk.count) {
         const id = chunk.firstId + this.index
         if (id > this.to || this.left <= 0) return this.finish()
+        let bytes: Uint8Array
+        try {
+          bytes = chunk.event(this.index)
+        } catch (e) {
+          this.finish()
+          throw e
+        }
+        this.index++
         this.left--
-        return { done: false, value: { id, bytes: chunk.event(this.index++) } }
+        return { done: false, value: { id, bytes } }
       }
-      let chunks = this.chunks
-      if (chunks === undefined) {
-        chunks = this.open()
-        if (chunks === undefined) return this.finish()
-        this.chunks = chunks
-      }
-      const entry = chunks.next()
-      if (entry.done === true) return this.finish()
       let next: Chunk
       try {
+        let chunks = this.chunks
+        if (chunks === undefined) {
+          chunks = this.open()
+          if (chunks === undefined) return this.finish()
+          this.chunks = chunks
+        }
+        const entry = chunks.next()
+        if (entry.done === true) return this.finish()
         next = new Chunk(chunkKeyToId(entry.value.key), entry.value.value)
         if (this.expected !== -1 && next.firstId !== this.expected) {
           throw chunkCorrupt(next.firstId, `gap: expected a chunk starting at ${this.expected}`)
