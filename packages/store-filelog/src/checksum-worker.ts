@@ -105,7 +105,7 @@ export function checksumWorker(logger: Logger): ChecksumWorker | undefined {
 
 /** @internal Exported for tests: the worker behind {@link checksumWorker}. */
 export class ChecksumWorker {
-  /** Jobs the worker failed to finish in time (each then checked by its reader). */
+  /** Jobs the worker failed to finish in time and read-aheads that failed (logged, each counted). */
   failures = 0
   private readonly worker: Worker
   private readonly pool: SharedArrayBuffer[] = []
@@ -156,6 +156,12 @@ export class ChecksumWorker {
       return
     }
     this.fail(new Error(`${STALLS_BEFORE_GIVING_UP} jobs in a row got no answer in time`), 'stalled')
+  }
+
+  /** @internal A reader could not read a chunk ahead (it reads it again when it needs it). */
+  readAheadFailed(e: unknown): void {
+    this.failures++
+    this.logger.warn({ err: e }, 'event log read-ahead failed; the reader will read that chunk itself')
   }
 
   /** @internal A job was answered. */

@@ -150,10 +150,16 @@ export class RecordReader {
     if (size < RECORD_HEADER_BYTES) return
     const buffer = Buffer.allocUnsafe(size)
     let filled = 0
-    while (filled < size) {
-      const n = readSync(this.fd(), buffer, filled, size - filled, fileOffset + filled)
-      if (n === 0) break
-      filled += n
+    try {
+      while (filled < size) {
+        const n = readSync(this.fd(), buffer, filled, size - filled, fileOffset + filled)
+        if (n === 0) break
+        filled += n
+      }
+    } catch (e) {
+      // Only a guess at what comes next: the reader's own read of this chunk raises what is real.
+      worker.readAheadFailed(e)
+      return
     }
     const job = filled >= RECORD_HEADER_BYTES ? worker.submit(buffer, filled) : undefined
     if (job !== undefined) this.ahead = { buffer, fileOffset, filled, job }
