@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readSync, writeSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { isAzothError, silentLogger } from '@azoth/core'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -6,7 +6,7 @@ import { ChecksumWorker } from '../src/checksum-worker.js'
 import { openFileEventLog } from '../src/index.js'
 import { verifyRecords } from '../src/record-checksums.js'
 import { RECORD_HEADER_BYTES, writeRecordHeader } from '../src/segment-format.js'
-import { payloadFor, payloads, removeDir, tempDir } from './helpers.js'
+import { flipByte, payloadFor, payloads, removeDir, tempDir } from './helpers.js'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -36,15 +36,6 @@ async function makeLog(): Promise<{ dir: string; file: string; offsets: number[]
 /** Time for a worker to start and drain its queue. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 300))
-}
-
-function flipByte(file: string, offset: number): void {
-  const fd = openSync(file, 'r+')
-  const b = Buffer.alloc(1)
-  readSync(fd, b, 0, 1, offset)
-  b[0] = b[0]! ^ 0x5a
-  writeSync(fd, b, 0, 1, offset)
-  closeSync(fd)
 }
 
 describe('checksums of read-ahead chunks on a worker thread', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -22,4 +22,14 @@ export function payloads(firstId: number, count: number): Uint8Array[] {
   const out: Uint8Array[] = []
   for (let i = 0; i < count; i++) out.push(payloadFor(firstId + i))
   return out
+}
+
+/** Flips bits of the byte at `offset` of `file` (damage for the corruption tests). */
+export function flipByte(file: string, offset: number): void {
+  const fd = openSync(file, 'r+')
+  const b = Buffer.alloc(1)
+  readSync(fd, b, 0, 1, offset)
+  b[0] = b[0]! ^ 0x5a
+  writeSync(fd, b, 0, 1, offset)
+  closeSync(fd)
 }

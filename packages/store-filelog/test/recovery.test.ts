@@ -1,19 +1,9 @@
-import {
-  appendFileSync,
-  closeSync,
-  openSync,
-  readdirSync,
-  readSync,
-  truncateSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs'
+import { appendFileSync, readdirSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isAzothError } from '@azoth/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openFileEventLog } from '../src/index.js'
-import { payloadFor, payloads, removeDir, tempDir } from './helpers.js'
+import { flipByte, payloadFor, payloads, removeDir, tempDir } from './helpers.js'
 
 const HEADER = 32
 const RECORD_HEADER = 16
@@ -43,15 +33,6 @@ function offsetOf(id: number, firstId = 1): number {
   let o = HEADER
   for (let i = firstId; i < id; i++) o += RECORD_HEADER + payloadFor(i).length
   return o
-}
-
-function flipByte(file: string, offset: number): void {
-  const fd = openSync(file, 'r+')
-  const b = Buffer.alloc(1)
-  readSync(fd, b, 0, 1, offset)
-  b[0] = b[0]! ^ 0x5a
-  writeSync(fd, b, 0, 1, offset)
-  closeSync(fd)
 }
 
 function removeSidecars(dir: string): void {
