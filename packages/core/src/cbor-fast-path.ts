@@ -5,6 +5,8 @@
 // returns NOT_PLAIN and the caller decodes the same bytes with cbor-x, so results never differ
 // from cbor-x's (a property test holds the two together).
 
+import { StringCache } from './string-cache.js'
+
 /** Returned when the bytes are not in the plain subset; decode them with cbor-x instead. */
 export const NOT_PLAIN: unique symbol = Symbol('not plain CBOR')
 
@@ -113,11 +115,8 @@ function text(n: number): string | typeof NOT_PLAIN {
   return ascii(b, s, n)
 }
 
-// Map keys repeat from one event to the next: the last few hundred are kept by a hash of their
-// bytes, so a known key costs a hash and a comparison instead of a new string.
-const KEY_SLOTS = 512
-const keyBytes = new Array<Uint8Array | undefined>(KEY_SLOTS)
-const keyStrings = new Array<string>(KEY_SLOTS)
+// Map keys repeat from one event to the next: they come from a cache of recent ones.
+const keyCache = new StringCache(9) // 512 keys
 
 function mapKey(): string | typeof NOT_PLAIN {
   if (pos >= end) return NOT_PLAIN
@@ -127,30 +126,18 @@ function mapKey(): string | typeof NOT_PLAIN {
   const s = pos + 1
   if (s + n > end) return NOT_PLAIN
   const b = src
-  let h = 0x811c9dc5
-  for (let i = 0; i < n; i++) {
-    const c = b[s + i]!
-    if (c >= 0x80) return NOT_PLAIN
-    h = Math.imul(h ^ c, 0x01000193)
+  // A cached key was ASCII and not '__proto__' when it was stored.
+  const cached = keyCache.get(b, s, s + n)
+  if (cached !== undefined) {
+    pos = s + n
+    return cached
   }
-  pos = s + n
-  const slot = (h >>> 0) % KEY_SLOTS
-  const known = keyBytes[slot]
-  if (known !== undefined && known.length === n) {
-    let same = true
-    for (let i = 0; i < n; i++) {
-      if (known[i] !== b[s + i]) {
-        same = false
-        break
-      }
-    }
-    if (same) return keyStrings[slot]!
-  }
+  for (let i = 0; i < n; i++) if (b[s + i]! >= 0x80) return NOT_PLAIN
   const key = ascii(b, s, n)
   // cbor-x renames this key (a prototype-pollution guard); leave it to cbor-x.
   if (key === '__proto__') return NOT_PLAIN
-  keyBytes[slot] = b.slice(s, s + n)
-  keyStrings[slot] = key
+  keyCache.set(b, s, s + n, key)
+  pos = s + n
   return key
 }
 

@@ -1,6 +1,7 @@
 import { decodeCborRange, encodeCbor } from './cbor.js'
 import { AzothError, CorruptionError } from './errors.js'
 import { type EventId, readEventId, writeEventId } from './ids.js'
+import { StringCache } from './string-cache.js'
 import { utf8DecodeStrict, utf8Encode } from './utf8.js'
 
 /** The envelope format this version writes. Readers accept this and older versions. */
@@ -213,32 +214,16 @@ export function readEventType(bytes: Uint8Array, where?: string): string {
   return decodeType(bytes, checkFixedHeader(bytes, where), where)
 }
 
-// The projector reads every event's type: recent types are kept by a hash of their bytes, so a
-// repeated type costs a hash and a byte comparison instead of building a new string.
-const TYPE_CACHE_SIZE = 256
-const cachedTypeBytes = new Array<Uint8Array | undefined>(TYPE_CACHE_SIZE)
-const cachedTypes = new Array<string>(TYPE_CACHE_SIZE)
+// The projector reads every event's type: repeated types come from a cache of recent ones.
+const typeCache = new StringCache(8) // 256 types
 
 function decodeType(bytes: Uint8Array, typeLength: number, where: Where): string {
   const end = FIXED_HEADER + typeLength
-  let h = 0x811c9dc5
-  for (let i = FIXED_HEADER; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
-  const slot = (h >>> 0) % TYPE_CACHE_SIZE
-  const known = cachedTypeBytes[slot]
-  if (known !== undefined && known.length === typeLength) {
-    let same = true
-    for (let i = 0; i < typeLength; i++) {
-      if (known[i] !== bytes[FIXED_HEADER + i]) {
-        same = false
-        break
-      }
-    }
-    if (same) return cachedTypes[slot]!
-  }
+  const cached = typeCache.get(bytes, FIXED_HEADER, end)
+  if (cached !== undefined) return cached
   const type = utf8DecodeStrict(bytes, FIXED_HEADER, end)
   if (type === undefined) corrupt('event type is not valid UTF-8', where)
-  cachedTypeBytes[slot] = bytes.slice(FIXED_HEADER, end)
-  cachedTypes[slot] = type
+  typeCache.set(bytes, FIXED_HEADER, end, type)
   return type
 }
 

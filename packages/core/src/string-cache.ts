@@ -1,0 +1,37 @@
+/**
+ * Recently decoded short strings (event types, map keys), found by a hash of their bytes: a repeat
+ * costs a hash and a byte comparison instead of a new string. One entry per slot; a collision
+ * replaces the older entry.
+ */
+export class StringCache {
+  private readonly bytes: (Uint8Array | undefined)[]
+  private readonly strings: string[]
+  private readonly mask: number
+  /** The slot of the bytes last looked up, where {@link set} stores. */
+  private slot = 0
+
+  /** `slotsLog2`: the cache holds 2^slotsLog2 entries. */
+  constructor(slotsLog2: number) {
+    this.mask = (1 << slotsLog2) - 1
+    this.bytes = new Array<Uint8Array | undefined>(this.mask + 1)
+    this.strings = new Array<string>(this.mask + 1)
+  }
+
+  /** The cached string of `b[start, end)`, or undefined. */
+  get(b: Uint8Array, start: number, end: number): string | undefined {
+    let h = 0x811c9dc5
+    for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+    const slot = (h ^ (h >>> 16)) & this.mask
+    this.slot = slot
+    const known = this.bytes[slot]
+    if (known === undefined || known.length !== end - start) return undefined
+    for (let i = 0; i < known.length; i++) if (known[i] !== b[start + i]) return undefined
+    return this.strings[slot]
+  }
+
+  /** Caches `value` as the string of `b[start, end)`, right after a {@link get} of those bytes missed. */
+  set(b: Uint8Array, start: number, end: number, value: string): void {
+    this.bytes[this.slot] = b.slice(start, end)
+    this.strings[this.slot] = value
+  }
+}
