@@ -124,7 +124,7 @@ export class EventDispatcher<Tx> {
     for (const bucket of this.buckets.values()) bucket.length = 0
     for (let i = 0; i < records.length; i++) {
       const r = this.collect(records[i]!, tx)
-      if (r !== undefined) return this.finishBatch(r, records, i + 1, tx)
+      if (r !== undefined) return this.finishCollecting(r, records, i + 1, tx)
     }
     return this.flushBuckets(tx)
   }
@@ -146,18 +146,16 @@ export class EventDispatcher<Tx> {
     }
   }
 
-  private async finishBatch(
+  /** The async rest of a batch with `handleBatch` handlers: collect the rest, then flush. */
+  private async finishCollecting(
     pending: Promise<void>,
     records: readonly EventRecord[],
     from: number,
     tx: Tx,
   ): Promise<void> {
     await pending
-    const collecting = this.batchHandlers.length > 0
-    for (let i = from; i < records.length; i++) {
-      await (collecting ? this.collect(records[i]!, tx) : this.dispatch(records[i]!, tx))
-    }
-    if (collecting) await this.flushBuckets(tx)
+    for (let i = from; i < records.length; i++) await this.collect(records[i]!, tx)
+    await this.flushBuckets(tx)
   }
 
   private collect(record: EventRecord, tx: Tx): void | Promise<void> {
