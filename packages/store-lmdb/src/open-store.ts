@@ -72,6 +72,8 @@ function openDatabases(dir: string, readOnly: boolean, mapSize: number | undefin
       encoding: 'binary',
       // Write promises resolve at commit; 'sync' callers also wait for env.flushed. Never noSync.
       overlappingSync: true,
+      // A group commit queues all its writes in one event turn; this keeps them in one transaction.
+      eventTurnBatching: true,
       ...(mapSize === undefined ? {} : { mapSize }),
     })
   } catch (e) {
