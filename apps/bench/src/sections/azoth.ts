@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { encodeEnvelope } from '@azoth/core'
 import { Azoth, TypedValue } from 'azoth'
 import { encode as cborEncode } from 'cbor-x'
 import { type Database, open, type RootDatabase } from 'lmdb'
@@ -44,6 +45,9 @@ async function drive(
   )
   return callers * perCaller
 }
+
+// What one event weighs in the log: the envelope of PAYLOAD (type, timestamp, CBOR payload).
+const EVENT_BYTES = encodeEnvelope({ type: 'transfer', timestamp: Date.now(), payload: PAYLOAD }).length
 
 const keyOf = (i: number) => `acct:${String(i % 100_000).padStart(8, '0')}`
 
@@ -107,6 +111,8 @@ function transactionCase(dir: string, quick: boolean, callers: number, eventLog:
       durability: 'sync',
       eventLog,
       callers,
+      eventBytes: EVENT_BYTES,
+      eventsPerTx: 1,
       txPerCaller: perCaller,
       raw: 'env.transaction(put state; put event)',
     },

@@ -119,6 +119,7 @@ function concurrentCases(dir: string, quick: boolean): Case[] {
           callers,
           txPerCaller: perCaller,
           eventBytes: v.withEvent ? ENVELOPE.length : 0,
+          eventsPerTx: v.withEvent ? 1 : 0,
         },
         ours,
         raw: rawSide,
