@@ -8,16 +8,22 @@
  * `Azoth.restoreFrom(backup, target)` verifies every checksum, refuses a damaged backup with
  * `CORRUPTION`, restores, checks the state digest and returns a database open for writes.
  *
+ * Also the pieces around a backup: `Azoth.openReadOnly(dir)` inspects the live database while the
+ * writer runs (writes raise `READ_ONLY`); `pauseIngestion()`/`resumeIngestion()` hold commits for
+ * a copy taken by other means; `seal()`/`unseal()` refuse commits with `SEALED` instead.
+ *
  * Run: pnpm example backup-restore
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Azoth, isAzothError, TypedValue } from 'azoth'
 
 const root = mkdtempSync(join(tmpdir(), 'azoth-backup-restore-'))
 try {
-  const db = await Azoth.open(join(root, 'live'))
+  const liveDir = join(root, 'live')
+  const db = await Azoth.open(liveDir)
   await db.migrate([
     {
       version: 1,
@@ -59,10 +65,51 @@ try {
   for (const file of manifest.files)
     console.log(`  ${file.path} (${file.bytes} bytes, sha256 ${file.sha256.slice(0, 12)}…)`)
 
+  // An inspection reader (a dashboard, a support shell; usually another process) opens the
+  // directory while the writer runs, and follows what it commits.
+  const reader = await Azoth.openReadOnly(liveDir)
+  const readerHeadBefore = reader.head()
+
   // The live database keeps going after the backup.
   await score('ada', 100)
   console.log(`live head ${db.head()}, ada ${db.get('score/ada').asI64()}`)
   await projector.runOnce()
+  const [projected] = await reader.query<{ score: number }>("SELECT score FROM scores WHERE player = 'ada'")
+  try {
+    await reader.writeBatch().put('score/ada', 0n).commit()
+    throw new Error('a read-only database accepted a write')
+  } catch (e) {
+    if (!isAzothError(e, 'READ_ONLY')) throw e
+    console.log(
+      `read-only reader: head ${readerHeadBefore} → ${reader.head()}, ada ${reader.get('score/ada').asI64()}, ` +
+        `projected ada ${projected?.score}; its write failed with ${e.code}`,
+    )
+  }
+  await reader.close()
+
+  // A copy taken by other means (a filesystem snapshot) needs a quiet moment: pauseIngestion waits
+  // for in-flight commits, then holds new ones; they wait rather than fail.
+  const pausedAt = await db.pauseIngestion()
+  let landed = false
+  const held = score('grace', 1).then(() => {
+    landed = true
+  })
+  await sleep(100)
+  console.log(`paused at event ${pausedAt}: commit held (landed ${landed}, head ${db.head()})`)
+  db.resumeIngestion()
+  await held
+  console.log(`resumed: the held commit landed, head ${db.head()}`)
+
+  // For maintenance where callers should fail fast instead of waiting: seal.
+  const sealedAt = await db.seal()
+  try {
+    await score('grace', 1)
+    throw new Error('a sealed database accepted a commit')
+  } catch (e) {
+    if (!isAzothError(e, 'SEALED')) throw e
+    console.log(`sealed at event ${sealedAt}: a commit was refused with ${e.code}, head ${db.head()}`)
+  }
+  db.unseal()
   await db.close()
 
   // A damaged copy of the backup is refused before anything is restored.

@@ -6,7 +6,8 @@
  * them (`list`, `get`, `count`), and once the cause is fixed (the missing customer arrives)
  * they are replayed: by hand with `retry(id)` (re-applies now; the row is removed on success), or
  * by the automatic replayer of a running projector after `markRetry(id)` (due at once) or its
- * backoff. Rows that keep failing become `permanent` after `maxAttempts`; `remove(id)` drops one.
+ * backoff. Rows that keep failing become `permanent` after `maxAttempts`; `remove(id)` drops a row
+ * that will never apply (here: a payment for a customer who does not exist).
  *
  * Run: pnpm example dlq-replay
  */
@@ -49,6 +50,7 @@ try {
     .appendEvent('payment', { customer: 'ada', amount: 10 })
     .appendEvent('payment', { customer: 'grace', amount: 20 }) // grace is not known yet
     .appendEvent('payment', { customer: 'linus', amount: 30 }) // nor linus
+    .appendEvent('payment', { customer: 'nobody', amount: 99 }) // a bad id: this one never applies
     .commit()
 
   const projector = db.projector({
@@ -67,7 +69,7 @@ try {
     )
 
   // A retry before the cause is fixed fails again and counts the attempt.
-  const [graceRow, linusRow] = await db.deadLetters.list()
+  const [graceRow, linusRow, nobodyRow] = await db.deadLetters.list()
   const early = await db.deadLetters.retry(graceRow!.id)
   console.log(
     `retry before the fix: applied=${early.applied}, status ${early.status}, error "${early.error?.message}"`,
@@ -84,6 +86,12 @@ try {
   // Replay by hand: re-applied now, removed from the queue on success.
   const replayed = await db.deadLetters.retry(graceRow!.id)
   console.log(`manual retry of #${graceRow!.id}: applied=${replayed.applied}`)
+
+  // A row that can never apply is removed (once recorded wherever such mistakes are handled).
+  const removed = await db.deadLetters.remove(nobodyRow!.id)
+  console.log(
+    `removed #${nobodyRow!.id} (${nobodyRow!.errorMessage}): ${removed}; dead letters left: ${await db.deadLetters.count()}`,
+  )
 
   // Or let the automatic replayer of a running projector do it: markRetry makes the row due now.
   await db.deadLetters.markRetry(linusRow!.id)
