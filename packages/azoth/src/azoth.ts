@@ -12,6 +12,7 @@ import {
   type ProcessLock,
   type ScanOptions,
   type StateEntry,
+  type StateSnapshot,
   StripeLockManager,
   type TypedValue,
   toError,
@@ -255,6 +256,26 @@ export class Azoth implements AsyncDisposable {
     return this.store.range(start, end, options)
   }
 
+  /**
+   * A consistent read view of the committed state: every read through it (`get`, `getBytes`,
+   * `exists`, `scan`, `range`) sees the state of one moment, while commits go on, also across
+   * `await`s. Its `get` returns undefined for a missing key (like {@link Azoth.getOpt}). Close it
+   * when done (`using` does it on scope exit): an open snapshot holds one of LMDB's readers and keeps
+   * old pages from being reused. `close()` of the database closes open snapshots; reads after that,
+   * or after the snapshot's own `close()`, raise `CLOSED`.
+   *
+   * @example
+   * using snap = db.snapshot()
+   * const from = snap.get('alice')?.asI64() ?? 0n
+   * await somethingSlow() // transfers may commit meanwhile
+   * const to = snap.get('bob')?.asI64() ?? 0n // same moment as `from`
+   * const total = from + to
+   */
+  snapshot(): StateSnapshot {
+    this.checkOpen()
+    return this.store.snapshot()
+  }
+
   /** The id of the last committed event (0 when there is none). */
   head(): number {
     this.checkOpen()
@@ -297,14 +318,20 @@ export class Azoth implements AsyncDisposable {
     return this.projections.projector(options)
   }
 
-  /** Runs a read-only SQL query against the projection (on a reader connection). */
-  query<Row = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<Row[]> {
+  /**
+   * Runs a read-only SQL query against the projection (on a reader connection). Every failure,
+   * `CLOSED` included, comes as a rejection.
+   */
+  async query<Row = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<Row[]> {
     this.checkOpen()
     return this.projections.query<Row>(sql, params)
   }
 
-  /** Applies pending projection migrations, each in its own transaction; returns how many ran. */
-  migrate(migrations: readonly Migration[]): Promise<number> {
+  /**
+   * Applies pending projection migrations, each in its own transaction; returns how many ran. Every
+   * failure (`CLOSED`, `READ_ONLY` included) comes as a rejection.
+   */
+  async migrate(migrations: readonly Migration[]): Promise<number> {
     this.checkWritable()
     return this.projections.migrate(migrations)
   }

@@ -78,44 +78,44 @@ function copyEventLogFiles(from: string, to: string): void {
 export async function backupDatabase(source: BackupSource, targetDir: string): Promise<BackupManifest> {
   prepareTarget(targetDir)
   const { store, projections, layout } = source
-  const sealedEventId = await store.pause()
   try {
-    for (const projector of projections.all) {
-      const stats = await projector.runOnce()
-      if (stats.cursor < sealedEventId) {
-        source.logger.warn(
-          { projector: projector.name, cursor: stats.cursor, sealedEventId, stoppedBy: stats.stoppedBy },
-          'projector did not reach the seal; the backup records its cursor',
-        )
+    // whilePaused resumes however the copy ends; a failed copy is logged here, then rethrown.
+    return await store.whilePaused(async (sealedEventId) => {
+      for (const projector of projections.all) {
+        const stats = await projector.runOnce()
+        if (stats.cursor < sealedEventId) {
+          source.logger.warn(
+            { projector: projector.name, cursor: stats.cursor, sealedEventId, stoppedBy: stats.stoppedBy },
+            'projector did not reach the seal; the backup records its cursor',
+          )
+        }
       }
-    }
-    await store.backup(join(targetDir, 'canonical'))
-    if (source.eventLog) {
-      await source.eventLog.flush()
-      copyEventLogFiles(layout.events, join(targetDir, 'events'))
-    }
-    const projection = await projections.store.backup(join(targetDir, 'projection.db'))
-    copyFileSync(layout.manifest, join(targetDir, 'azoth.json'))
-    removeRuntimeFiles(targetDir)
-    const files = await checksumFiles(targetDir, listFiles(targetDir))
-    const manifest: BackupManifest = {
-      format: BACKUP_FORMAT_VERSION,
-      createdAt: new Date().toISOString(),
-      sealedEventId,
-      eventLog: source.manifest.eventLog,
-      versions: currentVersions(LAYOUT_FORMAT_VERSION),
-      projectorCursors: projection.cursors,
-      stateDigest: store.stateDigest(),
-      files,
-    }
-    const tmp = join(targetDir, `${BACKUP_MANIFEST}.tmp`)
-    writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
-    renameSync(tmp, join(targetDir, BACKUP_MANIFEST))
-    return manifest
+      await store.backup(join(targetDir, 'canonical'))
+      if (source.eventLog) {
+        await source.eventLog.flush()
+        copyEventLogFiles(layout.events, join(targetDir, 'events'))
+      }
+      const projection = await projections.store.backup(join(targetDir, 'projection.db'))
+      copyFileSync(layout.manifest, join(targetDir, 'azoth.json'))
+      removeRuntimeFiles(targetDir)
+      const files = await checksumFiles(targetDir, listFiles(targetDir))
+      const manifest: BackupManifest = {
+        format: BACKUP_FORMAT_VERSION,
+        createdAt: new Date().toISOString(),
+        sealedEventId,
+        eventLog: source.manifest.eventLog,
+        versions: currentVersions(LAYOUT_FORMAT_VERSION),
+        projectorCursors: projection.cursors,
+        stateDigest: store.stateDigest(),
+        files,
+      }
+      const tmp = join(targetDir, `${BACKUP_MANIFEST}.tmp`)
+      writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
+      renameSync(tmp, join(targetDir, BACKUP_MANIFEST))
+      return manifest
+    })
   } catch (e) {
     source.logger.error({ err: toError(e), targetDir }, 'backup failed')
     throw e
-  } finally {
-    store.resume()
   }
 }

@@ -34,6 +34,7 @@ export {
   type ScanOptions,
   type SetValue,
   type StateEntry,
+  type StateSnapshot,
   type StringValue,
   silentLogger,
   systemClock,

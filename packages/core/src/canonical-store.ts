@@ -23,6 +23,42 @@ export interface ScanOptions {
 }
 
 /**
+ * A consistent, read-only view of the committed state at one moment: every read through it sees
+ * the same state, whatever commits land meanwhile (also across `await`s), until it is closed.
+ * Take one with {@link CanonicalStore.snapshot}; close it as soon as you are done (`using` does
+ * that on scope exit), because an open snapshot pins the store's old pages and one of its readers.
+ *
+ * The reads have the semantics of the store's own methods (decoding, key validation, errors).
+ * After `close()` (or after the store closes, which closes its snapshots) every read, and every
+ * unfinished iterator of `scan`/`range`, raises `CLOSED`.
+ *
+ * @example
+ * using snap = store.snapshot()
+ * const a = snap.get('alice')
+ * await somethingElse() // commits may land now
+ * const b = snap.get('bob') // still the state `a` was read from
+ */
+export interface StateSnapshot extends Disposable {
+  /** The value under `key` in this snapshot, or undefined. */
+  get(key: Key): TypedValue | undefined
+  /** The encoded value under `key` in this snapshot (a copy), for comparisons without decoding. */
+  getBytes(key: Key): Uint8Array | undefined
+  /** True when `key` holds a value in this snapshot; cheaper than `get`. */
+  exists(key: Key): boolean
+  /** Entries of this snapshot whose key starts with `prefix`, in key order, lazily. */
+  scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry>
+  /** Entries of this snapshot with `start <= key < end`, in key order, lazily. */
+  range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry>
+  /**
+   * Releases the snapshot and ends its unfinished iterators. Later reads raise `CLOSED`; closing
+   * again does nothing.
+   */
+  close(): void
+  /** Same as {@link StateSnapshot.close}: what `using snap = store.snapshot()` calls on scope exit. */
+  [Symbol.dispose](): void
+}
+
+/**
  * What a logical transaction sees and does inside the writer. Reads see the latest state,
  * including earlier transactions of the same group and this transaction's own writes. Writes are
  * buffered and applied only if the transaction's function returns normally.
@@ -130,6 +166,11 @@ export interface CanonicalStore extends EventSource {
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry>
   /** Entries with `start <= key < end`, in key order: lazy and snapshot-consistent. */
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry>
+  /**
+   * A read snapshot of the latest committed state, for consistent reads of several keys and scans
+   * (see {@link StateSnapshot}). Close it when done; closing the store closes it too.
+   */
+  snapshot(): StateSnapshot
 
   /** The id of the last committed event, 0 when there is none. */
   head(): EventId
@@ -152,6 +193,12 @@ export interface CanonicalStore extends EventSource {
   resume(): void
   /** True between `pause()` and `resume()`: new commits wait. */
   readonly paused: boolean
+  /**
+   * Pauses (as `pause()`), runs `fn` with the paused head, and resumes however `fn` ends (returns,
+   * throws or rejects); resolves or rejects as `fn` did. Commits issued meanwhile wait, then land in
+   * arrival order. Scopes may overlap: the store resumes when the last running one ends.
+   */
+  whilePaused<R>(fn: (head: EventId) => R | Promise<R>): Promise<R>
   /** Rejects new commits with `SEALED` from the current head on; in memory only, never persisted. */
   seal(): Promise<EventId>
   /** Lifts a `seal()`, so commits are accepted again (used once a sealed backup is done). */

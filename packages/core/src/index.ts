@@ -5,6 +5,7 @@ export type {
   EventSource,
   ScanOptions,
   StateEntry,
+  StateSnapshot,
   StoreBackupInfo,
   WriteContext,
   WriteFn,

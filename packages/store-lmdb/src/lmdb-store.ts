@@ -18,18 +18,20 @@ import {
   type ProcessLock,
   type ScanOptions,
   type StateEntry,
+  type StateSnapshot,
   type StoreBackupInfo,
   type TypedValue,
   toError,
   type WriteFn,
 } from '@azoth/core'
-import type { Database, RootDatabase } from 'lmdb'
+import type { Database, RootDatabase, Transaction } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
 import { EventsReader } from './events-reader.js'
 import { readFast } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
 import { readHead } from './meta.js'
 import { scanState } from './state-scan.js'
+import { LmdbStateSnapshot } from './state-snapshot.js'
 import { copyBackup } from './store-backup.js'
 
 type Bytes = Uint8Array
@@ -82,6 +84,10 @@ export class LmdbStore implements CanonicalStore {
   private readonly lock: ProcessLock | undefined
   private readonly queue: CommitQueue
   private readonly listeners = new Set<(head: EventId) => void>()
+  /** Open snapshots: closing the store closes them. */
+  private readonly snapshots = new Set<LmdbStateSnapshot>()
+  /** Running `whilePaused` scopes: the last one to end resumes. */
+  private pauseScopes = 0
   private readonly eventsReader: EventsReader
   private readonly counters: CommitCounters = {
     commits: 0,
@@ -174,6 +180,34 @@ export class LmdbStore implements CanonicalStore {
     return scanState(this.dbs.state, start, end, options, this.limits)
   }
 
+  /**
+   * A read snapshot of the latest committed state (an lmdb-js read transaction). Snapshots taken
+   * at the same commit share one LMDB reader; LMDB has 126 readers, so about that many snapshots of
+   * different commits can be open at once (more raise `IO`). An open snapshot keeps the pages of
+   * its state from being reused: close it soon. `close()` of the store closes every open snapshot
+   * (their later reads raise `CLOSED`); it never waits for them.
+   */
+  snapshot(): StateSnapshot {
+    this.checkOpen()
+    const state = this.dbs.state
+    let transaction: Transaction
+    try {
+      // lmdb-js reuses one read transaction per event-loop turn; start from the latest commit
+      // (a read-only store: also the writer process's latest), as head() does.
+      state.resetReadTxn()
+      transaction = state.useReadTransaction()
+    } catch (e) {
+      throw new AzothError(
+        'IO',
+        'cannot start a read snapshot (too many open snapshots? close the ones you are done with)',
+        { cause: e },
+      )
+    }
+    const snapshot = new LmdbStateSnapshot(state, this.limits, transaction, (s) => this.snapshots.delete(s))
+    this.snapshots.add(snapshot)
+    return snapshot
+  }
+
   head(): EventId {
     this.checkOpen()
     if (!this.readOnly) return this.committedHead
@@ -240,6 +274,27 @@ export class LmdbStore implements CanonicalStore {
     this.queue.resume()
   }
 
+  /**
+   * Pauses, runs `fn(head)`, and resumes in `finally`, so the store resumes whether `fn` returns,
+   * throws or rejects; resolves or rejects as `fn` did. Commits issued meanwhile wait and then land.
+   * Overlapping scopes share the pause: the store resumes when the last one ends. The end of the
+   * last scope resumes the store even if `pause()` had been called by hand (pauses are not counted).
+   *
+   * @example
+   * await store.whilePaused(async (head) => copyEverythingUpTo(head))
+   */
+  async whilePaused<R>(fn: (head: EventId) => R | Promise<R>): Promise<R> {
+    if (typeof fn !== 'function') throw new AzothError('INVALID_ARGUMENT', 'whilePaused needs a function')
+    this.checkOpen()
+    this.pauseScopes++
+    try {
+      const head = await this.pause()
+      return await fn(head)
+    } finally {
+      if (--this.pauseScopes === 0) this.resume()
+    }
+  }
+
   async seal(): Promise<EventId> {
     this.checkOpen()
     if (this.sealed !== undefined) return this.sealed
@@ -301,6 +356,15 @@ export class LmdbStore implements CanonicalStore {
       await this.queue.idle()
       this.closed = true
       this.listeners.clear()
+      // Snapshots end here (never waited for): their cursors and read transactions are released
+      // before LMDB closes, and their later reads raise CLOSED.
+      for (const snapshot of [...this.snapshots]) {
+        try {
+          snapshot.close()
+        } catch (e) {
+          this.logger.error({ err: toError(e) }, 'releasing a snapshot failed')
+        }
+      }
       try {
         if (this.eventLog) await this.eventLog.close()
         await this.dbs.env.close()

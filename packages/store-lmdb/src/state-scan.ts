@@ -7,7 +7,7 @@ import {
   type ScanOptions,
   type StateEntry,
 } from '@azoth/core'
-import type { Database } from 'lmdb'
+import type { Database, Transaction } from 'lmdb'
 
 /** The smallest key greater than every key starting with `prefix`, or undefined when there is none. */
 function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
@@ -24,7 +24,9 @@ const utf8 = new TextDecoder()
 
 /**
  * Lazily iterates `[start, end)` (or the keys under a prefix when `end` is undefined) in key
- * order, within one LMDB read snapshot. Keys come back as strings when `start` was a string.
+ * order, within one LMDB read snapshot: the read transaction current at the first `next()`, which
+ * the open cursor keeps alive until the iteration ends, or `transaction` when given. Keys come
+ * back as strings when `start` was a string.
  */
 export function* scanState(
   state: Database<Uint8Array, Uint8Array>,
@@ -32,6 +34,7 @@ export function* scanState(
   end: Key | undefined,
   options: ScanOptions,
   limits: Limits,
+  transaction?: Transaction,
 ): Generator<StateEntry> {
   const asString = typeof start === 'string'
   // An empty prefix (or range start) means "from the first key"; keys themselves are never empty.
@@ -42,7 +45,10 @@ export function* scanState(
   let count = 0
   const toKey = (k: Uint8Array): Key => (asString ? utf8.decode(k) : new Uint8Array(k))
   if (!options.reverse) {
-    const from = lo.length === 0 ? {} : { start: Buffer.from(lo) }
+    const from = {
+      ...(lo.length === 0 ? {} : { start: Buffer.from(lo) }),
+      ...(transaction === undefined ? {} : { transaction }),
+    }
     const rangeOptions = hi === undefined ? from : { ...from, end: Buffer.from(hi) }
     for (const { key, value } of state.getRange(rangeOptions)) {
       yield { key: toKey(key), value: decodeTypedValue(value) }
@@ -52,7 +58,11 @@ export function* scanState(
   }
   // Reverse: LMDB starts at the greatest key <= its start; skip an entry equal to the exclusive end.
   // (Without an end the prefix is all 0xff bytes, and every key >= it starts with it.)
-  const rangeOptions = hi === undefined ? { reverse: true } : { start: Buffer.from(hi), reverse: true }
+  const rangeOptions = {
+    reverse: true,
+    ...(hi === undefined ? {} : { start: Buffer.from(hi) }),
+    ...(transaction === undefined ? {} : { transaction }),
+  }
   for (const { key, value } of state.getRange(rangeOptions)) {
     if (hi !== undefined && compareBytes(key, hi) >= 0) continue
     if (compareBytes(key, lo) < 0) return
