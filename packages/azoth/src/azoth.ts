@@ -12,7 +12,6 @@ import {
   type ProcessLock,
   type ScanOptions,
   type StateEntry,
-  type StateSnapshot,
   StripeLockManager,
   type TypedValue,
   toError,
@@ -37,6 +36,7 @@ import { type AzothOptions, type ResolvedAzothOptions, resolveOptions } from './
 import { DeadLetters, Projections, type Projector, type ProjectorOptions } from './projections.js'
 import { requiredValue } from './required-value.js'
 import { restoreFiles } from './restore.js'
+import { Snapshot } from './snapshot.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
 import type { TransactionHost } from './transaction-host.js'
@@ -259,21 +259,21 @@ export class Azoth implements AsyncDisposable {
   /**
    * A consistent read view of the committed state: every read through it (`get`, `getBytes`,
    * `exists`, `scan`, `range`) sees the state of one moment, while commits go on, also across
-   * `await`s. Its `get` returns undefined for a missing key (like {@link Azoth.getOpt}). Close it
+   * `await`s. Its `get` and `getOpt` behave like the database's. Close it
    * when done (`using` does it on scope exit): an open snapshot holds one of LMDB's readers and keeps
    * old pages from being reused. `close()` of the database closes open snapshots; reads after that,
    * or after the snapshot's own `close()`, raise `CLOSED`.
    *
    * @example
    * using snap = db.snapshot()
-   * const from = snap.get('alice')?.asI64() ?? 0n
+   * const from = snap.get('alice').asI64()
    * await somethingSlow() // transfers may commit meanwhile
-   * const to = snap.get('bob')?.asI64() ?? 0n // same moment as `from`
+   * const to = snap.getOpt('bob')?.asI64() ?? 0n // same moment as `from`
    * const total = from + to
    */
-  snapshot(): StateSnapshot {
+  snapshot(): Snapshot {
     this.checkOpen()
-    return this.store.snapshot()
+    return new Snapshot(this.store.snapshot())
   }
 
   /** The id of the last committed event (0 when there is none). */

@@ -34,7 +34,6 @@ export {
   type ScanOptions,
   type SetValue,
   type StateEntry,
-  type StateSnapshot,
   type StringValue,
   silentLogger,
   systemClock,
@@ -72,6 +71,7 @@ export type { AzothMetrics } from './metrics.js'
 export type { AzothOptions } from './options.js'
 export type { PreflightContext } from './preflight.js'
 export { DeadLetters, type Projector, type ProjectorOptions, type SqlEventHandler } from './projections.js'
+export { Snapshot } from './snapshot.js'
 export { type SubscribeOptions, Subscription } from './subscription.js'
 export { type CommitInfo, Transaction } from './transaction.js'
 export { WriteBatch } from './write-batch.js'

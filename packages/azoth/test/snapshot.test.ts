@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { Azoth, type StateSnapshot, TypedValue } from 'azoth'
+import { Azoth, type Snapshot, TypedValue } from 'azoth'
 import { describe, expect, it } from 'vitest'
 import { accountKey, balancesProjector, openAccounts, runTransfers } from './support/bank.js'
 import { expectCode } from './support/expect-code.js'
@@ -24,17 +24,19 @@ describe.each(['lmdb', 'file'] as const)('db.snapshot() (eventLog %s)', (eventLo
     await db.writeBatch().put('alice', TypedValue.i64(100n)).put('bob', TypedValue.i64(0n)).commit()
     for (let i = 1; i <= 10; i++) {
       using snap = db.snapshot()
-      const alice = snap.get('alice')!.asI64()
+      const alice = snap.get('alice').asI64()
       await move(db, 'alice', 'bob', 1n) // lands between the two reads
       await sleep(1)
       expect(db.get('alice').asI64()).toBe(alice - 1n) // the database moved on
-      expect(alice + snap.get('bob')!.asI64()).toBe(100n)
+      expect(alice + snap.get('bob').asI64()).toBe(100n)
       expect([...snap.scan('')].reduce((sum, e) => sum + e.value.asI64(), 0n)).toBe(100n)
       expect(snap.exists('carol')).toBe(false)
     }
     using fresh = db.snapshot()
-    expect(fresh.get('alice')?.asI64()).toBe(90n)
-    expect(fresh.get('carol')).toBeUndefined() // like getOpt: missing keys are undefined
+    expect(fresh.get('alice').asI64()).toBe(90n)
+    // Like the database: get needs a value, getOpt does not.
+    expect(fresh.getOpt('carol')).toBeUndefined()
+    expect(() => fresh.get('carol')).toThrowError(expect.objectContaining({ code: 'NOT_FOUND' }))
   })
 
   it('a scan of a snapshot iterated during a transfer load sees one moment: money is conserved', async () => {
@@ -72,7 +74,7 @@ describe.each(['lmdb', 'file'] as const)('db.snapshot() (eventLog %s)', (eventLo
     closedByHand.close()
     closedByHand.close() // harmless
     await expectCode(() => closedByHand.get(accountKey(1)), 'CLOSED')
-    let scoped: StateSnapshot | undefined
+    let scoped: Snapshot | undefined
     {
       using snap = db.snapshot()
       scoped = snap
