@@ -11,7 +11,6 @@ import {
   type EventLog,
   type EventRange,
   type EventRecord,
-  encodeKey,
   type Key,
   type Limits,
   type Logger,
@@ -29,6 +28,7 @@ import { CommitQueue } from './commit-queue.js'
 import { EventsReader } from './events-reader.js'
 import { readFast } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
+import { lookupKey } from './lookup-key.js'
 import { readHead } from './meta.js'
 import { scanState } from './state-scan.js'
 import { LmdbStateSnapshot } from './state-snapshot.js'
@@ -155,19 +155,19 @@ export class LmdbStore implements CanonicalStore {
 
   get(key: Key): TypedValue | undefined {
     this.checkOpen()
-    const bytes = readFast(this.dbs.state, encodeKey(key, this.limits))
+    const bytes = readFast(this.dbs.state, lookupKey(key, this.limits))
     return bytes === undefined ? undefined : decodeTypedValue(bytes)
   }
 
   getBytes(key: Key): Uint8Array | undefined {
     this.checkOpen()
-    const value = this.dbs.state.getBinary(encodeKey(key, this.limits))
+    const value = this.dbs.state.getBinary(lookupKey(key, this.limits))
     return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
   }
 
   exists(key: Key): boolean {
     this.checkOpen()
-    return this.dbs.state.doesExist(encodeKey(key, this.limits))
+    return this.dbs.state.doesExist(lookupKey(key, this.limits))
   }
 
   scan(prefix: Key, options: ScanOptions = {}): IterableIterator<StateEntry> {

@@ -1,7 +1,6 @@
 import {
   ClosedError,
   decodeTypedValue,
-  encodeKey,
   type Key,
   type Limits,
   type ScanOptions,
@@ -11,6 +10,7 @@ import {
 } from '@azoth/core'
 import type { Database, GetOptions, Transaction } from 'lmdb'
 import { readFast } from './fast-read.js'
+import { lookupKey } from './lookup-key.js'
 import { scanState } from './state-scan.js'
 
 type Bytes = Uint8Array
@@ -42,20 +42,20 @@ export class LmdbStateSnapshot implements StateSnapshot {
 
   get(key: Key): TypedValue | undefined {
     this.checkOpen()
-    const bytes = readFast(this.state, encodeKey(key, this.limits), this.options)
+    const bytes = readFast(this.state, lookupKey(key, this.limits), this.options)
     return bytes === undefined ? undefined : decodeTypedValue(bytes)
   }
 
   getBytes(key: Key): Uint8Array | undefined {
     this.checkOpen()
-    const value = (this.state as unknown as BinaryReader).getBinary(encodeKey(key, this.limits), this.options)
+    const value = (this.state as unknown as BinaryReader).getBinary(lookupKey(key, this.limits), this.options)
     return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
   }
 
   exists(key: Key): boolean {
     this.checkOpen()
     // What lmdb-js's doesExist does: a fast read, without decoding.
-    return readFast(this.state, encodeKey(key, this.limits), this.options) !== undefined
+    return readFast(this.state, lookupKey(key, this.limits), this.options) !== undefined
   }
 
   scan(prefix: Key, options: ScanOptions = {}): IterableIterator<StateEntry> {
