@@ -1,3 +1,4 @@
+import { allocateBytes } from './byte-slab.js'
 import { decodeCborRange, encodeCbor } from './cbor.js'
 import { AzothError, CorruptionError } from './errors.js'
 import { type EventId, readEventId, writeEventId } from './ids.js'
@@ -105,7 +106,11 @@ function invalid(message: string, details: Record<string, unknown>): never {
   throw new AzothError('INVALID_ARGUMENT', message, { details })
 }
 
-/** Encodes an event envelope. Invalid input raises `INVALID_ARGUMENT`. */
+/**
+ * Encodes an event envelope. Invalid input raises `INVALID_ARGUMENT`. The bytes may be a view into a
+ * buffer shared with other outputs (like `Buffer.allocUnsafe`'s pool): mind `byteOffset`, and do not
+ * transfer their `buffer` to a worker.
+ */
 export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   const { type, timestamp, metadata, stream, payload, rawPayload } = input
   if (typeof type !== 'string' || type.length === 0)
@@ -158,7 +163,7 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
     (streamBytes ? 2 + streamBytes.length + 8 : 0) +
     (metaBytes ? 4 + metaBytes.length : 0) +
     payloadBytes.length
-  const out = new Uint8Array(size)
+  const out = allocateBytes(size)
   out[0] = ENVELOPE_FORMAT_VERSION
   out[1] =
     (rawPayload ? FLAG_RAW_PAYLOAD : 0) | (metaBytes ? FLAG_METADATA : 0) | (streamBytes ? FLAG_STREAM : 0)
@@ -167,7 +172,7 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   out[11] = typeBytes.length & 0xff
   out.set(typeBytes, 12)
   let at = 12 + typeBytes.length
-  const view = streamBytes || metaBytes ? new DataView(out.buffer) : undefined
+  const view = streamBytes || metaBytes ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined
   if (streamBytes && stream && view) {
     view.setUint16(at, streamBytes.length)
     out.set(streamBytes, at + 2)

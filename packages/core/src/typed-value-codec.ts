@@ -1,3 +1,4 @@
+import { allocateBytes } from './byte-slab.js'
 import { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
 import { AzothError, CorruptionError, isAzothError } from './errors.js'
 import {
@@ -70,7 +71,7 @@ function withText(tag: number, text: string): Uint8Array {
     }
     if (i === n) return out
   }
-  const out = new Uint8Array(1 + Buffer.byteLength(text, 'utf8'))
+  const out = allocateBytes(1 + Buffer.byteLength(text, 'utf8'))
   out[0] = tag
   utf8Encoder.encodeInto(text, out.subarray(1))
   return out
@@ -79,8 +80,8 @@ function withText(tag: number, text: string): Uint8Array {
 function encodeStrings(tag: number, items: readonly string[]): Uint8Array {
   let size = 5
   for (const item of items) size += 4 + Buffer.byteLength(item, 'utf8')
-  const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
+  const out = allocateBytes(size)
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
   out[0] = tag
   view.setUint32(1, items.length)
   let at = 5
@@ -94,7 +95,8 @@ function encodeStrings(tag: number, items: readonly string[]): Uint8Array {
 
 /**
  * Encodes a typed value to its deterministic binary form: a tag byte and a fixed layout per kind
- * (big-endian integers, fixed-width u256, sorted sets, CBOR with sorted keys for json).
+ * (big-endian integers, fixed-width u256, sorted sets, CBOR with sorted keys for json). Like
+ * {@link encodeEnvelope}'s, the bytes may be a view into a shared buffer.
  */
 export function encodeTypedValue(v: TypedValue): Uint8Array {
   switch (v.kind) {
@@ -112,7 +114,7 @@ export function encodeTypedValue(v: TypedValue): Uint8Array {
     case 'string':
       return withText(TYPED_VALUE_TAGS.string, v.value)
     case 'bytes': {
-      const out = new Uint8Array(1 + v.value.length)
+      const out = allocateBytes(1 + v.value.length)
       out[0] = TYPED_VALUE_TAGS.bytes
       out.set(v.value, 1)
       return out
@@ -139,7 +141,7 @@ export function encodeTypedValue(v: TypedValue): Uint8Array {
         if (isAzothError(e)) throw e
         throw new AzothError('INVALID_ARGUMENT', 'json value cannot be encoded as CBOR', { cause: e })
       }
-      const out = new Uint8Array(1 + body.length)
+      const out = allocateBytes(1 + body.length)
       out[0] = TYPED_VALUE_TAGS.json
       out.set(body, 1)
       return out
