@@ -114,6 +114,14 @@ export interface StoreBackupInfo {
   readonly head: EventId
 }
 
+/**
+ * What a store package offers to restore a copy made by `CanonicalStore.backup()`: copies it into
+ * `targetDir` (empty or missing), checks that it opens, and returns its head. A copy that cannot be
+ * opened is refused with `CORRUPTION`, a non-empty target with `INVALID_ARGUMENT`. Implemented by
+ * `restoreLmdbStore` of `@azoth/store-lmdb`; the store is then opened as usual.
+ */
+export type RestoreCanonicalStore = (backupDir: string, targetDir: string) => EventId
+
 /** Commit counters of the writer, for metrics. */
 export interface CommitStats {
   /** Logical transactions committed since open. */

@@ -3,6 +3,7 @@ export type {
   CommitResult,
   CommitStats,
   EventSource,
+  RestoreCanonicalStore,
   ScanOptions,
   StateEntry,
   StateSnapshot,

@@ -1,13 +1,13 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, CorruptionError } from '@azoth/core'
+import { AzothError, CorruptionError, type RestoreCanonicalStore } from '@azoth/core'
 import { DATA_FILE, readCopyHead } from './store-backup.js'
 
 /**
  * Restores a store copied by `store.backup()` into `targetDir` (which must be empty or missing)
  * and returns its head. A copy LMDB cannot open is refused with `CORRUPTION`.
  */
-export function restoreLmdbStore(backupDir: string, targetDir: string): number {
+export const restoreLmdbStore: RestoreCanonicalStore = (backupDir, targetDir) => {
   const source = join(backupDir, DATA_FILE)
   if (!existsSync(source))
     throw new AzothError('NOT_FOUND', `no store backup in ${backupDir}`, { details: { path: backupDir } })
