@@ -1,16 +1,8 @@
-import { isAzothError, type StateEntry, type StateSnapshot, TypedValue } from '@azoth/core'
+import { type StateEntry, type StateSnapshot, TypedValue } from '@azoth/core'
 import { type LmdbStore, openLmdbStore } from '@azoth/store-lmdb'
 import { describe, expect, it } from 'vitest'
+import { codeOf } from './support/code-of.js'
 import { tempDir } from './support/temp-dir.js'
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (e) {
-    return isAzothError(e) ? e.code : `not an AzothError: ${String(e)}`
-  }
-  return 'no error'
-}
 
 /** Lets lmdb-js's per-turn read transaction expire (it resets on a setTimeout(0)). */
 const nextTurns = () => new Promise((resolve) => setTimeout(resolve, 2))

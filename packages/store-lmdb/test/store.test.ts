@@ -1,16 +1,8 @@
-import { decodeEvent, isAzothError, TypedValue } from '@azoth/core'
+import { decodeEvent, TypedValue } from '@azoth/core'
 import { openLmdbStore } from '@azoth/store-lmdb'
 import { describe, expect, it } from 'vitest'
+import { codeOf } from './support/code-of.js'
 import { tempDir } from './support/temp-dir.js'
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (e) {
-    return isAzothError(e) ? e.code : `not an AzothError: ${String(e)}`
-  }
-  return 'no error'
-}
 
 describe('LmdbStore reads and writes', () => {
   it('commits state and events and reads them back', async () => {
