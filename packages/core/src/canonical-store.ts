@@ -23,6 +23,23 @@ export interface ScanOptions {
 }
 
 /**
+ * Reads of committed key-value state: what a {@link CanonicalStore} (the latest commit) and a
+ * {@link StateSnapshot} (the commit it was taken at) both offer.
+ */
+export interface StateReader {
+  /** The value under `key`, or undefined; reads never wait for the writer. */
+  get(key: Key): TypedValue | undefined
+  /** The value's encoded bytes, for comparisons without decoding; undefined when absent. */
+  getBytes(key: Key): Uint8Array | undefined
+  /** True when `key` holds a value; cheaper than `get`. */
+  exists(key: Key): boolean
+  /** Entries whose key starts with `prefix`, in key order: lazy and snapshot-consistent. */
+  scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry>
+  /** Entries with `start <= key < end`, in key order: lazy and snapshot-consistent. */
+  range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry>
+}
+
+/**
  * A consistent, read-only view of the committed state at one moment: every read through it sees
  * the same state, whatever commits land meanwhile (also across `await`s), until it is closed.
  * Take one with {@link CanonicalStore.snapshot}; close it as soon as you are done (`using` does
@@ -38,17 +55,7 @@ export interface ScanOptions {
  * await somethingElse() // commits may land now
  * const b = snap.get('bob') // still the state `a` was read from
  */
-export interface StateSnapshot extends Disposable {
-  /** The value under `key` in this snapshot, or undefined. */
-  get(key: Key): TypedValue | undefined
-  /** The encoded value under `key` in this snapshot (a copy), for comparisons without decoding. */
-  getBytes(key: Key): Uint8Array | undefined
-  /** True when `key` holds a value in this snapshot; cheaper than `get`. */
-  exists(key: Key): boolean
-  /** Entries of this snapshot whose key starts with `prefix`, in key order, lazily. */
-  scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry>
-  /** Entries of this snapshot with `start <= key < end`, in key order, lazily. */
-  range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry>
+export interface StateSnapshot extends StateReader, Disposable {
   /**
    * Releases the snapshot and ends its unfinished iterators. Later reads raise `CLOSED`; closing
    * again does nothing.
@@ -156,7 +163,7 @@ export interface EventSource {
  * The source of truth: key-value state, metadata and (by default) the events, with group commit.
  * Implemented by `@azoth/store-lmdb`.
  */
-export interface CanonicalStore extends EventSource {
+export interface CanonicalStore extends EventSource, StateReader {
   /** True when opened read-only: every commit is refused with `READ_ONLY`. */
   readonly readOnly: boolean
   /** How commits are acknowledged (`'sync'` or `'relaxed'`), fixed at open. */
@@ -164,16 +171,6 @@ export interface CanonicalStore extends EventSource {
   /** The size limits commits are checked against (keys, values, events). */
   readonly limits: Limits
 
-  /** The latest committed value under `key`, or undefined; reads never wait for the writer. */
-  get(key: Key): TypedValue | undefined
-  /** The latest committed value's encoded bytes, for comparisons without decoding; undefined when absent. */
-  getBytes(key: Key): Uint8Array | undefined
-  /** True when `key` holds a committed value; cheaper than `get`. */
-  exists(key: Key): boolean
-  /** Entries whose key starts with `prefix`, in key order: lazy and snapshot-consistent. */
-  scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry>
-  /** Entries with `start <= key < end`, in key order: lazy and snapshot-consistent. */
-  range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry>
   /**
    * A read snapshot of the latest committed state, for consistent reads of several keys and scans
    * (see {@link StateSnapshot}). Close it when done; closing the store closes it too.

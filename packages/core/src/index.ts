@@ -6,6 +6,7 @@ export type {
   RestoreCanonicalStore,
   ScanOptions,
   StateEntry,
+  StateReader,
   StateSnapshot,
   StoreBackupInfo,
   WriteContext,
