@@ -7,6 +7,25 @@ import { tempDir } from './support/temp-dir.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Transfers among 50 accounts by 8 callers in the background, until `finish()`. */
+function transferLoad(db: Azoth, seed: number): { finish(): Promise<void> } {
+  let done = false
+  const running = runTransfers(db, {
+    callers: 8,
+    accounts: 50,
+    maxAmount: 300,
+    seed,
+    idBase: 1,
+    stop: () => done,
+  })
+  return {
+    async finish() {
+      done = true
+      await running
+    },
+  }
+}
+
 async function move(db: Azoth, from: string, to: string, amount: bigint): Promise<void> {
   await db
     .transaction()
@@ -42,15 +61,7 @@ describe.each(['lmdb', 'file'] as const)('db.snapshot() (eventLog %s)', (eventLo
   it('a scan of a snapshot iterated during a transfer load sees one moment: money is conserved', async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
     await openAccounts(db, 50)
-    let done = false
-    const load = runTransfers(db, {
-      callers: 8,
-      accounts: 50,
-      maxAmount: 300,
-      seed: 7,
-      idBase: 1,
-      stop: () => done,
-    })
+    const load = transferLoad(db, 7)
     const heads = new Set<number>()
     for (let round = 0; round < 6; round++) {
       using snap = db.snapshot()
@@ -62,8 +73,7 @@ describe.each(['lmdb', 'file'] as const)('db.snapshot() (eventLog %s)', (eventLo
       }
       expect(total).toBe(1000n * 50n)
     }
-    done = true
-    await load
+    await load.finish()
     expect(heads.size).toBeGreaterThan(1) // commits really landed during the scans
   })
 
@@ -118,15 +128,7 @@ describe('backups that overlap', () => {
     await using db = await Azoth.open(tempDir())
     const projector = await balancesProjector(db)
     await openAccounts(db, 50)
-    let done = false
-    const load = runTransfers(db, {
-      callers: 8,
-      accounts: 50,
-      maxAmount: 300,
-      seed: 11,
-      idBase: 1,
-      stop: () => done,
-    })
+    const load = transferLoad(db, 11)
     // Whether transfers slip in before the second backup ends depends on timing: a few rounds.
     for (let round = 0; round < 6; round++) {
       const start = db.head()
@@ -144,8 +146,7 @@ describe('backups that overlap', () => {
         expect(restored.head()).toBe(sealed)
       }
     }
-    done = true
-    await load
+    await load.finish()
     await projector.stop()
   }, 60_000)
 })
