@@ -16,39 +16,40 @@ const get = (name: string) => `(local.get $${name})`
 const set = (name: string, value: string) => `(local.set $${name} ${value})`
 const c32 = (n: number) => `(i32.const ${n})`
 
-/** Table `k` entry for the byte `index`: tables are 1 KiB apart. */
-const lookup = (table: number, index: string) =>
-  `(i32.load offset=${table * 1024} (i32.shl ${index} ${c32(2)}))`
+/** Table `table`'s entry at the byte offset `offset` (4 × the byte): tables are 1 KiB apart. */
+const lookupAt = (table: number, offset: string) => `(i32.load offset=${table * 1024} ${offset})`
 
-function byteOf(word: string, k: number): string {
-  if (k === 0) return `(i32.and ${word} ${c32(255)})`
-  if (k === 3) return `(i32.shr_u ${word} ${c32(24)})`
-  return `(i32.and (i32.shr_u ${word} ${c32(8 * k)}) ${c32(255)})`
+/** Table `table`'s entry for the byte `index`. */
+const lookup = (table: number, index: string) => lookupAt(table, `(i32.shl ${index} ${c32(2)})`)
+
+/** 4 × byte `k` of `word`: one shift and one mask (the entries are 4 bytes wide). */
+function entryOffsetOf(word: string, k: number): string {
+  if (k === 0) return `(i32.and (i32.shl ${word} ${c32(2)}) ${c32(1020)})`
+  return `(i32.and (i32.shr_u ${word} ${c32(8 * k - 2)}) ${c32(1020)})`
 }
 
 const xorAll = (terms: string[]) => terms.reduce((acc, t) => `(i32.xor ${acc} ${t})`)
 
 /** One 16-byte step of `crc` over the bytes at `p` (slice-by-16; words load little-endian). */
-function step16(crc: string, p: string): string {
-  const words = ['w0', 'w1', 'w2', 'w3']
+function step16(crc: string, p: string, words: readonly string[]): string {
   const terms: string[] = []
   words.forEach((w, i) => {
-    for (let k = 0; k < 4; k++) terms.push(lookup(15 - (i * 4 + k), byteOf(get(w), k)))
+    for (let k = 0; k < 4; k++) terms.push(lookupAt(15 - (i * 4 + k), entryOffsetOf(get(w), k)))
   })
   return [
-    set('w0', `(i32.xor ${get(crc)} (i32.load ${get(p)}))`),
-    set('w1', `(i32.load offset=4 ${get(p)})`),
-    set('w2', `(i32.load offset=8 ${get(p)})`),
-    set('w3', `(i32.load offset=12 ${get(p)})`),
+    set(words[0]!, `(i32.xor ${get(crc)} (i32.load ${get(p)}))`),
+    set(words[1]!, `(i32.load offset=4 ${get(p)})`),
+    set(words[2]!, `(i32.load offset=8 ${get(p)})`),
+    set(words[3]!, `(i32.load offset=12 ${get(p)})`),
     set(crc, xorAll(terms)),
   ].join('\n')
 }
 
-/** One 4-byte step of `crc` over the bytes at `p + offset` (slice-by-4). */
-function step4(crc: string, p: string, offset: number): string {
-  const terms = [0, 1, 2, 3].map((k) => lookup(3 - k, byteOf(get('w0'), k)))
+/** One 4-byte step of `crc` over the bytes at `p + offset` (slice-by-4), using the local `word`. */
+function step4(crc: string, p: string, offset: number, word: string): string {
+  const terms = [0, 1, 2, 3].map((k) => lookupAt(3 - k, entryOffsetOf(get(word), k)))
   return [
-    set('w0', `(i32.xor ${get(crc)} (i32.load offset=${offset} ${get(p)}))`),
+    set(word, `(i32.xor ${get(crc)} (i32.load offset=${offset} ${get(p)}))`),
     set(crc, xorAll(terms)),
   ].join('\n')
 }
@@ -59,60 +60,114 @@ const loadBE = (p: string, offset: number) => {
   return `(i32.or (i32.and (i32.rotl ${w} ${c32(8)}) ${c32(0x00ff00ff)}) (i32.and (i32.rotr ${w} ${c32(8)}) ${c32(0xff00ff00 | 0)}))`
 }
 
-const WORD_LOCALS = '(local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32)'
+/** The locals of one record's CRC: the suffix tells the two records of a pair apart. */
+function recordLocals(x: string): {
+  o: string
+  len: string
+  crc: string
+  p: string
+  pend: string
+  w: string[]
+} {
+  return {
+    o: `o${x}`,
+    len: `len${x}`,
+    crc: `crc${x}`,
+    p: `p${x}`,
+    pend: `pend${x}`,
+    w: [0, 1, 2, 3].map((i) => `w${i}${x}`),
+  }
+}
+const A = recordLocals('')
+const B = recordLocals('2')
+const declare = (r: ReturnType<typeof recordLocals>) =>
+  [r.len, r.crc, r.p, r.pend, ...r.w].map((n) => `(local $${n} i32)`).join(' ')
+
+/** Starts the CRC of record `r` (its id and length) and sets its payload bounds. */
+const crcHead = (r: ReturnType<typeof recordLocals>) => `
+  ${set(r.crc, c32(-1))}
+  ${step4(r.crc, r.o, 0, r.w[0]!)}
+  ${step4(r.crc, r.o, 4, r.w[0]!)}
+  ${step4(r.crc, r.o, 8, r.w[0]!)}
+  ${set(r.p, `(i32.add ${get(r.o)} ${c32(16)})`)}
+  ${set(r.pend, `(i32.add ${get(r.p)} ${get(r.len)})`)}`
+
+/** Finishes the CRC of record `r` from its payload position `p` on. */
+const crcTail = (r: ReturnType<typeof recordLocals>) => `
+  (block $done16${r.o} (loop $by16${r.o}
+    (br_if $done16${r.o} (i32.gt_u (i32.add ${get(r.p)} ${c32(16)}) ${get(r.pend)}))
+    ${step16(r.crc, r.p, r.w)}
+    ${set(r.p, `(i32.add ${get(r.p)} ${c32(16)})`)}
+    (br $by16${r.o})))
+  (block $done4${r.o} (loop $by4${r.o}
+    (br_if $done4${r.o} (i32.gt_u (i32.add ${get(r.p)} ${c32(4)}) ${get(r.pend)}))
+    ${step4(r.crc, r.p, 0, r.w[0]!)}
+    ${set(r.p, `(i32.add ${get(r.p)} ${c32(4)})`)}
+    (br $by4${r.o})))
+  (block $done1${r.o} (loop $by1${r.o}
+    (br_if $done1${r.o} (i32.ge_u ${get(r.p)} ${get(r.pend)}))
+    ${set(r.crc, `(i32.xor ${lookup(0, `(i32.and (i32.xor ${get(r.crc)} (i32.load8_u ${get(r.p)})) ${c32(255)})`)} (i32.shr_u ${get(r.crc)} ${c32(8)}))`)}
+    ${set(r.p, `(i32.add ${get(r.p)} ${c32(1)})`)}
+    (br $by1${r.o})))
+  ${set(r.crc, `(i32.xor ${get(r.crc)} ${c32(-1)})`)}`
 
 /**
- * Statements leaving in $crc the finished CRC of the record at $o with $len payload bytes: id and
- * length, then the payload from $p on. Inlined into each walk (a call per record costs ~10%).
+ * The CRCs of two records side by side: one record's steps wait on each other (each table lookup
+ * needs the previous step's result), so a second, independent chain fills the idle cycles.
  */
-const recordCrc = `
-  ${set('crc', c32(-1))}
-  ${step4('crc', 'o', 0)}
-  ${step4('crc', 'o', 4)}
-  ${step4('crc', 'o', 8)}
-  ${set('p', `(i32.add ${get('o')} ${c32(16)})`)}
-  ${set('pend', `(i32.add ${get('p')} ${get('len')})`)}
-  (block $done16 (loop $by16
-    (br_if $done16 (i32.gt_u (i32.add ${get('p')} ${c32(16)}) ${get('pend')}))
-    ${step16('crc', 'p')}
-    ${set('p', `(i32.add ${get('p')} ${c32(16)})`)}
-    (br $by16)))
-  (block $done4 (loop $by4
-    (br_if $done4 (i32.gt_u (i32.add ${get('p')} ${c32(4)}) ${get('pend')}))
-    ${step4('crc', 'p', 0)}
-    ${set('p', `(i32.add ${get('p')} ${c32(4)})`)}
-    (br $by4)))
-  (block $done1 (loop $by1
-    (br_if $done1 (i32.ge_u ${get('p')} ${get('pend')}))
-    ${set('crc', `(i32.xor ${lookup(0, `(i32.and (i32.xor ${get('crc')} (i32.load8_u ${get('p')})) ${c32(255)})`)} (i32.shr_u ${get('crc')} ${c32(8)}))`)}
-    ${set('p', `(i32.add ${get('p')} ${c32(1)})`)}
-    (br $by1)))
-  ${set('crc', `(i32.xor ${get('crc')} ${c32(-1)})`)}`
+const pairCrc = `
+  ${crcHead(A)}
+  ${crcHead(B)}
+  (block $donePair (loop $byPair
+    (br_if $donePair (i32.gt_u (i32.add ${get(A.p)} ${c32(16)}) ${get(A.pend)}))
+    (br_if $donePair (i32.gt_u (i32.add ${get(B.p)} ${c32(16)}) ${get(B.pend)}))
+    ${step16(A.crc, A.p, A.w)}
+    ${step16(B.crc, B.p, B.w)}
+    ${set(A.p, `(i32.add ${get(A.p)} ${c32(16)})`)}
+    ${set(B.p, `(i32.add ${get(B.p)} ${c32(16)})`)}
+    (br $byPair)))
+  ${crcTail(A)}
+  ${crcTail(B)}`
+
+/** Whether a whole record starts at local `o` before $end; its payload length goes into `len`. */
+const whole = (o: string, len: string) => `(i32.and
+    (i32.le_u (i32.add ${get(o)} ${c32(16)}) ${get('end')})
+    (i32.le_u (local.tee $${len} ${loadBE(o, 8)}) (i32.sub (i32.sub ${get('end')} ${get(o)}) ${c32(16)})))`
 
 /**
- * A walk over the whole records in [o, end): stops at the first record that is not whole in the
- * range (or, for verify, whose checksum differs) and returns its offset. `onRecord` runs for each
- * whole record with its payload length in $len and its CRC in $crc; it may `br $stop`.
+ * A walk over the whole records in [o, end), two at a time: stops at the first record that is not
+ * whole in the range (or, for verify, whose checksum differs) and returns its offset. `onRecord`
+ * runs for each whole record, at $o, with its CRC in the given local; it may `br $stop`.
  */
-function walk(name: string, onRecord: string): string {
+function walk(name: string, onRecord: (crc: string) => string): string {
   return `
 (func (export "${name}") (param $o i32) (param $end i32) (result i32)
-  (local $len i32) (local $crc i32) (local $p i32) (local $pend i32) ${WORD_LOCALS}
+  (local $o2 i32) ${declare(A)} ${declare(B)}
   (block $stop (loop $next
     (br_if $stop (i32.gt_u (i32.add ${get('o')} ${c32(16)}) ${get('end')}))
     ${set('len', loadBE('o', 8))}
     (br_if $stop (i32.gt_u ${get('len')} (i32.sub (i32.sub ${get('end')} ${get('o')}) ${c32(16)})))
-    ${recordCrc}
-    ${onRecord}
-    ${set('o', `(i32.add (i32.add ${get('o')} ${c32(16)}) ${get('len')})`)}
+    ${set('o2', `(i32.add (i32.add ${get('o')} ${c32(16)}) ${get('len')})`)}
+    (if ${whole('o2', 'len2')}
+      (then
+        ${pairCrc}
+        ${onRecord('crc')}
+        ${set('o', get('o2'))}
+        ${onRecord('crc2')}
+        ${set('o', `(i32.add (i32.add ${get('o')} ${c32(16)}) ${get('len2')})`)})
+      (else
+        ${crcHead(A)}
+        ${crcTail(A)}
+        ${onRecord('crc')}
+        ${set('o', get('o2'))}))
     (br $next)))
   ${get('o')})`
 }
 
-const verifyFn = walk('verify', `(br_if $stop (i32.ne ${get('crc')} ${loadBE('o', 12)}))`)
+const verifyFn = walk('verify', (crc) => `(br_if $stop (i32.ne ${get(crc)} ${loadBE('o', 12)}))`)
 
 // The CRC is stored big-endian: byte-swap the finished value before the little-endian store.
-const sealFn = walk('seal', `(i32.store offset=12 ${get('o')} (call $bswap ${get('crc')}))`)
+const sealFn = walk('seal', (crc) => `(i32.store offset=12 ${get('o')} (call $bswap ${get(crc)}))`)
 
 const bswapFn = `
 (func $bswap (param $x i32) (result i32)

@@ -11,7 +11,6 @@ import {
   type ProcessLock,
   writeEventId,
 } from '@azoth/core'
-import { type ChecksumWorker, checksumWorker } from './checksum-worker.js'
 import { crc32c } from './crc32c.js'
 import { followWriter } from './follow-writer.js'
 import { datasync, fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'
@@ -19,6 +18,7 @@ import { removeSidecar, writeSidecar } from './index-sidecar.js'
 import { LogIterator, type SegmentDirectory } from './log-iterator.js'
 import { createSegment } from './open-segments.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
+import { type ReadAheadWorker, readAheadWorker } from './read-ahead-worker.js'
 import { sealRecords } from './record-checksums.js'
 import { RecordLocator } from './record-locator.js'
 import type { Segment } from './segment.js'
@@ -330,8 +330,8 @@ export class FileEventLog implements EventLog, SegmentDirectory {
   }
 
   /** @internal */
-  checksumWorker(): ChecksumWorker | undefined {
-    return this.opts.backgroundChecksums ? checksumWorker(this.opts.logger) : undefined
+  readAheadWorker(): ReadAheadWorker | undefined {
+    return this.opts.backgroundChecksums ? readAheadWorker(this.opts.logger) : undefined
   }
 
   private checkWritable(): void {

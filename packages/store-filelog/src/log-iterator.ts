@@ -1,5 +1,5 @@
 import { AzothError, CorruptionError, type EventRecord } from '@azoth/core'
-import type { ChecksumWorker } from './checksum-worker.js'
+import type { ReadAheadWorker } from './read-ahead-worker.js'
 import { END, RECORD, RecordReader } from './record-reader.js'
 import type { Segment } from './segment.js'
 
@@ -10,8 +10,8 @@ export interface SegmentDirectory {
   fdFor(segment: Segment): number
   head(): number
   assertOpen(): void
-  /** The worker that checks read-ahead chunks, if reads should use one (started on first use). */
-  checksumWorker(): ChecksumWorker | undefined
+  /** The worker that reads and checks chunks ahead, if reads should use one (started on first use). */
+  readAheadWorker(): ReadAheadWorker | undefined
 }
 
 /** Reads that may still return fewer records than this never read ahead. */
@@ -47,6 +47,47 @@ export class LogIterator implements IterableIterator<EventRecord> {
   }
 
   next(): IteratorResult<EventRecord, undefined> {
+    // The common case, kept small so that it is inlined into the caller's loop (and the result
+    // objects with it): the next record is whole and checked in the current chunk.
+    const reader = this.reader
+    if (reader !== undefined && this.remaining > 0 && this.nextId <= this.to && !this.segment!.retired) {
+      this.log.assertOpen()
+      if (reader.nextChecked()) {
+        const id = reader.id
+        if (id !== this.nextId) return this.skipOrFail(reader, id)
+        this.nextId = id + 1
+        this.remaining--
+        const bytes = new Uint8Array(
+          reader.arrayBuffer,
+          reader.byteOffset + reader.payloadStart,
+          reader.length,
+        )
+        return { done: false, value: { id, bytes } }
+      }
+    }
+    return this.nextSlow()
+  }
+
+  private deliver(reader: RecordReader, id: number): IteratorResult<EventRecord, undefined> {
+    this.nextId = id + 1
+    this.remaining--
+    const bytes = new Uint8Array(reader.arrayBuffer, reader.byteOffset + reader.payloadStart, reader.length)
+    return { done: false, value: { id, bytes } }
+  }
+
+  /** A record before the one wanted (reading from a sparse-index entry) is skipped. */
+  private skipOrFail(reader: RecordReader, id: number): IteratorResult<EventRecord, undefined> {
+    if (id > this.nextId) throw this.unexpectedId(this.segment!, reader, id)
+    return this.nextSlow()
+  }
+
+  private unexpectedId(segment: Segment, reader: RecordReader, id: number): CorruptionError {
+    return new CorruptionError(`segment ${segment.path} holds id ${id} where ${this.nextId} belongs`, {
+      details: { file: segment.path, offset: reader.recordOffset, reason: 'unexpected id' },
+    })
+  }
+
+  private nextSlow(): IteratorResult<EventRecord, undefined> {
     if (this.remaining <= 0 || this.nextId > this.to) return this.finish()
     this.log.assertOpen()
     for (;;) {
@@ -62,7 +103,8 @@ export class LogIterator implements IterableIterator<EventRecord> {
         // Reading ahead pays off on long reads only: a projector's batch of a thousand records
         // would mostly waste the chunk read ahead.
         if (Math.min(this.remaining, this.to - this.nextId + 1) > READ_AHEAD_MIN_RECORDS) {
-          reader.readAhead = () => this.log.checksumWorker()
+          const log = this.log
+          reader.readAhead = { path: segment.path, worker: () => log.readAheadWorker() }
         }
         this.segment = segment
         this.reader = reader
@@ -72,19 +114,8 @@ export class LogIterator implements IterableIterator<EventRecord> {
       if (status === RECORD) {
         const id = reader.id
         if (id < this.nextId) continue
-        if (id !== this.nextId) {
-          throw new CorruptionError(`segment ${segment.path} holds id ${id} where ${this.nextId} belongs`, {
-            details: { file: segment.path, offset: reader.recordOffset, reason: 'unexpected id' },
-          })
-        }
-        const bytes = new Uint8Array(
-          reader.arrayBuffer,
-          reader.byteOffset + reader.payloadStart,
-          reader.length,
-        )
-        this.nextId++
-        this.remaining--
-        return { done: false, value: { id, bytes } }
+        if (id !== this.nextId) throw this.unexpectedId(segment, reader, id)
+        return this.deliver(reader, id)
       }
       if (status === END && this.nextId > segment.lastId) {
         this.segment = undefined
@@ -108,6 +139,7 @@ export class LogIterator implements IterableIterator<EventRecord> {
 
   private finish(): IteratorResult<EventRecord, undefined> {
     this.remaining = 0
+    this.reader?.close()
     this.segment = undefined
     this.reader = undefined
     return DONE

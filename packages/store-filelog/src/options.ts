@@ -17,8 +17,8 @@ export interface FileEventLogOptions {
   /** Largest record accepted by `append` (default 64 MiB, at most 2 GiB - 1). */
   readonly maxRecordBytes?: number
   /**
-   * Check the checksums of read-ahead chunks of long sequential reads on a worker thread, when the
-   * machine has more than one core (default true). Reads return the same records either way.
+   * Read and check the chunks of long sequential reads ahead on a worker thread, when the machine
+   * has more than one core (default true). Reads return the same records either way.
    */
   readonly backgroundChecksums?: boolean
   /** Where recoveries and background failures are reported (default: silent). */

@@ -1,6 +1,6 @@
 import { readSync } from 'node:fs'
 import { readEventId } from '@azoth/core'
-import type { ChecksumJob, ChecksumWorker } from './checksum-worker.js'
+import type { ReadAheadJob, ReadAheadWorker } from './read-ahead-worker.js'
 import { verifyRecords } from './record-checksums.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
 
@@ -42,10 +42,10 @@ export class RecordReader {
   /** Records of `buffer` before this offset had their checksums checked in bulk. */
   private verified = 0
   /**
-   * Set for long sequential reads: from the second chunk on, the next chunk is read ahead and its
-   * checksums are checked by this worker while the current one is consumed.
+   * Set for long sequential reads: from the second chunk on, the worker reads the next chunk of
+   * the file at `path` and checks its checksums while the current one is consumed.
    */
-  readAhead: (() => ChecksumWorker | undefined) | undefined
+  readAhead: { readonly path: string; worker(): ReadAheadWorker | undefined } | undefined
   private ahead: ReadAhead | undefined
   private fills = 0
 
@@ -66,6 +66,27 @@ export class RecordReader {
   /** File offset of the next record to read. */
   get position(): number {
     return this.bufferFileOffset + this.pos
+  }
+
+  /**
+   * {@link next} for the common case, small enough to be inlined into a caller's loop: when the
+   * next record is whole in the buffer and its checksum was already checked, reads it and returns
+   * true; otherwise changes nothing and returns false (call {@link next}).
+   */
+  nextChecked(): boolean {
+    const b = this.buffer
+    const pos = this.pos
+    const checked = this.verified - pos
+    if (checked < RECORD_HEADER_BYTES) return false
+    const length = readU32(b, pos + 8)
+    // `verified` ends at a record boundary, so a header it covers comes with its payload.
+    if (checked < RECORD_HEADER_BYTES + length) return false
+    this.recordOffset = this.bufferFileOffset + pos
+    this.id = readEventId(b, pos)
+    this.length = length
+    this.payloadStart = pos + RECORD_HEADER_BYTES
+    this.pos = pos + RECORD_HEADER_BYTES + length
+    return true
   }
 
   next(): ReadStatus {
@@ -119,50 +140,46 @@ export class RecordReader {
       this.ahead = undefined
       // The chunk read ahead starts at the first record not whole in this one: where we are now,
       // unless the records were not what their lengths said (then this reader stops at the damage).
-      if (ahead.fileOffset === this.bufferFileOffset + this.pos && ahead.filled >= need) {
-        this.setBuffer(ahead.buffer)
+      const chunk = ahead.fileOffset === this.bufferFileOffset + this.pos ? ahead.job.result() : undefined
+      if (chunk === undefined) ahead.job.abandon()
+      else if (chunk.filled >= need) {
+        this.setBuffer(chunk.buffer)
         this.bufferFileOffset = ahead.fileOffset
         this.pos = 0
-        this.filled = ahead.filled
-        this.verified = ahead.job.result()
-        this.startReadAhead()
+        this.filled = chunk.filled
+        this.verified = chunk.checked
+        // Checked up to the first record not whole in the chunk (or a damaged one, which this
+        // reader stops at before it needs the next chunk).
+        this.startReadAhead(ahead.fileOffset + chunk.checked)
         return true
       }
     }
     const ok = this.fillFromFile(need)
-    if (this.readAhead !== undefined && this.freshChunks && this.fills++ > 0) this.startReadAhead()
+    if (this.readAhead !== undefined && this.freshChunks && this.fills++ > 0) {
+      const b = this.buffer
+      let o = this.pos
+      while (this.filled - o >= RECORD_HEADER_BYTES) {
+        const total = RECORD_HEADER_BYTES + readU32(b, o + 8)
+        if (this.filled - o < total) break
+        o += total
+      }
+      this.startReadAhead(this.bufferFileOffset + o)
+    }
     return ok
   }
 
-  /** Reads the chunk after the whole records of this one and has its checksums checked meanwhile. */
-  private startReadAhead(): void {
-    const worker = this.readAhead?.()
-    if (worker === undefined) return
-    const b = this.buffer
-    let o = this.pos
-    while (this.filled - o >= RECORD_HEADER_BYTES) {
-      const total = RECORD_HEADER_BYTES + readU32(b, o + 8)
-      if (this.filled - o < total) break
-      o += total
-    }
-    const fileOffset = this.bufferFileOffset + o
+  /** Has the worker read and check the chunk at `fileOffset` (the start of a record). */
+  private startReadAhead(fileOffset: number): void {
     const size = Math.min(this.chunkBytes, this.end - fileOffset)
-    if (size < RECORD_HEADER_BYTES) return
-    const buffer = Buffer.allocUnsafe(size)
-    let filled = 0
-    try {
-      while (filled < size) {
-        const n = readSync(this.fd(), buffer, filled, size - filled, fileOffset + filled)
-        if (n === 0) break
-        filled += n
-      }
-    } catch (e) {
-      // Only a guess at what comes next: the reader's own read of this chunk raises what is real.
-      worker.readAheadFailed(e)
-      return
-    }
-    const job = filled >= RECORD_HEADER_BYTES ? worker.submit(buffer, filled) : undefined
-    if (job !== undefined) this.ahead = { buffer, fileOffset, filled, job }
+    if (size < RECORD_HEADER_BYTES || this.readAhead === undefined) return
+    const job = this.readAhead.worker()?.submit(this.readAhead.path, fileOffset, size)
+    if (job !== undefined) this.ahead = { fileOffset, job }
+  }
+
+  /** Stops reading: a chunk being read ahead is not needed. */
+  close(): void {
+    this.ahead?.job.abandon()
+    this.ahead = undefined
   }
 
   private fillFromFile(need: number): boolean {
@@ -191,10 +208,8 @@ export class RecordReader {
   }
 }
 
-/** A chunk read ahead of the reader, its checksums being checked by the worker. */
+/** A chunk the worker reads and checks ahead of the reader. */
 interface ReadAhead {
-  readonly buffer: Buffer
   readonly fileOffset: number
-  readonly filled: number
-  readonly job: ChecksumJob
+  readonly job: ReadAheadJob
 }

@@ -1,9 +1,9 @@
-import { readdirSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isAzothError, silentLogger } from '@azoth/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ChecksumWorker } from '../src/checksum-worker.js'
 import { openFileEventLog } from '../src/index.js'
+import { ReadAheadWorker } from '../src/read-ahead-worker.js'
 import { verifyRecords } from '../src/record-checksums.js'
 import { RECORD_HEADER_BYTES, writeRecordHeader } from '../src/segment-format.js'
 import { flipByte, payloadFor, payloads, removeDir, tempDir } from './helpers.js'
@@ -38,7 +38,7 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 300))
 }
 
-describe('checksums of read-ahead chunks on a worker thread', () => {
+describe('chunks read ahead and checked on a worker thread', () => {
   it('reads the same records with and without it, from any start', async () => {
     const { dir } = await makeLog()
     for (const backgroundChecksums of [true, false]) {
@@ -87,8 +87,13 @@ describe('checksums of read-ahead chunks on a worker thread', () => {
     }
   }, 30_000)
 
-  it('answers every job as the caller would have, also when the worker is gone', async () => {
-    const chunks: { bytes: Uint8Array; expected: number }[] = []
+  it('answers every job as the caller would have, and hands back undefined when it cannot', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    const file = join(dir, 'chunks.bin')
+    const chunks: { offset: number; size: number; expected: number }[] = []
+    const parts: Uint8Array[] = []
+    let offset = 0
     for (let c = 0; c < 40; c++) {
       const lengths = Array.from({ length: 50 }, (_, i) => (c * 13 + i * 7) % 300)
       const total = lengths.reduce((s, n) => s + RECORD_HEADER_BYTES + n, 0)
@@ -100,17 +105,42 @@ describe('checksums of read-ahead chunks on a worker thread', () => {
         o += RECORD_HEADER_BYTES + n
       })
       if (c % 3 === 1) bytes[(c * 977) % total]! ^= 1 // damaged
-      const cut = c % 4 === 2 ? total - 5 : total // torn at the end
-      chunks.push({ bytes: bytes.subarray(0, cut), expected: verifyRecords(bytes, 0, cut) })
+      const size = c % 4 === 2 ? total - 5 : total // torn at the end
+      chunks.push({ offset, size, expected: verifyRecords(bytes, 0, size) })
+      parts.push(bytes)
+      offset += total
     }
-    const worker = new ChecksumWorker(silentLogger)
-    const jobs = chunks.map((c) => worker.submit(c.bytes, c.bytes.length)!)
+    const contents = Buffer.concat(parts)
+    writeFileSync(file, contents)
+    const worker = new ReadAheadWorker(silentLogger)
+    const jobs = chunks.map((c) => worker.submit(file, c.offset, c.size)!)
     await settle() // the worker boots and answers them all
-    expect(jobs.map((job) => job.result())).toEqual(chunks.map((c) => c.expected))
-    // Jobs queued to a worker that is gone are taken back and checked by the caller.
-    const late = chunks.map((c) => worker.submit(c.bytes, c.bytes.length)!)
+    const answers = jobs.map((job) => job.result())
+    expect(answers.map((a) => a?.checked)).toEqual(chunks.map((c) => c.expected))
+    answers.forEach((a, i) => {
+      const { offset, size } = chunks[i]!
+      expect(a!.filled).toBe(size)
+      expect(a!.buffer.equals(contents.subarray(offset, offset + size))).toBe(true)
+    })
+    // A chunk past the end of the file comes back short; a missing file is counted, not answered.
+    const short = worker.submit(file, contents.length - 100, 4096)!
+    const missing = worker.submit(join(dir, 'gone.bin'), 0, 4096)!
+    await settle()
+    expect(short.result()).toMatchObject({ filled: 100 })
+    expect(missing.result()).toBeUndefined()
+    expect(worker.failures).toBe(1)
+    // Jobs queued to a worker that is gone are taken back (the caller reads those chunks itself)
+    // at once; those it finished before it stopped are answered.
+    const late = chunks.map((c) => worker.submit(file, c.offset, c.size)!)
     await worker.terminate()
-    expect(late.map((job) => job.result())).toEqual(chunks.map((c) => c.expected))
-    expect(worker.submit(chunks[0]!.bytes, 10)).toBeUndefined()
+    const lateAnswers = late.map((job) => job.result())
+    expect(lateAnswers.map((a, i) => a === undefined || a.checked === chunks[i]!.expected)).not.toContain(
+      false,
+    )
+    // A job the worker has not started (here: it is still booting) is taken back at once.
+    const booting = new ReadAheadWorker(silentLogger)
+    expect(booting.submit(file, 0, chunks[0]!.size)!.result()).toBeUndefined()
+    await booting.terminate()
+    expect(worker.submit(file, 0, 10)).toBeUndefined()
   })
 })
