@@ -108,19 +108,7 @@ export class EventDispatcher<Tx> {
    */
   applyBatch(records: readonly EventRecord[], tx: Tx): void | Promise<void> {
     this.failedRecord = undefined
-    if (this.batchHandlers.length === 0) {
-      for (let i = 0; i < records.length; i++) {
-        let r: void | Promise<void>
-        try {
-          r = this.dispatch(records[i]!, tx)
-        } catch (e) {
-          this.failedRecord = records[i]
-          throw e
-        }
-        if (r !== undefined) return this.finishDispatch(r, records, i, tx)
-      }
-      return
-    }
+    if (this.batchHandlers.length === 0) return this.decodeThenHandle(records, tx)
     for (const bucket of this.buckets.values()) bucket.length = 0
     for (let i = 0; i < records.length; i++) {
       const r = this.collect(records[i]!, tx)
@@ -129,17 +117,67 @@ export class EventDispatcher<Tx> {
     return this.flushBuckets(tx)
   }
 
-  /** The async rest of a batch without batch handlers, from the event whose handler is pending. */
-  private async finishDispatch(
-    pending: Promise<void>,
+  /**
+   * A batch without batch handlers: every event is decoded first, then the handlers run. Two tight
+   * loops keep the decoder's and the handlers' (SQLite's) code and data in the caches, where
+   * alternating between them per event kept evicting both. An event that fails to decode fails
+   * the batch before any handler ran; the batch is one transaction, so that changes nothing seen.
+   */
+  private decodeThenHandle(records: readonly EventRecord[], tx: Tx): void | Promise<void> {
+    const n = records.length
+    const events = new Array<AzothEvent | undefined>(n)
+    const routes = new Array<readonly EventHandler<Tx>[]>(n)
+    for (let i = 0; i < n; i++) {
+      const record = records[i]!
+      try {
+        const header = readHeader(record)
+        const handlers = this.router.route(header.type)
+        if (handlers.length > 0) {
+          events[i] = toEvent(record, header)
+          routes[i] = handlers
+        }
+      } catch (e) {
+        this.failedRecord = record
+        throw e
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const event = events[i]
+      if (event === undefined) continue
+      const handlers = routes[i]!
+      for (let j = 0; j < handlers.length; j++) {
+        let r: unknown
+        try {
+          r = handlers[j]!.handle(event, tx)
+        } catch (e) {
+          this.failedRecord = records[i]
+          throw e
+        }
+        if (isThenable(r)) return this.finishHandling(r, records, events, routes, i, j + 1, tx)
+      }
+    }
+  }
+
+  /** The async rest of {@link decodeThenHandle}, from handler `j` of event `i` on. */
+  private async finishHandling(
+    pending: PromiseLike<unknown>,
     records: readonly EventRecord[],
+    events: readonly (AzothEvent | undefined)[],
+    routes: readonly (readonly EventHandler<Tx>[])[],
     at: number,
+    from: number,
     tx: Tx,
   ): Promise<void> {
     let i = at
     try {
       await pending
-      for (i = at + 1; i < records.length; i++) await this.dispatch(records[i]!, tx)
+      for (let j = from; j < routes[i]!.length; j++) await routes[i]![j]!.handle(events[i]!, tx)
+      for (i = at + 1; i < records.length; i++) {
+        const event = events[i]
+        if (event === undefined) continue
+        const handlers = routes[i]!
+        for (let j = 0; j < handlers.length; j++) await handlers[j]!.handle(event, tx)
+      }
     } catch (e) {
       this.failedRecord = records[i]
       throw e

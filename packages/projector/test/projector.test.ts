@@ -137,6 +137,33 @@ describe('EventProcessor.runOnce', () => {
     expect(rows.map((r) => r.account)).toEqual([1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12].map((i) => `e${i}`))
   })
 
+  it('runs every handler of every event in order when one of them turns asynchronous mid-batch', async () => {
+    for (let i = 1; i <= 9; i++) f.source.append(i % 3 === 0 ? 'Slow' : 'Fast', i)
+    const seen: string[] = []
+    const record = (name: string) => (e: AzothEvent) => {
+      seen.push(`${name}${e.id}`)
+    }
+    const handlers: EventHandler<SqliteTx>[] = [
+      { name: 'first', eventTypes: ['Fast'], handle: record('a') },
+      {
+        name: 'slow',
+        eventTypes: ['Slow'],
+        async handle(e) {
+          await new Promise((r) => setImmediate(r))
+          seen.push(`s${e.id}`)
+        },
+      },
+      { name: 'after', eventTypes: '*', handle: record('z') },
+    ]
+    const p = new EventProcessor({ source: f.source, store: f.store, handlers, batch: { maxEvents: 9 } })
+    expect(await p.runOnce()).toMatchObject({ cursor: 9, batches: 1 })
+    expect(p.metrics().slowBatches).toBe(0)
+    const expected = [1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((i) =>
+      i % 3 === 0 ? [`s${i}`, `z${i}`] : [`a${i}`, `z${i}`],
+    )
+    expect(seen).toEqual(expected)
+  })
+
   it('routes by type and runs several handlers of one type in order; a handler may take all types', async () => {
     f.source.append('A', 1)
     f.source.append('B', 2)
