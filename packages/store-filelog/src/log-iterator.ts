@@ -54,15 +54,7 @@ export class LogIterator implements IterableIterator<EventRecord> {
       this.log.assertOpen()
       if (reader.nextChecked()) {
         const id = reader.id
-        if (id !== this.nextId) return this.skipOrFail(reader, id)
-        this.nextId = id + 1
-        this.remaining--
-        const bytes = new Uint8Array(
-          reader.arrayBuffer,
-          reader.byteOffset + reader.payloadStart,
-          reader.length,
-        )
-        return { done: false, value: { id, bytes } }
+        return id === this.nextId ? this.deliver(reader, id) : this.skipOrFail(reader, id)
       }
     }
     return this.nextSlow()
