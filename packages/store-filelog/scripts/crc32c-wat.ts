@@ -10,7 +10,12 @@
 export const SCRATCH_BASE = 65_536
 /** Bytes of records one call can see. */
 export const SCRATCH_BYTES = 1024 * 1024
-const PAGES = (SCRATCH_BASE + SCRATCH_BYTES) / 65_536
+/**
+ * One page more than the scratch needs: a pair's second header may be read before its bounds check
+ * is known (both sides of an `i32.and` are evaluated), up to 12 bytes past a scratch filled to its
+ * last byte, and that read must land in memory rather than trap.
+ */
+const PAGES = (SCRATCH_BASE + SCRATCH_BYTES) / 65_536 + 1
 
 const get = (name: string) => `(local.get $${name})`
 const set = (name: string, value: string) => `(local.set $${name} ${value})`
@@ -129,7 +134,10 @@ const pairCrc = `
   ${crcTail(A)}
   ${crcTail(B)}`
 
-/** Whether a whole record starts at local `o` before $end; its payload length goes into `len`. */
+/**
+ * Whether a whole record starts at local `o` before $end; its payload length goes into `len`. Both
+ * conditions are evaluated, so the length may be read past $end (see PAGES).
+ */
 const whole = (o: string, len: string) => `(i32.and
     (i32.le_u (i32.add ${get(o)} ${c32(16)}) ${get('end')})
     (i32.le_u (local.tee $${len} ${loadBE(o, 8)}) (i32.sub (i32.sub ${get('end')} ${get(o)}) ${c32(16)})))`

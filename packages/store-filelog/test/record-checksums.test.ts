@@ -68,6 +68,18 @@ describe('bulk record checksums', () => {
     )
   })
 
+  it('checks an odd number of records that end exactly at the end of its 1 MiB scratch', () => {
+    // The last record has no partner: the header after it would lie past the module's memory.
+    const lengths = [...Array.from({ length: 1008 }, () => 1024), 240]
+    const { buf, offsets } = layout(lengths, 3)
+    expect(buf.length).toBe(MiB)
+    expect(verifyRecords(buf, 0, buf.length)).toBe(buf.length)
+    const sealed = buf.slice()
+    for (const o of offsets) sealed.fill(0, o + 12, o + 16)
+    sealRecords(sealed, 0, sealed.length)
+    expect(Buffer.from(sealed).equals(Buffer.from(buf))).toBe(true)
+  })
+
   it('handles records across its 1 MiB scratch and records larger than it', () => {
     const lengths = [...Array.from({ length: 2500 }, () => 1000), 1.5 * MiB, 3, 2 * MiB - 16, 0, 70_000]
     const { buf, offsets } = layout(lengths, 9)
