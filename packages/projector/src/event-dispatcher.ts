@@ -170,8 +170,7 @@ export class EventDispatcher<Tx> {
   ): Promise<void> {
     let i = at
     try {
-      await pending
-      for (let j = from; j < routes[i]!.length; j++) await routes[i]![j]!.handle(events[i]!, tx)
+      await this.finishHandlers(pending, routes[i]!, from, events[i]!, tx)
       for (i = at + 1; i < records.length; i++) {
         const event = events[i]
         if (event === undefined) continue
