@@ -11,6 +11,7 @@ import {
   type ProcessLock,
   writeEventId,
 } from '@azoth/core'
+import { copyOut } from './copy-out.js'
 import { crc32c } from './crc32c.js'
 import { followWriter } from './follow-writer.js'
 import { datasync, fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'
@@ -140,9 +141,7 @@ export class FileEventLog implements EventLog, SegmentDirectory {
     const segment = this.segmentFor(id)!
     const loc = this.locator
     loc.locate(segment, this.fdFor(segment), id, true)
-    const out = new Uint8Array(loc.length)
-    out.set(loc.buffer.subarray(loc.payloadStart, loc.payloadStart + loc.length))
-    return out
+    return copyOut(loc.buffer, loc.payloadStart, loc.length)
   }
 
   read(range: EventRange = {}): IterableIterator<EventRecord> {

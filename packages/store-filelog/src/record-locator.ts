@@ -30,18 +30,19 @@ export class RecordLocator {
    * and offset when the walk or the checksum fails.
    */
   locate(segment: Segment, fd: number, id: number, withPayload: boolean): number {
-    const entry = segment.index.floor(id)
+    const index = segment.index
+    const entry = index.floor(id)
     if (entry < 0) throw corrupt(segment, segment.size, 'sparse index has no entry for the id')
-    let current = segment.index.idAt(entry)
-    let bufferStart = segment.index.offsetAt(entry)
+    let current = index.idAt(entry)
+    let bufferStart = index.offsetAt(entry)
     let buf = this.scratch
-    let filled = readAt(segment, fd, buf, bufferStart, this.firstReadBytes)
+    let filled = readAt(segment, fd, buf, bufferStart, this.firstRead(segment, entry, id, withPayload))
     let pos = 0
     for (;;) {
       if (filled - pos < RECORD_HEADER_BYTES) {
         bufferStart += pos
         pos = 0
-        filled = readAt(segment, fd, buf, bufferStart, buf.length)
+        filled = readAt(segment, fd, buf, bufferStart, this.firstReadBytes)
         if (filled < RECORD_HEADER_BYTES) throw corrupt(segment, bufferStart, 'segment ends inside a record')
       }
       const headerId = readEventId(buf, pos)
@@ -57,7 +58,7 @@ export class RecordLocator {
           if (buf.length < total) buf = Buffer.allocUnsafe(total)
           bufferStart = offset
           pos = 0
-          filled = readAt(segment, fd, buf, bufferStart, buf.length)
+          filled = readAt(segment, fd, buf, bufferStart, total)
           if (filled < total) throw corrupt(segment, offset, 'segment ends inside a record')
         }
         if (!recordChecksumMatches(buf, pos, length))
@@ -70,6 +71,26 @@ export class RecordLocator {
       pos += RECORD_HEADER_BYTES + length
       current++
     }
+  }
+
+  /**
+   * How much to read from index entry `entry` to reach record `id` (and its payload). A read's
+   * cost grows with its length (the kernel copies every byte), so it stops near where the record
+   * should end, judged from the mean record size between this entry and the next, with one more
+   * mean record as slack; past the next entry it never reads, as the record ends before it.
+   * A guess that falls short costs one more read.
+   */
+  private firstRead(segment: Segment, entry: number, id: number, withPayload: boolean): number {
+    const index = segment.index
+    const fromId = index.idAt(entry)
+    const from = index.offsetAt(entry)
+    const last = entry + 1 === index.length
+    const nextId = last ? segment.lastId + 1 : index.idAt(entry + 1)
+    const stretch = (last ? segment.size : index.offsetAt(entry + 1)) - from
+    const mean = stretch / (nextId - fromId)
+    const records = id - fromId + (withPayload ? 2 : 1)
+    const guess = Math.ceil(records * mean) + RECORD_HEADER_BYTES
+    return Math.min(stretch, Math.max(guess, RECORD_HEADER_BYTES), this.scratch.length)
   }
 }
 

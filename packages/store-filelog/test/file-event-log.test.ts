@@ -131,6 +131,24 @@ describe('FileEventLog', () => {
     ])
   })
 
+  it('gets every record of an uneven stretch between index entries, each as its own copy', async () => {
+    // Tiny records around a large one between two index entries: reads sized from the stretch's
+    // mean record fall short of the large one and of the records after it.
+    const dir = newDir()
+    const sizes = [...Array.from({ length: 40 }, () => 3), 9000, ...Array.from({ length: 40 }, () => 5), 3000]
+    const records = sizes.map((size, i) => payloadFor(i + 1, size))
+    let log = await open(dir, { indexIntervalBytes: 16_384 })
+    log.append(1, records)
+    await log.close()
+    log = await open(dir, { indexIntervalBytes: 16_384, readOnly: true })
+    for (let id = records.length; id >= 1; id--) expect(log.get(id)).toEqual(records[id - 1])
+    const first = log.get(41)!
+    const second = log.get(41)!
+    first.fill(0)
+    expect(second).toEqual(records[40])
+    expect(log.get(41)).toEqual(records[40])
+  })
+
   it('refuses bad appends and writes nothing', async () => {
     const log = await open(newDir(), { maxRecordBytes: 100 })
     log.append(1, payloads(1, 3))
