@@ -11,7 +11,11 @@ const SLAB_ITEM_MAX = 4096
 let slab = new ArrayBuffer(SLAB_BYTES)
 let used = 0
 
-/** @internal A zero-filled byte array of length `n`, a view into a shared slab when that pays off. */
+/**
+ * A zero-filled byte array of length `n`, a view into a shared slab when that pays off (over 64
+ * and up to 4096 bytes). For short-lived or caller-owned copies on hot paths; the bytes are the
+ * caller's, but views share their `buffer`, so never transfer or resize `bytes.buffer`.
+ */
 export function allocateBytes(n: number): Uint8Array {
   if (n <= ON_HEAP_MAX || n > SLAB_ITEM_MAX) return new Uint8Array(n)
   if (used + n > SLAB_BYTES) {

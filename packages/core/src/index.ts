@@ -1,3 +1,4 @@
+export { allocateBytes } from './byte-slab.js'
 export type {
   CanonicalStore,
   CommitResult,

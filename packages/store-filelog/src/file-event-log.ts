@@ -1,6 +1,7 @@
 import { closeSync, ftruncateSync, openSync, unlinkSync } from 'node:fs'
 import {
   AzothError,
+  allocateBytes,
   ClosedError,
   type EventId,
   type EventLog,
@@ -11,7 +12,6 @@ import {
   type ProcessLock,
   writeEventId,
 } from '@azoth/core'
-import { copyOut } from './copy-out.js'
 import { crc32c } from './crc32c.js'
 import { followWriter } from './follow-writer.js'
 import { datasync, fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'
@@ -144,7 +144,9 @@ export class FileEventLog implements EventLog, SegmentDirectory {
     const segment = this.segmentFor(id)!
     const loc = this.locator
     loc.locate(segment, this.fdFor(segment), id, true)
-    return copyOut(loc.buffer, loc.payloadStart, loc.length)
+    const out = allocateBytes(loc.length)
+    loc.buffer.copy(out, 0, loc.payloadStart, loc.payloadStart + loc.length)
+    return out
   }
 
   read(range: EventRange = {}): IterableIterator<EventRecord> {
