@@ -60,9 +60,6 @@ export class FileEventLog implements EventLog, SegmentDirectory {
   private placeholder: boolean
   /** Sealed segments open for reading, least recently used first (bounded by `maxOpenSegments`). */
   private readonly readFds = new Map<Segment, true>()
-  // The last segment put into `readFds`: reads of it (random gets of one segment) skip the three
-  // Map operations of refreshing its place.
-  private newestReadFd: Segment | undefined
 
   /** @internal Use `openFileEventLog`. */
   constructor(
@@ -296,10 +293,9 @@ export class FileEventLog implements EventLog, SegmentDirectory {
   fdFor(segment: Segment): number {
     const lru = this.readFds
     if (segment.fd >= 0) {
-      if (segment !== this.newestReadFd && lru.has(segment)) {
+      if (lru.has(segment)) {
         lru.delete(segment)
         lru.set(segment, true)
-        this.newestReadFd = segment
       }
       return segment.fd
     }
@@ -326,7 +322,6 @@ export class FileEventLog implements EventLog, SegmentDirectory {
     }
     segment.writable = false
     lru.set(segment, true)
-    this.newestReadFd = segment
     return segment.fd
   }
 
@@ -450,7 +445,6 @@ export class FileEventLog implements EventLog, SegmentDirectory {
     segment.fd = -1
     segment.writable = false
     this.readFds.delete(segment)
-    if (this.newestReadFd === segment) this.newestReadFd = undefined
     closeSync(fd)
   }
 
