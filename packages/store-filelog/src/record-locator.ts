@@ -36,7 +36,8 @@ export class RecordLocator {
     let current = index.idAt(entry)
     let bufferStart = index.offsetAt(entry)
     let buf = this.scratch
-    let filled = readAt(segment, fd, buf, bufferStart, this.firstRead(segment, entry, id, withPayload))
+    const want = this.firstRead(segment, entry, current, bufferStart, id, withPayload)
+    let filled = readAt(segment, fd, buf, bufferStart, want)
     let pos = 0
     for (;;) {
       if (filled - pos < RECORD_HEADER_BYTES) {
@@ -74,23 +75,28 @@ export class RecordLocator {
   }
 
   /**
-   * How much to read from index entry `entry` to reach record `id` (and its payload). A read's
-   * cost grows with its length (the kernel copies every byte), so it stops near where the record
-   * should end, judged from the mean record size between this entry and the next, with one more
-   * mean record as slack; past the next entry it never reads, as the record ends before it.
-   * A guess that falls short costs one more read.
+   * How much to read from index entry `entry` (record `fromId` at offset `from`) to reach record
+   * `id` (and its payload). A read's cost grows with its length (the kernel copies every byte), so
+   * it stops near where the record should end, judged from the mean record size between this entry
+   * and the next, with one more mean record as slack; past the next entry it never reads, as the
+   * record ends before it. A guess that falls short costs one more read.
    */
-  private firstRead(segment: Segment, entry: number, id: number, withPayload: boolean): number {
+  private firstRead(
+    segment: Segment,
+    entry: number,
+    fromId: number,
+    from: number,
+    id: number,
+    withPayload: boolean,
+  ): number {
     const index = segment.index
-    const fromId = index.idAt(entry)
-    const from = index.offsetAt(entry)
     const last = entry + 1 === index.length
     const nextId = last ? segment.lastId + 1 : index.idAt(entry + 1)
     const stretch = (last ? segment.size : index.offsetAt(entry + 1)) - from
     const mean = stretch / (nextId - fromId)
     const records = id - fromId + (withPayload ? 2 : 1)
     const guess = Math.ceil(records * mean) + RECORD_HEADER_BYTES
-    return Math.min(stretch, Math.max(guess, RECORD_HEADER_BYTES), this.scratch.length)
+    return Math.min(stretch, guess, this.scratch.length)
   }
 }
 
