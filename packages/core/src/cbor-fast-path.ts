@@ -5,6 +5,7 @@
 // returns NOT_PLAIN and the caller decodes the same bytes with cbor-x, so results never differ
 // from cbor-x's (a property test holds the two together).
 
+import { type ObjectShape, rootShape } from './object-shapes.js'
 import { StringCache } from './string-cache.js'
 
 /** Returned when the bytes are not in the plain subset; decode them with cbor-x instead. */
@@ -71,15 +72,7 @@ function read(depth: number): unknown {
     }
     case 5: {
       if (depth >= MAX_DEPTH || arg > end - pos) return NOT_PLAIN
-      const object: Record<string, unknown> = {}
-      for (let i = 0; i < arg; i++) {
-        const key = mapKey()
-        if (key === NOT_PLAIN) return NOT_PLAIN
-        const value = read(depth + 1)
-        if (value === NOT_PLAIN) return NOT_PLAIN
-        object[key] = value
-      }
-      return object
+      return arg <= MAX_SHAPED_KEYS ? shapedMap(arg, depth) : keyedMap(arg, depth)
     }
     default:
       return NOT_PLAIN // byte strings and tags
@@ -115,6 +108,67 @@ function text(n: number): string | typeof NOT_PLAIN {
   return ascii(b, s, n)
 }
 
+function keyedMap(n: number, depth: number): Record<string, unknown> | typeof NOT_PLAIN {
+  const object: Record<string, unknown> = {}
+  for (let i = 0; i < n; i++) {
+    const key = mapKey()
+    if (key === NOT_PLAIN) return NOT_PLAIN
+    const value = read(depth + 1)
+    if (value === NOT_PLAIN) return NOT_PLAIN
+    object[key] = value
+  }
+  return object
+}
+
+const MAX_SHAPED_KEYS = 16
+// The values of the maps being read, nested ones above their parents.
+const valueStack: unknown[] = []
+let stackTop = 0
+
+/**
+ * A map read into the value stack, then built by its shape (see object-shapes.ts). Each key is
+ * first compared with the one that followed the same keys last time, which spares hashing it.
+ */
+function shapedMap(n: number, depth: number): Record<string, unknown> | typeof NOT_PLAIN {
+  const base = stackTop
+  stackTop = base + n
+  const shape = readEntries(n, depth, base)
+  const result = shape === undefined ? NOT_PLAIN : shape.build(valueStack, base)
+  // Nothing decoded stays reachable from the stack.
+  for (let i = base; i < base + n; i++) valueStack[i] = undefined
+  stackTop = base
+  return result
+}
+
+/** Reads `n` entries, values to the stack from `base`: their keys' shape, or undefined if not plain. */
+function readEntries(n: number, depth: number, base: number): ObjectShape | undefined {
+  let shape = rootShape
+  for (let i = 0; i < n; i++) {
+    const expected = shape.nextKey
+    if (expected !== undefined && isKeyAt(expected)) {
+      pos += 1 + expected.length
+      shape = shape.next!
+    } else {
+      const key = mapKey()
+      if (key === NOT_PLAIN) return undefined
+      shape = shape.child(key)
+    }
+    const value = read(depth + 1)
+    if (value === NOT_PLAIN) return undefined
+    valueStack[base + i] = value
+  }
+  return shape
+}
+
+/** True when the text string at `pos` is `key` (a cached key: ASCII, at most 23 characters). */
+function isKeyAt(key: string): boolean {
+  const n = key.length
+  if (src[pos] !== 0x60 + n || pos + 1 + n > end) return false
+  const s = pos + 1
+  for (let i = 0; i < n; i++) if (src[s + i] !== key.charCodeAt(i)) return false
+  return true
+}
+
 // Map keys repeat from one event to the next: they come from a cache of recent ones.
 const keyCache = new StringCache(9) // 512 keys
 
@@ -143,7 +197,8 @@ function mapKey(): string | typeof NOT_PLAIN {
 
 const fromCharCode = String.fromCharCode
 
-// Short strings from the char codes as arguments: no intermediate array, no rope of concatenations.
+// Short strings from the char codes as arguments: no intermediate array, and no concatenation
+// (joining two short strings cost more than making both).
 function ascii(b: Uint8Array, s: number, n: number): string {
   switch (n) {
     case 0:
@@ -164,9 +219,70 @@ function ascii(b: Uint8Array, s: number, n: number): string {
       return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!)
     case 8:
       return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!)
+    case 9:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+      )
+    case 10:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+      )
+    case 11:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+      )
+    case 12:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+        b[s + 11]!,
+      )
     default:
-      // Up to 12 characters V8 concatenates into a flat string; longer ones would make a rope.
-      if (n <= 12) return ascii(b, s, 8) + ascii(b, s + 8, n - 8)
-      return fromCharCode.apply(null, b.subarray(s, s + n) as unknown as number[])
+      return asciiFromCodes(b, s, n)
   }
+}
+
+// Longer strings: the codes go through one reused array (a subarray view would be allocated).
+const codes: number[] = []
+
+function asciiFromCodes(b: Uint8Array, s: number, n: number): string {
+  codes.length = n
+  for (let i = 0; i < n; i++) codes[i] = b[s + i]!
+  return fromCharCode.apply(null, codes)
 }

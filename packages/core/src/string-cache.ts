@@ -31,7 +31,11 @@ export class StringCache {
 
   /** Caches `value` as the string of `b[start, end)`, right after a {@link get} of those bytes missed. */
   set(b: Uint8Array, start: number, end: number, value: string): void {
-    this.bytes[this.slot] = b.slice(start, end)
+    // A copy made by hand: on a Buffer, `slice` returns a view, and the caller may reuse its buffer.
+    const n = end - start
+    const copy = new Uint8Array(n)
+    for (let i = 0; i < n; i++) copy[i] = b[start + i]!
+    this.bytes[this.slot] = copy
     this.strings[this.slot] = value
   }
 }

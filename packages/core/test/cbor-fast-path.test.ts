@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { Decoder, Tag } from 'cbor-x'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
 import { decodeCbor, encodeCbor } from '../src/index.js'
 
 // The reference: cbor-x alone, with the options core decodes with.
@@ -100,6 +101,42 @@ describe('plain CBOR fast path', () => {
       { numRuns: 3_000 },
     )
   })
+
+  it('reads every key right from a Buffer the caller overwrites in place', () => {
+    const buffer = Buffer.from(encodeCbor({ AAAA: 1 }))
+    const at = buffer.indexOf('AAAA', 0, 'latin1')
+    for (let i = 0; i < 26 ** 3; i++) {
+      const key = `K${String.fromCharCode(65 + Math.floor(i / 676), 65 + (Math.floor(i / 26) % 26), 65 + (i % 26))}`
+      buffer.write(key, at, 'latin1')
+      expect(Object.keys(decodeCbor(buffer, 'test') as object)).toEqual([key])
+    }
+  })
+
+  it('builds maps of many key sequences, repeated and not, past the bound on kept shapes', () => {
+    // Interleaved: a common shape, shapes seen often enough to get a builder, and one-off ones
+    // (as in maps keyed by ids), nested, in more sequences than the decoder keeps.
+    for (let i = 0; i < 12_000; i++) {
+      agree(encodeCbor({ account: `a-${i}`, amount: i }))
+      const j = i % 40
+      agree(
+        encodeCbor({ [`k${j}`]: j, x: [{ [`n${j}`]: null, deep: { [`d${i % 3}`]: true } }], [`z${j}`]: 'v' }),
+      )
+      agree(encodeCbor({ [`id-${i}`]: { seen: i, [`by-${i}`]: 1 } }))
+      // The same keys in another order are another shape; key order is kept.
+      agree(encodeCbor(j % 2 === 0 ? { b: 1, a: 2 } : { a: 2, b: 1 }))
+    }
+    // Keys that are numbers, or look special, in a shape seen enough times to get a builder.
+    for (let i = 0; i < 5; i++) agree(encodeCbor({ '1': i, constructor: 'c', toString: 2, 'a"b\\': 3 }))
+  })
+
+  it('decodes maps the same where code generation is disallowed', async () => {
+    const run = await runTypeScript(new URL('./fixtures/decode-without-codegen.ts', import.meta.url), [], {
+      env: { NODE_OPTIONS: '--disallow-code-generation-from-strings' },
+    })
+    expect(run.stderr).toBe('')
+    expect(run.stdout.trim()).toBe('decoded 1000 maps without code generation')
+    expect(run.code).toBe(0)
+  }, 60_000)
 
   it('keeps a repeated key cache from mixing up keys that hash alike or change', () => {
     // Many distinct keys through the same few slots: every decode still returns its own keys.

@@ -187,7 +187,25 @@ describe('event envelope round-trips', propertyTimeout, () => {
     expect(decodeEvent(1, view).metadata).toEqual({ a: 'b' })
     expect(readEventType(view)).toBe('T')
   })
+
+  it('reads every type right from a Buffer the caller overwrites in place', () => {
+    // Cached types must not keep a view of the caller's bytes (a Buffer's slice is one): a later
+    // type written over them would then match the cached bytes and come back as the old type.
+    const buffer = Buffer.from(encodeEnvelope({ type: 'AAAA', timestamp: 1, payload: 0 }))
+    for (let i = 0; i < 26 ** 3; i++) {
+      const type = `A${letters(i)}`
+      buffer.write(type, 12, 'latin1')
+      expect(readEventType(buffer)).toBe(type)
+      expect(decodeEvent(1, buffer).type).toBe(type)
+    }
+  })
 })
+
+/** Three letters for 0 <= i < 26^3. */
+function letters(i: number): string {
+  const a = (n: number): string => String.fromCharCode(65 + (n % 26))
+  return a(Math.floor(i / 676)) + a(Math.floor(i / 26)) + a(i)
+}
 
 describe('encodeEnvelope rejects bad input with INVALID_ARGUMENT', () => {
   const ok: EnvelopeInput = { type: 'T', timestamp: 0, payload: null }
