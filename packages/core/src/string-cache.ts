@@ -9,6 +9,8 @@ export class StringCache {
   private readonly mask: number
   /** The slot of the bytes last looked up, where {@link set} stores. */
   private slot = 0
+  /** The slot of the last hit. */
+  private lastHit = 0
 
   /** `slotsLog2`: the cache holds 2^slotsLog2 entries. */
   constructor(slotsLog2: number) {
@@ -19,14 +21,23 @@ export class StringCache {
 
   /** The cached string of `b[start, end)`, or undefined. */
   get(b: Uint8Array, start: number, end: number): string | undefined {
+    // Runs of one string (one event type after another) are common: the last hit goes first, unhashed.
+    const last = this.bytes[this.lastHit]
+    if (last !== undefined && this.matches(last, b, start, end)) return this.strings[this.lastHit]
     let h = 0x811c9dc5
     for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
     const slot = (h ^ (h >>> 16)) & this.mask
     this.slot = slot
     const known = this.bytes[slot]
-    if (known === undefined || known.length !== end - start) return undefined
-    for (let i = 0; i < known.length; i++) if (known[i] !== b[start + i]) return undefined
+    if (known === undefined || !this.matches(known, b, start, end)) return undefined
+    this.lastHit = slot
     return this.strings[slot]
+  }
+
+  private matches(known: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+    if (known.length !== end - start) return false
+    for (let i = 0; i < known.length; i++) if (known[i] !== b[start + i]) return false
+    return true
   }
 
   /** Caches `value` as the string of `b[start, end)`, right after a {@link get} of those bytes missed. */
@@ -37,5 +48,6 @@ export class StringCache {
     for (let i = 0; i < n; i++) copy[i] = b[start + i]!
     this.bytes[this.slot] = copy
     this.strings[this.slot] = value
+    this.lastHit = this.slot
   }
 }
