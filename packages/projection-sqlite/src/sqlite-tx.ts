@@ -45,7 +45,20 @@ export class SqliteTx implements ProjectionTxControl {
   run(sql: string, params?: SqlParams): Database.RunResult {
     const stmt = this.prepare(sql)
     if (params === undefined) return stmt.run()
-    return isShortList(params) ? stmt.run(...params) : stmt.run(params)
+    if (!isShortList(params)) return stmt.run(params)
+    // Direct calls for the usual few parameters: a spread call costs more than the rest of this.
+    switch (params.length) {
+      case 1:
+        return stmt.run(params[0])
+      case 2:
+        return stmt.run(params[0], params[1])
+      case 3:
+        return stmt.run(params[0], params[1], params[2])
+      case 4:
+        return stmt.run(params[0], params[1], params[2], params[3])
+      default:
+        return stmt.run(...params)
+    }
   }
 
   /** The first row of a query, or undefined. */

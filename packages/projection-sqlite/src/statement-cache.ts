@@ -8,6 +8,8 @@ import type Database from 'better-sqlite3'
  */
 export class StatementCache {
   private readonly map = new Map<string, Database.Statement<unknown[]>>()
+  private lastSql: string | undefined
+  private lastStatement: Database.Statement<unknown[]> | undefined
 
   constructor(
     private readonly db: Database.Database,
@@ -15,6 +17,8 @@ export class StatementCache {
   ) {}
 
   get(sql: string): Database.Statement<unknown[]> {
+    // A handler runs the same statement event after event: a constant SQL text compares by identity.
+    if (sql === this.lastSql && this.lastStatement !== undefined) return this.lastStatement
     let stmt = this.map.get(sql)
     if (stmt === undefined) {
       try {
@@ -31,10 +35,14 @@ export class StatementCache {
       }
       this.map.set(sql, stmt)
     }
+    this.lastSql = sql
+    this.lastStatement = stmt
     return stmt
   }
 
   clear(): void {
     this.map.clear()
+    this.lastSql = undefined
+    this.lastStatement = undefined
   }
 }
