@@ -76,9 +76,17 @@ export class CircuitBreaker {
     if (this.openedAt !== undefined && ++this.trialSuccesses >= this.trials) this.close()
   }
 
-  /** Records a failure; true when the circuit is (now) open and the event must wait. */
+  /**
+   * Records a failure; true when the circuit is (now) open and the event must wait. An error that
+   * does not count says nothing of the dependency: in half-open state the trial it used is given
+   * back, so the next event becomes the trial (the permit would otherwise be gone for good, with
+   * neither a success to close the circuit nor a failure to reopen it).
+   */
   onFailure(error: Error): boolean {
-    if (!this.counts(error)) return false
+    if (!this.counts(error)) {
+      if (this.openedAt !== undefined && this.trialsStarted > 0) this.trialsStarted--
+      return false
+    }
     if (this.openedAt !== undefined) {
       this.trip()
       return true

@@ -133,7 +133,9 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
   /**
    * Re-applies a dead letter now through the handlers: on success the handlers' writes and the
    * row's deletion commit together; on failure the attempt is recorded (the row turns `permanent`
-   * at `maxAttempts`). Raises `NOT_FOUND` for an unknown id.
+   * at `maxAttempts`). Raises `NOT_FOUND` for an unknown id, and for a row that left the queue
+   * while this call ran (another `retry`, the replayer or a rebuild took it): its event is applied
+   * once, never twice.
    */
   async retry(id: number): Promise<DeadLetterRetryResult> {
     const row = await this.get(id)
@@ -142,7 +144,15 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
         details: { id },
       })
     }
-    return this.replay(row)
+    const result = await this.replay(row)
+    if (result === undefined) {
+      throw new AzothError(
+        'NOT_FOUND',
+        `dead letter ${id} of projector '${this.host.name}' left the queue meanwhile (replayed or removed)`,
+        { details: { id } },
+      )
+    }
+    return result
   }
 
   /** Re-applies every due row of this projector once (what the automatic replayer does per scan). */
@@ -161,7 +171,7 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
     for (const row of rows) {
       if (row.status === 'permanent') continue
       if (this.host.breaker !== undefined && this.host.breaker.permits() === 0) break
-      if ((await this.replay(row)).applied) recovered++
+      if ((await this.replay(row))?.applied === true) recovered++
     }
     return { replayed: rows.length, recovered }
   }
@@ -191,20 +201,26 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
     }
   }
 
-  private async replay(row: DeadLetter): Promise<DeadLetterRetryResult> {
+  /**
+   * Undefined when the row was gone by the time the transaction ran (a concurrent `retry`, the
+   * replayer or a rebuild got there first): its event must not be applied a second time, so the
+   * row's deletion comes first and an absent row rolls the transaction back before any handler runs.
+   */
+  private async replay(row: DeadLetter): Promise<DeadLetterRetryResult | undefined> {
     const { store, dispatcher, clock, counters, logger } = this.host
-    counters.replayed++
     const record = { id: row.eventId, bytes: row.envelope }
     try {
       await store.transaction(async (tx) => {
+        if (!(await tx.removeDeadLetter(row.id))) throw new RowGone(row.id)
+        counters.replayed++
         await tx.savepoint(() => dispatcher.dispatch(record, tx))
-        await tx.removeDeadLetter(row.id)
       })
       this.host.breaker?.onSuccess()
       counters.recovered++
       logger.info({ eventId: row.eventId, deadLetter: row.id }, 'dead letter replayed')
       return { applied: true }
     } catch (e) {
+      if (e instanceof RowGone && e.id === row.id) return undefined
       const error = toError(e)
       if (error instanceof AzothError && (error.code === 'CLOSED' || error.code === 'IO')) throw error
       this.host.breaker?.onFailure(error)
@@ -227,5 +243,12 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
       }
       return { applied: false, error, status: giveUp ? 'permanent' : 'retrying' }
     }
+  }
+}
+
+/** The row a replay was about to apply is no longer in the queue. */
+class RowGone extends AzothError {
+  constructor(readonly id: number) {
+    super('NOT_FOUND', `dead letter ${id} is no longer in the queue`, { details: { id } })
   }
 }

@@ -470,6 +470,8 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
         return this.fastBody(stored, first, last, records, tx)
       })
       this.cursor = last
+      // Failures are counted as consecutive: a batch of events that all went through ends a streak.
+      this.breaker?.onSuccess()
       return APPLIED
     } catch (e) {
       if (isCursorMoved(e, this.name)) {
