@@ -35,6 +35,8 @@ export interface Case {
   raw?: Measure
   /** Targets from the issues; reported as met/missed, never asserted. */
   target?: { minOpsPerSec?: number; minRatio?: number }
+  /** Memory is part of what the case shows: the README table gives each side's peak RSS. */
+  showsMemory?: boolean
 }
 
 /** What a section is given when it builds its cases. */
@@ -109,6 +111,8 @@ export interface CaseResult {
   targetMet?: boolean
   /** `process.resourceUsage().maxRSS` after the case: the process-wide high-water mark, in bytes. */
   processMaxRssBytes: number
+  /** Copied from {@link Case.showsMemory}. */
+  showsMemory?: boolean
   /** Set when setup, a run or teardown threw; figures may then be missing. */
   error?: string
 }
@@ -243,6 +247,7 @@ export async function measureCase(
   if (raw) result.raw = raw
   if (ours && raw) result.ratio = ours.medianOpsPerSec / raw.medianOpsPerSec
   if (c.target) result.target = c.target
+  if (c.showsMemory) result.showsMemory = true
   if (errors.length > 0) result.error = errors.join('; ')
   else {
     const met = targetMet(c.target, ours?.medianOpsPerSec, result.ratio)

@@ -75,6 +75,13 @@ function targetCell(c: CaseResult): string {
   return `${wanted}: ${c.targetMet ? 'met' : 'missed'}`
 }
 
+/** Each side's peak RSS in MiB. Both sides share the process, so each figure bounds the other. */
+function memoryCell(c: CaseResult): string {
+  const mib = (side: SideResult | undefined) =>
+    side === undefined ? '—' : `${(side.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
+  return `${mib(c.ours)} / ${mib(c.raw)}`
+}
+
 /** One section as a markdown table. */
 export function sectionTable(section: SectionResult, machineLine: string): string {
   const lines = [`### ${section.name}`, '', section.description, '', machineLine, '']
@@ -83,7 +90,9 @@ export function sectionTable(section: SectionResult, machineLine: string): strin
     return lines.join('\n')
   }
   const hasTargets = section.cases.some((c) => c.target !== undefined)
+  const showsMemory = section.cases.some((c) => c.showsMemory === true)
   const head = ['workload', 'ours', 'raw', 'ratio', ...STANDARD_COLUMNS.map((s) => s.title), 'other params']
+  if (showsMemory) head.push('peak RSS (ours / raw)')
   if (hasTargets) head.push('target')
   const numeric = new Set(['ours', 'raw', 'ratio', 'event size', 'events/tx', 'concurrency'])
   lines.push(
@@ -102,6 +111,7 @@ export function sectionTable(section: SectionResult, machineLine: string): strin
       ...standard,
       other,
     ]
+    if (showsMemory) row.push(c.showsMemory === true ? memoryCell(c) : '—')
     if (hasTargets) row.push(targetCell(c))
     lines.push(`| ${row.map(cell).join(' | ')} |`)
   }

@@ -10,6 +10,7 @@ import {
   parseReport,
   renderBenchSection,
   replaceBenchSection,
+  sectionTable,
 } from '../src/readme-table.js'
 
 const fixturePath = fileURLToPath(new URL('./readme-table-fixture.json', import.meta.url))
@@ -38,6 +39,39 @@ describe('README performance tables', () => {
     expect(body).toContain('| backup | 55.5 MB/s | — | — | n/a | n/a | relaxed | n/a | — | — |')
     // A parameter under another name than the column's usual one is named.
     expect(body).toContain('| 64 B (payloadBytes) | 8 (eventsPerCommit) | NORMAL (synchronous) |')
+  })
+
+  it("gives both sides' peak RSS for the cases that show memory, and no such column elsewhere", () => {
+    expect(body).not.toContain('peak RSS')
+    const side = (ops: number, rss: number) => ({
+      medianOpsPerSec: ops,
+      minOpsPerSec: ops,
+      maxOpsPerSec: ops,
+      samples: [],
+      peakRssBytes: rss,
+    })
+    const base = { unit: 'events', params: {}, processMaxRssBytes: 0 }
+    const table = sectionTable(
+      {
+        name: 'memory',
+        description: 'd',
+        cases: [
+          { ...base, name: 'plain', ours: side(10, 1) },
+          {
+            ...base,
+            name: 'catch-up',
+            ours: side(10, 197 * 2 ** 20),
+            raw: side(20, 150.4 * 2 ** 20),
+            ratio: 0.5,
+            showsMemory: true,
+          },
+        ],
+      },
+      'Machine: m.',
+    )
+    expect(table).toContain('| other params | peak RSS (ours / raw) |')
+    expect(table).toContain('| plain | 10.0 events/s | — | — | n/a | n/a | n/a | n/a | — | — |')
+    expect(table).toContain('| 0.50× | n/a | n/a | n/a | n/a | — | 197 MiB / 150 MiB |')
   })
 
   it('reports failed cases and sections instead of hiding them', () => {

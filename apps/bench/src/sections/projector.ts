@@ -140,6 +140,7 @@ const section: Section = {
         params: { ...params, events: catchUp, rawRows: 'built on the fly' },
         ours: projectorSide(join(tmpDir, 'catchup-ours'), catchUp),
         raw: rawSide(join(tmpDir, 'catchup-raw'), catchUp, false),
+        showsMemory: true,
       },
     ]
   },
