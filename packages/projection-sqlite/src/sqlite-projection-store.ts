@@ -16,7 +16,8 @@ import {
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
 import { type Migration, Migrator } from './migrations.js'
-import { ReaderPool } from './reader-pool.js'
+import { ReaderPool, runQuery } from './reader-pool.js'
+import { toSqliteAzothError } from './sqlite-errors.js'
 import { SqliteTx, type SqlParams } from './sqlite-tx.js'
 import { StatementCache } from './statement-cache.js'
 import { ensureSystemTables } from './system-tables.js'
@@ -293,14 +294,23 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     }
   }
 
-  /** Rows of a read-only query, from a reader connection (it sees committed data only). */
+  /**
+   * Rows of a read-only query, from a reader connection (it sees committed data only). Every
+   * failure is an Azoth error with SQLite's as `cause`: `INVALID_ARGUMENT` for SQL that does not
+   * prepare or fails to run, bad parameters, and statements that write or return no rows;
+   * `CORRUPTION` for a damaged file; `IO` otherwise (I/O errors, a busy file...).
+   */
   async query<Row = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<Row[]> {
     if (this.closed) throw new ClosedError('projection store')
     if (this.readers) return this.readers.all<Row>(sql, params)
     return this.withWriter((s) => {
       const stmt = s.get(sql)
-      if (!stmt.readonly) throw new AzothError('INVALID_ARGUMENT', 'query accepts read-only statements only')
-      return (params === undefined ? stmt.all() : stmt.all(params)) as Row[]
+      if (!stmt.readonly) {
+        throw new AzothError('INVALID_ARGUMENT', 'query accepts read-only statements only', {
+          details: { sql },
+        })
+      }
+      return runQuery<Row>(stmt, sql, params)
     })
   }
 
@@ -314,24 +324,39 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
 
   /**
    * A consistent copy into the file `target` through SQLite's online backup API, read from a
-   * separate connection so the writer goes on.
+   * separate connection so the writer goes on. Commits of the writer restart the backup; each restart
+   * doubles the pages copied per step, so it ends under any write load. Failures raise `IO`.
    */
   async backup(target: string): Promise<ProjectionBackupInfo> {
     if (this.closed) throw new ClosedError('projection store')
     if (this.path === ':memory:') {
       await this.withWriter(() => undefined)
-      await this.db.backup(target)
-    } else {
-      const source = new Database(this.path, { readonly: true, fileMustExist: true })
       try {
-        await source.backup(target)
+        await this.db.backup(target)
+      } catch (e) {
+        throw new AzothError('IO', `backup of ${this.path} to ${target} failed`, { cause: e })
+      }
+    } else {
+      let source: Database.Database
+      try {
+        source = new Database(this.path, { readonly: true, fileMustExist: true })
+      } catch (e) {
+        throw new AzothError('IO', `backup of ${this.path} to ${target} failed`, { cause: e })
+      }
+      try {
+        await source.backup(target, { progress: growOnRestart() })
       } catch (e) {
         throw new AzothError('IO', `backup of ${this.path} to ${target} failed`, { cause: e })
       } finally {
         source.close()
       }
     }
-    const copy = new Database(target, { readonly: true, fileMustExist: true })
+    let copy: Database.Database
+    try {
+      copy = new Database(target, { readonly: true, fileMustExist: true })
+    } catch (e) {
+      throw new AzothError('IO', `cannot read the backup ${target}`, { cause: e })
+    }
     try {
       const cursors: Record<string, EventId> = {}
       for (const row of copy.prepare('SELECT projector, event_id FROM _azoth_cursors').all() as Array<{
@@ -341,6 +366,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
         cursors[row.projector] = row.event_id
       }
       return { files: [target], cursors }
+    } catch (e) {
+      throw toSqliteAzothError(e, `cannot read the cursors of the backup ${target}`, { where: target })
     } finally {
       copy.close()
     }
@@ -355,6 +382,26 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     this.statements.clear()
     this.db.close()
     this.lock.release()
+  }
+}
+
+/** Pages the backup copies per step (one step per event-loop turn) until the first restart. */
+const BACKUP_STEP_PAGES = 100
+
+/**
+ * A `progress` callback for better-sqlite3's `backup` that doubles the pages copied per step each
+ * time the backup restarted. SQLite restarts an online backup from the first page when another
+ * connection commits between two of its steps, so with fixed steps a store committing every few
+ * steps would never finish a file of many steps; larger steps always end (one step that copies
+ * every page holds one read snapshot, which in WAL mode does not block the writer).
+ */
+function growOnRestart(): (progress: { totalPages: number; remainingPages: number }) => number {
+  let pages = BACKUP_STEP_PAGES
+  let remaining = Number.POSITIVE_INFINITY
+  return ({ remainingPages }) => {
+    if (remainingPages >= remaining) pages = Math.min(pages * 2, 0x7fffffff)
+    remaining = remainingPages
+    return pages
   }
 }
 

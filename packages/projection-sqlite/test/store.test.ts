@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { isAzothError, ManualClock } from '@azoth/core'
+import { AzothError, isAzothError, ManualClock } from '@azoth/core'
 import { restoreSqliteProjection, SqliteProjectionStore } from '@azoth/projection-sqlite'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -22,6 +22,19 @@ async function createBalances(s: SqliteProjectionStore): Promise<void> {
   await s.transaction((tx) => tx.exec('CREATE TABLE balances (id TEXT PRIMARY KEY, amount INTEGER NOT NULL)'))
 }
 
+/** `promise`, or a rejection with `message` when it is still pending after `ms`. */
+async function within<T>(ms: number, promise: Promise<T>, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms)
+  })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 describe('SqliteProjectionStore', () => {
   it('opens in WAL mode with the chosen synchronous setting and system tables', async () => {
     const raw = new Database(join(dir, 'projection.db'), { readonly: true })
@@ -37,9 +50,16 @@ describe('SqliteProjectionStore', () => {
       '_azoth_migrations',
     ])
     raw.close()
+    // `synchronous` is per connection: read it on the writer itself, through a transaction.
+    // SQLite reports NORMAL as 1 and FULL as 2.
+    const writerSynchronous = (s: SqliteProjectionStore) =>
+      s.transactionSync((tx) => tx.get<{ synchronous: number }>('PRAGMA synchronous')?.synchronous)
     expect(store.synchronous).toBe('NORMAL')
+    expect(writerSynchronous(store)).toBe(1)
     const full = SqliteProjectionStore.open({ path: join(dir, 'full.db'), synchronous: 'FULL' })
     expect(full.synchronous).toBe('FULL')
+    expect(writerSynchronous(full)).toBe(2)
+    expect(await full.transaction((tx) => tx.get('PRAGMA synchronous'))).toEqual({ synchronous: 2 })
     await full.close()
   })
 
@@ -155,6 +175,70 @@ describe('SqliteProjectionStore', () => {
     expect(await store.query('SELECT id FROM balances')).toEqual([{ id: 'uncommitted' }])
   })
 
+  it('query() refuses a write with INVALID_ARGUMENT: every reader connection is read-only, and the store stays usable', async () => {
+    await store.transaction((tx) => tx.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)'))
+    // RETURNING makes the statement return rows, so only the read-only connection can refuse it.
+    // Four calls: the two readers are opened on first use, then used round-robin.
+    for (let i = 0; i < 4; i++) {
+      const error = await store.query("INSERT INTO t (v) VALUES ('leak') RETURNING id").then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(isAzothError(error, 'INVALID_ARGUMENT')).toBe(true)
+      expect(error).toBeInstanceOf(AzothError)
+      expect((error as AzothError).cause).toMatchObject({ code: 'SQLITE_READONLY' })
+      expect((error as AzothError).details).toEqual({ sql: "INSERT INTO t (v) VALUES ('leak') RETURNING id" })
+    }
+    expect(await store.query('SELECT count(*) AS n FROM t')).toEqual([{ n: 0 }])
+    expect(store.transactionSync((tx) => tx.get('SELECT count(*) AS n FROM t'))).toEqual({ n: 0 })
+    await store.transaction((tx) => {
+      tx.run("INSERT INTO t (v) VALUES ('ok')")
+      tx.setCursor('p', 1)
+    })
+    for (let i = 0; i < 2; i++) expect(await store.query('SELECT v FROM t')).toEqual([{ v: 'ok' }])
+    expect(await store.getCursor('p')).toBe(1)
+  })
+
+  describe.each([
+    ['reader connections', (d: string) => ({ path: join(d, 'q.db') })],
+    ['the writer (readers: 0)', (d: string) => ({ path: join(d, 'q.db'), readers: 0 })],
+    ['the writer (in memory)', () => ({ path: ':memory:' })],
+  ])('query() through %s', (_, options) => {
+    it('raises INVALID_ARGUMENT, keeping the cause, for bad SQL, failing SQL, bad parameters and writes', async () => {
+      const q = SqliteProjectionStore.open(options(dir))
+      try {
+        await q.transaction((tx) => tx.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)'))
+        const cases: Array<[string, unknown[] | undefined]> = [
+          ['SELEC 1', undefined], // syntax error (prepare)
+          ['SELECT * FROM missing', undefined], // no such table (prepare)
+          ["SELECT json('{')", undefined], // fails while running
+          ['SELECT ?', []], // too few parameters (RangeError)
+          ['SELECT ?', [{ not: 'bindable' }]], // TypeError
+          ['BEGIN', undefined], // returns no rows
+          ["INSERT INTO t (v) VALUES ('x') RETURNING id", undefined], // writes
+        ]
+        for (const [sql, params] of cases) {
+          const error = await q.query(sql, params).then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(isAzothError(error, 'INVALID_ARGUMENT'), sql).toBe(true)
+          expect((error as AzothError).details, sql).toMatchObject({ sql })
+        }
+        for (const sql of ['SELEC 1', "SELECT json('{')"]) {
+          const error = await q.query(sql).catch((e: unknown) => e)
+          expect((error as AzothError).cause).toMatchObject({ code: 'SQLITE_ERROR' })
+        }
+        expect(await q.query('SELECT count(*) AS n FROM t')).toEqual([{ n: 0 }])
+        expect(await q.query('SELECT ? AS x', [1])).toEqual([{ x: 1 }])
+        await q.transaction((tx) => tx.run("INSERT INTO t (v) VALUES ('ok')"))
+        expect(await q.query('SELECT v FROM t')).toEqual([{ v: 'ok' }])
+      } finally {
+        await q.close()
+      }
+    })
+  })
+
   it('keeps dead letters: add with the cursor, list, get, count, markRetry, recordAttempt, remove', async () => {
     const clock = new ManualClock(1000)
     const envelope = new Uint8Array([1, 2, 3])
@@ -233,6 +317,115 @@ describe('SqliteProjectionStore', () => {
     expect(() => restoreSqliteProjection(damaged, join(dir, 'other.db'))).toThrow(
       expect.objectContaining({ code: 'CORRUPTION' }),
     )
+  })
+
+  it('backs up consistent snapshots while transactions keep committing, and the source keeps working', async () => {
+    await store.transaction((tx) => {
+      tx.exec('CREATE TABLE items (n INTEGER PRIMARY KEY, pad TEXT NOT NULL)')
+      tx.exec('CREATE TABLE totals (k TEXT PRIMARY KEY, n INTEGER NOT NULL)')
+    })
+    // Each transaction adds row n, upserts the total and sets the cursor to n: in any committed
+    // state, row count = total = cursor. Awaiting between the statements lets backup steps run
+    // while a transaction is half done; between transactions, so they run between commits too.
+    let n = 0
+    const commit = () =>
+      store.transaction(async (tx) => {
+        n++
+        tx.run('INSERT INTO items VALUES (?, ?)', [n, 'x'.repeat(200)])
+        await new Promise((r) => setImmediate(r))
+        tx.run('INSERT INTO totals VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET n = excluded.n', ['rows', n])
+        tx.setCursor('p', n)
+      })
+    // About 300 pages: a backup takes several steps of 100.
+    await store.transaction((tx) => {
+      for (n = 1; n <= 5000; n++) tx.run('INSERT INTO items VALUES (?, ?)', [n, 'x'.repeat(200)])
+      n = 5000
+      tx.run("INSERT INTO totals VALUES ('rows', ?)", [n])
+      tx.setCursor('p', n)
+    })
+    let writing = true
+    const writer = (async () => {
+      while (writing) {
+        await commit()
+        await new Promise((r) => setImmediate(r))
+      }
+    })()
+    const backups: Array<{ file: string; cursor: number | undefined; before: number; after: number }> = []
+    try {
+      for (let i = 0; i < 3; i++) {
+        const file = join(dir, `live-${i}.db`)
+        const before = n
+        const info = await within(5_000, store.backup(file), 'backup did not finish while commits went on')
+        backups.push({ file, cursor: info.cursors.p, before, after: n })
+      }
+    } finally {
+      writing = false
+      await writer
+    }
+
+    for (const [i, b] of backups.entries()) {
+      expect(b.after).toBeGreaterThan(b.before) // transactions did commit during this backup
+      const target = join(dir, `restored-${i}.db`)
+      restoreSqliteProjection(b.file, target)
+      const restored = SqliteProjectionStore.open({ path: target })
+      try {
+        const cursor = await restored.getCursor('p')
+        expect(cursor).toBe(b.cursor)
+        expect(cursor).toBeGreaterThanOrEqual(b.before - 1)
+        expect(cursor).toBeLessThanOrEqual(b.after)
+        expect(await restored.query('SELECT count(*) AS rows, max(n) AS last FROM items')).toEqual([
+          { rows: cursor, last: cursor },
+        ])
+        expect(await restored.query("SELECT n FROM totals WHERE k = 'rows'")).toEqual([{ n: cursor }])
+      } finally {
+        await restored.close()
+      }
+    }
+    await commit()
+    expect(await store.getCursor('p')).toBe(n)
+    expect(await store.query('SELECT count(*) AS rows FROM items')).toEqual([{ rows: n }])
+    expect(await store.query("SELECT n FROM totals WHERE k = 'rows'")).toEqual([{ n }])
+  }, 30_000)
+
+  it('restore refuses a SQLite file without the system tables with CORRUPTION and writes nothing at the target', async () => {
+    const foreign = join(dir, 'foreign.db')
+    const raw = new Database(foreign)
+    raw.exec(
+      "CREATE TABLE balances (id TEXT PRIMARY KEY, amount INTEGER); INSERT INTO balances VALUES ('x', 1)",
+    )
+    raw.close()
+    // A live projection at the target stays as it was.
+    await createBalances(store)
+    await store.transaction((tx) => {
+      tx.run("INSERT INTO balances VALUES ('alice', 10)")
+      tx.setCursor('p', 3)
+    })
+    await store.close()
+    const target = join(dir, 'projection.db')
+    const filesBefore = readdirSync(dir).sort()
+    const bytesBefore = readFileSync(target)
+    const refusal = (to: string) => {
+      try {
+        restoreSqliteProjection(foreign, to)
+      } catch (e) {
+        return e
+      }
+      return undefined
+    }
+    const error = refusal(target)
+    expect(isAzothError(error, 'CORRUPTION')).toBe(true)
+    expect((error as AzothError).details).toEqual({ where: foreign })
+    expect(String((error as AzothError).cause)).toContain('_azoth_cursors')
+    expect(readdirSync(dir).sort()).toEqual(filesBefore)
+    expect(readFileSync(target).equals(bytesBefore)).toBe(true)
+    store = SqliteProjectionStore.open({ path: target })
+    expect(await store.query('SELECT id, amount FROM balances')).toEqual([{ id: 'alice', amount: 10 }])
+    expect(await store.getCursor('p')).toBe(3)
+    // A missing target is not created.
+    const fresh = join(dir, 'fresh.db')
+    expect(isAzothError(refusal(fresh), 'CORRUPTION')).toBe(true)
+    expect(existsSync(fresh)).toBe(false)
+    expect(existsSync(`${fresh}.restoring`)).toBe(false)
   })
 
   it('works in memory and refuses calls after close with CLOSED', async () => {
