@@ -407,17 +407,21 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
         const started = performance.now()
         const before = this.cursor
         const fast = permits === Number.POSITIVE_INFINITY ? await this.tryFast(records) : SLOW
+        let failure: AzothError | undefined
         if (fast !== APPLIED) {
           this.counters.slowBatches++
           const stop = await this.eventByEvent.apply(records, run, signal, fast)
-          if (stop.kind === 'fail') throw this.failed(stop.error, stop.eventId)
+          if (stop.kind === 'fail') failure = this.failed(stop.error, stop.eventId)
           if (stop.kind === 'circuit') stoppedBy = 'circuitOpen'
           if (stop.kind === 'retry') stoppedBy = 'aborted'
         }
+        // The events before a failing one were committed with the cursor: they count, also when
+        // the run then fails.
         const advanced = this.cursor - before
         run.events += advanced
         run.batches++
         this.counters.recordBatch(advanced, performance.now() - started)
+        if (failure !== undefined) throw failure
         onProgress?.({ cursor: this.cursor, target, events: run.events })
         if (stoppedBy !== 'caughtUp') break
       }
