@@ -419,13 +419,19 @@ export class Azoth implements AsyncDisposable {
     return this.store.pause()
   }
 
-  /** Lets commits held by `pauseIngestion` go, in arrival order. Safe to call when not paused. */
+  /**
+   * Lets commits held by `pauseIngestion` go, in arrival order. Safe to call when not paused. While
+   * `backupTo` runs it does nothing (the copy must not see later commits); the backup's end resumes.
+   */
   resumeIngestion(): void {
     this.checkOpen()
     this.store.resume()
   }
 
-  /** Refuses new commits with `SEALED` from the current head on, until `unseal`; never persisted. */
+  /**
+   * Refuses new commits with `SEALED` from the current head on, until `unseal`; never persisted.
+   * Commits held by `pauseIngestion` are refused with `SEALED` too.
+   */
   async seal(): Promise<number> {
     this.checkWritable()
     return this.store.seal()

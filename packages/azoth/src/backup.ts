@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { AzothError, type Logger, toError } from '@azoth/core'
+import { AzothError, isAzothError, type Logger, toError } from '@azoth/core'
 import type { FileEventLog } from '@azoth/store-filelog'
 import type { LmdbStore } from '@azoth/store-lmdb'
 import {
@@ -82,10 +82,23 @@ export async function backupDatabase(source: BackupSource, targetDir: string): P
     // whilePaused resumes however the copy ends; a failed copy is logged here, then rethrown.
     return await store.whilePaused(async (sealedEventId) => {
       for (const projector of projections.all) {
-        const stats = await projector.runOnce()
-        if (stats.cursor < sealedEventId) {
+        // A failing projector must not make the database impossible to back up: the copy records
+        // the cursor it committed, and the restored projector goes on from there.
+        let cursor: number
+        let stoppedBy: string
+        try {
+          const stats = await projector.runOnce()
+          cursor = stats.cursor
+          stoppedBy = stats.stoppedBy
+        } catch (e) {
+          if (isAzothError(e, 'CLOSED', 'IO')) throw e
+          cursor = projector.position
+          stoppedBy = 'failed'
+          source.logger.error({ err: e, projector: projector.name }, 'projector failed during backup')
+        }
+        if (cursor < sealedEventId) {
           source.logger.warn(
-            { projector: projector.name, cursor: stats.cursor, sealedEventId, stoppedBy: stats.stoppedBy },
+            { projector: projector.name, cursor, sealedEventId, stoppedBy },
             'projector did not reach the seal; the backup records its cursor',
           )
         }

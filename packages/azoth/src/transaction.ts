@@ -65,6 +65,16 @@ export class Transaction {
   private used = false
   private readonly host: TransactionHost
 
+  // Declarations after execute() would change the key set the writer checks against after the
+  // stripe locks were chosen: an undeclared-and-unlocked key could then be written.
+  private checkNotExecuted(method: string): void {
+    if (this.used) {
+      throw new AzothError('INVALID_ARGUMENT', `${method}() cannot be called after execute()`, {
+        details: { method },
+      })
+    }
+  }
+
   /** `new Transaction(db)` is the same as `db.transaction()`. */
   constructor(db: Azoth) {
     this.host = db.transactionHost
@@ -72,12 +82,14 @@ export class Transaction {
 
   /** Declares keys the transaction may read and write (locked exclusively during preflight). */
   keys(keys: Iterable<Key>): this {
+    this.checkNotExecuted('keys')
     for (const k of keys) this.declared.add(k, Access.Exclusive)
     return this
   }
 
   /** Declares keys the transaction only reads (shared locks; writing one raises `UNDECLARED_KEY`). */
   reads(keys: Iterable<Key>): this {
+    this.checkNotExecuted('reads')
     for (const k of keys) this.declared.add(k, Access.Shared)
     return this
   }
@@ -88,6 +100,7 @@ export class Transaction {
     check: (value: TypedValue | undefined) => unknown,
     name = `require(${keyToString(key)})`,
   ): this {
+    this.checkNotExecuted('require')
     this.declared.add(key, Access.Exclusive)
     ;(this.checks ??= []).push({ kind: 'require', key, name, fn: check })
     return this
@@ -120,6 +133,7 @@ export class Transaction {
 
   /** An async check over declared keys (`ctx.get`, `getOpt`, `exists`): throw or return false to reject. */
   validate(fn: (ctx: PreflightContext) => unknown): this {
+    this.checkNotExecuted('validate')
     ;(this.validators ??= []).push(fn)
     return this
   }

@@ -56,6 +56,13 @@ export class CommitQueue {
     this.schedule()
   }
 
+  /** Refuses every held transaction (they never reached the writer: nothing of them is written). */
+  rejectHeld(error: () => unknown): void {
+    const held = this.held
+    this.held = []
+    for (const tx of held) tx.reject(error())
+  }
+
   /** Resolves when the queue is empty, nothing runs and the last group is answered. */
   idle(): Promise<void> {
     if (!this.running && this.queue.length === 0) return this.lastAnswered

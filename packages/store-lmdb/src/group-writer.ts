@@ -57,7 +57,9 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
           typeof result === 'object' &&
           typeof (result as { then?: unknown }).then === 'function'
         ) {
-          // Its writes may be half done when the promise is returned: none of them is kept.
+          // Its writes may be half done when the promise is returned: none of them is kept. Its
+          // own outcome has no one to go to: observed here, so a rejection is not left unhandled.
+          ;(result as PromiseLike<unknown>).then(undefined, () => undefined)
           throw new AzothError(
             'INVALID_ARGUMENT',
             'a write function must be synchronous (it returned a promise)',

@@ -268,8 +268,12 @@ export class LmdbStore implements CanonicalStore {
     return this.committedHead
   }
 
+  /**
+   * Lets held commits go. Inside a {@link whilePaused} scope (a backup) it does nothing: the copy
+   * must see no commit past its head; the end of the last scope resumes.
+   */
   resume(): void {
-    if (!this.pausedFlag) return
+    if (!this.pausedFlag || this.pauseScopes > 0) return
     this.pausedFlag = false
     this.queue.resume()
   }
@@ -300,7 +304,12 @@ export class LmdbStore implements CanonicalStore {
     if (this.sealed !== undefined) return this.sealed
     this.sealing = true
     try {
-      // Transactions queued before the seal still commit; new ones are refused from now on.
+      // Transactions queued before the seal still commit; new ones are refused from now on, and
+      // so are those held by a pause (they would otherwise commit past the seal on resume).
+      this.queue.rejectHeld(
+        () =>
+          new AzothError('SEALED', 'the store was sealed while this transaction waited for a pause to end'),
+      )
       await this.queue.idle()
       this.sealed = this.committedHead
       return this.sealed
