@@ -42,6 +42,9 @@ import { Transaction } from './transaction.js'
 import type { TransactionHost } from './transaction-host.js'
 import { WriteBatch } from './write-batch.js'
 
+/** A read-only database hears of no commit (the writer is another process): its feeds poll this often. */
+const READ_ONLY_POLL_MS = 100
+
 /** @internal What a database is made of. */
 export interface AzothParts {
   readonly layout: Layout
@@ -291,7 +294,12 @@ export class Azoth implements AsyncDisposable {
   /** Follows the log: stored events from `from`, then new ones as they commit. */
   subscribe(options: SubscribeOptions = {}): Subscription {
     this.checkOpen()
-    const s = new Subscription(this.store, options, (closed) => this.subscriptions.delete(closed))
+    const s = new Subscription(
+      this.store,
+      options,
+      (closed) => this.subscriptions.delete(closed),
+      this.readOnly ? READ_ONLY_POLL_MS : undefined,
+    )
     this.subscriptions.add(s)
     return s
   }

@@ -1,4 +1,4 @@
-import { AzothError, type AzothEvent, decodeEvent, type EventSource } from '@azoth/core'
+import { AzothError, type AzothEvent, ClosedError, decodeEvent, type EventSource } from '@azoth/core'
 
 /** Options of `db.subscribe`. */
 export interface SubscribeOptions {
@@ -6,6 +6,11 @@ export interface SubscribeOptions {
   readonly from?: number
   /** Events read per step while catching up (default 256). */
   readonly batchSize?: number
+  /**
+   * How often a caught-up feed looks for new events without a commit notification, in ms. A
+   * read-only database gets none (the writer is another process): there it defaults to 100.
+   */
+  readonly pollIntervalMs?: number
 }
 
 /**
@@ -18,9 +23,15 @@ export interface SubscribeOptions {
  * for await (const event of feed) handle(event)
  */
 export class Subscription implements AsyncIterable<AzothEvent> {
-  /** Resolves with the head the first time the feed has delivered everything up to it. */
+  /**
+   * Resolves with the head the first time the feed has delivered everything up to it; rejects
+   * with `CLOSED` when the feed is closed before that.
+   */
   readonly caughtUp: Promise<number>
   private resolveCaughtUp!: (head: number) => void
+  private rejectCaughtUp!: (error: Error) => void
+  private readonly pollIntervalMs: number | undefined
+  private pollTimer: NodeJS.Timeout | undefined
   private isCaughtUp = false
   private next: number
   private closed = false
@@ -32,6 +43,7 @@ export class Subscription implements AsyncIterable<AzothEvent> {
     private readonly source: EventSource,
     options: SubscribeOptions,
     private readonly onClose: (s: Subscription) => void,
+    defaultPollIntervalMs?: number,
   ) {
     const from = options.from ?? source.head() + 1
     if (!Number.isSafeInteger(from) || from < 1) {
@@ -47,11 +59,22 @@ export class Subscription implements AsyncIterable<AzothEvent> {
         `subscribe: batchSize must be a positive integer, got ${String(batchSize)}`,
       )
     }
+    const poll = options.pollIntervalMs ?? defaultPollIntervalMs
+    if (poll !== undefined && !(Number.isFinite(poll) && poll > 0)) {
+      throw new AzothError(
+        'INVALID_ARGUMENT',
+        `subscribe: pollIntervalMs must be a positive number, got ${String(poll)}`,
+      )
+    }
     this.next = from
     this.batchSize = batchSize
-    this.caughtUp = new Promise((resolve) => {
+    this.pollIntervalMs = poll
+    this.caughtUp = new Promise((resolve, reject) => {
       this.resolveCaughtUp = resolve
+      this.rejectCaughtUp = reject
     })
+    // Nobody has to await it: a feed closed early must not leave an unhandled rejection.
+    this.caughtUp.catch(() => undefined)
     this.unsubscribe = source.onCommit(() => this.wake?.())
   }
 
@@ -87,10 +110,12 @@ export class Subscription implements AsyncIterable<AzothEvent> {
         }
         await new Promise<void>((resolve) => {
           this.wake = resolve
+          if (this.pollIntervalMs !== undefined) this.pollTimer = setTimeout(resolve, this.pollIntervalMs)
           // A commit may have landed between reading the head and arming the wake-up.
           if (this.source.head() >= this.next || this.closed) resolve()
         })
         this.wake = undefined
+        clearTimeout(this.pollTimer)
       }
     } finally {
       this.close()
@@ -102,6 +127,8 @@ export class Subscription implements AsyncIterable<AzothEvent> {
     if (this.closed) return
     this.closed = true
     this.unsubscribe()
+    clearTimeout(this.pollTimer)
+    if (!this.isCaughtUp) this.rejectCaughtUp(new ClosedError('subscription'))
     this.wake?.()
     this.onClose(this)
   }

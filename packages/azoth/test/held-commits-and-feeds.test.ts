@@ -108,3 +108,37 @@ describe('transaction builder misuse', () => {
     expect(db.get('a').asF64()).toBe(1)
   })
 })
+
+describe.each(['lmdb', 'file'] as const)('subscriptions (eventLog %s)', (eventLog) => {
+  it('a feed of a read-only database delivers what the writer commits later', async () => {
+    const dir = tempDir()
+    await using writer = await Azoth.open(dir, { eventLog })
+    await writer.writeBatch().appendEvent('e', 1).commit()
+    await using reader = await Azoth.openReadOnly(dir)
+    const feed = reader.subscribe({ from: 1 }) // polls: a read-only database hears of no commit
+    const seen: number[] = []
+    const reading = (async () => {
+      for await (const e of feed) {
+        seen.push(e.id)
+        if (seen.length === 3) break
+      }
+    })()
+    await feed.caughtUp
+    await writer.writeBatch().appendEvent('e', 2).commit()
+    await writer.writeBatch().appendEvent('e', 3).commit()
+    await reading
+    expect(seen).toEqual([1, 2, 3])
+  })
+
+  it('caughtUp rejects with CLOSED when the feed closes before catching up', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    const feed = db.subscribe({ from: 1 })
+    feed.close()
+    await expectCode(feed.caughtUp, 'CLOSED')
+  })
+
+  it('refuses a pollIntervalMs that is not a positive number', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    await expectCode(() => db.subscribe({ pollIntervalMs: 0 }), 'INVALID_ARGUMENT')
+  })
+})
