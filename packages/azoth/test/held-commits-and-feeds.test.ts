@@ -142,3 +142,20 @@ describe.each(['lmdb', 'file'] as const)('subscriptions (eventLog %s)', (eventLo
     await expectCode(() => db.subscribe({ pollIntervalMs: 0 }), 'INVALID_ARGUMENT')
   })
 })
+
+describe.each(['lmdb', 'file'] as const)('iterators that outlive close (eventLog %s)', (eventLog) => {
+  it('events(), scan() and range() started before close() raise CLOSED on their next step', async () => {
+    const db = await Azoth.open(tempDir(), { eventLog })
+    for (let i = 0; i < 5; i++) await db.writeBatch().put(`k${i}`, i).appendEvent('e', i).commit()
+    const events = db.events()
+    const scan = db.scan('k')
+    const range = db.range('k0', 'k9')
+    expect(events.next().done).toBe(false)
+    expect(scan.next().done).toBe(false)
+    expect(range.next().done).toBe(false)
+    await db.close()
+    await expectCode(() => events.next(), 'CLOSED')
+    await expectCode(() => scan.next(), 'CLOSED')
+    await expectCode(() => range.next(), 'CLOSED')
+  })
+})

@@ -33,6 +33,7 @@ import { readHead } from './meta.js'
 import { scanState } from './state-scan.js'
 import { LmdbStateSnapshot } from './state-snapshot.js'
 import { copyBackup } from './store-backup.js'
+import { StoreIterator } from './store-iterator.js'
 
 type Bytes = Uint8Array
 
@@ -172,12 +173,12 @@ export class LmdbStore implements CanonicalStore {
 
   scan(prefix: Key, options: ScanOptions = {}): IterableIterator<StateEntry> {
     this.checkOpen()
-    return scanState(this.dbs.state, prefix, undefined, options, this.limits)
+    return this.outliving(scanState(this.dbs.state, prefix, undefined, options, this.limits))
   }
 
   range(start: Key, end: Key, options: ScanOptions = {}): IterableIterator<StateEntry> {
     this.checkOpen()
-    return scanState(this.dbs.state, start, end, options, this.limits)
+    return this.outliving(scanState(this.dbs.state, start, end, options, this.limits))
   }
 
   /**
@@ -221,7 +222,12 @@ export class LmdbStore implements CanonicalStore {
   events(range: EventRange = {}): IterableIterator<EventRecord> {
     this.checkOpen()
     checkRange(range)
-    return this.eventsReader.read(range, this.head())
+    return this.outliving(this.eventsReader.read(range, this.head()))
+  }
+
+  /** An iterator whose steps after `close()` raise `CLOSED`. */
+  private outliving<T>(inner: Iterator<T>): IterableIterator<T> {
+    return new StoreIterator(inner, () => this.closed)
   }
 
   getEvent(id: EventId): Uint8Array | undefined {
