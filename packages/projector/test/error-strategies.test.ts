@@ -3,6 +3,7 @@ import { ErrorStrategy, EventProcessor, type FailureContext, type RunStats } fro
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
+import { strategyProcessor } from './support/strategy-processor.js'
 import { settle, until } from './support/wait.js'
 
 let f: Fixture
@@ -14,17 +15,8 @@ afterEach(async () => {
   await f.cleanup()
 })
 
-function processor(strategy: ErrorStrategy, failing: Set<number>, clock = new ManualClock(), name = 'p') {
-  return new EventProcessor({
-    source: f.source,
-    store: f.store,
-    name,
-    handlers: [balancesHandler(failing)],
-    errorStrategy: strategy,
-    batch: { maxEvents: 10 },
-    clock,
-  })
-}
+const processor = (strategy: ErrorStrategy, failing: Set<number>, clock = new ManualClock(), name = 'p') =>
+  strategyProcessor(f, strategy, failing, { clock, name })
 
 /** Runs with a manual clock, advancing it whenever the projector sleeps, until the run settles. */
 async function runWithClock(p: EventProcessor, clock: ManualClock): Promise<RunStats> {

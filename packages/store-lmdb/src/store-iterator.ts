@@ -28,21 +28,21 @@ export class StoreIterator<T> implements IterableIterator<T> {
   }
 
   return(): IteratorResult<T> {
-    try {
-      this.inner.return?.()
-    } catch (e) {
-      // Ending a cursor of a closed environment may fail too; nothing is left to release then.
-      if (!this.isClosed()) throw e
-    }
+    this.release()
     return DONE
   }
 
   private closedError(): ClosedError {
+    this.release()
+    return new ClosedError('the store')
+  }
+
+  /** Ends the inner iterator; on a closed environment that may fail, and nothing is left to release. */
+  private release(): void {
     try {
       this.inner.return?.()
-    } catch {
-      // The environment is gone: nothing to release.
+    } catch (e) {
+      if (!this.isClosed()) throw e
     }
-    return new ClosedError('the store')
   }
 }

@@ -1,9 +1,9 @@
 // Metrics of a projector that stopped on a failure, and of one that keeps going past failures.
 import { ManualClock } from '@azoth/core'
-import { ErrorStrategy, EventProcessor } from '@azoth/projector'
+import { ErrorStrategy } from '@azoth/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { balancesHandler } from './support/balances.js'
 import { appendDeposits, type Fixture, makeFixture } from './support/fixture.js'
+import { strategyProcessor } from './support/strategy-processor.js'
 import { until } from './support/wait.js'
 
 let f: Fixture
@@ -15,17 +15,8 @@ afterEach(async () => {
   await f.cleanup()
 })
 
-function processor(strategy: ErrorStrategy, failing: Set<number>, clock: ManualClock) {
-  return new EventProcessor({
-    source: f.source,
-    store: f.store,
-    name: 'p',
-    handlers: [balancesHandler(failing)],
-    errorStrategy: strategy,
-    batch: { maxEvents: 10, maxLatencyMs: 0 },
-    clock,
-  })
-}
+const processor = (strategy: ErrorStrategy, failing: Set<number>, clock: ManualClock) =>
+  strategyProcessor(f, strategy, failing, { clock, batch: { maxEvents: 10, maxLatencyMs: 0 } })
 
 describe('projector metrics', () => {
   it('a failFast stop in continuous mode: failed, lag = head - stored cursor, the last error, a throughput', async () => {

@@ -1,0 +1,22 @@
+import { ManualClock } from '@azoth/core'
+import { type BatchPolicy, type ErrorStrategy, EventProcessor } from '@azoth/projector'
+import { balancesHandler } from './balances.js'
+import type { Fixture } from './fixture.js'
+
+/** A projector of the balances handler over the fixture, failing on `failing`, with `strategy`. */
+export function strategyProcessor(
+  f: Fixture,
+  strategy: ErrorStrategy,
+  failing: Set<number>,
+  { clock = new ManualClock(), name = 'p', batch = { maxEvents: 10 } as BatchPolicy } = {},
+): EventProcessor {
+  return new EventProcessor({
+    source: f.source,
+    store: f.store,
+    name,
+    handlers: [balancesHandler(failing)],
+    errorStrategy: strategy,
+    batch,
+    clock,
+  })
+}
