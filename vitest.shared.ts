@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('.', import.meta.url))
 
 export const sourceAliases: Record<string, string> = {
-  '@azoth/core': `${root}packages/core/src/index.ts`,
-  '@azoth/store-lmdb': `${root}packages/store-lmdb/src/index.ts`,
-  '@azoth/store-filelog': `${root}packages/store-filelog/src/index.ts`,
-  '@azoth/projection-sqlite': `${root}packages/projection-sqlite/src/index.ts`,
-  '@azoth/projector': `${root}packages/projector/src/index.ts`,
-  azoth: `${root}packages/azoth/src/index.ts`,
+  '@azothdb/core': `${root}packages/core/src/index.ts`,
+  '@azothdb/store-lmdb': `${root}packages/store-lmdb/src/index.ts`,
+  '@azothdb/store-filelog': `${root}packages/store-filelog/src/index.ts`,
+  '@azothdb/projection-sqlite': `${root}packages/projection-sqlite/src/index.ts`,
+  '@azothdb/projector': `${root}packages/projector/src/index.ts`,
+  azothdb: `${root}packages/azothdb/src/index.ts`,
 }
 
 // tsx's loader as an absolute URL, so a child started in any working directory finds it.
@@ -28,7 +28,7 @@ export interface TypeScriptChildOptions {
 /**
  * Runs a TypeScript file in a child process: node itself with tsx as a loader, never the tsx CLI,
  * which runs the script in a grandchild that SIGKILL misses (and that, orphaned and unreaped, keeps
- * a directory lock looking alive). `azoth` and `@azoth/*` resolve to their sources through the
+ * a directory lock looking alive). `azothdb` and `@azothdb/*` resolve to their sources through the
  * paths of tsconfig.base.json.
  */
 export function spawnTypeScript(

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { AzothError } from '@azoth/core'
+import { AzothError } from '@azothdb/core'
 import { buildReport, writeReport } from './bench-report.js'
 import { listSectionFiles, loadSection, type SectionFile, selectSectionFiles } from './discover.js'
 import { formatRate, formatSectionTable } from './format.js'

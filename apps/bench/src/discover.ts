@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { AzothError } from '@azoth/core'
+import { AzothError } from '@azothdb/core'
 import type { Section } from './harness.js'
 
 /** A section file found on disk; `name` is its file name without extension. */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AzothError } from '@azoth/core'
+import { AzothError } from '@azothdb/core'
 import { RssSampler } from './rss-sampler.js'
 import { summarize } from './stats.js'
 

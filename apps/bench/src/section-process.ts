@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { AzothError } from '@azoth/core'
+import { AzothError } from '@azothdb/core'
 import type { SectionFile } from './discover.js'
 import type { RunOptions, SectionResult } from './harness.js'
 

@@ -1,4 +1,4 @@
-import type { Logger } from 'azoth'
+import type { Logger } from 'azothdb'
 
 /**
  * A logger for the examples: warnings and errors as one short line on stderr (Azoth's default is

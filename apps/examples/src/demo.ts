@@ -15,7 +15,7 @@
  */
 import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { Azoth, isAzothError, type SqlEventHandler, TypedValue } from 'azoth'
+import { Azoth, isAzothError, type SqlEventHandler, TypedValue } from 'azothdb'
 import { printTable } from './print-table.js'
 import { Progress } from './progress.js'
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { exited, runTypeScript, spawnTypeScript } from '../../../vitest.shared.js'
 
 // Each example and the demo run as real child processes, as `pnpm example <name>` runs them;
-// `azoth` resolves to the TypeScript sources through the tsconfig paths.
+// `azothdb` resolves to the TypeScript sources through the tsconfig paths.
 const appDir = fileURLToPath(new URL('..', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 const examplesDir = join(appDir, 'src', 'examples')

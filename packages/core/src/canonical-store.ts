@@ -125,7 +125,7 @@ export interface StoreBackupInfo {
  * What a store package offers to restore a copy made by `CanonicalStore.backup()`: copies it into
  * `targetDir` (empty or missing), checks that it opens, and returns its head. A copy that cannot be
  * opened is refused with `CORRUPTION`, a non-empty target with `INVALID_ARGUMENT`. Implemented by
- * `restoreLmdbStore` of `@azoth/store-lmdb`; the store is then opened as usual.
+ * `restoreLmdbStore` of `@azothdb/store-lmdb`; the store is then opened as usual.
  */
 export type RestoreCanonicalStore = (backupDir: string, targetDir: string) => EventId
 
@@ -161,7 +161,7 @@ export interface EventSource {
 
 /**
  * The source of truth: key-value state, metadata and (by default) the events, with group commit.
- * Implemented by `@azoth/store-lmdb`.
+ * Implemented by `@azothdb/store-lmdb`.
  */
 export interface CanonicalStore extends EventSource, StateReader {
   /** True when opened read-only: every commit is refused with `READ_ONLY`. */

@@ -1,4 +1,4 @@
-import { TypedValue } from '@azoth/core'
+import { TypedValue } from '@azothdb/core'
 import fc from 'fast-check'
 
 export const I64_MIN = -(2n ** 63n)

@@ -5,7 +5,7 @@ import {
   encodeEnvelope,
   encodeTypedValue,
   TypedValue,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError } from './helpers.js'
 

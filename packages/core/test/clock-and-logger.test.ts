@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events'
-import { fixedClock, ManualClock, silentLogger, systemClock } from '@azoth/core'
+import { fixedClock, ManualClock, silentLogger, systemClock } from '@azothdb/core'
 import { describe, expect, it } from 'vitest'
 import { rejection } from './helpers.js'
 

@@ -8,7 +8,7 @@ import {
   checkValueSize,
   DEFAULT_LIMITS,
   resolveLimits,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError } from './helpers.js'
 

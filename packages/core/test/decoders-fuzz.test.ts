@@ -9,7 +9,7 @@ import {
   encodeTypedValue,
   readEventType,
   TypedValue,
-} from '@azoth/core'
+} from '@azothdb/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { envelopeInputArb, typedValueArb } from './arbitraries.js'

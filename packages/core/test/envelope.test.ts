@@ -8,7 +8,7 @@ import {
   encodeEnvelope,
   MAX_EVENT_TYPE_BYTES,
   readEventType,
-} from '@azoth/core'
+} from '@azothdb/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { envelopeInputArb } from './arbitraries.js'

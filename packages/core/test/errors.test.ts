@@ -11,7 +11,7 @@ import {
   PreflightFailedError,
   TypeMismatchError,
   toError,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { describe, expect, it } from 'vitest'
 
 describe('AzothError', () => {
@@ -78,7 +78,7 @@ describe('isAzothError', () => {
   })
 
   it('recognises an error from another copy of the package by its global brand', () => {
-    // A second copy of @azoth/core has its own AzothError class but brands with the same
+    // A second copy of @azothdb/core has its own AzothError class but brands with the same
     // globally registered symbol; simulate it with a class that is not ours.
     class ForeignAzothError extends Error {
       readonly code = 'CONFLICT'

@@ -1,4 +1,4 @@
-import { type AzothErrorCode, isAzothError } from '@azoth/core'
+import { type AzothErrorCode, isAzothError } from '@azothdb/core'
 import { expect } from 'vitest'
 
 /** Property-test run count: modest by default, large with `AZOTH_STRESS=1`. */

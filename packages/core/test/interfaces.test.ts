@@ -9,7 +9,7 @@ import {
   StripeLockManager,
   silentLogger,
   systemClock,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
 describe('interfaces other packages implement', () => {

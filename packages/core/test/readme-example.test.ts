@@ -1,4 +1,4 @@
-import { decodeEvent, encodeEnvelope, isAzothError, StripeLockManager, TypedValue } from '@azoth/core'
+import { decodeEvent, encodeEnvelope, isAzothError, StripeLockManager, TypedValue } from '@azothdb/core'
 import { expect, it } from 'vitest'
 
 // The example of README.md, kept honest.

@@ -7,7 +7,7 @@ import {
   type StateEntry,
   type StateSnapshot,
   TypedValue,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
 /** The smallest StateSnapshot: a frozen copy of a map (enough to check the interface's shape). */

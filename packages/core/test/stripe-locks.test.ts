@@ -1,4 +1,4 @@
-import { isAzothError, type Key, type StripeLease, StripeLockManager } from '@azoth/core'
+import { isAzothError, type Key, type StripeLease, StripeLockManager } from '@azothdb/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError, propertyTimeout, rejection, runs } from './helpers.js'

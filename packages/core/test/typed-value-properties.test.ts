@@ -5,7 +5,7 @@ import {
   encodeTypedValue,
   TypedValue as TV,
   type TypedValue,
-} from '@azoth/core'
+} from '@azothdb/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { cborArb, f64Arb, i64Arb, jsonArb, typedValueArb, u256Arb, unicodeString } from './arbitraries.js'

@@ -7,7 +7,7 @@ import {
   TYPED_VALUE_TAGS,
   TypedValue,
   type TypedValueKind,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { describe, expect, it } from 'vitest'
 import { I64_MAX, I64_MIN, U256_MAX } from './arbitraries.js'
 import { expectAzothError } from './helpers.js'

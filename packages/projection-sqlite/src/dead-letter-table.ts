@@ -4,7 +4,7 @@ import {
   type DeadLetterQuery,
   type DeadLetterStatus,
   type DeadLetterStore,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { StatementCache } from './statement-cache.js'
 
 /** Runs `fn` with the writer's statements once no transaction is using the connection. */

@@ -1,4 +1,4 @@
-import { AzothError, type Clock, ConfigError } from '@azoth/core'
+import { AzothError, type Clock, ConfigError } from '@azothdb/core'
 import type { SqliteTx } from './sqlite-tx.js'
 
 /** One schema change of the projection tables. `up` and `down` run inside their own transaction. */

@@ -1,4 +1,4 @@
-import { AzothError } from '@azoth/core'
+import { AzothError } from '@azothdb/core'
 import Database from 'better-sqlite3'
 import { toSqliteAzothError } from './sqlite-errors.js'
 import type { SqlParams } from './sqlite-tx.js'

@@ -1,5 +1,5 @@
 import { copyFileSync, renameSync } from 'node:fs'
-import { AzothError, CorruptionError } from '@azoth/core'
+import { AzothError, CorruptionError } from '@azothdb/core'
 import Database from 'better-sqlite3'
 import { removeSqliteFiles } from './sqlite-projection-store.js'
 

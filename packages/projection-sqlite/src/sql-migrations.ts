@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, ConfigError } from '@azoth/core'
+import { AzothError, ConfigError } from '@azothdb/core'
 import type { Migration } from './migrations.js'
 
 const FILE = /^(\d+)[_-](.+?)(\.down)?\.sql$/

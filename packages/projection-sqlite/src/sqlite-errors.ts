@@ -1,4 +1,4 @@
-import { AzothError, type AzothErrorCode, type AzothErrorDetails, isAzothError } from '@azoth/core'
+import { AzothError, type AzothErrorCode, type AzothErrorDetails, isAzothError } from '@azothdb/core'
 
 // Primary SQLite result codes that mean the statement or its parameters are at fault, not the file
 // or the machine: the same SQL would fail the same way anywhere.

@@ -12,7 +12,7 @@ import {
   type ProjectionStore,
   silentLogger,
   systemClock,
-} from '@azoth/core'
+} from '@azothdb/core'
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
 import { type Migration, Migrator } from './migrations.js'

@@ -1,5 +1,5 @@
-import type { Clock, EventId, NewDeadLetter, ProjectionTxControl } from '@azoth/core'
-import { AzothError } from '@azoth/core'
+import type { Clock, EventId, NewDeadLetter, ProjectionTxControl } from '@azothdb/core'
+import { AzothError } from '@azothdb/core'
 import type Database from 'better-sqlite3'
 import type { StatementCache } from './statement-cache.js'
 

@@ -1,4 +1,4 @@
-import { AzothError } from '@azoth/core'
+import { AzothError } from '@azothdb/core'
 import type Database from 'better-sqlite3'
 
 /**

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { isAzothError, ManualClock } from '@azoth/core'
-import { loadSqlMigrations, type Migration, SqliteProjectionStore } from '@azoth/projection-sqlite'
+import { isAzothError, ManualClock } from '@azothdb/core'
+import { loadSqlMigrations, type Migration, SqliteProjectionStore } from '@azothdb/projection-sqlite'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 let dir: string

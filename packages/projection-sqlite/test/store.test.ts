@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AzothError, isAzothError, ManualClock } from '@azoth/core'
-import { restoreSqliteProjection, SqliteProjectionStore } from '@azoth/projection-sqlite'
+import { AzothError, isAzothError, ManualClock } from '@azothdb/core'
+import { restoreSqliteProjection, SqliteProjectionStore } from '@azothdb/projection-sqlite'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 

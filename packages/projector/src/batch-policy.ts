@@ -1,4 +1,4 @@
-import { checkInteger, checkKnownFields, checkNumber } from '@azoth/core'
+import { checkInteger, checkKnownFields, checkNumber } from '@azothdb/core'
 
 /** How much a projector applies per transaction, and how long it may wait to fill a batch. */
 export interface BatchPolicy {

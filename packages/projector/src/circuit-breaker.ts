@@ -1,4 +1,4 @@
-import { type Clock, checkInteger, checkKnownFields, checkNumber } from '@azoth/core'
+import { type Clock, checkInteger, checkKnownFields, checkNumber } from '@azothdb/core'
 
 /** Options of the projector's circuit breaker. */
 export interface CircuitBreakerOptions {

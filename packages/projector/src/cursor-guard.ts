@@ -1,4 +1,4 @@
-import { AzothError, type EventId, isAzothError } from '@azoth/core'
+import { AzothError, type EventId, isAzothError } from '@azothdb/core'
 
 /**
  * Checks, inside the batch's transaction, that the stored cursor is where this projector believes

@@ -9,7 +9,7 @@ import {
   type ProjectionStore,
   type ProjectionTxControl,
   toError,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { backoffDelay } from './error-strategy.js'
 import type { EventDispatcher } from './event-dispatcher.js'

@@ -1,4 +1,4 @@
-import type { EventId } from '@azoth/core'
+import type { EventId } from '@azothdb/core'
 import {
   type AzothEvent,
   ConfigError,
@@ -6,7 +6,7 @@ import {
   checkKnownFields,
   checkNumber,
   checkOneOf,
-} from '@azoth/core'
+} from '@azothdb/core'
 
 /** What the projector knows about a failed event when it asks the strategy what to do. */
 export interface FailureContext {

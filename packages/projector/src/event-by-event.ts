@@ -10,7 +10,7 @@ import {
   type ProjectionTxControl,
   readEventType,
   toError,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { checkCursor } from './cursor-guard.js'
 import { checkDecision, type ErrorStrategy, type FailureDecision } from './error-strategy.js'

@@ -7,7 +7,7 @@ import {
   type EventHandler,
   type EventRecord,
   isAzothError,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { HandlerRouter } from './handler-router.js'
 
 /** True for promises and promise-like values. */

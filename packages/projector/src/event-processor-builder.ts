@@ -5,7 +5,7 @@ import type {
   Logger,
   ProjectionStore,
   ProjectionTxControl,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { BatchPolicy } from './batch-policy.js'
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
 import type { DeadLetterQueueOptions } from './dead-letter-queue.js'

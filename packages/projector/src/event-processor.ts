@@ -15,7 +15,7 @@ import {
   silentLogger,
   systemClock,
   toError,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { type BatchPolicy, type ResolvedBatchPolicy, resolveBatchPolicy } from './batch-policy.js'
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
 import { checkCursor, isCursorMoved } from './cursor-guard.js'

@@ -1,4 +1,4 @@
-import { ConfigError, type EventHandler } from '@azoth/core'
+import { ConfigError, type EventHandler } from '@azothdb/core'
 
 /**
  * Finds the handlers of an event type: one map lookup per event once a type has been seen. Types

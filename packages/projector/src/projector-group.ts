@@ -1,4 +1,4 @@
-import { AzothError, ConfigError, type ProjectionTxControl } from '@azoth/core'
+import { AzothError, ConfigError, type ProjectionTxControl } from '@azothdb/core'
 import type { EventProcessor } from './event-processor.js'
 import type { ProjectorMetrics } from './projector-metrics.js'
 import type { RunOnceOptions, RunStats } from './run-stats.js'

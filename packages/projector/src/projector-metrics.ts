@@ -1,4 +1,4 @@
-import type { EventId } from '@azoth/core'
+import type { EventId } from '@azothdb/core'
 import type { CircuitState } from './circuit-breaker.js'
 
 /** Where a projector is in its life. */

@@ -1,4 +1,4 @@
-import type { EventId } from '@azoth/core'
+import type { EventId } from '@azothdb/core'
 
 /** Options of one `EventProcessor.runOnce`. */
 export interface RunOnceOptions {

@@ -1,5 +1,5 @@
-import { isAzothError, ManualClock } from '@azoth/core'
-import { ErrorStrategy, EventProcessor } from '@azoth/projector'
+import { isAzothError, ManualClock } from '@azothdb/core'
+import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'

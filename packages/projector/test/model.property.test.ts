@@ -1,5 +1,5 @@
-import { SqliteProjectionStore } from '@azoth/projection-sqlite'
-import { ErrorStrategy, EventProcessor } from '@azoth/projector'
+import { SqliteProjectionStore } from '@azothdb/projection-sqlite'
+import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BALANCES_DDL, balancesHandler } from './support/balances.js'

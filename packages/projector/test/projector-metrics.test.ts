@@ -1,6 +1,6 @@
 // Metrics of a projector that stopped on a failure, and of one that keeps going past failures.
-import { ManualClock } from '@azoth/core'
-import { ErrorStrategy } from '@azoth/projector'
+import { ManualClock } from '@azothdb/core'
+import { ErrorStrategy } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { appendDeposits, type Fixture, makeFixture } from './support/fixture.js'
 import { strategyProcessor } from './support/strategy-processor.js'

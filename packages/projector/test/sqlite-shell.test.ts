@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { EventProcessor } from '@azoth/projector'
+import { EventProcessor } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, type Fixture, makeFixture } from './support/fixture.js'

@@ -1,6 +1,6 @@
 // Assembles scripts/crc32c-wat.ts into src/record-checksums-wasm.ts (the module as base64), so the
 // package ships no build step and no runtime dependency. Run after changing the generator:
-//   pnpm --filter @azoth/store-filelog run build:wasm
+//   pnpm --filter @azothdb/store-filelog run build:wasm
 // A test checks that the committed bytes are what this produces.
 
 import { writeFileSync } from 'node:fs'

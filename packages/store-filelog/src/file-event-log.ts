@@ -11,7 +11,7 @@ import {
   isAzothError,
   type ProcessLock,
   writeEventId,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { crc32c } from './crc32c.js'
 import { followWriter } from './follow-writer.js'
 import { datasync, fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'

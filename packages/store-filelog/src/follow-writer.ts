@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError } from '@azoth/core'
+import { AzothError } from '@azothdb/core'
 import type { ResolvedFileEventLogOptions } from './options.js'
 import { Segment } from './segment.js'
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentFileName } from './segment-format.js'

@@ -1,4 +1,4 @@
-import { AzothError, CorruptionError, type EventRecord } from '@azoth/core'
+import { AzothError, CorruptionError, type EventRecord } from '@azothdb/core'
 import type { ReadAheadWorker } from './read-ahead-worker.js'
 import { END, RECORD, RecordReader } from './record-reader.js'
 import type { Segment } from './segment.js'

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, acquireProcessLock, isAzothError, type ProcessLock } from '@azoth/core'
+import { AzothError, acquireProcessLock, isAzothError, type ProcessLock } from '@azothdb/core'
 import { FileEventLog } from './file-event-log.js'
 import { openSegments } from './open-segments.js'
 import { type FileEventLogOptions, resolveOptions } from './options.js'

@@ -10,7 +10,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, CorruptionError } from '@azoth/core'
+import { AzothError, CorruptionError } from '@azothdb/core'
 import { fsyncDirectorySync } from './fs-util.js'
 import { loadSidecar, removeSidecar, sidecarPath } from './index-sidecar.js'
 import type { ResolvedFileEventLogOptions } from './options.js'

@@ -1,4 +1,4 @@
-import { ConfigError, checkInteger, checkKnownFields, type Logger, silentLogger } from '@azoth/core'
+import { ConfigError, checkInteger, checkKnownFields, type Logger, silentLogger } from '@azothdb/core'
 
 /** Options of {@link openFileEventLog}. */
 export interface FileEventLogOptions {

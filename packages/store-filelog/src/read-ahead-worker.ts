@@ -13,7 +13,7 @@
 
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import type { Logger } from '@azoth/core'
+import type { Logger } from '@azothdb/core'
 import { CRC32C_TABLES } from './crc32c.js'
 import { checksumModule, SCRATCH_BASE, SCRATCH_BYTES } from './record-checksums.js'
 

@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs'
-import { CorruptionError, readEventId } from '@azoth/core'
+import { CorruptionError, readEventId } from '@azothdb/core'
 import type { Segment } from './segment.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
 

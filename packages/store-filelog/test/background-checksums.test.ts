@@ -1,6 +1,6 @@
 import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isAzothError, silentLogger } from '@azoth/core'
+import { isAzothError, silentLogger } from '@azothdb/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openFileEventLog } from '../src/index.js'
 import { ReadAheadWorker } from '../src/read-ahead-worker.js'

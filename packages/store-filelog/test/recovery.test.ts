@@ -1,6 +1,6 @@
 import { appendFileSync, readdirSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isAzothError } from '@azoth/core'
+import { isAzothError } from '@azothdb/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openFileEventLog } from '../src/index.js'
 import { flipByte, payloadFor, payloads, removeDir, tempDir } from './helpers.js'

@@ -1,4 +1,4 @@
-import type { CommitResult, WriteFn } from '@azoth/core'
+import type { CommitResult, WriteFn } from '@azothdb/core'
 
 /** A logical transaction waiting for the writer. */
 export interface QueuedTransaction {

@@ -1,4 +1,4 @@
-import { CorruptionError, type EventId, type EventRecord, eventIdBytes, readEventId } from '@azoth/core'
+import { CorruptionError, type EventId, type EventRecord, eventIdBytes, readEventId } from '@azothdb/core'
 
 /*
  * The built-in event log packs the events of one group commit into a few LMDB entries ("chunks")

@@ -1,4 +1,4 @@
-import { type EventId, type EventLog, type EventRange, type EventRecord, eventIdBytes } from '@azoth/core'
+import { type EventId, type EventLog, type EventRange, type EventRecord, eventIdBytes } from '@azothdb/core'
 import { Chunk, ChunkRecords, chunkKeyToId } from './event-chunks.js'
 import type { StoreDatabases } from './lmdb-store.js'
 

@@ -7,7 +7,7 @@ import {
   type Limits,
   type Logger,
   toError,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
 import { buildChunks } from './event-chunks.js'
 import { readFast } from './fast-read.js'

@@ -22,7 +22,7 @@ import {
   type TypedValue,
   toError,
   type WriteFn,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { Database, RootDatabase, Transaction } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
 import { EventsReader } from './events-reader.js'

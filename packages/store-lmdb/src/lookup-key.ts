@@ -1,4 +1,4 @@
-import { encodeKey, type Key, type Limits } from '@azoth/core'
+import { encodeKey, type Key, type Limits } from '@azothdb/core'
 
 // LMDB's largest key (the hard cap of Limits.maxKeyBytes).
 const MAX_KEY_BYTES = 1978

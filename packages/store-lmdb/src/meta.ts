@@ -1,4 +1,4 @@
-import { CorruptionError, type EventId, eventIdBytes, readEventId } from '@azoth/core'
+import { CorruptionError, type EventId, eventIdBytes, readEventId } from '@azothdb/core'
 import type { Database } from 'lmdb'
 import { Chunk, chunkKeyToId } from './event-chunks.js'
 

@@ -7,7 +7,7 @@ import {
   CorruptionError,
   isAzothError,
   type ProcessLock,
-} from '@azoth/core'
+} from '@azothdb/core'
 import { open, type RootDatabase } from 'lmdb'
 import { LmdbStore, type StoreDatabases } from './lmdb-store.js'
 import {

@@ -9,7 +9,7 @@ import {
   resolveLimits,
   silentLogger,
   systemClock,
-} from '@azoth/core'
+} from '@azothdb/core'
 
 /** Options of {@link openLmdbStore}. */
 export interface LmdbStoreOptions {
@@ -23,7 +23,7 @@ export interface LmdbStoreOptions {
   readonly eventLog?: EventLog
   /**
    * Size limits for keys, values and events; omitted fields keep `DEFAULT_LIMITS` from
-   * `@azoth/core`. A bad field raises `CONFIG`.
+   * `@azothdb/core`. A bad field raises `CONFIG`.
    */
   readonly limits?: Partial<Limits>
   /** Timestamps of events (default: wall clock). */

@@ -6,7 +6,7 @@ import {
   type Limits,
   type ScanOptions,
   type StateEntry,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { Database, Transaction } from 'lmdb'
 
 /** The smallest key greater than every key starting with `prefix`, or undefined when there is none. */

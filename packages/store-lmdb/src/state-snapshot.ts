@@ -7,7 +7,7 @@ import {
   type StateEntry,
   type StateSnapshot,
   type TypedValue,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { Database, GetOptions, Transaction } from 'lmdb'
 import { readFast } from './fast-read.js'
 import { lookupKey } from './lookup-key.js'

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, CorruptionError, type StoreBackupInfo } from '@azoth/core'
+import { AzothError, CorruptionError, type StoreBackupInfo } from '@azothdb/core'
 import { open, type RootDatabase } from 'lmdb'
 import { readHead } from './meta.js'
 

@@ -1,4 +1,4 @@
-import { ClosedError } from '@azoth/core'
+import { ClosedError } from '@azothdb/core'
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 

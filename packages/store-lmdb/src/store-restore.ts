@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, CorruptionError, type RestoreCanonicalStore } from '@azoth/core'
+import { AzothError, CorruptionError, type RestoreCanonicalStore } from '@azothdb/core'
 import { DATA_FILE, readCopyHead } from './store-backup.js'
 
 /**

@@ -13,7 +13,7 @@ import {
   type Limits,
   type TypedValue,
   type WriteContext,
-} from '@azoth/core'
+} from '@azothdb/core'
 
 /** A buffered write: `value` null deletes the key. */
 export interface PendingWrite {

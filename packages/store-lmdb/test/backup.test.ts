@@ -1,5 +1,5 @@
-import { decodeEvent, TypedValue } from '@azoth/core'
-import { openLmdbStore, restoreLmdbStore } from '@azoth/store-lmdb'
+import { decodeEvent, TypedValue } from '@azothdb/core'
+import { openLmdbStore, restoreLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from './support/temp-dir.js'
 

@@ -1,5 +1,5 @@
-import { decodeEvent } from '@azoth/core'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import { decodeEvent } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { exited, spawnTypeScript } from '../../../vitest.shared.js'
 import { tempDir } from './support/temp-dir.js'

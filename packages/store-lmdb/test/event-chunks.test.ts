@@ -1,4 +1,4 @@
-import { eventIdBytes, isAzothError } from '@azoth/core'
+import { eventIdBytes, isAzothError } from '@azothdb/core'
 import { describe, expect, it } from 'vitest'
 import { buildChunks, ChunkRecords } from '../src/event-chunks.js'
 

@@ -1,5 +1,5 @@
-import { decodeEvent, encodeEnvelope, TypedValue } from '@azoth/core'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import { decodeEvent, encodeEnvelope, TypedValue } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { MemoryEventLog } from './support/memory-event-log.js'
 import { tempDir } from './support/temp-dir.js'

@@ -1,5 +1,5 @@
-import { type Key, TypedValue } from '@azoth/core'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import { type Key, TypedValue } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { codeOf } from './support/code-of.js'

@@ -1,5 +1,5 @@
-import { decodeEvent, TypedValue } from '@azoth/core'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import { decodeEvent, TypedValue } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from './support/temp-dir.js'

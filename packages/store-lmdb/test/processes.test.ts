@@ -1,5 +1,5 @@
-import { TypedValue } from '@azoth/core'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import { TypedValue } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
 import { tempDir } from './support/temp-dir.js'

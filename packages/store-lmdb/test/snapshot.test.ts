@@ -1,5 +1,5 @@
-import { type StateEntry, type StateSnapshot, TypedValue } from '@azoth/core'
-import { type LmdbStore, openLmdbStore } from '@azoth/store-lmdb'
+import { type StateEntry, type StateSnapshot, TypedValue } from '@azothdb/core'
+import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { codeOf } from './support/code-of.js'
 import { tempDir } from './support/temp-dir.js'

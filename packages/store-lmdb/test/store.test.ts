@@ -1,5 +1,5 @@
-import { decodeEvent, TypedValue } from '@azoth/core'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import { decodeEvent, TypedValue } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { codeOf } from './support/code-of.js'
 import { tempDir } from './support/temp-dir.js'

@@ -1,5 +1,5 @@
-import { type CommitResult, isAzothError, TypedValue } from '@azoth/core'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import { type CommitResult, isAzothError, TypedValue } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from './support/temp-dir.js'
 

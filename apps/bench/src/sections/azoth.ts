@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { encodeEnvelope } from '@azoth/core'
-import { Azoth, TypedValue } from 'azoth'
+import { encodeEnvelope } from '@azothdb/core'
+import { Azoth, TypedValue } from 'azothdb'
 import { encode as cborEncode } from 'cbor-x'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import type { Case, Measure, Section } from '../harness.js'

@@ -7,7 +7,7 @@ import {
   encodeTypedValue,
   readEventType,
   TypedValue,
-} from '@azoth/core'
+} from '@azothdb/core'
 import type { Case, Section } from '../harness.js'
 import { prng } from '../prng.js'
 
@@ -221,7 +221,7 @@ function envelopeCases(count: number, opsPerRun: number): Case[] {
   ]
 }
 
-/** Codecs of @azoth/core against JSON.stringify / JSON.parse of the same data. */
+/** Codecs of @azothdb/core against JSON.stringify / JSON.parse of the same data. */
 const section: Section = {
   name: 'core',
   description: 'TypedValue and event envelope codecs vs JSON.stringify/JSON.parse of the same data',

@@ -10,7 +10,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { crc32c, type FileEventLog, openFileEventLog } from '@azoth/store-filelog'
+import { crc32c, type FileEventLog, openFileEventLog } from '@azothdb/store-filelog'
 import type { Case, Section } from '../harness.js'
 import { prng } from '../prng.js'
 
@@ -290,7 +290,7 @@ function openCases(tmpDir: string, logDir: string, events: number): Case[] {
 
 const section: Section = {
   name: 'filelog',
-  description: '@azoth/store-filelog: durable appends, iteration, random get and open vs raw fs',
+  description: '@azothdb/store-filelog: durable appends, iteration, random get and open vs raw fs',
   async cases({ quick, tmpDir }) {
     const payloads = makePayloads(GROUP)
     const events = quick ? 200_000 : 1_000_000

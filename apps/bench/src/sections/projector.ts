@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AzothEvent, CanonicalStore, EventHandler } from '@azoth/core'
-import { SqliteProjectionStore, type SqliteTx } from '@azoth/projection-sqlite'
-import { EventProcessor } from '@azoth/projector'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import type { AzothEvent, CanonicalStore, EventHandler } from '@azothdb/core'
+import { SqliteProjectionStore, type SqliteTx } from '@azothdb/projection-sqlite'
+import { EventProcessor } from '@azothdb/projector'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import Database from 'better-sqlite3'
 import type { Case, Measure, Section } from '../harness.js'
 
@@ -119,7 +119,7 @@ const section: Section = {
     const apply = quick ? 20_000 : 100_000
     const catchUp = quick ? 100_000 : 1_000_000
     const params = {
-      source: '@azoth/store-lmdb (relaxed)',
+      source: '@azothdb/store-lmdb (relaxed)',
       batch: 1_000,
       rawTxRows: RAW_TX_ROWS,
       synchronous: 'NORMAL',

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { encodeEnvelope, encodeTypedValue, eventIdBytes, TypedValue } from '@azoth/core'
-import { type LmdbStore, openLmdbStore } from '@azoth/store-lmdb'
+import { encodeEnvelope, encodeTypedValue, eventIdBytes, TypedValue } from '@azothdb/core'
+import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import type { Case, Measure, Section } from '../harness.js'
 

@@ -18,7 +18,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Azoth, isAzothError, TypedValue } from 'azoth'
+import { Azoth, isAzothError, TypedValue } from 'azothdb'
 
 const root = mkdtempSync(join(tmpdir(), 'azoth-backup-restore-'))
 try {

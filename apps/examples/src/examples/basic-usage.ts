@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, isAzothError, Transaction, TypedValue } from 'azoth'
+import { Azoth, isAzothError, Transaction, TypedValue } from 'azothdb'
 
 const dir = mkdtempSync(join(tmpdir(), 'azoth-basic-usage-'))
 try {

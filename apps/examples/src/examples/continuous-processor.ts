@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Azoth, TypedValue } from 'azoth'
+import { Azoth, TypedValue } from 'azothdb'
 
 const seconds = Number(process.env.AZOTH_EXAMPLE_SECONDS ?? 3)
 const dir = mkdtempSync(join(tmpdir(), 'azoth-continuous-processor-'))

@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, AzothError, isAzothError, PreflightFailedError, TypedValue } from 'azoth'
+import { Azoth, AzothError, isAzothError, PreflightFailedError, TypedValue } from 'azothdb'
 
 /** The account cannot pay: `details` says how much is missing. */
 class InsufficientFundsError extends PreflightFailedError {

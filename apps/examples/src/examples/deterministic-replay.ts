@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, fixedClock, TypedValue } from 'azoth'
+import { Azoth, fixedClock, TypedValue } from 'azothdb'
 
 const CLOCK = fixedClock(Date.UTC(2024, 0, 1))
 

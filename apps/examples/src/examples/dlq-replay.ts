@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Azoth, ErrorStrategy, type SqlEventHandler } from 'azoth'
+import { Azoth, ErrorStrategy, type SqlEventHandler } from 'azothdb'
 import { compactLogger } from '../compact-logger.js'
 
 /** Customers come from `customer-added`; a payment needs its customer's row. */

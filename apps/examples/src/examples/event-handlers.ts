@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, type SqlEventHandler, TypedValue } from 'azoth'
+import { Azoth, type SqlEventHandler, TypedValue } from 'azothdb'
 
 interface OrderPlaced {
   readonly orderId: string

@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, ErrorStrategy, EventProcessor, isAzothError, type SqlEventHandler } from 'azoth'
+import { Azoth, ErrorStrategy, EventProcessor, isAzothError, type SqlEventHandler } from 'azothdb'
 import { compactLogger } from '../compact-logger.js'
 
 interface Reading {

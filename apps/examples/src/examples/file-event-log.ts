@@ -13,7 +13,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, type AzothOptions, isAzothError, TypedValue } from 'azoth'
+import { Azoth, type AzothOptions, isAzothError, TypedValue } from 'azothdb'
 
 /** The application: the same code whichever backend holds the events. */
 async function runShop(

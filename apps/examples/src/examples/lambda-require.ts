@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, isAzothError, TypedValue } from 'azoth'
+import { Azoth, isAzothError, TypedValue } from 'azothdb'
 
 /** Runs a transaction and prints how it ended. */
 async function attempt(label: string, run: () => Promise<unknown>): Promise<boolean> {

@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, TypedValue } from 'azoth'
+import { Azoth, TypedValue } from 'azothdb'
 
 interface Transfer {
   readonly from: string

@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, type AzothEvent } from 'azoth'
+import { Azoth, type AzothEvent } from 'azothdb'
 
 const dir = mkdtempSync(join(tmpdir(), 'azoth-subscribe-'))
 try {

@@ -1,5 +1,5 @@
-import type { AzothEvent, EventHandler } from '@azoth/core'
-import type { SqliteTx } from '@azoth/projection-sqlite'
+import type { AzothEvent, EventHandler } from '@azothdb/core'
+import type { SqliteTx } from '@azothdb/projection-sqlite'
 
 /** The payload of the test events. */
 export interface Deposit {

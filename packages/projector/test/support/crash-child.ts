@@ -8,10 +8,10 @@
 // With n > 0 the child SIGKILLs itself right after its n-th projector transaction commits: a kill
 // exactly between two commits, where a dead letter or a cursor committed apart from the rest would
 // be lost or doubled.
-import type { AzothEvent, EventHandler, EventSource } from '@azoth/core'
-import { SqliteProjectionStore, type SqliteTx } from '@azoth/projection-sqlite'
-import { ErrorStrategy, EventProcessor } from '@azoth/projector'
-import { openLmdbStore } from '@azoth/store-lmdb'
+import type { AzothEvent, EventHandler, EventSource } from '@azothdb/core'
+import { SqliteProjectionStore, type SqliteTx } from '@azothdb/projection-sqlite'
+import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import { BALANCES_DDL, type Deposit } from './balances.js'
 import { appendDeposits } from './fixture.js'
 import { MemoryEventSource } from './memory-event-source.js'

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SqliteProjectionStore } from '@azoth/projection-sqlite'
+import { SqliteProjectionStore } from '@azothdb/projection-sqlite'
 import { BALANCES_DDL } from './balances.js'
 import { MemoryEventSource } from './memory-event-source.js'
 

@@ -4,7 +4,7 @@ import {
   type EventRecord,
   type EventSource,
   encodeEnvelope,
-} from '@azoth/core'
+} from '@azothdb/core'
 
 /** An in-memory event source for tests: append envelopes, read them back by id, notify on append. */
 export class MemoryEventSource implements EventSource {

@@ -1,5 +1,5 @@
-import { ManualClock } from '@azoth/core'
-import { type BatchPolicy, type ErrorStrategy, EventProcessor } from '@azoth/projector'
+import { ManualClock } from '@azothdb/core'
+import { type BatchPolicy, type ErrorStrategy, EventProcessor } from '@azothdb/projector'
 import { balancesHandler } from './balances.js'
 import type { Fixture } from './fixture.js'
 

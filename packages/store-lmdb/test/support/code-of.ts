@@ -1,4 +1,4 @@
-import { isAzothError } from '@azoth/core'
+import { isAzothError } from '@azothdb/core'
 
 /** The AzothError code a call (or promise) fails with, or 'no error'. */
 export async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {

@@ -1,4 +1,10 @@
-import { AzothError, type EventLog, type EventLogStats, type EventRange, type EventRecord } from '@azoth/core'
+import {
+  AzothError,
+  type EventLog,
+  type EventLogStats,
+  type EventRange,
+  type EventRecord,
+} from '@azothdb/core'
 
 /** An in-memory EventLog for testing the canonical store's atomic protocol; survives "reopens". */
 export class MemoryEventLog implements EventLog {

@@ -1,7 +1,0 @@
-import { defineProject } from 'vitest/config'
-import { sourceAliases } from '../../vitest.shared.js'
-
-export default defineProject({
-  resolve: { alias: sourceAliases },
-  test: { name: 'azoth', include: ['test/**/*.test.ts'] },
-})

@@ -1,0 +1,58 @@
+import { AzothError, type Key, keyId, keyToString } from '@azothdb/core'
+
+/** How a transaction declared a key: exclusive keys may be written, shared ones only read. */
+export enum Access {
+  Shared = 1,
+  Exclusive = 2,
+}
+
+/** The keys a transaction declared, by key id, with their access. */
+export class DeclaredKeys {
+  readonly exclusive: Key[] = []
+  readonly shared: Key[] = []
+  private readonly access = new Map<string, Access>()
+
+  add(key: Key, access: Access): void {
+    if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+      throw new AzothError('INVALID_ARGUMENT', 'keys must be strings or Uint8Arrays', {
+        details: { key: String(key) },
+      })
+    }
+    const id = keyId(key)
+    const had = this.access.get(id)
+    if (had === undefined) {
+      this.access.set(id, access)
+      ;(access === Access.Exclusive ? this.exclusive : this.shared).push(key)
+    } else if (had === Access.Shared && access === Access.Exclusive) {
+      this.access.set(id, access)
+      this.exclusive.push(key)
+    }
+  }
+
+  /** Raises `UNDECLARED_KEY` unless the key was declared (for writing, when `write`). */
+  check(key: Key, write: boolean): void {
+    const access = this.access.get(keyId(key))
+    if (access === undefined) {
+      throw new AzothError(
+        'UNDECLARED_KEY',
+        `key '${keyToString(key)}' was not declared by keys(), reads() or require*()`,
+        {
+          details: { key: keyToString(key) },
+        },
+      )
+    }
+    if (write && access !== Access.Exclusive) {
+      throw new AzothError(
+        'UNDECLARED_KEY',
+        `key '${keyToString(key)}' was declared read-only by reads(); writing it needs keys()`,
+        {
+          details: { key: keyToString(key) },
+        },
+      )
+    }
+  }
+
+  get size(): number {
+    return this.access.size
+  }
+}

@@ -1,0 +1,77 @@
+export {
+  type ArrayValue,
+  AZOTH_ERROR_CODES,
+  AzothError,
+  type AzothErrorCode,
+  type AzothEvent,
+  type BoolValue,
+  type BytesValue,
+  type Clock,
+  ClosedError,
+  type CommitStats,
+  ConfigError,
+  ConflictError,
+  CorruptionError,
+  DEFAULT_LIMITS,
+  type DeadLetter,
+  type DeadLetterStatus,
+  type Durability,
+  type EventHandler,
+  type EventMetadata,
+  type EventStreamRef,
+  type F64Value,
+  fixedClock,
+  type I64Value,
+  isAzothError,
+  type JsonValue,
+  type Key,
+  type Limits,
+  LockedError,
+  LockTimeoutError,
+  type Logger,
+  ManualClock,
+  PreflightFailedError,
+  type ScanOptions,
+  type SetValue,
+  type StateEntry,
+  type StringValue,
+  silentLogger,
+  systemClock,
+  TypedValue,
+  type TypedValueKind,
+  TypeMismatchError,
+  type U256Value,
+} from '@azothdb/core'
+export { type Migration, SqliteTx, type SqlParams, type SqlRow } from '@azothdb/projection-sqlite'
+export {
+  type BatchPolicy,
+  type CircuitBreakerOptions,
+  type DeadLetterQueueOptions,
+  type DeadLetterRetryResult,
+  ErrorStrategy,
+  type FailureContext,
+  type FailureDecision,
+  type ProjectorMetrics,
+  type ProjectorState,
+  type RetryWithBackoffOptions,
+  type RunOnceOptions,
+  type RunProgress,
+  type RunStats,
+} from '@azothdb/projector'
+export { Azoth } from './azoth.js'
+export type { BackupManifest } from './backup-manifest.js'
+export type { TransactionMetrics } from './commit-metrics.js'
+export type { EventLogKind } from './database-layout.js'
+export { type AzothEventProcessorBuilder, EventProcessor } from './event-processor-builder.js'
+export type { EventQuery } from './event-reader.js'
+export type { ExecuteContext, ValueInput } from './execute-context.js'
+export type { FileChecksum } from './file-checksums.js'
+export type { LatencySummary } from './latency-histogram.js'
+export type { AzothMetrics } from './metrics.js'
+export type { AzothOptions } from './options.js'
+export type { PreflightContext } from './preflight.js'
+export { DeadLetters, type Projector, type ProjectorOptions, type SqlEventHandler } from './projections.js'
+export { Snapshot } from './snapshot.js'
+export { type SubscribeOptions, Subscription } from './subscription.js'
+export { type CommitInfo, Transaction } from './transaction.js'
+export { WriteBatch } from './write-batch.js'

@@ -1,0 +1,53 @@
+import type { Key, ScanOptions, StateEntry, StateSnapshot, TypedValue } from '@azothdb/core'
+import { requiredValue } from './required-value.js'
+
+/**
+ * A consistent read view of the committed state, from {@link Azoth.snapshot}: every read sees the
+ * same moment while commits go on, also across `await`s. Same read methods as the database
+ * (`get` raises `NOT_FOUND`, `getOpt` returns undefined). Close it when done (`using` does it on
+ * scope exit); reads after `close()` (or after the database closed) raise `CLOSED`.
+ */
+export class Snapshot implements Disposable {
+  /** @internal */
+  constructor(private readonly view: StateSnapshot) {}
+
+  /** The value of `key` at the snapshot's moment; `NOT_FOUND` when it had none. */
+  get(key: Key): TypedValue {
+    return requiredValue(key, this.view.get(key))
+  }
+
+  /** The value of `key` at the snapshot's moment, or undefined. */
+  getOpt(key: Key): TypedValue | undefined {
+    return this.view.get(key)
+  }
+
+  /** The encoded bytes of `key`'s value at the snapshot's moment, or undefined. */
+  getBytes(key: Key): Uint8Array | undefined {
+    return this.view.getBytes(key)
+  }
+
+  /** True when `key` had a value at the snapshot's moment. */
+  exists(key: Key): boolean {
+    return this.view.exists(key)
+  }
+
+  /** Entries whose key starts with `prefix`, in key order, lazily, as of the snapshot. */
+  scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
+    return this.view.scan(prefix, options)
+  }
+
+  /** Entries with `start <= key < end`, in key order, lazily, as of the snapshot. */
+  range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
+    return this.view.range(start, end, options)
+  }
+
+  /** Releases the snapshot (its LMDB reader); safe to call twice. */
+  close(): void {
+    this.view.close()
+  }
+
+  /** Same as {@link Snapshot.close}: what `using snap = db.snapshot()` calls on scope exit. */
+  [Symbol.dispose](): void {
+    this.view.close()
+  }
+}

@@ -1,0 +1,84 @@
+import {
+  AzothError,
+  type CommitResult,
+  type EventMetadata,
+  type Key,
+  TypedValue,
+  type WriteContext,
+} from '@azothdb/core'
+import type { ValueInput } from './execute-context.js'
+
+type BatchOp =
+  | { readonly kind: 'put'; readonly key: Key; readonly value: TypedValue }
+  | { readonly kind: 'delete'; readonly key: Key }
+  | {
+      readonly kind: 'event'
+      readonly type: string
+      readonly payload: unknown
+      readonly metadata: EventMetadata | undefined
+    }
+  | {
+      readonly kind: 'raw'
+      readonly type: string
+      readonly payload: Uint8Array
+      readonly metadata: EventMetadata | undefined
+    }
+
+/**
+ * Writes without preflight or locks, committed atomically in the writer. Transactions whose
+ * preflight read a key the batch changes fail with `CONFLICT`.
+ *
+ * @example
+ * await db.writeBatch().put('config/mode', 'live').appendEvent('configured', { mode: 'live' }).commit()
+ */
+export class WriteBatch {
+  private readonly ops: BatchOp[] = []
+  private committed = false
+
+  constructor(private readonly commitFn: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>) {}
+
+  /** Sets a key (plain values go through `TypedValue.of`). */
+  put(key: Key, value: ValueInput): this {
+    this.ops.push({ kind: 'put', key, value: TypedValue.of(value) })
+    return this
+  }
+
+  /** Removes a key. */
+  delete(key: Key): this {
+    this.ops.push({ kind: 'delete', key })
+    return this
+  }
+
+  /** Appends an event with a CBOR payload. */
+  appendEvent(type: string, payload: unknown = null, metadata?: EventMetadata): this {
+    this.ops.push({ kind: 'event', type, payload, metadata })
+    return this
+  }
+
+  /** Appends an event whose payload bytes are stored as they are. */
+  appendBytes(type: string, payload: Uint8Array, metadata?: EventMetadata): this {
+    this.ops.push({ kind: 'raw', type, payload, metadata })
+    return this
+  }
+
+  /** Operations queued so far. */
+  get size(): number {
+    return this.ops.length
+  }
+
+  /** Commits every operation or none. A batch commits once. */
+  commit(): Promise<CommitResult<void>> {
+    if (this.committed)
+      return Promise.reject(new AzothError('INVALID_ARGUMENT', 'this batch was already committed'))
+    this.committed = true
+    const ops = this.ops
+    return this.commitFn((ctx) => {
+      for (const op of ops) {
+        if (op.kind === 'put') ctx.put(op.key, op.value)
+        else if (op.kind === 'delete') ctx.delete(op.key)
+        else if (op.kind === 'event') ctx.appendEvent(op.type, op.payload, op.metadata)
+        else ctx.appendRawEvent(op.type, op.payload, op.metadata)
+      }
+    })
+  }
+}
