@@ -70,7 +70,7 @@ function copyEventLogFiles(from: string, to: string): void {
 }
 
 /**
- * DESIGN.md's backup: pause ingestion (new commits wait), seal at the head, let the projectors
+ * The backup protocol: pause ingestion (new commits wait), seal at the head, let the projectors
  * catch up to the seal, copy LMDB (a consistent LMDB copy), the file log and the SQLite projection
  * (online backup API), write `manifest.json` with checksums and the state digest, then resume —
  * also when anything fails.

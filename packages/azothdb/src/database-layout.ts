@@ -15,7 +15,7 @@ export interface DatabaseManifest {
   readonly createdAt: string
 }
 
-/** The paths of a database directory (DESIGN.md, "On disk"). */
+/** The paths of a database directory: `azoth.json`, `LOCK`, `canonical/`, `events/`, `projection.db`. */
 export function layoutOf(dir: string) {
   return {
     dir,

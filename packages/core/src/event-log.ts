@@ -40,8 +40,9 @@ export interface EventLogStats {
 
 /**
  * An append-only log of event envelopes keyed by gapless ids. The canonical store writes through
- * it (DESIGN.md, "Atomicity across backends"): it appends a group's events, makes them durable,
- * then commits its own head; on open it calls `truncateAfter(committedHead)`.
+ * it append-then-commit: it appends a group's events, makes them durable, then commits its own
+ * head, so after a crash the log may run ahead of the store but never behind; on open it calls
+ * `truncateAfter(committedHead)`.
  *
  * Errors: bad arguments raise `INVALID_ARGUMENT` (also every write to a log opened read-only), a
  * record over the log's size limit `EVENT_TOO_LARGE`, damaged storage `CORRUPTION` with

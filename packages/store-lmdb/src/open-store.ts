@@ -167,7 +167,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
   }
 }
 
-/** DESIGN.md's atomic protocol: the log may run ahead of LMDB (cut it back), never behind. */
+/** The append-then-commit protocol: the log may run ahead of LMDB (cut it back), never behind. */
 async function reconcileEventLog(
   dbs: StoreDatabases,
   log: NonNullable<LmdbStoreOptions['eventLog']>,
