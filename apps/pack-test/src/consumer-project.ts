@@ -50,8 +50,9 @@ export function createConsumer(
 export function npmInstall(project: ConsumerProject): Promise<CommandResult> {
   return run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: project.dir,
-    env: consumerEnv(),
-    // better-sqlite3 compiles from source where no prebuilt binary can be downloaded.
+    // better-sqlite3 compiles from source where no prebuilt binary can be downloaded: node-gyp's
+    // JOBS lets make compile SQLite and the binding side by side.
+    env: consumerEnv({ JOBS: 'max' }),
     timeoutMs: 300_000,
   })
 }
