@@ -9,15 +9,18 @@ import { scanSegment } from './segment-scanner.js'
 /**
  * Brings a read-only view of the log up to date with its writer: scans what was appended to the
  * last known segment and opens the segments created after it, stopping at a record the writer is
- * still writing. Raises `INVALID_ARGUMENT` when the last segment shrank or was replaced (the
- * writer ran `truncateAfter`): the view can no longer be extended, only reopened.
+ * still writing. Returns false, changing nothing, when the last segment of the view is gone (the
+ * writer compacted it away, or cut it off); raises `INVALID_ARGUMENT` when it shrank or was
+ * replaced (the writer ran `truncateAfter`): the view can no longer be extended, only reopened.
  */
-export function followWriter(segments: Segment[], dir: string, opts: ResolvedFileEventLogOptions): void {
+export function followWriter(segments: Segment[], dir: string, opts: ResolvedFileEventLogOptions): boolean {
   for (;;) {
     const last = segments[segments.length - 1]!
     if (last.fd < 0 && !openSegmentFile(last)) break
     const held = fstatSync(last.fd)
-    if (held.size < last.size || statIfExists(last.path)?.ino !== held.ino) {
+    const current = statIfExists(last.path)
+    if (current === undefined) return false
+    if (held.size < last.size || current.ino !== held.ino) {
       throw new AzothError(
         'INVALID_ARGUMENT',
         'the writer truncated the log below what this reader saw; reopen it',
@@ -34,6 +37,7 @@ export function followWriter(segments: Segment[], dir: string, opts: ResolvedFil
   }
   const last = segments[segments.length - 1]!
   if (last.fd < 0 && segments.length > 1) segments.pop() // Created, but nothing readable yet.
+  return true
 }
 
 /** Opens a segment the writer created after this view was taken; false while it has no header. */
