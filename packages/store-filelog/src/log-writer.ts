@@ -1,5 +1,5 @@
 import { ftruncateSync, openSync } from 'node:fs'
-import { readEventId, writeEventId } from '@azothdb/core'
+import { isAzothError, readEventId, writeEventId } from '@azothdb/core'
 import { writeCompactionMark } from './compaction-mark.js'
 import { crc32c } from './crc32c.js'
 import { createSegment } from './create-segment.js'
@@ -11,14 +11,6 @@ import { RecordLocator } from './record-locator.js'
 import type { Segment } from './segment.js'
 import { RECORD_HEADER_BYTES, readU32, writeRecordIdAndLength, writeU32 } from './segment-format.js'
 import type { SegmentSet } from './segment-set.js'
-
-/** Where the log stood before a write, to roll a failed one back to. */
-interface WriteMark {
-  readonly segments: number
-  readonly head: number
-  readonly size: number
-  readonly buffered: number
-}
 
 /**
  * The writing side of a log: a write buffer in front of the last segment, rotation, cuts, and
@@ -42,6 +34,12 @@ export class LogWriter {
   readonly #locator: RecordLocator
   #dirDirty = false
   #pendingSidecars: Segment[] = []
+  // Where the log stood before the current write, to roll it back to should it fail (fields, not
+  // an object: appends take this mark every call).
+  #markSegments = 0
+  #markHead = 0
+  #markSize = 0
+  #markBuffered = 0
 
   constructor(set: SegmentSet, dir: string, opts: ResolvedFileEventLogOptions) {
     this.#set = set
@@ -58,11 +56,11 @@ export class LogWriter {
 
   /** Appends checked records; all of them or, when a write fails, none (the error is thrown). */
   append(firstId: number, records: readonly Uint8Array[]): void {
-    const mark = this.#mark()
+    this.#mark()
     try {
       for (let i = 0; i < records.length; i++) this.#writeRecord(firstId + i, records[i]!)
     } catch (e) {
-      this.#rollBack(mark, e)
+      this.#rollBack(e)
       throw e
     }
   }
@@ -70,11 +68,11 @@ export class LogWriter {
   /** Hands the write buffer to the OS; on failure the file is cut back and the buffer kept. */
   flush(): void {
     if (this.#buffered === 0) return
-    const mark = this.#mark()
+    this.#mark()
     try {
       this.#flushBuffer()
     } catch (e) {
-      this.#rollBack(mark, e)
+      this.#rollBack(e)
       throw e
     }
   }
@@ -120,6 +118,16 @@ export class LogWriter {
    * the write buffer are dropped there, never written first: a cut must work on a full disk.
    */
   async cutAfter(id: number): Promise<void> {
+    try {
+      await this.#cut(id)
+    } catch (e) {
+      // Half a cut leaves memory and files apart: only a reopen can tell where the log ends.
+      if (!isAzothError(e)) this.broken ??= e
+      throw e
+    }
+  }
+
+  async #cut(id: number): Promise<void> {
     const set = this.#set
     const segs = set.list
     if (id + 1 < segs[0]!.firstId) {
@@ -221,29 +229,32 @@ export class LogWriter {
     return true
   }
 
-  #mark(): WriteMark {
+  #mark(): void {
     const last = this.#set.last
-    return { segments: this.#set.list.length, head: last.lastId, size: last.size, buffered: this.#buffered }
+    this.#markSegments = this.#set.list.length
+    this.#markHead = last.lastId
+    this.#markSize = last.size
+    this.#markBuffered = this.#buffered
   }
 
   /**
-   * Puts the log back where `mark` found it after `cause` failed a write: segments created since
-   * are deleted and the mark's segment is cut back to what reached its file before. Records
+   * Puts the log back where the mark found it after `cause` failed a write: segments created
+   * since are deleted and the mark's segment is cut back to what reached its file before. Records
    * buffered before the mark stay buffered unless a flush since then wrote them.
    */
-  #rollBack(mark: WriteMark, cause: unknown): void {
+  #rollBack(cause: unknown): void {
     const set = this.#set
     const segs = set.list
-    const last = set.last
-    const markBase = mark.size - mark.buffered
-    const bufferUntouched = segs.length === mark.segments && last.size - this.#buffered === markBase
+    const markBase = this.#markSize - this.#markBuffered
+    // A successful flush moves where the buffer starts; a failed one does not.
+    const bufferUntouched = segs.length === this.#markSegments && set.last.size - this.#buffered === markBase
     try {
-      while (segs.length > mark.segments) set.retire(segs.pop()!)
+      while (segs.length > this.#markSegments) set.retire(segs.pop()!)
       const segment = set.last
       this.#pendingSidecars = this.#pendingSidecars.filter((s) => s !== segment && !s.retired)
-      this.#buffered = bufferUntouched ? mark.buffered : 0
-      ftruncateSync(segment.fd, bufferUntouched ? markBase : mark.size)
-      segment.truncateTo(mark.head, mark.size)
+      this.#buffered = bufferUntouched ? this.#markBuffered : 0
+      ftruncateSync(segment.fd, bufferUntouched ? markBase : this.#markSize)
+      segment.truncateTo(this.#markHead, this.#markSize)
       segment.dirty = true
     } catch (e) {
       this.broken ??= e

@@ -14,7 +14,10 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) removeDir(d)
 })
 
-async function open(dir: string, options: Parameters<typeof openFileEventLog>[1] = {}): Promise<FileEventLog> {
+async function open(
+  dir: string,
+  options: Parameters<typeof openFileEventLog>[1] = {},
+): Promise<FileEventLog> {
   const log = await openFileEventLog(dir, options)
   logs.push(log)
   return log
@@ -49,7 +52,11 @@ describe('read-only readers while the writer compacts', () => {
     await writer.deleteBefore(150)
     expect(reader.refresh()).toBe(160)
     expect(reader.oldest()).toBe(writer.oldest())
-    expect(reader.stats()).toMatchObject({ oldest: writer.oldest(), head: 160, events: 160 - writer.oldest() + 1 })
+    expect(reader.stats()).toMatchObject({
+      oldest: writer.oldest(),
+      head: 160,
+      events: 160 - writer.oldest() + 1,
+    })
     expect([...reader.read({ from: 2 })].map((r) => r.bytes)).toEqual([...writer.read()].map((r) => r.bytes))
     // A cut below what the reader saw is still a truncation.
     await writer.truncateAfter(155)
