@@ -10,7 +10,7 @@
 import { readFileSync, unlinkSync } from 'node:fs'
 import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CorruptionError, readEventId, writeEventId } from '@azothdb/core'
+import { AzothError, CorruptionError, readEventId, writeEventId } from '@azothdb/core'
 import { crc32c } from './crc32c.js'
 import { fsyncDirectory } from './fs-util.js'
 import { readU32, writeU32 } from './segment-format.js'
@@ -50,8 +50,12 @@ export function readCompactionMark(dir: string): CompactionMark | undefined {
   try {
     b = readFileSync(path)
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw e
+    const errno = (e as NodeJS.ErrnoException).code
+    if (errno === 'ENOENT') return undefined
+    throw new AzothError('IO', `cannot read the compaction mark ${path}`, {
+      cause: e,
+      details: { file: path, ...(errno ? { errno } : {}) },
+    })
   }
   const fail = (reason: string): never => {
     throw new CorruptionError(`the compaction mark ${path} is damaged: ${reason}`, {

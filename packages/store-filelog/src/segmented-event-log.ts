@@ -1,4 +1,3 @@
-import { closeSync } from 'node:fs'
 import {
   AzothError,
   allocateBytes,
@@ -9,15 +8,13 @@ import {
   isAzothError,
   type ProcessLock,
 } from '@azothdb/core'
-import { readCompactionMark } from './compaction-mark.js'
 import type { FileEventLog, FileEventLogStats } from './file-event-log.js'
-import { followWriter } from './follow-writer.js'
+import { followCompaction, followWriter, truncated } from './follow-writer.js'
 import { LogIterator, type SegmentDirectory } from './log-iterator.js'
 import { LogWriter } from './log-writer.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
 import { readAheadWorker } from './read-ahead-worker.js'
 import { RecordLocator } from './record-locator.js'
-import { scanLog } from './scan-log.js'
 import type { Segment } from './segment.js'
 import { SegmentSet } from './segment-set.js'
 
@@ -302,33 +299,13 @@ export class SegmentedEventLog implements FileEventLog {
     }
   }
 
-  /**
-   * A read-only view catching up with the writer's compaction after `e` (a segment that could not
-   * be opened; undefined: just check): drops the segments below the compaction mark, or rescans the
-   * log from it when nothing of the view is left. True when the view moved forward.
-   */
+  /** A read-only view catching up with the writer's compaction (see {@link followCompaction}). */
   #followCompaction(e: unknown): boolean {
     if (!this.readOnly || (e !== undefined && !isAzothError(e, 'NOT_FOUND'))) return false
-    const mark = readCompactionMark(this.dir)
-    const set = this.#set
-    if (mark === undefined || mark.firstId <= set.oldest()) return false
-    const seen = set.head()
-    const kept = set.list.filter((s) => s.firstId >= mark.firstId)
-    if (kept.length > 0 && kept[0]!.firstId === mark.firstId) {
-      for (const s of set.list) if (s.firstId < mark.firstId) set.forget(s)
-      set.list = kept
-      return true
-    }
-    const scan = scanLog(this.dir, this.#opts)
-    const segments = scan.segments
-    if (segments[segments.length - 1]!.lastId < seen) {
-      for (const s of segments) if (s.fd >= 0) closeSync(s.fd)
-      throw truncated(set.last.path, seen)
-    }
-    for (const s of set.list) set.forget(s)
-    set.list = segments
-    this.#placeholder = scan.repairs.createFirst
-    return true
+    const moved = followCompaction(this.#set, this.dir, this.#opts)
+    if (moved === 'rescanned-empty') this.#placeholder = true
+    else if (moved === 'rescanned') this.#placeholder = false
+    return moved !== 'same'
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -365,16 +342,6 @@ export class SegmentedEventLog implements FileEventLog {
 /** An `INVALID_ARGUMENT` error with `details`. */
 function invalid(message: string, details: Record<string, unknown>): AzothError {
   return new AzothError('INVALID_ARGUMENT', message, { details })
-}
-
-function truncated(file: string, seen: number): AzothError {
-  return new AzothError(
-    'INVALID_ARGUMENT',
-    'the writer truncated the log below what this reader saw; reopen it',
-    {
-      details: { file, seen },
-    },
-  )
 }
 
 function checkBound(field: string, value: unknown, fallback: number): number {
