@@ -5,6 +5,7 @@ import { isAzothError } from '@azothdb/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
 import { openFileEventLog } from '../src/index.js'
+import { payloadFor } from './helpers.js'
 import { type DiskFullOutcome, fillDisk, mountTmpfs, runDiskFull } from './support/disk-full.js'
 
 const tmpfs = mountTmpfs(1024)
@@ -56,6 +57,38 @@ describe.skipIf(skip !== undefined)(`a full disk${skip ? ` (skipped: ${skip})` :
     },
     60_000,
   )
+
+  it('a failed flush keeps what was appended: the next flush after space returns writes it', async () => {
+    const dir = onTmpfs('keep')
+    const options = { writeBufferBytes: 64 * 1024 }
+    const log = await openFileEventLog(dir, options)
+    log.append(1, [payloadFor(1, 5000)])
+    await log.sync()
+    const ballast = fillDisk(dir, 0)
+    log.append(2, [payloadFor(2, 9000), payloadFor(3, 9000)])
+    for (const attempt of [log.flush(), log.sync()]) {
+      const e = await attempt.then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+      expect(isAzothError(e, 'IO')).toBe(true)
+      expect((e as { details: Record<string, unknown> }).details['errno']).toBe('ENOSPC')
+    }
+    expect(log.head()).toBe(3)
+    expect(log.stats().failedWrites).toBe(2)
+    rmSync(ballast)
+    await log.sync()
+    expect(log.get(3)).toEqual(payloadFor(3, 9000))
+    await log.close()
+    const again = await openFileEventLog(dir, options)
+    expect([...again.read()].map((r) => r.bytes)).toEqual([
+      payloadFor(1, 5000),
+      payloadFor(2, 9000),
+      payloadFor(3, 9000),
+    ])
+    expect(again.stats().recoveredBytes).toBe(0)
+    await again.close()
+  })
 
   it('close() finishes on a full disk; the log reopens with every flushed record', async () => {
     const dir = onTmpfs('close')
