@@ -286,6 +286,7 @@ export class SegmentedEventLog implements FileEventLog {
     if (this.#failure) {
       throw new AzothError('IO', 'the event log failed earlier and must be reopened', {
         cause: this.#failure,
+        details: this.#failure.details ?? {},
       })
     }
     return writer
