@@ -31,7 +31,7 @@ export interface CompactionMark {
 }
 
 /** The path of the mark in `dir`. */
-export function compactionMarkPath(dir: string): string {
+function compactionMarkPath(dir: string): string {
   return join(dir, FILE)
 }
 

@@ -36,7 +36,6 @@ export interface LogScan {
   /** Bytes of torn tail the repairs cut off (read-only: ignored). */
   readonly recoveredBytes: number
   readonly repairs: LogRepairs
-  readonly mark: CompactionMark | undefined
 }
 
 /**
@@ -91,7 +90,7 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
   if (names.length === 0) {
     if (mark !== undefined && !mark.restart) throw missingSegments(dir, firstKept, undefined)
     segments.push(new Segment(firstKept, join(dir, segmentFileName(firstKept))))
-    return { segments, recoveredBytes, repairs: repairs(), mark }
+    return { segments, recoveredBytes, repairs: repairs() }
   }
   if (names[0]!.firstId !== firstKept) throw missingSegments(dir, firstKept, names[0])
   try {
@@ -170,7 +169,7 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
         { details: { file: last.path, offset: last.size, head, committedHead: opts.committedHead } },
       )
     }
-    return { segments, recoveredBytes, repairs: repairs(), mark }
+    return { segments, recoveredBytes, repairs: repairs() }
   } catch (e) {
     for (const s of segments) if (s.fd >= 0) closeSync(s.fd)
     throw e
@@ -209,7 +208,7 @@ function missingSegments(
 }
 
 /** The segment files of `dir` in id order. */
-export function listSegments(dir: string): { firstId: number; name: string }[] {
+function listSegments(dir: string): { firstId: number; name: string }[] {
   let entries: string[]
   try {
     entries = readdirSync(dir)
