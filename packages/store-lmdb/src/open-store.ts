@@ -9,7 +9,7 @@ import {
   type ProcessLock,
 } from '@azothdb/core'
 import { open, type RootDatabase } from 'lmdb'
-import { LmdbStore, type StoreDatabases } from './lmdb-store.js'
+import { LmdbStore } from './lmdb-store.js'
 import {
   type EventsLocation,
   formatBytes,
@@ -24,6 +24,7 @@ import {
 } from './meta.js'
 import { type LmdbStoreOptions, resolveOptions } from './options.js'
 import { checkLmdbFile, DATA_FILE } from './store-backup.js'
+import type { StoreDatabases } from './store-databases.js'
 
 /** Name of the writer lock file inside a store directory. */
 export const WRITER_LOCK_FILE = 'writer.lock'

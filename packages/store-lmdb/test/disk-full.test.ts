@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { openLmdbStore } from '@azothdb/store-lmdb'
+import { describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
+import { cannotMountTmpfs, mountTmpfs } from './support/tmpfs.js'
+
+interface DiskFullRun {
+  readonly committedKeys: string[]
+  readonly failures: { code: string; errno: unknown }[]
+  readonly head: number
+}
+
+// A real full disk needs a size-limited tmpfs, which only root can mount: elsewhere this is skipped.
+const skipReason = cannotMountTmpfs()
+
+describe.skipIf(skipReason !== undefined)('a full disk', () => {
+  for (const durability of ['sync', 'relaxed'] as const) {
+    it(`fails commits with IO/ENOSPC, leaves no unhandled rejection, closes, and resumes when space returns (${durability})`, async () => {
+      const tmpfs = mountTmpfs('2m')
+      try {
+        const dir = join(tmpfs.dir, 'store')
+        mkdirSync(dir)
+        // The child fills the tmpfs with a ballast file, so the store's next page writes fail.
+        const child = await runTypeScript(new URL('./fixtures/disk-full.ts', import.meta.url), [
+          dir,
+          join(tmpfs.dir, 'ballast'),
+          durability,
+          '20',
+        ])
+        expect(child.stderr).not.toMatch(/unhandledRejection|malloc|corrupt|Abort/i)
+        expect(child.code).toBe(0)
+        const run = JSON.parse(child.stdout) as DiskFullRun
+        expect(run.failures.length).toBeGreaterThanOrEqual(20)
+        for (const failure of run.failures) expect(failure).toEqual({ code: 'IO', errno: 'ENOSPC' })
+        // Everything acknowledged is there after reopening: before the disk filled, and after it was freed.
+        expect(run.committedKeys.filter((k) => k.startsWith('after/'))).toHaveLength(5)
+        expect(run.head).toBe(run.committedKeys.length)
+        const store = await openLmdbStore(dir, { readOnly: true })
+        try {
+          expect(store.head()).toBe(run.head)
+          for (const key of run.committedKeys) expect(store.get(key)?.asBytes().length).toBe(16 * 1024)
+          const keys = new Set(run.committedKeys)
+          for (const { key } of store.scan('')) expect(keys.has(key as string)).toBe(true)
+          expect([...store.events()].length).toBe(run.head)
+        } finally {
+          await store.close()
+        }
+      } finally {
+        tmpfs.unmount()
+      }
+    }, 60_000)
+  }
+})
