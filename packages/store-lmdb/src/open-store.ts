@@ -52,6 +52,13 @@ function checkBeforeOpen(dir: string, opts: ResolvedLmdbStoreOptions): { createD
   if (opts.readOnly && size === undefined) {
     throw new AzothError('NOT_FOUND', `no store in ${dir}`, { details: { path: dir } })
   }
+  // A writer may start a new store in an empty file (LMDB's own first open can leave one); a
+  // reader cannot, and the file is there: it is damaged.
+  if (opts.readOnly && size === 0) {
+    throw new CorruptionError(`${dataFile} is empty: expected at least LMDB's two meta pages`, {
+      details: { path: dir, where: dataFile, actualBytes: 0 },
+    })
+  }
   if (size !== undefined && size > 0) {
     const meta = checkDataFile(dataFile)
     if (opts.mustExist && meta.txnId === 0) {
