@@ -15,6 +15,7 @@ import { buildChunks } from './event-chunks.js'
 import { readFast } from './fast-read.js'
 import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
+import type { SpaceReserve } from './space-reserve.js'
 import type { StoreDatabases } from './store-databases.js'
 import { GroupBuffer, UnitContext } from './write-context.js'
 
@@ -28,6 +29,8 @@ export interface GroupWriterDeps {
   readonly durability: Durability
   /** Heads and counters: the writer allocates ids from it and reports each answered head to it. */
   readonly commitState: CommitState
+  /** Space kept ahead of LMDB's writes (undefined when turned off): a full disk fails a group here. */
+  readonly reserve: SpaceReserve | undefined
 }
 
 /**
@@ -88,6 +91,7 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
       return { answered: Promise.resolve() }
     }
     try {
+      deps.reserve?.ensure(estimateBytes(group, deps.reserve.pageSize))
       if (eventLog !== undefined && group.events.length > 0) {
         eventLog.append(startHead + 1, group.events)
         await (deps.durability === 'sync' ? eventLog.sync() : eventLog.flush())
@@ -147,6 +151,17 @@ function writeGroup(
     } else commits.add(dbs.meta.put(META_HEAD, headBytes(newHead)))
   }
   return awaitCommit(dbs.env, commits)
+}
+
+/**
+ * An upper estimate of what the group makes LMDB write: a page per written or deleted key (the leaf
+ * it copies), the keys and values themselves (large values take overflow pages), and the events.
+ */
+function estimateBytes(group: GroupBuffer, pageSize: number): number {
+  let bytes = 0
+  for (const w of group.overlay.values()) bytes += pageSize + w.key.length + (w.value?.length ?? 0)
+  for (const e of group.events) bytes += e.length
+  return bytes + (group.events.length > 0 ? pageSize : 0)
 }
 
 async function failGroup(

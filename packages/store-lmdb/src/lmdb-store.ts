@@ -31,6 +31,7 @@ import { readFast } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
 import { lookupKey } from './lookup-key.js'
 import { readHead } from './meta.js'
+import type { SpaceReserve } from './space-reserve.js'
 import { stateDigest } from './state-digest.js'
 import { scanState } from './state-scan.js'
 import { LmdbStateSnapshot } from './state-snapshot.js'
@@ -50,6 +51,7 @@ export interface LmdbStoreInit {
   readonly eventLog: EventLog | undefined
   readonly eventChunkBytes: number
   readonly lock: ProcessLock | undefined
+  readonly reserve: SpaceReserve | undefined
 }
 
 /**
@@ -66,6 +68,7 @@ export class LmdbStore implements CanonicalStore {
   private readonly logger: Logger
   private readonly eventLog: EventLog | undefined
   private readonly lock: ProcessLock | undefined
+  private readonly reserve: SpaceReserve | undefined
   private readonly queue: CommitQueue
   /** Open snapshots: closing the store closes them. */
   private readonly snapshots = new Set<LmdbStateSnapshot>()
@@ -87,6 +90,7 @@ export class LmdbStore implements CanonicalStore {
     this.logger = init.logger
     this.eventLog = init.eventLog
     this.lock = init.lock
+    this.reserve = init.reserve
     this.commitState = new CommitState(readHead(init.dbs.meta, init.dbs.events), init.logger)
     this.eventsReader = new EventsReader(init.dbs, init.eventLog)
     this.queue = new CommitQueue(
@@ -99,6 +103,7 @@ export class LmdbStore implements CanonicalStore {
         eventChunkBytes: init.eventChunkBytes,
         durability: init.durability,
         commitState: this.commitState,
+        reserve: init.reserve,
       }),
     )
   }
@@ -319,6 +324,7 @@ export class LmdbStore implements CanonicalStore {
         if (this.eventLog) await this.eventLog.close()
         await this.dbs.env.close()
       } finally {
+        this.reserve?.close()
         this.lock?.release()
       }
     })()

@@ -13,6 +13,7 @@ import { LmdbStore } from './lmdb-store.js'
 import { readHead } from './meta.js'
 import { openDatabases } from './open-databases.js'
 import { type LmdbStoreOptions, type ResolvedLmdbStoreOptions, resolveOptions } from './options.js'
+import { SpaceReserve } from './space-reserve.js'
 import { DATA_FILE } from './store-backup.js'
 import type { StoreDatabases } from './store-databases.js'
 
@@ -113,6 +114,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
   const newDataFile = !existsSync(dataFile)
   let lock: ProcessLock | undefined
   let dbs: StoreDatabases | undefined
+  let reserve: SpaceReserve | undefined
   try {
     if (!opts.readOnly) lock = acquireProcessLock(join(path, WRITER_LOCK_FILE), `the store in ${path}`)
     dbs = openDatabases(dataFile, path, {
@@ -122,6 +124,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       location: opts.eventLog ? 'external' : 'lmdb',
     })
     if (opts.eventLog && !opts.readOnly) await reconcileEventLog(dbs, opts.eventLog, path)
+    if (!opts.readOnly && opts.reserveSpace) reserve = openReserve(dataFile, dbs)
     return new LmdbStore({
       dir: path,
       dbs,
@@ -133,8 +136,10 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       eventLog: opts.eventLog,
       eventChunkBytes: opts.eventChunkBytes,
       lock,
+      reserve,
     })
   } catch (e) {
+    reserve?.close()
     if (dbs) await dbs.env.close()
     // A failed open leaves the disk as it found it: what it created goes, but only under the writer
     // lock (without it, another writer may have created the same files meanwhile).
@@ -144,6 +149,17 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
     }
     if (isAzothError(e)) throw e
     throw new AzothError('IO', `cannot open the store in ${path}`, { cause: e, details: { path } })
+  }
+}
+
+function openReserve(dataFile: string, dbs: StoreDatabases): SpaceReserve {
+  try {
+    return new SpaceReserve(dataFile, (dbs.env.getStats() as { pageSize: number }).pageSize)
+  } catch (e) {
+    throw new AzothError('IO', `cannot open ${dataFile} to reserve space`, {
+      cause: e,
+      details: { path: dataFile },
+    })
   }
 }
 

@@ -37,6 +37,13 @@ export interface LmdbStoreOptions {
    * empty store. For callers that know a store was created here (the facade, when `azoth.json` exists).
    */
   readonly mustExist?: boolean
+  /**
+   * Keep allocated space in `data.mdb` ahead of LMDB's writes (default true): `data.mdb` grows in
+   * steps of 8 MiB of zeros, and on a full disk a commit fails with `IO` (`details.errno: 'ENOSPC'`)
+   * before LMDB writes anything. Turned off, LMDB itself meets the full disk, and the LMDB that
+   * lmdb-js builds can corrupt the process heap when a page write fails.
+   */
+  readonly reserveSpace?: boolean
   /** Initial LMDB map size in bytes; LMDB grows it as needed. */
   readonly mapSize?: number
   /** Largest number of event bytes packed into one LMDB entry (default 1 MiB). */
@@ -48,6 +55,7 @@ export interface ResolvedLmdbStoreOptions {
   readonly readOnly: boolean
   readonly create: boolean
   readonly mustExist: boolean
+  readonly reserveSpace: boolean
   readonly eventLog: EventLog | undefined
   readonly limits: Limits
   readonly clock: Clock
@@ -61,6 +69,7 @@ const KNOWN = [
   'readOnly',
   'create',
   'mustExist',
+  'reserveSpace',
   'eventLog',
   'limits',
   'clock',
@@ -76,6 +85,7 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
     readOnly: checkBoolean('readOnly', options.readOnly, false),
     create: checkBoolean('create', options.create, true),
     mustExist: checkBoolean('mustExist', options.mustExist, false),
+    reserveSpace: checkBoolean('reserveSpace', options.reserveSpace, true),
     eventLog: options.eventLog,
     limits: resolveLimits(options.limits),
     clock: options.clock ?? systemClock,

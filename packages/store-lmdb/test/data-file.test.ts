@@ -22,10 +22,13 @@ async function openInChild(dir: string, mode: 'write' | 'read' | 'must-exist'): 
   return JSON.parse(run.stdout) as OpenOutcome
 }
 
-/** A store with a few hundred pages of state and events; returns its data file. */
+/**
+ * A store with a few hundred pages of state and events; returns its data file, which (without
+ * the space reserve's zeros after the last page) ends exactly where its last page does.
+ */
 async function writtenStore(): Promise<{ dataFile: string; head: number }> {
   const dir = tempDir()
-  const store = await openLmdbStore(dir)
+  const store = await openLmdbStore(dir, { reserveSpace: false })
   for (let i = 0; i < 100; i++) {
     await store.commit((tx) => {
       tx.put(`k/${i}`, TypedValue.bytes(new Uint8Array(3000).fill(i)))
@@ -55,6 +58,9 @@ describe('a damaged data.mdb', () => {
     const intact = truncatedCopy(dataFile, size)
     expect(await openInChild(intact, 'read')).toMatchObject({ opened: true, head })
     expect(await openInChild(intact, 'write')).toMatchObject({ opened: true, head })
+    // Longer than its pages (the space reserve writes zeros past the last one) is fine too.
+    const longer = truncatedCopy(dataFile, size + 3 * pageSize + 17)
+    expect(await openInChild(longer, 'read')).toMatchObject({ opened: true, head })
 
     const cuts = [
       100, // inside the first meta page
