@@ -30,6 +30,8 @@ export class SpaceReserve {
   readonly #dataFile: string
   readonly #meta = Buffer.alloc(16)
   #fileBytes: number
+  /** Allocated bytes past LMDB's last page at the last measurement, less what groups since may have used. */
+  #room = 0
 
   constructor(dataFile: string, pageSize: number) {
     this.#dataFile = dataFile
@@ -49,10 +51,21 @@ export class SpaceReserve {
    * disk has not that much room; nothing of the group has been written then.
    */
   ensure(bytes: number): void {
-    const needed = (this.#lastPage() + 1) * this.#pageSize + 2 * bytes + SLACK_BYTES
-    if (this.#fileBytes >= needed) return
+    const wanted = 2 * bytes + SLACK_BYTES
+    // Most groups fit in what the last measurement left; each is charged as if it appended all
+    // it wanted (reused free pages append nothing), so the meta pages are read only when it runs low.
+    if (this.#room >= wanted) {
+      this.#room -= 2 * bytes
+      return
+    }
+    const used = (this.#lastPage() + 1) * this.#pageSize
+    const needed = used + wanted
     this.#fileBytes = Math.max(this.#fileBytes, fstatSync(this.#fd).size)
-    if (this.#fileBytes >= needed) return
+    if (this.#fileBytes < needed) this.#grow(needed)
+    this.#room = this.#fileBytes - used - 2 * bytes
+  }
+
+  #grow(needed: number): void {
     const target = Math.max(needed, this.#fileBytes + STEP_BYTES)
     try {
       while (this.#fileBytes < target) {
