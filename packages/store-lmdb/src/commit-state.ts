@@ -12,6 +12,8 @@ export class CommitState {
   eventsAppended = 0
   groupMembers = 0
   maxGroupSize = 0
+  /** The last group that reached LMDB failed to commit there (see settleFailedCommit). */
+  lmdbCommitFailed = false
   /** Head of the last durable, answered group: what readers see. */
   committedHead: EventId
   /** Head of the last group committed to LMDB, durable or not yet: where the next group's ids start. */

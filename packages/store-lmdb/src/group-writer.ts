@@ -90,14 +90,18 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
       commitState.commits += members.length - failures
       return { answered: Promise.resolve() }
     }
+    let reachedLmdb = false
     try {
       deps.reserve?.ensure(estimateBytes(group, deps.reserve.pageSize))
       if (eventLog !== undefined && group.events.length > 0) {
         eventLog.append(startHead + 1, group.events)
         await (deps.durability === 'sync' ? eventLog.sync() : eventLog.flush())
       }
+      reachedLmdb = true
       await writeGroup(dbs, group, startHead, newHead, eventLog !== undefined, deps.eventChunkBytes)
+      commitState.lmdbCommitFailed = false
     } catch (e) {
+      if (reachedLmdb) commitState.lmdbCommitFailed = true
       await failGroup(deps, members, failures, startHead, group.events.length > 0, e)
       return { answered: Promise.resolve() }
     }

@@ -1,6 +1,6 @@
 import { constants } from 'node:os'
-import { AzothError } from '@azothdb/core'
-import type { RootDatabase } from 'lmdb'
+import { AzothError, type Logger, toError } from '@azothdb/core'
+import type { Database, RootDatabase } from 'lmdb'
 
 /** errno names by number (LMDB reports a failed write with the C errno as `code`). */
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]))
@@ -83,4 +83,27 @@ async function describe(error: unknown, detail: Promise<unknown> | undefined): P
     cause: cause ?? error,
     details: { errno: errno ?? 'unknown', ...(typeof code === 'number' ? { lmdbCode: code } : {}) },
   })
+}
+
+/** A meta key no version of the store writes: removing it changes nothing. */
+const NEVER_WRITTEN = Buffer.from('close-probe')
+
+/**
+ * Lets `env.close()` finish after a failed commit. lmdb-js's close waits for the flush promise of
+ * the last batch, and a batch whose commit failed never resolves it: closed on a full disk, the
+ * store would hang forever. An empty write transaction (the removal of a key that never exists)
+ * commits without writing a page, so it succeeds on a full disk too, and becomes the last batch.
+ */
+export async function settleFailedCommit(
+  meta: Database<Uint8Array, Uint8Array>,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await meta.remove(NEVER_WRITTEN)
+  } catch (e) {
+    logger.error(
+      { err: toError(e) },
+      'the empty transaction after a failed commit failed; closing LMDB may wait',
+    )
+  }
 }

@@ -29,6 +29,7 @@ import { checkRange } from './event-range.js'
 import { EventsReader } from './events-reader.js'
 import { readFast } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
+import { settleFailedCommit } from './lmdb-commit.js'
 import { lookupKey } from './lookup-key.js'
 import { readHead } from './meta.js'
 import type { SpaceReserve } from './space-reserve.js'
@@ -322,6 +323,7 @@ export class LmdbStore implements CanonicalStore {
       }
       try {
         if (this.eventLog) await this.eventLog.close()
+        if (this.commitState.lmdbCommitFailed) await settleFailedCommit(this.dbs.meta, this.logger)
         await this.dbs.env.close()
       } finally {
         this.reserve?.close()
