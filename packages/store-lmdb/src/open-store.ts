@@ -108,7 +108,7 @@ function createDirectory(dir: string): string | undefined {
 export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {}): Promise<LmdbStore> {
   const opts = resolveOptions(options)
   const path = resolve(dir)
-  const { createDir } = checkBeforeOpen(path, opts)
+  const { createDir } = asAzothError(() => checkBeforeOpen(path, opts), path)
   const createdDir = createDir ? createDirectory(path) : undefined
   const dataFile = join(path, DATA_FILE)
   const newDataFile = !existsSync(dataFile)
@@ -147,6 +147,16 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       undoCreation(path, createdDir, newDataFile, opts.logger)
       lock.release()
     }
+    if (isAzothError(e)) throw e
+    throw new AzothError('IO', `cannot open the store in ${path}`, { cause: e, details: { path } })
+  }
+}
+
+/** Runs `fn`; a raw error (a file that cannot be read or stat'ed) becomes `IO` naming the store. */
+function asAzothError<T>(fn: () => T, path: string): T {
+  try {
+    return fn()
+  } catch (e) {
     if (isAzothError(e)) throw e
     throw new AzothError('IO', `cannot open the store in ${path}`, { cause: e, details: { path } })
   }

@@ -78,6 +78,16 @@ describe('an open that fails', () => {
     expect(dirSnapshot(dir)).toEqual(before)
   })
 
+  it('on a data.mdb that cannot be read is IO naming the store, not a raw Node error', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, DATA_FILE)) // reading it fails with EISDIR
+    for (const readOnly of [false, true]) {
+      const e = await openError(dir, { readOnly })
+      expect(e.code).toBe('IO')
+      expect(e.details).toMatchObject({ path: dir })
+    }
+  })
+
   it('of a new store removes what it created: the directory, or the data and lock files', async () => {
     // An external log that runs ahead of the new store and cannot be cut back fails the open late.
     const failingLog = new (class extends MemoryEventLog {
