@@ -1,6 +1,6 @@
 import { type EventId, type EventLog, type EventRange, type EventRecord, eventIdBytes } from '@azothdb/core'
 import { Chunk, ChunkRecords, chunkKeyToId } from './event-chunks.js'
-import type { StoreDatabases } from './lmdb-store.js'
+import type { StoreDatabases } from './store-databases.js'
 
 const EMPTY: readonly EventRecord[] = []
 
