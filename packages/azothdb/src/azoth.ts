@@ -3,20 +3,17 @@ import { resolve } from 'node:path'
 import {
   AzothError,
   type AzothEvent,
-  acquireProcessLock,
   ClosedError,
   type CommitResult,
   CorruptionError,
   type Key,
   type Logger,
-  type ProcessLock,
   type ScanOptions,
   type StateEntry,
-  StripeLockManager,
   type TypedValue,
-  toError,
   type WriteFn,
 } from '@azothdb/core'
+import { acquireProcessLock, type ProcessLock, StripeLockManager, toError } from '@azothdb/core/internal'
 import type { Migration, SqlParams } from '@azothdb/projection-sqlite'
 import { type FileEventLog, openFileEventLog } from '@azothdb/store-filelog'
 import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'

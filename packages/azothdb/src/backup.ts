@@ -9,7 +9,8 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { AzothError, isAzothError, type Logger, toError } from '@azothdb/core'
+import { AzothError, isAzothError, type Logger } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 import type { FileEventLog } from '@azothdb/store-filelog'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 import {

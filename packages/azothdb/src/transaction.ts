@@ -1,11 +1,5 @@
-import {
-  AzothError,
-  type CommitResult,
-  type Key,
-  keyToString,
-  type StripeLease,
-  type TypedValue,
-} from '@azothdb/core'
+import { AzothError, type CommitResult, type Key, type TypedValue } from '@azothdb/core'
+import { keyToString, type StripeLease } from '@azothdb/core/internal'
 import type { Azoth } from './azoth.js'
 import { Access, DeclaredKeys } from './declared-keys.js'
 import { DeclaredExecuteContext, type ExecuteContext } from './execute-context.js'

@@ -1,4 +1,5 @@
-import { decodeEvent, encodeEnvelope, isAzothError, StripeLockManager, TypedValue } from '@azothdb/core'
+import { decodeEvent, encodeEnvelope, isAzothError, TypedValue } from '@azothdb/core'
+import { StripeLockManager } from '@azothdb/core/internal'
 import { expect, it } from 'vitest'
 
 // The example of README.md, kept honest.

@@ -3,9 +3,6 @@ import {
   AzothError,
   type Clock,
   ClosedError,
-  checkInteger,
-  checkKnownFields,
-  checkOneOf,
   type EventId,
   type Logger,
   type ProjectionBackupInfo,
@@ -13,6 +10,7 @@ import {
   silentLogger,
   systemClock,
 } from '@azothdb/core'
+import { checkInteger, checkKnownFields, checkOneOf } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
 import { type Migration, Migrator } from './migrations.js'

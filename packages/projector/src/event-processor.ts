@@ -2,8 +2,6 @@ import {
   AzothError,
   type Clock,
   ConfigError,
-  checkInteger,
-  checkKnownFields,
   type EventHandler,
   type EventId,
   type EventRecord,
@@ -14,8 +12,8 @@ import {
   type ProjectionTxControl,
   silentLogger,
   systemClock,
-  toError,
 } from '@azothdb/core'
+import { checkInteger, checkKnownFields, toError } from '@azothdb/core/internal'
 import { type BatchPolicy, type ResolvedBatchPolicy, resolveBatchPolicy } from './batch-policy.js'
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
 import { checkCursor, isCursorMoved } from './cursor-guard.js'

@@ -1,7 +1,6 @@
 import { closeSync, ftruncateSync, openSync, unlinkSync } from 'node:fs'
 import {
   AzothError,
-  allocateBytes,
   ClosedError,
   type EventId,
   type EventLog,
@@ -9,9 +8,8 @@ import {
   type EventRange,
   type EventRecord,
   isAzothError,
-  type ProcessLock,
-  writeEventId,
 } from '@azothdb/core'
+import { allocateBytes, type ProcessLock, writeEventId } from '@azothdb/core/internal'
 import { crc32c } from './crc32c.js'
 import { followWriter } from './follow-writer.js'
 import { datasync, fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'

@@ -6,8 +6,8 @@ import {
   type EventLog,
   type Limits,
   type Logger,
-  toError,
 } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
 import { buildChunks } from './event-chunks.js'
 import { readFast } from './fast-read.js'

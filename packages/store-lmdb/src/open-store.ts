@@ -1,13 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import {
-  AzothError,
-  acquireProcessLock,
-  ConfigError,
-  CorruptionError,
-  isAzothError,
-  type ProcessLock,
-} from '@azothdb/core'
+import { AzothError, ConfigError, CorruptionError, isAzothError } from '@azothdb/core'
+import { acquireProcessLock, type ProcessLock } from '@azothdb/core/internal'
 import { open, type RootDatabase } from 'lmdb'
 import { LmdbStore, type StoreDatabases } from './lmdb-store.js'
 import {

@@ -1,15 +1,13 @@
 import {
   type Clock,
-  checkKnownFields,
-  checkOneOf,
   type Durability,
   type EventLog,
   type Limits,
   type Logger,
-  resolveLimits,
   silentLogger,
   systemClock,
 } from '@azothdb/core'
+import { checkKnownFields, checkOneOf, resolveLimits } from '@azothdb/core/internal'
 
 /** Options of {@link openLmdbStore}. */
 export interface LmdbStoreOptions {
