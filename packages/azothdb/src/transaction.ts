@@ -1,6 +1,5 @@
 import { AzothError, type CommitResult, type Key, type TypedValue } from '@azothdb/core'
 import { keyToString, type StripeLease } from '@azothdb/core/internal'
-import type { Azoth } from './azoth.js'
 import { Access, DeclaredKeys } from './declared-keys.js'
 import { DeclaredExecuteContext, type ExecuteContext } from './execute-context.js'
 import { type PreflightContext, PreflightReads, runCheck } from './preflight.js'
@@ -69,9 +68,9 @@ export class Transaction {
     }
   }
 
-  /** `new Transaction(db)` is the same as `db.transaction()`. */
-  constructor(db: Azoth) {
-    this.host = db.transactionHost
+  /** The database makes transactions (`db.transaction()`); this class is exported as a type only. */
+  constructor(host: TransactionHost) {
+    this.host = host
   }
 
   /** Declares keys the transaction may read and write (locked exclusively during preflight). */
