@@ -42,7 +42,14 @@ export {
   TypeMismatchError,
   type U256Value,
 } from '@azothdb/core'
-export { type Migration, SqliteTx, type SqlParams, type SqlRow } from '@azothdb/projection-sqlite'
+export type {
+  Migration,
+  SqliteTx,
+  SqlParams,
+  SqlRow,
+  SqlRunResult,
+  SqlStatement,
+} from '@azothdb/projection-sqlite'
 export {
   type BatchPolicy,
   type CircuitBreakerOptions,
