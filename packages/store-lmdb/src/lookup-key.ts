@@ -1,4 +1,4 @@
-import { type Key, type Limits } from '@azothdb/core'
+import type { Key, Limits } from '@azothdb/core'
 import { encodeKey } from '@azothdb/core/internal'
 
 // LMDB's largest key (the hard cap of Limits.maxKeyBytes).
