@@ -13,7 +13,7 @@ export class DeadLetters {
   readonly #projection: SqlProjection
   readonly #now: () => number
 
-  /** The database makes the one instance (`db.deadLetters`); this class is exported as a type only. */
+  /** @internal the database makes the one instance: `db.deadLetters`. */
   constructor(projection: SqlProjection, now: () => number) {
     this.#projection = projection
     this.#now = now

@@ -49,7 +49,7 @@ export class Subscription implements AsyncIterable<AzothEvent> {
   #isCaughtUp = false
   #next: number
 
-  /** The database makes feeds (`db.subscribe`); this class is exported as a type only. */
+  /** @internal the database makes feeds: `db.subscribe()`. */
   constructor(
     source: EventSource,
     clock: Clock,

@@ -68,7 +68,7 @@ export class Transaction {
     }
   }
 
-  /** The database makes transactions (`db.transaction()`); this class is exported as a type only. */
+  /** @internal the database makes transactions: `db.transaction()`. */
   constructor(host: TransactionHost) {
     this.host = host
   }

@@ -35,7 +35,12 @@ export class WriteBatch {
   private readonly ops: BatchOp[] = []
   private committed = false
 
-  constructor(private readonly commitFn: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>) {}
+  readonly #commit: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>
+
+  /** @internal the database makes batches: `db.writeBatch()`. */
+  constructor(commit: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>) {
+    this.#commit = commit
+  }
 
   /** Sets a key (plain values go through `TypedValue.of`). */
   put(key: Key, value: ValueInput): this {
@@ -72,7 +77,7 @@ export class WriteBatch {
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'this batch was already committed'))
     this.committed = true
     const ops = this.ops
-    return this.commitFn((ctx) => {
+    return this.#commit((ctx) => {
       for (const op of ops) {
         if (op.kind === 'put') ctx.put(op.key, op.value)
         else if (op.kind === 'delete') ctx.delete(op.key)
