@@ -58,6 +58,7 @@ export {
   ErrorStrategy,
   type FailureContext,
   type FailureDecision,
+  type ProjectorGroup,
   type ProjectorMetrics,
   type ProjectorState,
   type RetryWithBackoffOptions,
