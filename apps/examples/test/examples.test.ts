@@ -62,10 +62,10 @@ describe('examples', () => {
       'deterministic-replay',
       'dlq-replay',
       'event-handlers',
-      'projector-builder',
       'file-event-log',
       'lambda-require',
       'multiple-projections',
+      'projector-builder',
       'subscribe',
     ])
   })

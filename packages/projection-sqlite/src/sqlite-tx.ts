@@ -37,9 +37,13 @@ export interface SqlRunResult {
 
 /** A prepared statement (better-sqlite3's), with the methods a handler binds in a loop. */
 export interface SqlStatement {
+  /** Runs it with these bind parameters; for statements that return no rows. */
   run(...params: unknown[]): SqlRunResult
+  /** The first row, or undefined. */
   get(...params: unknown[]): unknown
+  /** Every row. */
   all(...params: unknown[]): unknown[]
+  /** The rows one at a time (the statement is busy until the iteration ends). */
   iterate(...params: unknown[]): IterableIterator<unknown>
 }
 
