@@ -3,7 +3,7 @@ import { Decoder, Tag } from 'cbor-x'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
-import { decodeCbor, encodeCbor } from '../src/index.js'
+import { decodeCbor, encodeCbor } from '../src/internal.js'
 
 // The reference: cbor-x alone, with the options core decodes with.
 const cborX = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })

@@ -1,11 +1,5 @@
-import {
-  canonicalize,
-  decodeCbor,
-  encodeCbor,
-  encodeEnvelope,
-  encodeTypedValue,
-  TypedValue,
-} from '@azothdb/core'
+import { encodeEnvelope, encodeTypedValue, TypedValue } from '@azothdb/core'
+import { canonicalize, decodeCbor, encodeCbor } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError } from './helpers.js'
 

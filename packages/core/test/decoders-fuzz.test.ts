@@ -1,15 +1,11 @@
+import { decodeEvent, decodeTypedValue, encodeEnvelope, encodeTypedValue, TypedValue } from '@azothdb/core'
 import {
   decodeCbor,
   decodeEnvelopeHeader,
   decodeEnvelopePayload,
-  decodeEvent,
-  decodeTypedValue,
   encodeCbor,
-  encodeEnvelope,
-  encodeTypedValue,
   readEventType,
-  TypedValue,
-} from '@azothdb/core'
+} from '@azothdb/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { envelopeInputArb, typedValueArb } from './arbitraries.js'

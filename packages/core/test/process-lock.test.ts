@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { acquireProcessLock } from '@azothdb/core'
+import { acquireProcessLock } from '@azothdb/core/internal'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { spawnTypeScript } from '../../../vitest.shared.js'
 import { expectAzothError } from './helpers.js'

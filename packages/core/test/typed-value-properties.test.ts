@@ -1,11 +1,5 @@
-import {
-  bytesEqual,
-  compareUtf8,
-  decodeTypedValue,
-  encodeTypedValue,
-  TypedValue as TV,
-  type TypedValue,
-} from '@azothdb/core'
+import { decodeTypedValue, encodeTypedValue, TypedValue as TV, type TypedValue } from '@azothdb/core'
+import { bytesEqual, compareUtf8 } from '@azothdb/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { cborArb, f64Arb, i64Arb, jsonArb, typedValueArb, u256Arb, unicodeString } from './arbitraries.js'

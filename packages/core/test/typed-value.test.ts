@@ -4,10 +4,10 @@ import {
   encodeTypedValue,
   isAzothError,
   isTypedValue,
-  TYPED_VALUE_TAGS,
   TypedValue,
   type TypedValueKind,
 } from '@azothdb/core'
+import { TYPED_VALUE_TAGS } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { I64_MAX, I64_MIN, U256_MAX } from './arbitraries.js'
 import { expectAzothError } from './helpers.js'

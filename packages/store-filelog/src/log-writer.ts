@@ -1,5 +1,6 @@
 import { ftruncateSync, openSync } from 'node:fs'
-import { isAzothError, readEventId, writeEventId } from '@azothdb/core'
+import { isAzothError } from '@azothdb/core'
+import { readEventId, writeEventId } from '@azothdb/core/internal'
 import { writeCompactionMark } from './compaction-mark.js'
 import { crc32c } from './crc32c.js'
 import { createSegment } from './create-segment.js'

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, acquireProcessLock, isAzothError, type ProcessLock } from '@azothdb/core'
+import { AzothError, isAzothError } from '@azothdb/core'
+import { acquireProcessLock, type ProcessLock } from '@azothdb/core/internal'
 import type { FileEventLog } from './file-event-log.js'
 import { type FileEventLogOptions, resolveOptions } from './options.js'
 import { repairLog } from './repair-log.js'

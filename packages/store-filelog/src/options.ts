@@ -1,4 +1,5 @@
-import { ConfigError, checkInteger, checkKnownFields, type Logger, silentLogger } from '@azothdb/core'
+import { ConfigError, type Logger, silentLogger } from '@azothdb/core'
+import { checkInteger, checkKnownFields } from '@azothdb/core/internal'
 
 /** Options of {@link openFileEventLog}. */
 export interface FileEventLogOptions {

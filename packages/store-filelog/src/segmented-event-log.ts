@@ -1,13 +1,12 @@
 import {
   AzothError,
-  allocateBytes,
   ClosedError,
   type EventId,
   type EventRange,
   type EventRecord,
   isAzothError,
-  type ProcessLock,
 } from '@azothdb/core'
+import { allocateBytes, type ProcessLock } from '@azothdb/core/internal'
 import type { FileEventLog, FileEventLogStats } from './file-event-log.js'
 import { followCompaction, followWriter, truncated } from './follow-writer.js'
 import { LogIterator, type SegmentDirectory } from './log-iterator.js'

@@ -1,5 +1,5 @@
 import type { CommitStats, EventId, Logger } from '@azothdb/core'
-import { toError } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 
 /**
  * The heads and counters of the commit pipeline, in one place: the group writer advances them,

@@ -7,8 +7,8 @@ import {
   isAzothError,
   type Limits,
   type Logger,
-  toError,
 } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
 import type { CommitState } from './commit-state.js'
 import { buildChunks } from './event-chunks.js'

@@ -1,5 +1,6 @@
 import { constants } from 'node:os'
-import { AzothError, type Logger, toError } from '@azothdb/core'
+import { AzothError, type Logger } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 import type { Database, RootDatabase } from 'lmdb'
 
 /** errno names by number (LMDB reports a failed write with the C errno as `code`). */

@@ -13,15 +13,14 @@ import {
   type Key,
   type Limits,
   type Logger,
-  type ProcessLock,
   type ScanOptions,
   type StateEntry,
   type StateSnapshot,
   type StoreBackupInfo,
   type TypedValue,
-  toError,
   type WriteFn,
 } from '@azothdb/core'
+import { type ProcessLock, toError } from '@azothdb/core/internal'
 import type { Transaction } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
 import { CommitState } from './commit-state.js'

@@ -1,13 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import {
-  AzothError,
-  acquireProcessLock,
-  CorruptionError,
-  isAzothError,
-  type ProcessLock,
-  toError,
-} from '@azothdb/core'
+import { AzothError, CorruptionError, isAzothError } from '@azothdb/core'
+import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
 import { checkDataFile } from './data-file-check.js'
 import { LmdbStore } from './lmdb-store.js'
 import { readHead } from './meta.js'

@@ -1,16 +1,14 @@
 import {
   type Clock,
   ConfigError,
-  checkKnownFields,
-  checkOneOf,
   type Durability,
   type EventLog,
   type Limits,
   type Logger,
-  resolveLimits,
   silentLogger,
   systemClock,
 } from '@azothdb/core'
+import { checkKnownFields, checkOneOf, resolveLimits } from '@azothdb/core/internal'
 
 /** Options of {@link openLmdbStore}. */
 export interface LmdbStoreOptions {

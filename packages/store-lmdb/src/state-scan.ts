@@ -1,12 +1,5 @@
-import {
-  compareBytes,
-  decodeTypedValue,
-  encodeKey,
-  type Key,
-  type Limits,
-  type ScanOptions,
-  type StateEntry,
-} from '@azothdb/core'
+import { decodeTypedValue, type Key, type Limits, type ScanOptions, type StateEntry } from '@azothdb/core'
+import { compareBytes, encodeKey } from '@azothdb/core/internal'
 import type { Database, Transaction } from 'lmdb'
 
 /** The smallest key greater than every key starting with `prefix`, or undefined when there is none. */
