@@ -1,0 +1,129 @@
+import {
+  decodeCbor,
+  decodeEvent,
+  decodeTypedValue,
+  encodeCbor,
+  encodeEnvelope,
+  encodeTypedValue,
+  TypedValue,
+} from '@azothdb/core'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { propertyTimeout, runs } from './helpers.js'
+
+// Request bodies arrive through JSON.parse, which keeps keys like '__proto__' as own properties.
+// Whatever we store must come back with exactly the same own keys, values and prototypes: `toEqual`
+// is not enough (it may not look at an own '__proto__'), so values are compared here by hand.
+
+/** Asserts that `actual` has exactly `expected`'s own keys (in order unless `sorted`), values and prototypes. */
+function expectExactly(actual: unknown, expected: unknown, sorted: boolean, path = '$'): void {
+  if (expected === null || typeof expected !== 'object') {
+    expect(Object.is(actual, expected), `${path}: ${String(actual)} is not ${String(expected)}`).toBe(true)
+    return
+  }
+  expect(actual, path).toBeTypeOf('object')
+  expect(actual, path).not.toBeNull()
+  expect(Object.getPrototypeOf(actual), `${path}: prototype`).toBe(Object.getPrototypeOf(expected))
+  const names = (v: object) => (sorted ? Object.getOwnPropertyNames(v).sort() : Object.getOwnPropertyNames(v))
+  expect(names(actual as object), `${path}: own keys`).toEqual(names(expected))
+  for (const k of Object.getOwnPropertyNames(expected)) {
+    if (Array.isArray(expected) && k === 'length') continue
+    const got = Object.getOwnPropertyDescriptor(actual, k)!
+    expect(got.enumerable, `${path}.${k}: enumerable`).toBe(true)
+    expectExactly(got.value, Object.getOwnPropertyDescriptor(expected, k)!.value, sorted, `${path}.${k}`)
+  }
+}
+
+/** Keys that mean something to JavaScript objects, and others. */
+const key = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', '__proto_', 'toString') },
+  { weight: 1, arbitrary: fc.constantFrom('a', 'id', 'amount', 'clé', 'ключ') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+)
+// ASCII scalars stay on the fast path; a non-ASCII or long string sends a whole value to cbor-x.
+const scalar = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('__proto__', 'x', 'ä', 'x'.repeat(70)),
+  fc.string({ maxLength: 10 }),
+)
+
+/** JSON text of objects with such keys (duplicates too), nested; JSON.parse builds the value. */
+const jsonText: fc.Arbitrary<string> = fc.letrec<{ node: string; object: string; array: string }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar.map((v) => JSON.stringify(v)),
+    tie('object'),
+    tie('array'),
+  ),
+  // Up to 20 entries: maps of more than 16 keys are built another way by the fast path.
+  object: fc
+    .array(fc.tuple(key, tie('node')), { maxLength: 20 })
+    .map((entries) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
+  array: fc.array(tie('node'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+})).object
+
+describe('payloads with keys like __proto__ round-trip exactly', propertyTimeout, () => {
+  it('decodeCbor(encodeCbor(v)) has the same own keys and values, decoded again and again', () => {
+    fc.assert(
+      fc.property(jsonText, (text) => {
+        const value: unknown = JSON.parse(text)
+        const bytes = encodeCbor(value)
+        // Repeats reach the builders generated for key sequences seen a few times.
+        for (let i = 0; i < 4; i++) expectExactly(decodeCbor(bytes, 'test'), value, false)
+      }),
+      { numRuns: runs(300) },
+    )
+  })
+
+  it('event payloads and metadata round-trip exactly through the envelope', () => {
+    fc.assert(
+      fc.property(jsonText, jsonText, (payloadText, metadataText) => {
+        const payload: unknown = JSON.parse(payloadText)
+        const metadata = JSON.parse(metadataText) as Record<string, unknown>
+        const bytes = encodeEnvelope({ type: 'Posted', timestamp: 1, payload, metadata })
+        const event = decodeEvent(7, bytes)
+        expectExactly(event.payload, payload, false)
+        expectExactly(event.metadata, metadata, false)
+      }),
+      { numRuns: runs(300) },
+    )
+  })
+
+  it('TypedValue.json keeps every own key (stored in sorted order)', () => {
+    fc.assert(
+      fc.property(jsonText, (text) => {
+        const value: unknown = JSON.parse(text)
+        const decoded = decodeTypedValue(encodeTypedValue(TypedValue.json(value))).asJson()
+        expectExactly(decoded, value, true)
+      }),
+      { numRuns: runs(300) },
+    )
+  })
+
+  it('an own __proto__ key never becomes the prototype, on either decoding path', () => {
+    const ascii = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object
+    const nonAscii = JSON.parse('{"__proto__": {"polluted": "ä"}, "a": 1}') as object
+    for (const value of [ascii, nonAscii]) {
+      for (let i = 0; i < 4; i++) {
+        const decoded = decodeCbor(encodeCbor(value), 'test') as Record<string, unknown>
+        expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype)
+        expect(Object.hasOwn(decoded, '__proto__')).toBe(true)
+        expect(decoded['polluted']).toBeUndefined()
+        expect(({} as Record<string, unknown>)['polluted']).toBeUndefined()
+      }
+    }
+  })
+
+  it('a value that only looks like a __proto__ key decodes as cbor-x would', () => {
+    const value = {
+      key: '__proto__',
+      bytes: new Uint8Array([0x69, 0x5f]),
+      text: 'ä',
+      nested: [{ n: 1n << 70n }],
+    }
+    expectExactly(decodeCbor(encodeCbor(value), 'test'), value, false)
+  })
+})
