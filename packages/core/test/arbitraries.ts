@@ -113,3 +113,41 @@ export const envelopeInputArb = fc.record(
   },
   { requiredKeys: ['type', 'timestamp', 'body'] },
 )
+
+/** Keys that mean something to JavaScript objects, and others. */
+const jsKey = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', '__proto_', 'toString') },
+  { weight: 1, arbitrary: fc.constantFrom('a', 'id', 'amount', 'clé', 'ключ') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+)
+// ASCII scalars stay on the fast path; a non-ASCII or long string sends a whole value to cbor-x.
+const jsonScalar = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('__proto__', 'x', 'ä', 'x'.repeat(70)),
+  fc.string({ maxLength: 10 }),
+)
+
+/**
+ * JSON text of objects keyed by `__proto__`, `constructor`, `prototype` and others (duplicates
+ * too), nested: what a request body gives, once through JSON.parse (which keeps them all as own keys).
+ */
+export const protoKeyJsonText: fc.Arbitrary<string> = fc.letrec<{
+  node: string
+  object: string
+  array: string
+}>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    jsonScalar.map((v) => JSON.stringify(v)),
+    tie('object'),
+    tie('array'),
+  ),
+  // Up to 20 entries: maps of more than 16 keys are built another way by the fast path.
+  object: fc
+    .array(fc.tuple(jsKey, tie('node')), { maxLength: 20 })
+    .map((entries) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`),
+  array: fc.array(tie('node'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+})).object
