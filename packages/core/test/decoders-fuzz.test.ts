@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from 'node:util'
 import {
+  type AzothEvent,
   decodeCbor,
   decodeEnvelopeHeader,
   decodeEvent,
@@ -25,6 +25,12 @@ function decodedOrUndefined<T>(decode: () => T): T | undefined {
     value = decode()
   })
   return value
+}
+
+/** What encodeEnvelope writes for a decoded event (it refuses what a writer could not write). */
+function reencode(event: AzothEvent, rawPayload: boolean): Uint8Array {
+  const { type, timestamp, metadata, stream, payload } = event
+  return encodeEnvelope({ type, timestamp, metadata, stream, payload, rawPayload })
 }
 
 /** A payload built by JSON.parse, with own `__proto__` keys, padded past 64 KiB when `big`. */
@@ -149,18 +155,15 @@ describe('decoders only ever raise CORRUPTION', propertyTimeout, () => {
         const header = decodedOrUndefined(() => decodeEnvelopeHeader(bytes))
         const event = decodedOrUndefined(() => decodeEvent(3, bytes))
         if (header === undefined || event === undefined) return
-        const again = decodeEvent(
-          3,
-          encodeEnvelope({
-            type: event.type,
-            timestamp: event.timestamp,
-            metadata: event.metadata,
-            stream: event.stream,
-            payload: event.payload,
-            rawPayload: header.rawPayload,
-          }),
-        )
-        expect(isDeepStrictEqual(again, event)).toBe(true)
+        const written = reencode(event, header.rawPayload)
+        const again = decodeEvent(3, written)
+        expect([again.type, again.timestamp, again.stream]).toEqual([
+          event.type,
+          event.timestamp,
+          event.stream,
+        ])
+        // Compared by their encodings: equal values with NaN inside (an invalid Date) are not deep-equal.
+        expect(hex(reencode(again, header.rawPayload))).toBe(hex(written))
       }),
       { numRuns: runs(1000) },
     )
