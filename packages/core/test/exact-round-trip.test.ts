@@ -99,6 +99,21 @@ describe('payloads with keys like __proto__ round-trip exactly', propertyTimeout
     }
   })
 
+  it('finds a __proto__ key at any offset of small and large payloads', () => {
+    // The key search has a skipping loop for short payloads and a native search for long ones.
+    for (let pad = 0; pad < 400; pad++) {
+      const filler = 'ä'.repeat(pad >> 1) + 'o_t'.repeat(pad & 1)
+      for (const text of [
+        `{"f":${JSON.stringify(filler)},"__proto__":{"x":"é"}}`,
+        `{"__proto__":[${JSON.stringify(filler)}]}`,
+        `[${JSON.stringify(filler)},{"__proto__":1}]`,
+      ]) {
+        const value: unknown = JSON.parse(text)
+        expectExactly(decodeCbor(encodeCbor(value), 'test'), value, false)
+      }
+    }
+  })
+
   it('a value that only looks like a __proto__ key decodes as cbor-x would', () => {
     const value = {
       key: '__proto__',
