@@ -50,13 +50,16 @@ export function lineReader(child: ChildProcess): Holder {
 /** A child holding the lock at `lockPath` through `protocol` ('kernel': acquireProcessLock). */
 export function startHolder(
   lockPath: string,
-  options: { goFile?: string; protocol?: 'kernel' | 'pid-file' } = {},
+  options: { goFile?: string; protocol?: 'kernel' | 'pid-file'; withChild?: boolean } = {},
 ): Holder {
   const args = [lockPath, ...(options.goFile === undefined ? [] : [options.goFile])]
   return lineReader(
     spawnTypeScript(holderScript, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { AZOTH_TEST_LOCK: options.protocol === 'pid-file' ? 'pid-file' : undefined },
+      env: {
+        AZOTH_TEST_LOCK: options.protocol === 'pid-file' ? 'pid-file' : undefined,
+        AZOTH_TEST_LOCK_CHILD: options.withChild ? '1' : undefined,
+      },
     }),
   )
 }

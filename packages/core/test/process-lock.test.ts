@@ -108,6 +108,19 @@ describe('acquireProcessLock', () => {
     lock.release()
   }, 60_000)
 
+  it('a child process the holder started does not inherit the lock', async () => {
+    const holder = startHolder(lockPath, { withChild: true })
+    expect(await holder.nextLine()).toBe(`locked ${holder.child.pid}`)
+    const sleeper = Number((await holder.nextLine()).replace('child ', ''))
+    try {
+      await killed(holder.child)
+      process.kill(sleeper, 0) // still alive, with whatever descriptors it inherited
+      acquireProcessLock(lockPath, 'the test directory').release()
+    } finally {
+      process.kill(sleeper, 'SIGKILL')
+    }
+  }, 60_000)
+
   it('a killed holder that nobody reaped (a zombie) holds nothing', async () => {
     // The holder's parent is `sleep` (exec'd by sh), which never waits for it: once killed, it
     // stays a zombie that still answers signal 0, but the kernel closed its files.
