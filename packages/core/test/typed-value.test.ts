@@ -236,11 +236,6 @@ describe('TypedValue binary layout', () => {
   })
 
   it('refuses json it cannot carry unchanged', () => {
-    // cbor-x renames a `__proto__` key on decode, so storing it would silently change the value.
-    expectAzothError(
-      () => encodeTypedValue(TypedValue.json(JSON.parse('{"a":{"__proto__":1}}'))),
-      'INVALID_ARGUMENT',
-    )
     expectAzothError(() => encodeTypedValue(TypedValue.json(() => 1)), 'INVALID_ARGUMENT')
   })
 
