@@ -7,7 +7,7 @@ import {
 } from '@azothdb/core'
 import type { StatementCache } from './statement-cache.js'
 
-/** Runs `fn` with the writer's statements once no transaction is using the connection. */
+/** @internal Runs `fn` with the writer's statements once no transaction is using the connection. */
 export type WithWriter = <R>(fn: (statements: StatementCache) => R) => Promise<R>
 
 interface DeadLetterRow {

@@ -9,4 +9,4 @@ export {
   type SqliteSynchronous,
 } from './sqlite-projection-store.js'
 export type { SqliteTx, SqlParams, SqlRow, SqlRunResult, SqlStatement } from './sqlite-tx.js'
-export { SYSTEM_PREFIX } from './system-tables.js'
+export { SYSTEM_PREFIX } from './system-prefix.js'

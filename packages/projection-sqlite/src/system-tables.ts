@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3'
 
-/** Prefix of every table the store itself owns; user migrations must not use it. */
-export const SYSTEM_PREFIX = '_azoth_'
+import { SYSTEM_PREFIX } from './system-prefix.js'
+
+export { SYSTEM_PREFIX }
 
 /** The system schema's version, stored in `_azoth_meta`, for future upgrades of these tables. */
 export const SYSTEM_SCHEMA_VERSION = 1
