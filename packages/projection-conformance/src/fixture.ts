@@ -33,7 +33,9 @@ export function replay(source: MemoryEventSource, without: ReadonlySet<number> =
 }
 
 /** The suite's table as the store's reader sees it. */
-export async function readBalances<Tx extends ProjectionTxControl>(store: ProjectionStore<Tx>): Promise<Balance[]> {
+export async function readBalances<Tx extends ProjectionTxControl>(
+  store: ProjectionStore<Tx>,
+): Promise<Balance[]> {
   const rows = await store.query<{ account: string; amount: unknown; events: unknown }>(
     'SELECT account, amount, events FROM conformance_balances ORDER BY account',
   )

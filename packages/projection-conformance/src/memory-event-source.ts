@@ -1,4 +1,10 @@
-import { type EventId, type EventRange, type EventRecord, type EventSource, encodeEnvelope } from '@azothdb/core'
+import {
+  type EventId,
+  type EventRange,
+  type EventRecord,
+  type EventSource,
+  encodeEnvelope,
+} from '@azothdb/core'
 
 /** The suite's event source: deposits kept in memory, read back by id, commits announced. */
 export class MemoryEventSource implements EventSource {

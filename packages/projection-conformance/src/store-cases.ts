@@ -185,7 +185,10 @@ export function storeCases<Tx extends ProjectionTxControl>(
       withHarness(subject, async ({ store }) => {
         await store.close()
         const closed = (e: unknown): boolean => isAzothError(e, 'CLOSED')
-        await assert.rejects(store.transaction(() => undefined), closed)
+        await assert.rejects(
+          store.transaction(() => undefined),
+          closed,
+        )
         await assert.rejects(store.getCursor('p'), closed)
         await assert.rejects(store.query('SELECT 1'), closed)
         await store.close()

@@ -31,11 +31,18 @@ export async function backupDatabase(
     const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id
     const cursors: Record<string, EventId> = {}
     for (const row of (
-      await client.query<{ projector: string; event_id: string }>('SELECT projector, event_id FROM _azoth_cursors')
+      await client.query<{ projector: string; event_id: string }>(
+        'SELECT projector, event_id FROM _azoth_cursors',
+      )
     ).rows) {
       cursors[row.projector] = Number(row.event_id)
     }
-    await runPgDump(pgDumpPath, ['--format=custom', `--snapshot=${snapshot}`, `--file=${file}`, connectionString])
+    await runPgDump(pgDumpPath, [
+      '--format=custom',
+      `--snapshot=${snapshot}`,
+      `--file=${file}`,
+      connectionString,
+    ])
     await client.query('COMMIT')
     return { files: [file], cursors }
   } catch (e) {

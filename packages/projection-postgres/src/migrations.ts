@@ -156,9 +156,12 @@ export class Migrator<Tx> {
         })
       }
       if (m.name !== h.name) {
-        throw new ConfigError(`migration ${h.version} was applied as '${h.name}' but the set names it '${m.name}'`, {
-          details: { version: h.version },
-        })
+        throw new ConfigError(
+          `migration ${h.version} was applied as '${h.name}' but the set names it '${m.name}'`,
+          {
+            details: { version: h.version },
+          },
+        )
       }
     }
   }

@@ -17,7 +17,7 @@ import { backupDatabase } from './backup.js'
 import { PostgresDeadLetterStore } from './dead-letter-table.js'
 import { type AppliedMigration, type Migration, type MigrationHistory, Migrator } from './migrations.js'
 import { toPgAzothError } from './pg-errors.js'
-import { finishTx, PostgresTx, type PgParams } from './postgres-tx.js'
+import { finishTx, type PgParams, PostgresTx } from './postgres-tx.js'
 import { lockProjector, type ProjectorLock, type ProjectorLockOptions } from './projector-lock.js'
 import { ensureSystemTables, LOCK_CLASS } from './system-tables.js'
 import { WriterLock } from './writer-lock.js'
@@ -80,7 +80,9 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     const connectTimeoutMs = checkInteger('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1)
     this.#pgDumpPath = options.pgDumpPath ?? 'pg_dump'
     if (typeof this.#pgDumpPath !== 'string' || this.#pgDumpPath.length === 0) {
-      throw new AzothError('CONFIG', 'pgDumpPath must be a non-empty string', { details: { field: 'pgDumpPath' } })
+      throw new AzothError('CONFIG', 'pgDumpPath must be a non-empty string', {
+        details: { field: 'pgDumpPath' },
+      })
     }
     this.#clock = options.clock ?? systemClock
     this.#logger = options.logger ?? silentLogger
@@ -282,7 +284,9 @@ const HISTORY: MigrationHistory<PostgresTx> = {
     const rows = await tx.all<{ version: number; name: string; applied_at: string }>(
       'SELECT version, name, applied_at FROM _azoth_migrations ORDER BY version',
     )
-    return rows.map((r): AppliedMigration => ({ version: r.version, name: r.name, appliedAt: Number(r.applied_at) }))
+    return rows.map(
+      (r): AppliedMigration => ({ version: r.version, name: r.name, appliedAt: Number(r.applied_at) }),
+    )
   },
   async record(tx, row) {
     await tx.run('INSERT INTO _azoth_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [

@@ -28,8 +28,7 @@ const ADD_DEAD_LETTER = `INSERT INTO _azoth_dead_letters (projector, event_id, e
     error_stack = excluded.error_stack, attempts = _azoth_dead_letters.attempts + excluded.attempts,
     last_failed_at = excluded.last_failed_at, next_retry_at = excluded.next_retry_at, status = 'pending'`
 
-/** Ends a transaction's use of its `PostgresTx`; the store calls it when the transaction ends. */
-// biome-ignore lint/style/useConst: assigned by PostgresTx's static block, which alone reaches #active
+/** Ends a transaction's use of its `PostgresTx`; the store calls it when the transaction ends (set by the class, which alone reaches `#active`). */
 export let finishTx: (tx: PostgresTx) => void
 
 /**
@@ -107,9 +106,10 @@ export class PostgresTx implements ProjectionTxControl {
    */
   async getCursor(projector: string): Promise<EventId> {
     await this.#query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS.cursor, projector])
-    const row = await this.get<{ event_id: string }>('SELECT event_id FROM _azoth_cursors WHERE projector = $1', [
-      projector,
-    ])
+    const row = await this.get<{ event_id: string }>(
+      'SELECT event_id FROM _azoth_cursors WHERE projector = $1',
+      [projector],
+    )
     return row === undefined ? 0 : Number(row.event_id)
   }
 
@@ -159,4 +159,3 @@ export class PostgresTx implements ProjectionTxControl {
     }
   }
 }
-

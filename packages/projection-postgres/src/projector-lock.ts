@@ -94,9 +94,12 @@ function held(
     release() {
       released ??= (async () => {
         clearInterval(heartbeat)
-        if (!lost.signal.aborted) lost.abort(new AzothError('CLOSED', `lock of projector '${projector}' released`))
+        if (!lost.signal.aborted)
+          lost.abort(new AzothError('CLOSED', `lock of projector '${projector}' released`))
         // Ending the session releases the lock; no unlock round trip that could fail on its own.
-        await client.end().catch((e: unknown) => logger.warn({ err: e, projector }, 'closing the lock connection failed'))
+        await client
+          .end()
+          .catch((e: unknown) => logger.warn({ err: e, projector }, 'closing the lock connection failed'))
       })()
       return released
     },
