@@ -35,7 +35,9 @@ async function time(name: string, fn: () => Promise<void>): Promise<void> {
   const t = performance.now()
   await fn()
   const ms = performance.now() - t
-  console.log(`${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms  ${Math.round((EVENTS / ms) * 1000)} events/s`)
+  console.log(
+    `${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms  ${Math.round((EVENTS / ms) * 1000)} events/s`,
+  )
 }
 
 const store = await PostgresProjectionStore.open({ connectionString: url })
@@ -51,7 +53,11 @@ for (let round = 0; round < rounds; round++) {
   console.log(`round ${round + 1}: ${EVENTS} events, batches of ${BATCH}`)
   await time('projector + PostgresProjectionStore (pg)', async () => {
     const source = depositSource(EVENTS)
-    const p = EventProcessor.builder(source, store).withName('bench').withHandler(handler).withBatch({ maxEvents: BATCH }).build()
+    const p = EventProcessor.builder(source, store)
+      .withName('bench')
+      .withHandler(handler)
+      .withBatch({ maxEvents: BATCH })
+      .build()
     await p.runOnce()
   })
   await time('raw pg, sequential', async () => {
@@ -59,7 +65,8 @@ for (let round = 0; round < rounds; round++) {
     await c.connect()
     for (let i = 0; i < EVENTS; i += BATCH) {
       await c.query('BEGIN')
-      for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) await c.query(UPSERT, [deposits[j]!.account, deposits[j]!.amount])
+      for (let j = i; j < Math.min(EVENTS, i + BATCH); j++)
+        await c.query(UPSERT, [deposits[j]!.account, deposits[j]!.amount])
       await c.query(CURSOR, ['bench', i + BATCH, Date.now()])
       await c.query('COMMIT')
     }
@@ -69,7 +76,8 @@ for (let round = 0; round < rounds; round++) {
     const sql = postgres(url, { max: 1, onnotice: () => undefined })
     for (let i = 0; i < EVENTS; i += BATCH) {
       await sql.begin(async (tx) => {
-        for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) await tx.unsafe(UPSERT, [deposits[j]!.account, deposits[j]!.amount])
+        for (let j = i; j < Math.min(EVENTS, i + BATCH); j++)
+          await tx.unsafe(UPSERT, [deposits[j]!.account, deposits[j]!.amount])
         await tx.unsafe(CURSOR, ['bench', i + BATCH, Date.now()])
       })
     }
@@ -80,7 +88,8 @@ for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < EVENTS; i += BATCH) {
       await sql.begin((tx) => {
         const qs = []
-        for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) qs.push(tx.unsafe(UPSERT, [deposits[j]!.account, deposits[j]!.amount]))
+        for (let j = i; j < Math.min(EVENTS, i + BATCH); j++)
+          qs.push(tx.unsafe(UPSERT, [deposits[j]!.account, deposits[j]!.amount]))
         qs.push(tx.unsafe(CURSOR, ['bench', i + BATCH, Date.now()]))
         return Promise.all(qs)
       })

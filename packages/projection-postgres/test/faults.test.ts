@@ -27,7 +27,11 @@ function child(url: string, mode: 'run' | 'locked', maxEvents = 20): ChildProces
   return Object.assign(c, { out: () => `${out}${err}` })
 }
 
-async function waitFor(what: () => boolean | Promise<boolean>, timeoutMs: number, label: string): Promise<void> {
+async function waitFor(
+  what: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  label: string,
+): Promise<void> {
   const until = Date.now() + timeoutMs
   while (!(await what())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${label}`)
@@ -59,7 +63,11 @@ describe.skipIf(pgUnavailable !== undefined)(
       for (let i = 0; i < 6; i++) {
         const c = child(url, 'run')
         // Kill once it has committed something, at a different moment each round.
-        await waitFor(async () => c.exitCode !== null || (await readState(url).catch(() => undefined))?.cursor! > 0, 30_000, 'progress')
+        await waitFor(
+          async () => c.exitCode !== null || ((await readState(url).catch(() => undefined))?.cursor ?? 0) > 0,
+          30_000,
+          'progress',
+        )
         await new Promise((r) => setTimeout(r, 15 * i))
         if (c.kill('SIGKILL')) kills++
         await exited(c)
@@ -123,7 +131,11 @@ describe.skipIf(pgUnavailable !== undefined)(
       const url = await server!.createDatabase()
       const active = child(url, 'locked', 10)
       await waitFor(() => active.out().includes('locked'), 30_000, 'the active instance to lock')
-      await waitFor(async () => (await readState(url).catch(() => undefined))?.cursor! > 100, 30_000, 'progress')
+      await waitFor(
+        async () => ((await readState(url).catch(() => undefined))?.cursor ?? 0) > 100,
+        30_000,
+        'progress',
+      )
       const standby = child(url, 'locked', 10)
       await waitFor(() => standby.out().includes('waiting'), 30_000, 'the standby to wait')
       // The standby must not get the lock while the active one lives.

@@ -52,7 +52,9 @@ describe.skipIf(pgUnavailable !== undefined)(
         setTimeout(() => abort.abort(new Error('stop waiting')), 100)
         await expect(waiting).rejects.toThrow('stop waiting')
         await expect(a.lockProjector('')).rejects.toSatisfy((e) => isAzothError(e, 'INVALID_ARGUMENT'))
-        await expect(a.lockProjector('p', { checkIntervalMs: 0 })).rejects.toSatisfy((e) => isAzothError(e, 'CONFIG'))
+        await expect(a.lockProjector('p', { checkIntervalMs: 0 })).rejects.toSatisfy((e) =>
+          isAzothError(e, 'CONFIG'),
+        )
         await held.release()
       } finally {
         await a.close()

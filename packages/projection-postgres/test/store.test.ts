@@ -34,7 +34,10 @@ describe('PostgresProjectionStore options', () => {
 
   it('a server that is not there raises IO', async () => {
     await expect(
-      PostgresProjectionStore.open({ connectionString: 'postgres://azoth@127.0.0.1:1/azoth', connectTimeoutMs: 2_000 }),
+      PostgresProjectionStore.open({
+        connectionString: 'postgres://azoth@127.0.0.1:1/azoth',
+        connectTimeoutMs: 2_000,
+      }),
     ).rejects.toSatisfy(code('IO'))
   })
 })
@@ -54,8 +57,12 @@ describe.skipIf(pgUnavailable !== undefined)(
           code('INVALID_ARGUMENT'),
         )
         await expect(store.query('SELEKT 1')).rejects.toSatisfy(code('INVALID_ARGUMENT'))
-        await expect(store.query('SELECT $1::int', 'x' as unknown as [])).rejects.toSatisfy(code('INVALID_ARGUMENT'))
-        await expect(store.query('SELECT $1::int AS n', ['not a number'])).rejects.toSatisfy(code('INVALID_ARGUMENT'))
+        await expect(store.query('SELECT $1::int', 'x' as unknown as [])).rejects.toSatisfy(
+          code('INVALID_ARGUMENT'),
+        )
+        await expect(store.query('SELECT $1::int AS n', ['not a number'])).rejects.toSatisfy(
+          code('INVALID_ARGUMENT'),
+        )
         expect(await store.query('SELECT count(*)::int AS n FROM conformance_balances')).toEqual([{ n: 0 }])
       } finally {
         await store.close()
@@ -85,9 +92,7 @@ describe.skipIf(pgUnavailable !== undefined)(
       const store = await freshStore()
       try {
         await store.transaction((tx) =>
-          tx.exec(
-            'CREATE TABLE d (id INT, CONSTRAINT d_unique UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)',
-          ),
+          tx.exec('CREATE TABLE d (id INT, CONSTRAINT d_unique UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)'),
         )
         await expect(
           store.transaction(async (tx) => {

@@ -1,4 +1,10 @@
-import { type EventId, type EventRange, type EventRecord, type EventSource, encodeEnvelope } from '@azothdb/core'
+import {
+  type EventId,
+  type EventRange,
+  type EventRecord,
+  type EventSource,
+  encodeEnvelope,
+} from '@azothdb/core'
 import pg from 'pg'
 
 /**
@@ -21,7 +27,8 @@ export function depositSource(n: number): EventSource {
       const to = Math.min(log.length, range.to ?? log.length)
       const limit = range.limit ?? Number.POSITIVE_INFINITY
       let k = 0
-      for (let id = Math.max(1, range.from ?? 1); id <= to && k < limit; id++, k++) yield { id, bytes: log[id - 1]! }
+      for (let id = Math.max(1, range.from ?? 1); id <= to && k < limit; id++, k++)
+        yield { id, bytes: log[id - 1]! }
     },
     onCommit: () => () => undefined,
   }
@@ -53,23 +60,27 @@ export async function readState(url: string): Promise<{
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    const balances = (await client.query('SELECT account, amount, events FROM balances ORDER BY account')).rows.map(
-      (r: { account: string; amount: string; events: number }) => ({
-        account: r.account,
-        amount: Number(r.amount),
-        events: r.events,
-      }),
-    )
+    const balances = (
+      await client.query('SELECT account, amount, events FROM balances ORDER BY account')
+    ).rows.map((r: { account: string; amount: string; events: number }) => ({
+      account: r.account,
+      amount: Number(r.amount),
+      events: r.events,
+    }))
     const rows = (await client.query('SELECT event_id, pid FROM applied ORDER BY seq')).rows as Array<{
       event_id: string
       pid: number
     }>
     const byPid = new Map<number, number[]>()
     for (const r of rows) byPid.set(r.pid, [...(byPid.get(r.pid) ?? []), Number(r.event_id)])
-    const cursor = (await client.query("SELECT event_id FROM _azoth_cursors WHERE projector = 'balances'")).rows[0] as
-      | { event_id: string }
-      | undefined
-    return { balances, applied: rows.map((r) => Number(r.event_id)), cursor: Number(cursor?.event_id ?? 0), byPid }
+    const cursor = (await client.query("SELECT event_id FROM _azoth_cursors WHERE projector = 'balances'"))
+      .rows[0] as { event_id: string } | undefined
+    return {
+      balances,
+      applied: rows.map((r) => Number(r.event_id)),
+      cursor: Number(cursor?.event_id ?? 0),
+      byPid,
+    }
   } finally {
     await client.end()
   }

@@ -9,7 +9,12 @@ import { PostgresProjectionStore, type PostgresTx } from '@azothdb/projection-po
 import { EventProcessor } from '@azothdb/projector'
 import { depositSource, FAULT_DDL } from './deposits.js'
 
-const [url, total, maxEvents, mode] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4]), process.argv[5]]
+const [url, total, maxEvents, mode] = [
+  process.argv[2]!,
+  Number(process.argv[3]),
+  Number(process.argv[4]),
+  process.argv[5],
+]
 const store = await PostgresProjectionStore.open({ connectionString: url })
 await store.transaction((tx) => tx.exec(FAULT_DDL))
 const handler: EventHandler<PostgresTx> = {
