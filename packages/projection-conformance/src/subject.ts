@@ -38,6 +38,8 @@ export interface ProjectionStoreSubject<Tx extends ProjectionTxControl> {
  * `node:assert`, so any runner that fails a test on a thrown error works.
  */
 export interface ConformanceRunner {
+  /** Groups the tests under a title. */
   describe(name: string, fn: () => void): void
+  /** Registers one test; a rejection of `fn` fails it. */
   it(name: string, fn: () => Promise<void>, timeoutMs?: number): void
 }

@@ -17,7 +17,9 @@ export interface Migration<Tx> {
 
 /** A row of the migration history. */
 export interface AppliedMigration {
+  /** The migration's version. */
   readonly version: number
+  /** The name it was applied under. */
   readonly name: string
   /** When it was applied, in milliseconds since the epoch (the store's clock). */
   readonly appliedAt: number
@@ -29,13 +31,17 @@ export interface AppliedMigration {
  * same version.
  */
 export interface MigrationHistory<Tx> {
+  /** The applied migrations, oldest first, after taking the lock that serializes migrators. */
   read(tx: Tx): Promise<AppliedMigration[]>
+  /** Records a migration applied in `tx`. */
   record(tx: Tx, row: AppliedMigration): Promise<void>
+  /** Forgets a version rolled back in `tx`. */
   forget(tx: Tx, version: number): Promise<void>
 }
 
 /** The transactional part of a store a migrator needs. */
 export interface MigrationTarget<Tx> {
+  /** Runs `fn` as one transaction, committed when it returns, rolled back when it throws. */
   transaction<R>(fn: (tx: Tx) => R | Promise<R>): Promise<R>
 }
 
