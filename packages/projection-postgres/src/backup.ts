@@ -26,6 +26,12 @@ export async function backupDatabase(
     throw toPgAzothError(e, 'cannot connect to PostgreSQL for a backup')
   }
   let failed: Error | undefined
+  // A connection that breaks while pg_dump runs raises 'error' on the client: without a listener,
+  // Node would end the process.
+  const onError = (e: Error): void => {
+    failed = e
+  }
+  client.on('error', onError)
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
     const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id
@@ -46,10 +52,11 @@ export async function backupDatabase(
     await client.query('COMMIT')
     return { files: [file], cursors }
   } catch (e) {
-    failed = e instanceof Error ? e : undefined
+    failed ??= e instanceof Error ? e : new Error(String(e))
     if (e instanceof AzothError) throw e
     throw toPgAzothError(e, `backup to ${file} failed`)
   } finally {
+    client.off('error', onError)
     client.release(failed)
   }
 }

@@ -68,6 +68,8 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
   readonly #pgDumpPath: string
   readonly #projectorLocks = new Set<ProjectorLock>()
   #closed = false
+  // Aborted by close(): lock waiters stop waiting.
+  readonly #closing = new AbortController()
 
   private constructor(options: PostgresProjectionStoreOptions) {
     checkKnownFields('PostgresProjectionStore', options, KNOWN_OPTIONS)
@@ -216,7 +218,11 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     checkKnownFields('lockProjector', options, ['signal', 'checkIntervalMs'])
     checkInteger('checkIntervalMs', options.checkIntervalMs ?? 1_000, 1)
     const config = { ...this.#config, options: KEEPALIVE }
-    const lock = await lockProjector(config, projector, options, this.#clock, this.#logger)
+    const signal =
+      options.signal === undefined
+        ? this.#closing.signal
+        : AbortSignal.any([options.signal, this.#closing.signal])
+    const lock = await lockProjector(config, projector, { ...options, signal }, this.#clock, this.#logger)
     if (this.#closed) {
       await lock.release()
       throw new ClosedError('projection store')
@@ -239,6 +245,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#closing.abort(new ClosedError('projection store'))
     await this.#lock.acquire()
     try {
       await Promise.all([...this.#projectorLocks].map((l) => l.release()))

@@ -77,7 +77,12 @@ function held(
   interval: number,
   logger: Logger,
 ): ProjectorLock {
-  let released: Promise<void> | undefined
+  let ended: Promise<void> | undefined
+  // Ending the session releases the lock: no unlock round trip that could fail on its own.
+  const end = (): Promise<void> =>
+    (ended ??= client
+      .end()
+      .catch((e: unknown) => logger.warn({ err: e, projector }, 'closing the lock connection failed')))
   // An idle connection learns that the server restarted only when it next talks: a heartbeat makes
   // the loss show within one interval.
   const heartbeat = setInterval(() => {
@@ -86,22 +91,22 @@ function held(
     })
   }, interval)
   heartbeat.unref()
-  lost.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true })
+  lost.signal.addEventListener(
+    'abort',
+    () => {
+      clearInterval(heartbeat)
+      void end()
+    },
+    { once: true },
+  )
   logger.info({ projector }, 'projector lock acquired')
   return {
     projector,
     signal: lost.signal,
     release() {
-      released ??= (async () => {
-        clearInterval(heartbeat)
-        if (!lost.signal.aborted)
-          lost.abort(new AzothError('CLOSED', `lock of projector '${projector}' released`))
-        // Ending the session releases the lock; no unlock round trip that could fail on its own.
-        await client
-          .end()
-          .catch((e: unknown) => logger.warn({ err: e, projector }, 'closing the lock connection failed'))
-      })()
-      return released
+      if (!lost.signal.aborted)
+        lost.abort(new AzothError('CLOSED', `lock of projector '${projector}' released`))
+      return end()
     },
   }
 }

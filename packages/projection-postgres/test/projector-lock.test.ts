@@ -55,6 +55,12 @@ describe.skipIf(pgUnavailable !== undefined)(
         await expect(a.lockProjector('p', { checkIntervalMs: 0 })).rejects.toSatisfy((e) =>
           isAzothError(e, 'CONFIG'),
         )
+        // close() ends a waiter of the closing store with CLOSED, and frees its own locks.
+        const b = await PostgresProjectionStore.open({ connectionString: url })
+        const closedWaiter = b.lockProjector('p', { checkIntervalMs: 20 })
+        await new Promise((r) => setTimeout(r, 100))
+        await b.close()
+        await expect(closedWaiter).rejects.toSatisfy((e) => isAzothError(e, 'CLOSED'))
         await held.release()
       } finally {
         await a.close()
