@@ -43,6 +43,7 @@ const KNOWN_OPTIONS = ['connectionString', 'readers', 'connectTimeoutMs', 'pgDum
 // The server drops the session of a holder whose machine vanished (no FIN, no RST) after about
 // idle + interval * count seconds, which frees its projector lock for a standby.
 const KEEPALIVE = '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3'
+const LOCK_QUERY_TIMEOUT_MS = 10_000
 
 /**
  * Projections in one PostgreSQL database: transactions on a writer connection (one at a time per
@@ -217,7 +218,14 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     }
     checkKnownFields('lockProjector', options, ['signal', 'checkIntervalMs'])
     checkInteger('checkIntervalMs', options.checkIntervalMs ?? 1_000, 1)
-    const config = { ...this.#config, options: KEEPALIVE }
+    // The holder's side of a partition: a heartbeat that gets no answer within LOCK_QUERY_TIMEOUT_MS
+    // fails, and the lock's signal aborts, about when the server has dropped the session.
+    const config: pg.ClientConfig = {
+      ...this.#config,
+      options: KEEPALIVE,
+      keepAliveInitialDelayMillis: 5_000,
+      query_timeout: LOCK_QUERY_TIMEOUT_MS,
+    }
     const signal =
       options.signal === undefined
         ? this.#closing.signal
