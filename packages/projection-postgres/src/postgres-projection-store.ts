@@ -156,7 +156,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     await this.#lock.acquire()
     try {
       if (this.#closed) throw new ClosedError('projection store')
-      return await this.#withClient(async (client) => {
+      return await this.#withClient(async (client, drop) => {
         await client.query('BEGIN')
         const tx = new PostgresTx(client, this.#clock)
         let result: R
@@ -165,7 +165,9 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
         } catch (e) {
           finishTx(tx)
           await client.query('ROLLBACK').catch((r: unknown) => {
-            // The connection is gone: the server rolled back already; the original error wins.
+            // The connection is gone (the server rolled back already) or in an unknown state: it is
+            // dropped, never reused; the original error wins.
+            drop()
             this.#logger.warn({ err: r }, 'PostgreSQL ROLLBACK failed')
           })
           throw e
@@ -263,7 +265,8 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     }
   }
 
-  async #withClient<R>(fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+  /** Runs `fn` on a writer connection; `drop()` marks the connection for closing instead of reuse. */
+  async #withClient<R>(fn: (client: pg.PoolClient, drop: () => void) => Promise<R>): Promise<R> {
     let client: pg.PoolClient
     try {
       client = await this.#writer.connect()
@@ -276,7 +279,9 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     }
     client.on('error', onError)
     try {
-      return await fn(client)
+      return await fn(client, () => {
+        broken ??= true
+      })
     } catch (e) {
       // A connection that failed (or whose transaction state is unknown) is dropped, not reused.
       broken ??= isAzothError(e, 'IO') ? e : undefined
