@@ -11,6 +11,8 @@ export const sourceAliases: Record<string, string> = {
   '@azothdb/store-lmdb': `${root}packages/store-lmdb/src/index.ts`,
   '@azothdb/store-filelog': `${root}packages/store-filelog/src/index.ts`,
   '@azothdb/projection-sqlite': `${root}packages/projection-sqlite/src/index.ts`,
+  '@azothdb/projection-postgres': `${root}packages/projection-postgres/src/index.ts`,
+  '@azothdb/projection-conformance': `${root}packages/projection-conformance/src/index.ts`,
   '@azothdb/projector': `${root}packages/projector/src/index.ts`,
   azothdb: `${root}packages/azothdb/src/index.ts`,
 }

@@ -1,0 +1,12 @@
+export { PostgresDeadLetterStore } from './dead-letter-table.js'
+export {
+  type AppliedMigration,
+  type Migration,
+  type MigrationHistory,
+  type MigrationTarget,
+  Migrator,
+} from './migrations.js'
+export { PostgresProjectionStore, type PostgresProjectionStoreOptions } from './postgres-projection-store.js'
+export { type PgParams, type PgRow, PostgresTx } from './postgres-tx.js'
+export type { ProjectorLock, ProjectorLockOptions } from './projector-lock.js'
+export { SYSTEM_PREFIX } from './system-tables.js'

@@ -1,0 +1,49 @@
+// Child process of the fault tests: projects `total` deterministic deposits into PostgreSQL.
+// argv: <connection string> <total events> <max events per batch> <'run' | 'locked'>
+// 'run': one runOnce to the head. 'locked': waits for the projector lock (printing 'waiting'), then
+// prints 'locked' and applies until caught up. Prints 'started' before the first batch, 'done' at
+// the end. The parent SIGKILLs it at any moment; the `applied` table's primary key turns a second
+// application of an event into a failure, and its pid column shows who applied what.
+import type { AzothEvent, EventHandler } from '@azothdb/core'
+import { PostgresProjectionStore, type PostgresTx } from '@azothdb/projection-postgres'
+import { EventProcessor } from '@azothdb/projector'
+import { depositSource, FAULT_DDL } from './deposits.js'
+
+const [url, total, maxEvents, mode] = [
+  process.argv[2]!,
+  Number(process.argv[3]),
+  Number(process.argv[4]),
+  process.argv[5],
+]
+const store = await PostgresProjectionStore.open({ connectionString: url })
+await store.transaction((tx) => tx.exec(FAULT_DDL))
+const handler: EventHandler<PostgresTx> = {
+  eventTypes: ['Deposited'],
+  async handle(event: AzothEvent, tx: PostgresTx) {
+    const p = event.payload as { account: string; amount: number }
+    await tx.run('INSERT INTO applied (event_id, pid) VALUES ($1, $2)', [event.id, process.pid])
+    await tx.run(
+      'INSERT INTO balances (account, amount, events) VALUES ($1, $2, 1) ON CONFLICT (account) DO UPDATE ' +
+        'SET amount = balances.amount + excluded.amount, events = balances.events + 1',
+      [p.account, p.amount],
+    )
+  },
+}
+const projector = EventProcessor.builder(depositSource(total), store)
+  .withName('balances')
+  .withHandler(handler)
+  .withBatch({ maxEvents })
+  .build()
+if (mode === 'locked') {
+  process.stdout.write('waiting\n')
+  const lock = await store.lockProjector('balances', { checkIntervalMs: 100 })
+  process.stdout.write('locked\n')
+  process.stdout.write('started\n')
+  // Small steps, so a kill lands between and inside batches.
+  while (projector.position < total && !lock.signal.aborted) await projector.runOnce({ signal: lock.signal })
+} else {
+  process.stdout.write('started\n')
+  await projector.runOnce()
+}
+await store.close()
+process.stdout.write('done\n')
