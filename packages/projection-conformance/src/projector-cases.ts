@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import type { ProjectionStore, ProjectionTxControl } from '@azothdb/core'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import { appendDeposits, depositsHandler, readBalances, replay, withHarness } from './fixture.js'
 import type { MemoryEventSource } from './memory-event-source.js'
 import type { ConformanceRunner, ProjectionStoreSubject } from './subject.js'
@@ -12,8 +12,8 @@ function projector<Tx extends ProjectionTxControl>(
   source: MemoryEventSource,
   store: ProjectionStore<Tx>,
   failing?: Set<number>,
-): EventProcessor<Tx> {
-  return EventProcessor.builder(source, store)
+): Projector<Tx> {
+  return Projector.builder(source, store)
     .withName(NAME)
     .withHandler(depositsHandler(subject, failing))
     .withErrorStrategy(ErrorStrategy.deadLetter())

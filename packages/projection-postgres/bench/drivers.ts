@@ -4,7 +4,7 @@
 // Run: node --import tsx bench/drivers.ts <connection string> [batch=100] [events=10000]
 import type { AzothEvent, EventHandler } from '@azothdb/core'
 import { PostgresProjectionStore, type PostgresTx } from '@azothdb/projection-postgres'
-import { EventProcessor } from '@azothdb/projector'
+import { Projector } from '@azothdb/projector'
 import pg from 'pg'
 import postgres from 'postgres'
 import { depositSource } from '../test/support/deposits.js'
@@ -53,7 +53,7 @@ for (let round = 0; round < rounds; round++) {
   console.log(`round ${round + 1}: ${EVENTS} events, batches of ${BATCH}`)
   await time('projector + PostgresProjectionStore (pg)', async () => {
     const source = depositSource(EVENTS)
-    const p = EventProcessor.builder(source, store)
+    const p = Projector.builder(source, store)
       .withName('bench')
       .withHandler(handler)
       .withBatch({ maxEvents: BATCH })

@@ -2,8 +2,6 @@ import {
   AzothError,
   type Clock,
   ClosedError,
-  checkInteger,
-  checkKnownFields,
   type EventId,
   isAzothError,
   type Logger,
@@ -12,6 +10,7 @@ import {
   silentLogger,
   systemClock,
 } from '@azothdb/core'
+import { checkInteger, checkKnownFields } from '@azothdb/core/internal'
 import pg from 'pg'
 import { backupDatabase } from './backup.js'
 import { PostgresDeadLetterStore } from './dead-letter-table.js'

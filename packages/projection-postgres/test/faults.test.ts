@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import type { AzothEvent, EventHandler } from '@azothdb/core'
 import { PostgresProjectionStore, type PostgresTx } from '@azothdb/projection-postgres'
-import { EventProcessor } from '@azothdb/projector'
+import { Projector } from '@azothdb/projector'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exited, spawnTypeScript } from '../../../vitest.shared.js'
 import { depositSource, FAULT_DDL, readState, replayBalances } from './support/deposits.js'
@@ -97,7 +97,7 @@ describe.skipIf(pgUnavailable !== undefined)(
           )
         },
       }
-      const projector = EventProcessor.builder(depositSource(TOTAL), store)
+      const projector = Projector.builder(depositSource(TOTAL), store)
         .withName('balances')
         .withHandler(handler)
         .withBatch({ maxEvents: 20 })

@@ -6,7 +6,7 @@
 // application of an event into a failure, and its pid column shows who applied what.
 import type { AzothEvent, EventHandler } from '@azothdb/core'
 import { PostgresProjectionStore, type PostgresTx } from '@azothdb/projection-postgres'
-import { EventProcessor } from '@azothdb/projector'
+import { Projector } from '@azothdb/projector'
 import { depositSource, FAULT_DDL } from './deposits.js'
 
 const [url, total, maxEvents, mode] = [
@@ -29,7 +29,7 @@ const handler: EventHandler<PostgresTx> = {
     )
   },
 }
-const projector = EventProcessor.builder(depositSource(total), store)
+const projector = Projector.builder(depositSource(total), store)
   .withName('balances')
   .withHandler(handler)
   .withBatch({ maxEvents })
