@@ -1,0 +1,78 @@
+import { type Logger, silentLogger } from 'azothdb'
+import pc from 'picocolors'
+import { EXIT, type ExitCode } from './exit-codes.js'
+import { toJsonLine } from './json-safe.js'
+
+/** The options every command takes. */
+export interface GlobalOptions {
+  /** One JSON object (or JSON lines for streams of rows) on stdout instead of tables. */
+  readonly json?: boolean
+  /** Stack traces on errors, and the database's own log at `AZOTH_LOG_LEVEL` (default `info`). */
+  readonly verbose?: boolean
+}
+
+export type Colors = ReturnType<typeof pc.createColors>
+
+/** True when `NO_COLOR` is set to anything but the empty string (https://no-color.org). */
+function noColorRequested(): boolean {
+  const value = process.env.NO_COLOR
+  return value !== undefined && value !== ''
+}
+
+/** What one run of a command writes to and how: output mode, colours, logger, interruption. */
+export class CliContext {
+  readonly json: boolean
+  readonly verbose: boolean
+  /** Colours for stdout: only on a terminal, never with `NO_COLOR`, never in JSON output. */
+  readonly colors: Colors
+  /** Colours for stderr (errors and hints), by the same rules for that stream. */
+  readonly errorColors: Colors
+  /** Aborted by Ctrl-C (SIGINT) or SIGTERM: long commands stop between steps and close the database. */
+  readonly signal: AbortSignal
+  /** The exit code the command asks for once it returns (an error thrown overrides it). */
+  exitCode: ExitCode = EXIT.ok
+  readonly #abort: AbortController
+
+  constructor(options: GlobalOptions, abort: AbortController) {
+    this.json = options.json === true
+    this.verbose = options.verbose === true
+    this.colors = pc.createColors(process.stdout.isTTY === true && !noColorRequested() && !this.json)
+    this.errorColors = pc.createColors(process.stderr.isTTY === true && !noColorRequested())
+    this.#abort = abort
+    this.signal = abort.signal
+  }
+
+  /**
+   * The database's logger: silent unless `--verbose` or `AZOTH_LOG_LEVEL` asks for it (then the
+   * database's default pino logger on stderr), so log lines do not interleave with tables and
+   * progress bars; errors reach the user through the command's own message either way.
+   */
+  logger(): Logger | undefined {
+    return this.verbose || process.env.AZOTH_LOG_LEVEL !== undefined ? undefined : silentLogger
+  }
+
+  /** Writes one line to stdout. */
+  print(line = ''): void {
+    process.stdout.write(`${line}\n`)
+  }
+
+  /** Writes one value as a JSON line to stdout (bigints, bytes, maps made JSON-safe). */
+  printJson(value: unknown): void {
+    process.stdout.write(`${toJsonLine(value)}\n`)
+  }
+
+  /** A note for the operator on stderr (never mixed into stdout, so `--json` output stays parseable). */
+  note(line: string): void {
+    process.stderr.write(`${line}\n`)
+  }
+
+  /** Marks the run as having found a problem: exit code 1 once the output is complete. */
+  problem(): void {
+    this.exitCode = EXIT.problem
+  }
+
+  /** True once Ctrl-C was pressed. */
+  get interrupted(): boolean {
+    return this.#abort.signal.aborted
+  }
+}

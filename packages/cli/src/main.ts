@@ -1,0 +1,88 @@
+import { isAzothError } from 'azothdb'
+import { CommanderError } from 'commander'
+import pc from 'picocolors'
+import { EXIT, type ExitCode } from './exit-codes.js'
+import { buildProgram, type ProgramRun } from './program.js'
+import { UsageError } from './usage-error.js'
+
+function stderrColors() {
+  const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
+  return pc.createColors(process.stderr.isTTY === true && !noColor)
+}
+
+/** The error's causes, outermost first, each with its stack: what `--verbose` adds. */
+function describeChain(error: unknown): string {
+  const lines: string[] = []
+  let current: unknown = error
+  for (let depth = 0; current !== undefined && depth < 8; depth++) {
+    lines.push(
+      depth === 0
+        ? String((current as Error)?.stack ?? current)
+        : `caused by: ${String((current as Error)?.stack ?? current)}`,
+    )
+    current = (current as { cause?: unknown })?.cause
+  }
+  return lines.join('\n')
+}
+
+/**
+ * One line for the operator: the error code and its sentence (`LOCKED: ...`). Errors that are not
+ * Azoth's (a handler module's own) show their Node code or `ERROR`.
+ */
+function reportError(error: unknown, verbose: boolean): void {
+  const c = stderrColors()
+  const code = isAzothError(error)
+    ? error.code
+    : typeof (error as { code?: unknown })?.code === 'string'
+      ? String((error as { code: string }).code)
+      : 'ERROR'
+  const message = error instanceof Error ? error.message : String(error)
+  process.stderr.write(`${c.red(`azothdb: ${code}:`)} ${message}\n`)
+  if (verbose) process.stderr.write(`${c.dim(describeChain(error))}\n`)
+}
+
+/**
+ * Installs Ctrl-C (and SIGTERM) handling for one run: the first signal aborts the command, which
+ * stops between steps and closes the database; a second one exits at once.
+ */
+function interruptions(abort: AbortController): () => void {
+  const onSignal = (): void => {
+    if (abort.signal.aborted) process.exit(130)
+    abort.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/**
+ * Runs the `azothdb` command line (`argv` without node and the script) and returns the exit code:
+ * 0 ok, 1 a problem found or an operation failed, 2 bad usage.
+ *
+ * @example
+ * process.exitCode = await main(['status', './data', '--json'])
+ */
+export async function main(argv: readonly string[]): Promise<ExitCode> {
+  const run: ProgramRun = { exitCode: undefined }
+  const abort = new AbortController()
+  const program = buildProgram(run, abort)
+  const release = interruptions(abort)
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return run.exitCode ?? EXIT.ok
+  } catch (e) {
+    // Commander already printed its message (and the usage hint); help and --version end with 0.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage
+    if (e instanceof UsageError) {
+      process.stderr.write(`${stderrColors().red('error:')} ${e.message}\n(add --help for usage)\n`)
+      return EXIT.usage
+    }
+    reportError(e, argv.includes('--verbose'))
+    return EXIT.problem
+  } finally {
+    release()
+  }
+}

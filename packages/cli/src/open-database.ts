@@ -1,0 +1,59 @@
+import { Azoth, isAzothError, LockedError } from 'azothdb'
+import type { CliContext } from './cli-context.js'
+
+/**
+ * Opens a database to read it: a read-only open, which works while a writer process holds the
+ * directory and never creates anything (a missing database is `NOT_FOUND`).
+ */
+export function openForReading(ctx: CliContext, dir: string): Promise<Azoth> {
+  const logger = ctx.logger()
+  return Azoth.openReadOnly(dir, logger === undefined ? {} : { logger })
+}
+
+/**
+ * Opens an existing database for writing, for a command that must write (`what` names it). Only
+ * one process may write: while the application (or anything else) holds the directory this
+ * refuses with `LOCKED`, saying what to do, rather than write behind the writer's back.
+ */
+export async function openForWriting(ctx: CliContext, dir: string, what: string): Promise<Azoth> {
+  const logger = ctx.logger()
+  try {
+    return await Azoth.open(dir, { create: false, ...(logger === undefined ? {} : { logger }) })
+  } catch (e) {
+    if (isAzothError(e, 'LOCKED')) {
+      throw new LockedError(
+        `${what} writes to the database, and ${lowerFirst(e.message)}: stop that process first (read commands work while it runs)`,
+        { cause: e, ...(e.details === undefined ? {} : { details: e.details }) },
+      )
+    }
+    throw e
+  }
+}
+
+/**
+ * Runs `fn` with the database `opening` resolves to and closes it however `fn` ends. When `fn`
+ * failed, a failing close is reported on stderr but does not replace the error that explains why
+ * the command failed.
+ */
+export async function withDatabase<T>(
+  ctx: CliContext,
+  opening: Promise<Azoth>,
+  fn: (db: Azoth) => Promise<T>,
+): Promise<T> {
+  const db = await opening
+  let result: T
+  try {
+    result = await fn(db)
+  } catch (e) {
+    await db.close().catch((closeError: unknown) => {
+      ctx.note(`closing the database also failed: ${(closeError as Error).message}`)
+    })
+    throw e
+  }
+  await db.close()
+  return result
+}
+
+function lowerFirst(s: string): string {
+  return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s
+}
