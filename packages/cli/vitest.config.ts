@@ -3,5 +3,6 @@ import { sourceAliases } from '../../vitest.shared.js'
 
 export default defineProject({
   resolve: { alias: sourceAliases },
-  test: { name: 'cli', include: ['test/**/*.test.ts'] },
+  // Every test runs the command as child processes (node + tsx on the sources): about a second each.
+  test: { name: 'cli', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
 })

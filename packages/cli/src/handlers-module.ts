@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import * as azothdb from 'azothdb'
 import { AzothError, type Migration, type ProjectorOptions, type SqlEventHandler } from 'azothdb'
 
 /** A loaded `--handlers` module: each projector's options by name, and the migrations to apply first. */
@@ -19,7 +20,9 @@ function invalid(path: string, why: string, cause?: unknown): AzothError {
 /**
  * Imports the ES module given with `--handlers`. Its default export maps projector names to handler
  * arrays (or to `db.projector()` options without `name`, e.g. with an `errorStrategy`), or is a
- * function, possibly async, returning that map. An optional named export `migrations` lists the
+ * function, possibly async, returning that map. The function is given the `azothdb` module this
+ * command runs on, so `ErrorStrategy` and friends come from the same copy as the database (a
+ * module outside any project needs no `azothdb` of its own). An optional named export `migrations` lists the
  * projection migrations to apply before running (what the application's `db.migrate()` applies).
  * The handlers themselves are checked by `db.projector()`, which raises `CONFIG` naming the problem.
  */
@@ -34,7 +37,7 @@ export async function loadHandlersModule(path: string): Promise<HandlersModule> 
   let spec = mod.default
   if (typeof spec === 'function') {
     try {
-      spec = await (spec as () => unknown)()
+      spec = await (spec as (api: typeof azothdb) => unknown)(azothdb)
     } catch (e) {
       throw invalid(path, `default export threw: ${(e as Error).message ?? String(e)}`, e)
     }

@@ -10,20 +10,32 @@ export function openForReading(ctx: CliContext, dir: string): Promise<Azoth> {
   return Azoth.openReadOnly(dir, logger === undefined ? {} : { logger })
 }
 
+/** Why a command must write, for its `LOCKED` message: what it does, and what the application can do instead. */
+export interface WriteReason {
+  /** E.g. `dlq remove deletes from the projection`. */
+  readonly does: string
+  /** E.g. `call db.deadLetters.remove() in the application`. */
+  readonly instead?: string
+}
+
 /**
- * Opens an existing database for writing, for a command that must write (`what` names it). Only
- * one process may write: while the application (or anything else) holds the directory this
- * refuses with `LOCKED`, saying what to do, rather than write behind the writer's back.
+ * Opens an existing database for writing, for a command that must write. Only one process may:
+ * while the application (or anything else) holds the directory this refuses with `LOCKED`, saying
+ * why and what to do, rather than write behind the writer's back.
  */
-export async function openForWriting(ctx: CliContext, dir: string, what: string): Promise<Azoth> {
+export async function openForWriting(ctx: CliContext, dir: string, reason: WriteReason): Promise<Azoth> {
   const logger = ctx.logger()
   try {
     return await Azoth.open(dir, { create: false, ...(logger === undefined ? {} : { logger }) })
   } catch (e) {
     if (isAzothError(e, 'LOCKED')) {
+      const instead = reason.instead === undefined ? '' : `, or ${reason.instead}`
       throw new LockedError(
-        `${what} writes to the database, and ${lowerFirst(e.message)}: stop that process first (read commands work while it runs)`,
-        { cause: e, ...(e.details === undefined ? {} : { details: e.details }) },
+        `${reason.does}, and ${lowerFirst(e.message)}: stop that process first${instead}`,
+        {
+          cause: e,
+          ...(e.details === undefined ? {} : { details: e.details }),
+        },
       )
     }
     throw e

@@ -9,13 +9,14 @@ import type { CliContext } from './cli-context.js'
 export function table(ctx: CliContext, headers: readonly string[]): Table.Table {
   return new Table({
     head: headers.map((h) => ctx.colors.bold(h)),
-    style: { head: [], border: [] },
+    // compact: a line under the header, none between rows, so one screen shows more of them.
+    style: { head: [], border: [], compact: true },
   })
 }
 
 /** A two-column table of labelled values, for one object (a status, a summary). */
 export function detailsTable(ctx: CliContext, rows: readonly (readonly [string, string])[]): string {
-  const t = new Table({ style: { head: [], border: [] } })
+  const t = new Table({ style: { head: [], border: [], compact: true } })
   for (const [label, value] of rows) t.push([ctx.colors.bold(label), value])
   return t.toString()
 }

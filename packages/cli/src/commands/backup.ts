@@ -40,13 +40,19 @@ function sourceBytes(dir: string): number {
  */
 export async function backupCommand(ctx: CliContext, dir: string, out: string): Promise<void> {
   const started = Date.now()
-  const manifest: BackupManifest = await withDatabase(ctx, openForWriting(ctx, dir, 'backup'), (db) =>
-    watchGrowth(
-      new Progress(ctx, 'copy  ', 'bytes'),
-      sourceBytes(db.dir),
-      () => bytesUsed(out),
-      db.backupTo(out),
-    ),
+  const manifest: BackupManifest = await withDatabase(
+    ctx,
+    openForWriting(ctx, dir, {
+      does: 'backup pauses commits, which takes the handle of the process that writes',
+      instead: 'call db.backupTo() in the application',
+    }),
+    (db) =>
+      watchGrowth(
+        new Progress(ctx, 'copy  ', 'bytes'),
+        sourceBytes(db.dir),
+        () => bytesUsed(out),
+        db.backupTo(out),
+      ),
   )
   const checked = await verifyBackupFiles(out, manifest.files, new Progress(ctx, 'verify', 'bytes'))
   const summary: BackupSummary = {

@@ -103,36 +103,50 @@ export async function dlqRetryCommand(
   opts: { readonly handlers: string },
 ): Promise<void> {
   const module = await loadHandlersModule(opts.handlers)
-  await withDatabase(ctx, openForWriting(ctx, dir, 'dlq retry'), async (db) => {
-    const row = await db.deadLetters.get(id)
-    if (row === undefined) throw notFound(id)
-    const options = projectorOptionsOf(module, row.projector)
-    if (module.migrations.length > 0) await db.migrate(module.migrations)
-    db.projector({ ...options, name: row.projector })
-    const result = await db.deadLetters.retry(id)
-    const after = result.applied ? undefined : await db.deadLetters.get(id)
-    const report = {
-      id,
-      projector: row.projector,
-      eventId: row.eventId,
-      applied: result.applied,
-      ...(result.applied
-        ? {}
-        : { status: result.status ?? after?.status ?? null, error: result.error?.message ?? null }),
-    }
-    if (ctx.json) ctx.printJson(report)
-    else if (result.applied)
-      ctx.print(ctx.colors.green(`dead letter ${id} applied (event ${row.eventId}); row removed`))
-    else ctx.print(ctx.colors.red(`dead letter ${id} failed again: ${report.error ?? 'unknown error'}`))
-    if (!result.applied) ctx.problem()
-  })
+  await withDatabase(
+    ctx,
+    openForWriting(ctx, dir, {
+      does: 'dlq retry applies the event to the projection',
+      instead: 'call db.deadLetters.retry() in the application',
+    }),
+    async (db) => {
+      const row = await db.deadLetters.get(id)
+      if (row === undefined) throw notFound(id)
+      const options = projectorOptionsOf(module, row.projector)
+      if (module.migrations.length > 0) await db.migrate(module.migrations)
+      db.projector({ ...options, name: row.projector })
+      const result = await db.deadLetters.retry(id)
+      const after = result.applied ? undefined : await db.deadLetters.get(id)
+      const report = {
+        id,
+        projector: row.projector,
+        eventId: row.eventId,
+        applied: result.applied,
+        ...(result.applied
+          ? {}
+          : { status: result.status ?? after?.status ?? null, error: result.error?.message ?? null }),
+      }
+      if (ctx.json) ctx.printJson(report)
+      else if (result.applied)
+        ctx.print(ctx.colors.green(`dead letter ${id} applied (event ${row.eventId}); row removed`))
+      else ctx.print(ctx.colors.red(`dead letter ${id} failed again: ${report.error ?? 'unknown error'}`))
+      if (!result.applied) ctx.problem()
+    },
+  )
 }
 
 /** `azothdb dlq remove <dir> <id>`: deletes the row for good (the event stays in the log). */
 export async function dlqRemoveCommand(ctx: CliContext, dir: string, id: number): Promise<void> {
-  await withDatabase(ctx, openForWriting(ctx, dir, 'dlq remove'), async (db) => {
-    if (!(await db.deadLetters.remove(id))) throw notFound(id)
-  })
+  await withDatabase(
+    ctx,
+    openForWriting(ctx, dir, {
+      does: 'dlq remove deletes from the projection',
+      instead: 'call db.deadLetters.remove() in the application',
+    }),
+    async (db) => {
+      if (!(await db.deadLetters.remove(id))) throw notFound(id)
+    },
+  )
   if (ctx.json) ctx.printJson({ id, removed: true })
   else ctx.print(`dead letter ${id} removed`)
 }

@@ -1,4 +1,4 @@
-import type { Azoth, AzothEvent } from 'azothdb'
+import type { Azoth, AzothEvent, Subscription } from 'azothdb'
 import type { CliContext } from '../cli-context.js'
 import { eventCells, eventJson } from '../event-format.js'
 import { openForReading, withDatabase } from '../open-database.js'
@@ -57,8 +57,12 @@ function listStored(db: Azoth, printer: EventPrinter, opts: EventsOptions): void
  * it, until Ctrl-C, `--to` or `--limit`. A read-only database hears of no commit from the writer
  * process, so its feed polls (every 100 ms).
  */
-async function follow(ctx: CliContext, db: Azoth, printer: EventPrinter, opts: EventsOptions): Promise<void> {
-  const feed = db.subscribe({ from: opts.from ?? db.head() + 1 })
+async function follow(
+  ctx: CliContext,
+  feed: Subscription,
+  printer: EventPrinter,
+  opts: EventsOptions,
+): Promise<void> {
   const stop = (): void => feed.close()
   ctx.signal.addEventListener('abort', stop, { once: true })
   try {
@@ -76,8 +80,11 @@ async function follow(ctx: CliContext, db: Azoth, printer: EventPrinter, opts: E
 /** `azothdb events <dir>`: the event log, filtered, as a table or JSON lines; `--follow` tails it. */
 export async function eventsCommand(ctx: CliContext, dir: string, opts: EventsOptions): Promise<void> {
   await withDatabase(ctx, openForReading(ctx, dir), async (db) => {
+    // The feed starts before the header is printed: whoever waits for the header to commit knows
+    // the feed will see the commit.
+    const feed = opts.follow === true ? db.subscribe({ from: opts.from ?? db.head() + 1 }) : undefined
     const printer = new EventPrinter(ctx, opts)
-    if (opts.follow === true) await follow(ctx, db, printer, opts)
+    if (feed !== undefined) await follow(ctx, feed, printer, opts)
     else listStored(db, printer, opts)
   })
 }

@@ -109,14 +109,18 @@ export async function projectorRunCommand(
 ): Promise<void> {
   const module = await loadHandlersModule(opts.handlers)
   const selected = selectProjectors(module, opts.name)
-  await withDatabase(ctx, openForWriting(ctx, dir, `projector ${mode}`), async (db) => {
-    if (module.migrations.length > 0) await db.migrate(module.migrations)
-    for (const [name, options] of selected) {
-      const report = await runProjector(ctx, db, name, options, mode)
-      if (ctx.json) ctx.printJson(report)
-      else printReport(ctx, report)
-      if (report.stoppedBy !== 'caughtUp' || report.deadLettered > 0) ctx.problem()
-      if (ctx.interrupted) return
-    }
-  })
+  await withDatabase(
+    ctx,
+    openForWriting(ctx, dir, { does: `projector ${mode} writes the projection` }),
+    async (db) => {
+      if (module.migrations.length > 0) await db.migrate(module.migrations)
+      for (const [name, options] of selected) {
+        const report = await runProjector(ctx, db, name, options, mode)
+        if (ctx.json) ctx.printJson(report)
+        else printReport(ctx, report)
+        if (report.stoppedBy !== 'caughtUp' || report.deadLettered > 0) ctx.problem()
+        if (ctx.interrupted) return
+      }
+    },
+  )
 }

@@ -82,7 +82,7 @@ async function replaceDatabase(
 ): Promise<{ head: number; stateDigest: string }> {
   const staging = join(dirname(target), `.${basename(target)}.restoring-${process.pid}`)
   const aside = join(dirname(target), `.${basename(target)}.replaced-${process.pid}`)
-  const guard = await openForWriting(ctx, target, 'restore --replace')
+  const guard = await openForWriting(ctx, target, { does: 'restore --replace replaces the database files' })
   let restored: { head: number; stateDigest: string }
   try {
     restored = await restoreInto(ctx, backup, staging, bytes)
