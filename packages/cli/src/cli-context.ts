@@ -1,6 +1,7 @@
 import { type Logger, silentLogger } from 'azothdb'
 import pc from 'picocolors'
 import { EXIT, type ExitCode } from './exit-codes.js'
+import type { Interruption } from './interruption.js'
 import { toJsonLine } from './json-safe.js'
 
 /** The options every command takes. */
@@ -27,19 +28,16 @@ export class CliContext {
   readonly colors: Colors
   /** Colours for stderr (errors and hints), by the same rules for that stream. */
   readonly errorColors: Colors
-  /** Aborted by Ctrl-C (SIGINT) or SIGTERM: long commands stop between steps and close the database. */
-  readonly signal: AbortSignal
   /** The exit code the command asks for once it returns (an error thrown overrides it). */
   exitCode: ExitCode = EXIT.ok
-  readonly #abort: AbortController
+  readonly #interruption: Interruption
 
-  constructor(options: GlobalOptions, abort: AbortController) {
+  constructor(options: GlobalOptions, interruption: Interruption) {
     this.json = options.json === true
     this.verbose = options.verbose === true
     this.colors = pc.createColors(process.stdout.isTTY === true && !noColorRequested() && !this.json)
     this.errorColors = pc.createColors(process.stderr.isTTY === true && !noColorRequested())
-    this.#abort = abort
-    this.signal = abort.signal
+    this.#interruption = interruption
   }
 
   /**
@@ -71,8 +69,16 @@ export class CliContext {
     this.exitCode = EXIT.problem
   }
 
+  /**
+   * For a command that stops cleanly between steps: aborted by Ctrl-C (SIGINT) or SIGTERM, after
+   * which the command closes the database and returns. Commands that never ask end at once.
+   */
+  interruptSignal(): AbortSignal {
+    return this.#interruption.signal()
+  }
+
   /** True once Ctrl-C was pressed. */
   get interrupted(): boolean {
-    return this.#abort.signal.aborted
+    return this.#interruption.interrupted
   }
 }

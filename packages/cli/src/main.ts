@@ -2,6 +2,7 @@ import { isAzothError } from 'azothdb'
 import { CommanderError } from 'commander'
 import pc from 'picocolors'
 import { EXIT, type ExitCode } from './exit-codes.js'
+import { Interruption } from './interruption.js'
 import { buildProgram, type ProgramRun } from './program.js'
 import { UsageError } from './usage-error.js'
 
@@ -42,23 +43,6 @@ function reportError(error: unknown, verbose: boolean): void {
 }
 
 /**
- * Installs Ctrl-C (and SIGTERM) handling for one run: the first signal aborts the command, which
- * stops between steps and closes the database; a second one exits at once.
- */
-function interruptions(abort: AbortController): () => void {
-  const onSignal = (): void => {
-    if (abort.signal.aborted) process.exit(130)
-    abort.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  return () => {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
-}
-
-/**
  * Runs the `azothdb` command line (`argv` without node and the script) and returns the exit code:
  * 0 ok, 1 a problem found or an operation failed, 2 bad usage.
  *
@@ -67,9 +51,9 @@ function interruptions(abort: AbortController): () => void {
  */
 export async function main(argv: readonly string[]): Promise<ExitCode> {
   const run: ProgramRun = { exitCode: undefined }
-  const abort = new AbortController()
-  const program = buildProgram(run, abort)
-  const release = interruptions(abort)
+  const interruption = new Interruption()
+  const program = buildProgram(run, interruption)
+  const release = interruption.install()
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return run.exitCode ?? EXIT.ok

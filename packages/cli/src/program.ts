@@ -12,6 +12,7 @@ import { restoreCommand } from './commands/restore.js'
 import { scanCommand } from './commands/scan.js'
 import { statusCommand } from './commands/status.js'
 import type { ExitCode } from './exit-codes.js'
+import type { Interruption } from './interruption.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -29,7 +30,7 @@ const HANDLERS_HELP =
  * The `azothdb` command line: every command, its arguments and options. Each leaf command takes
  * `--json` and `--verbose`; its action gets a {@link CliContext} built from them.
  */
-export function buildProgram(run: ProgramRun, abort: AbortController): Command {
+export function buildProgram(run: ProgramRun, interruption: Interruption): Command {
   const program = new Command('azothdb')
     .description('Inspect, repair and back up an Azoth database, also while its application runs.')
     .version(version)
@@ -43,7 +44,7 @@ export function buildProgram(run: ProgramRun, abort: AbortController): Command {
       .option('--verbose', 'stack traces on errors and the database log')
       .action(async (...args: unknown[]) => {
         const command = args.at(-1) as Command
-        const ctx = new CliContext(command.opts<GlobalOptions>(), abort)
+        const ctx = new CliContext(command.opts<GlobalOptions>(), interruption)
         await action(ctx, ...(args.slice(0, -1) as A))
         run.exitCode = ctx.exitCode
       })

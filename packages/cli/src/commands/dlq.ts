@@ -88,7 +88,9 @@ export async function dlqShowCommand(ctx: CliContext, dir: string, id: number): 
         ],
       ]),
     )
-    if (row.errorStack !== undefined) ctx.print(ctx.colors.dim(row.errorStack))
+    if (row.errorStack === undefined) return
+    if (ctx.verbose) ctx.print(ctx.colors.dim(row.errorStack))
+    else ctx.note(ctx.errorColors.dim("the handler's stack trace: add --verbose"))
   })
 }
 

@@ -63,8 +63,9 @@ async function follow(
   printer: EventPrinter,
   opts: EventsOptions,
 ): Promise<void> {
+  const signal = ctx.interruptSignal()
   const stop = (): void => feed.close()
-  ctx.signal.addEventListener('abort', stop, { once: true })
+  signal.addEventListener('abort', stop, { once: true })
   try {
     for await (const event of feed) {
       if (opts.to !== undefined && event.id > opts.to) return
@@ -72,7 +73,7 @@ async function follow(
       if (opts.to !== undefined && event.id === opts.to) return
     }
   } finally {
-    ctx.signal.removeEventListener('abort', stop)
+    signal.removeEventListener('abort', stop)
     feed.close()
   }
 }

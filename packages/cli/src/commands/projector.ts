@@ -59,7 +59,7 @@ async function runProjector(
   const progress = new Progress(ctx, `${mode === 'run' ? 'run' : 'rebuild'} ${name}`, 'events')
   progress.update(0, db.head())
   const runOptions = {
-    signal: ctx.signal,
+    signal: ctx.interruptSignal(),
     onProgress: (p: { readonly cursor: number; readonly target: number }) =>
       progress.update(p.cursor, p.target),
   }
