@@ -1,5 +1,5 @@
 import { type Logger, silentLogger } from 'azothdb'
-import pc from 'picocolors'
+import { type Colors, colorsFor } from './colors.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 import type { Interruption } from './interruption.js'
 import { toJsonLine } from './json-safe.js'
@@ -8,16 +8,8 @@ import { toJsonLine } from './json-safe.js'
 export interface GlobalOptions {
   /** One JSON object (or JSON lines for streams of rows) on stdout instead of tables. */
   readonly json?: boolean
-  /** Stack traces on errors, and the database's own log at `AZOTH_LOG_LEVEL` (default `info`). */
+  /** Stack traces on errors, and the database's own log (level `AZOTH_LOG_LEVEL`, default `warn`). */
   readonly verbose?: boolean
-}
-
-export type Colors = ReturnType<typeof pc.createColors>
-
-/** True when `NO_COLOR` is set to anything but the empty string (https://no-color.org). */
-function noColorRequested(): boolean {
-  const value = process.env.NO_COLOR
-  return value !== undefined && value !== ''
 }
 
 /** What one run of a command writes to and how: output mode, colours, logger, interruption. */
@@ -35,8 +27,8 @@ export class CliContext {
   constructor(options: GlobalOptions, interruption: Interruption) {
     this.json = options.json === true
     this.verbose = options.verbose === true
-    this.colors = pc.createColors(process.stdout.isTTY === true && !noColorRequested() && !this.json)
-    this.errorColors = pc.createColors(process.stderr.isTTY === true && !noColorRequested())
+    this.colors = colorsFor(process.stdout, !this.json)
+    this.errorColors = colorsFor(process.stderr)
     this.#interruption = interruption
   }
 

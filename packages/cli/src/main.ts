@@ -1,15 +1,10 @@
 import { isAzothError } from 'azothdb'
 import { CommanderError } from 'commander'
-import pc from 'picocolors'
+import { colorsFor } from './colors.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 import { Interruption } from './interruption.js'
 import { buildProgram, type ProgramRun } from './program.js'
 import { UsageError } from './usage-error.js'
-
-function stderrColors() {
-  const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
-  return pc.createColors(process.stderr.isTTY === true && !noColor)
-}
 
 /** The error's causes, outermost first, each with its stack: what `--verbose` adds. */
 function describeChain(error: unknown): string {
@@ -31,7 +26,7 @@ function describeChain(error: unknown): string {
  * Azoth's (a handler module's own) show their Node code or `ERROR`.
  */
 function reportError(error: unknown, verbose: boolean): void {
-  const c = stderrColors()
+  const c = colorsFor(process.stderr)
   const code = isAzothError(error)
     ? error.code
     : typeof (error as { code?: unknown })?.code === 'string'
@@ -61,7 +56,9 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
     // Commander already printed its message (and the usage hint); help and --version end with 0.
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage
     if (e instanceof UsageError) {
-      process.stderr.write(`${stderrColors().red('error:')} ${e.message}\n(add --help for usage)\n`)
+      process.stderr.write(
+        `${colorsFor(process.stderr).red('error:')} ${e.message}\n(add --help for usage)\n`,
+      )
       return EXIT.usage
     }
     reportError(e, argv.includes('--verbose'))
