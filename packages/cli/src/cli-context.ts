@@ -1,4 +1,3 @@
-import { type Logger, silentLogger } from 'azothdb'
 import { type Colors, colorsFor } from './colors.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 import type { Interruption } from './interruption.js'
@@ -30,15 +29,6 @@ export class CliContext {
     this.colors = colorsFor(process.stdout, !this.json)
     this.errorColors = colorsFor(process.stderr)
     this.#interruption = interruption
-  }
-
-  /**
-   * The database's logger: silent unless `--verbose` or `AZOTH_LOG_LEVEL` asks for it (then the
-   * database's default pino logger on stderr), so log lines do not interleave with tables and
-   * progress bars; errors reach the user through the command's own message either way.
-   */
-  logger(): Logger | undefined {
-    return this.verbose || process.env.AZOTH_LOG_LEVEL !== undefined ? undefined : silentLogger
   }
 
   /** Writes one line to stdout. */

@@ -1,4 +1,3 @@
-import { isAzothError } from 'azothdb'
 import { CommanderError } from 'commander'
 import { colorsFor } from './colors.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
@@ -25,7 +24,8 @@ function describeChain(error: unknown): string {
  * One line for the operator: the error code and its sentence (`LOCKED: ...`). Errors that are not
  * Azoth's (a handler module's own) show their Node code or `ERROR`.
  */
-function reportError(error: unknown, verbose: boolean): void {
+async function reportError(error: unknown, verbose: boolean): Promise<void> {
+  const { isAzothError } = await import('azothdb')
   const c = colorsFor(process.stderr)
   const code = isAzothError(error)
     ? error.code
@@ -61,7 +61,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
       )
       return EXIT.usage
     }
-    reportError(e, argv.includes('--verbose'))
+    await reportError(e, argv.includes('--verbose'))
     return EXIT.problem
   } finally {
     release()

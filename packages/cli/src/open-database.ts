@@ -1,12 +1,21 @@
-import { Azoth, isAzothError, LockedError } from 'azothdb'
+import { Azoth, isAzothError, LockedError, type Logger, silentLogger } from 'azothdb'
 import type { CliContext } from './cli-context.js'
+
+/**
+ * The database's logger: silent unless `--verbose` or `AZOTH_LOG_LEVEL` asks for it (then the
+ * database's default pino logger on stderr), so log lines do not interleave with tables and
+ * progress bars; errors reach the user through the command's own message either way.
+ */
+export function databaseLogger(ctx: CliContext): Logger | undefined {
+  return ctx.verbose || process.env.AZOTH_LOG_LEVEL !== undefined ? undefined : silentLogger
+}
 
 /**
  * Opens a database to read it: a read-only open, which works while a writer process holds the
  * directory and never creates anything (a missing database is `NOT_FOUND`).
  */
 export function openForReading(ctx: CliContext, dir: string): Promise<Azoth> {
-  const logger = ctx.logger()
+  const logger = databaseLogger(ctx)
   return Azoth.openReadOnly(dir, logger === undefined ? {} : { logger })
 }
 
@@ -24,7 +33,7 @@ export interface WriteReason {
  * why and what to do, rather than write behind the writer's back.
  */
 export async function openForWriting(ctx: CliContext, dir: string, reason: WriteReason): Promise<Azoth> {
-  const logger = ctx.logger()
+  const logger = databaseLogger(ctx)
   try {
     return await Azoth.open(dir, { create: false, ...(logger === undefined ? {} : { logger }) })
   } catch (e) {

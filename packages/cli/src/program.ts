@@ -2,15 +2,8 @@ import { createRequire } from 'node:module'
 import { Command, Option } from 'commander'
 import { collect, nonNegativeInteger, positiveInteger } from './arguments.js'
 import { CliContext, type GlobalOptions } from './cli-context.js'
-import { backupCommand } from './commands/backup.js'
-import { dlqListCommand, dlqRemoveCommand, dlqRetryCommand, dlqShowCommand } from './commands/dlq.js'
-import { eventsCommand } from './commands/events.js'
-import { getCommand } from './commands/get.js'
-import { projectorListCommand, projectorRunCommand } from './commands/projector.js'
-import { queryCommand } from './commands/query.js'
-import { restoreCommand } from './commands/restore.js'
-import { scanCommand } from './commands/scan.js'
-import { statusCommand } from './commands/status.js'
+import type { DlqListOptions } from './commands/dlq.js'
+import type { EventsOptions } from './commands/events.js'
 import type { ExitCode } from './exit-codes.js'
 import type { Interruption } from './interruption.js'
 
@@ -28,7 +21,9 @@ const HANDLERS_HELP =
 
 /**
  * The `azothdb` command line: every command, its arguments and options. Each leaf command takes
- * `--json` and `--verbose`; its action gets a {@link CliContext} built from them.
+ * `--json` and `--verbose`; its action gets a {@link CliContext} built from them. Commands are
+ * imported when they run: `--help`, `--version` and usage errors never load the database's native
+ * modules.
  */
 export function buildProgram(run: ProgramRun, interruption: Interruption): Command {
   const program = new Command('azothdb')
@@ -54,7 +49,7 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .command('status')
       .description('format, head, keys, disk use, projectors, dead letters')
       .argument('<dir>'),
-    (ctx, dir: string) => statusCommand(ctx, dir),
+    async (ctx, dir: string) => (await import('./commands/status.js')).statusCommand(ctx, dir),
   )
   leaf(
     program
@@ -63,7 +58,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .argument('<dir>')
       .argument('<key>')
       .option('--hex', 'the key is hex bytes'),
-    (ctx, dir: string, key: string, opts: { hex?: boolean }) => getCommand(ctx, dir, key, opts),
+    async (ctx, dir: string, key: string, opts: { hex?: boolean }) =>
+      (await import('./commands/get.js')).getCommand(ctx, dir, key, opts),
   )
   leaf(
     program
@@ -73,8 +69,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .option('--prefix <prefix>', 'only keys starting with it', '')
       .option('--hex', 'the prefix is hex bytes')
       .option('--limit <n>', 'at most n entries', positiveInteger, 100),
-    (ctx, dir: string, opts: { prefix?: string; hex?: boolean; limit: number }) =>
-      scanCommand(ctx, dir, opts),
+    async (ctx, dir: string, opts: { prefix?: string; hex?: boolean; limit: number }) =>
+      (await import('./commands/scan.js')).scanCommand(ctx, dir, opts),
   )
   leaf(
     program
@@ -91,7 +87,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .option('--stream <name>', 'only events of this stream')
       .option('--limit <n>', 'at most n events', positiveInteger)
       .option('--follow', 'keep printing new events as they commit'),
-    (ctx, dir: string, opts: Parameters<typeof eventsCommand>[2]) => eventsCommand(ctx, dir, opts),
+    async (ctx, dir: string, opts: EventsOptions) =>
+      (await import('./commands/events.js')).eventsCommand(ctx, dir, opts),
   )
   leaf(
     program
@@ -99,7 +96,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .description('read-only SQL on the projection')
       .argument('<dir>')
       .argument('<sql>'),
-    (ctx, dir: string, sql: string) => queryCommand(ctx, dir, sql),
+    async (ctx, dir: string, sql: string) =>
+      (await import('./commands/query.js')).queryCommand(ctx, dir, sql),
   )
 
   const projector = program.command('projector').description('projectors: list, run, rebuild')
@@ -109,7 +107,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .description("each projector's cursor, lag and dead letters")
       .argument('<dir>')
       .option('--name <name>', 'only this projector'),
-    (ctx, dir: string, opts: { name?: string }) => projectorListCommand(ctx, dir, opts),
+    async (ctx, dir: string, opts: { name?: string }) =>
+      (await import('./commands/projector.js')).projectorListCommand(ctx, dir, opts),
   )
   for (const mode of ['run', 'rebuild'] as const) {
     leaf(
@@ -123,8 +122,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
         .argument('<dir>')
         .requiredOption('--handlers <module>', HANDLERS_HELP)
         .option('--name <name>', 'only this projector (default: every one the module defines)'),
-      (ctx, dir: string, opts: { handlers: string; name?: string }) =>
-        projectorRunCommand(ctx, dir, opts, mode),
+      async (ctx, dir: string, opts: { handlers: string; name?: string }) =>
+        (await import('./commands/projector.js')).projectorRunCommand(ctx, dir, opts, mode),
     )
   }
 
@@ -139,7 +138,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
         new Option('--status <status>', 'only this status').choices(['pending', 'retrying', 'permanent']),
       )
       .option('--limit <n>', 'at most n rows', positiveInteger, 100),
-    (ctx, dir: string, opts: Parameters<typeof dlqListCommand>[2]) => dlqListCommand(ctx, dir, opts),
+    async (ctx, dir: string, opts: DlqListOptions) =>
+      (await import('./commands/dlq.js')).dlqListCommand(ctx, dir, opts),
   )
   leaf(
     dlq
@@ -147,7 +147,7 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .description('one dead letter and its event')
       .argument('<dir>')
       .argument('<id>', 'row id', positiveInteger),
-    (ctx, dir: string, id: number) => dlqShowCommand(ctx, dir, id),
+    async (ctx, dir: string, id: number) => (await import('./commands/dlq.js')).dlqShowCommand(ctx, dir, id),
   )
   leaf(
     dlq
@@ -156,7 +156,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .argument('<dir>')
       .argument('<id>', 'row id', positiveInteger)
       .requiredOption('--handlers <module>', HANDLERS_HELP),
-    (ctx, dir: string, id: number, opts: { handlers: string }) => dlqRetryCommand(ctx, dir, id, opts),
+    async (ctx, dir: string, id: number, opts: { handlers: string }) =>
+      (await import('./commands/dlq.js')).dlqRetryCommand(ctx, dir, id, opts),
   )
   leaf(
     dlq
@@ -164,7 +165,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .description('delete a dead letter')
       .argument('<dir>')
       .argument('<id>', 'row id', positiveInteger),
-    (ctx, dir: string, id: number) => dlqRemoveCommand(ctx, dir, id),
+    async (ctx, dir: string, id: number) =>
+      (await import('./commands/dlq.js')).dlqRemoveCommand(ctx, dir, id),
   )
 
   leaf(
@@ -173,7 +175,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .description('a verified backup into an empty directory')
       .argument('<dir>')
       .argument('<out>'),
-    (ctx, dir: string, out: string) => backupCommand(ctx, dir, out),
+    async (ctx, dir: string, out: string) =>
+      (await import('./commands/backup.js')).backupCommand(ctx, dir, out),
   )
   leaf(
     program
@@ -182,8 +185,8 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
       .argument('<backup>')
       .argument('<target>')
       .option('--replace', 'replace the database in a non-empty target'),
-    (ctx, backup: string, target: string, opts: { replace?: boolean }) =>
-      restoreCommand(ctx, backup, target, opts),
+    async (ctx, backup: string, target: string, opts: { replace?: boolean }) =>
+      (await import('./commands/restore.js')).restoreCommand(ctx, backup, target, opts),
   )
   return program
 }

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { Azoth, AzothError } from 'azothdb'
 import { readBackupManifest, verifyBackupFiles } from '../backup-files.js'
 import type { CliContext } from '../cli-context.js'
-import { openForWriting } from '../open-database.js'
+import { databaseLogger, openForWriting } from '../open-database.js'
 import { Progress, watchGrowth } from '../progress.js'
 import { bytesUsed, formatBytes } from '../sizes.js'
 import { cursorsText, printSummary } from '../summary.js'
@@ -55,7 +55,7 @@ async function restoreInto(
   dest: string,
   bytes: number,
 ): Promise<{ head: number; stateDigest: string }> {
-  const logger = ctx.logger()
+  const logger = databaseLogger(ctx)
   const db = await watchGrowth(
     new Progress(ctx, 'restore', 'bytes'),
     bytes,
