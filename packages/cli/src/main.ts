@@ -39,12 +39,17 @@ async function reportError(error: unknown, verbose: boolean): Promise<void> {
 
 /**
  * Runs the `azothdb` command line (`argv` without node and the script) and returns the exit code:
- * 0 ok, 1 a problem found or an operation failed, 2 bad usage.
+ * 0 ok, 1 a problem found or an operation failed, 2 bad usage. An `argv` that is not an array of
+ * strings is refused with `INVALID_ARGUMENT`.
  *
  * @example
  * process.exitCode = await main(['status', './data', '--json'])
  */
 export async function main(argv: readonly string[]): Promise<ExitCode> {
+  if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) {
+    const { AzothError } = await import('azothdb')
+    throw new AzothError('INVALID_ARGUMENT', 'main(argv): argv must be an array of strings')
+  }
   const run: ProgramRun = { exitCode: undefined }
   const interruption = new Interruption()
   const program = buildProgram(run, interruption)

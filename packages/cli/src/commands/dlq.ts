@@ -32,12 +32,12 @@ function notFound(id: number): AzothError {
 
 /** `azothdb dlq list <dir>`: the parked events, oldest first (read-only). */
 export async function dlqListCommand(ctx: CliContext, dir: string, opts: DlqListOptions): Promise<void> {
-  const rows = await withDatabase(ctx, openForReading(ctx, dir), (db) =>
-    db.deadLetters.list({
-      limit: opts.limit,
-      ...(opts.projector === undefined ? {} : { projector: opts.projector }),
-      ...(opts.status === undefined ? {} : { status: opts.status }),
-    }),
+  const filter = {
+    ...(opts.projector === undefined ? {} : { projector: opts.projector }),
+    ...(opts.status === undefined ? {} : { status: opts.status }),
+  }
+  const [rows, total] = await withDatabase(ctx, openForReading(ctx, dir), (db) =>
+    Promise.all([db.deadLetters.list({ ...filter, limit: opts.limit }), db.deadLetters.count(filter)]),
   )
   if (ctx.json) {
     for (const row of rows) ctx.printJson(rowJson(row))
@@ -57,7 +57,10 @@ export async function dlqListCommand(ctx: CliContext, dir: string, opts: DlqList
     ])
   }
   ctx.print(t.toString())
-  ctx.note(ctx.errorColors.dim(`${rows.length} dead letter${rows.length === 1 ? '' : 's'}`))
+  const what = `${total} dead letter${total === 1 ? '' : 's'}`
+  ctx.note(
+    ctx.errorColors.dim(rows.length < total ? `${rows.length} of ${what} shown; more with --limit` : what),
+  )
 }
 
 /** `azothdb dlq show <dir> <id>`: one dead letter in full, with its event decoded from the log. */
