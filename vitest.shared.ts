@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url'
 // Tests run against the TypeScript sources of our packages, never a build.
 const root = fileURLToPath(new URL('.', import.meta.url))
 
+// More specific names first: an alias also matches the subpaths of its name.
 export const sourceAliases: Record<string, string> = {
+  '@azothdb/core/internal': `${root}packages/core/src/internal.ts`,
   '@azothdb/core': `${root}packages/core/src/index.ts`,
   '@azothdb/store-lmdb': `${root}packages/store-lmdb/src/index.ts`,
   '@azothdb/store-filelog': `${root}packages/store-filelog/src/index.ts`,

@@ -26,7 +26,7 @@ const proofLines: Record<string, readonly string[]> = {
   'basic-usage': [
     // range: [start, end) over zero-padded dates
     'range [03-02, 03-04): visits/2024-03-02=7 visits/2024-03-03=9',
-    // new Transaction(db) deleted the key and logged with logMany, then logBytes
+    // a transaction deleted the key and logged with logMany, then logBytes
     'user/2 after delete: undefined',
     'event 3 user-deleted {"user":2}',
     'event 4 audit {"action":"delete","by":"admin"}',
@@ -62,10 +62,10 @@ describe('examples', () => {
       'deterministic-replay',
       'dlq-replay',
       'event-handlers',
-      'event-processor-builder',
       'file-event-log',
       'lambda-require',
       'multiple-projections',
+      'projector-builder',
       'subscribe',
     ])
   })

@@ -1,7 +1,9 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { type CommandResult, consumerEnv, run } from './command.js'
 import type { Tarball } from './pack.js'
+import { repoRoot } from './workspace.js'
 
 /** A fresh npm project outside the workspace that depends on some of our packages only. */
 export interface ConsumerProject {
@@ -46,15 +48,45 @@ export function createConsumer(
   return { dir, direct }
 }
 
-/** `npm install` from the registry (our packages from their tarballs); native addons build here. */
-export function npmInstall(project: ConsumerProject): Promise<CommandResult> {
-  return run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: project.dir,
-    // better-sqlite3 compiles from source where no prebuilt binary can be downloaded: node-gyp's
-    // JOBS lets make compile SQLite and the binding side by side.
-    env: consumerEnv({ JOBS: 'max' }),
-    timeoutMs: 300_000,
-  })
+/**
+ * `npm install` from the registry (our packages from their tarballs), with install scripts off:
+ * better-sqlite3's script would download a prebuilt binary (unreachable here) and then compile
+ * SQLite for minutes. The native addons are the registry's own packages, not what this test
+ * checks, so the one that needs a build gets the binary the workspace built for the same version
+ * and Node ABI (`adoptBuiltAddons`); lmdb, cbor-extract and fs-native-extensions load the
+ * prebuilt binaries their packages ship.
+ */
+export async function npmInstall(project: ConsumerProject): Promise<CommandResult> {
+  const result = await run(
+    'npm',
+    ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+    {
+      cwd: project.dir,
+      env: consumerEnv(),
+      timeoutMs: 300_000,
+    },
+  )
+  if (result.code === 0) adoptBuiltAddons(project)
+  return result
+}
+
+/** Native addons whose binary the workspace built from source: package name → the binary's directory. */
+const BUILT_ADDONS: Readonly<Record<string, string>> = { 'better-sqlite3': 'build/Release' }
+
+function adoptBuiltAddons(project: ConsumerProject): void {
+  const workspaceRequire = createRequire(join(repoRoot, 'packages/projection-sqlite/package.json'))
+  for (const [name, binaryDir] of Object.entries(BUILT_ADDONS)) {
+    const target = join(project.dir, 'node_modules', name)
+    if (!existsSync(target)) continue
+    const source = dirname(workspaceRequire.resolve(`${name}/package.json`))
+    const version = (dir: string) =>
+      (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version
+    if (version(source) !== version(target))
+      throw new Error(
+        `${name}: the consumer installed ${version(target)}, the workspace built ${version(source)}`,
+      )
+    cpSync(join(source, binaryDir), join(target, binaryDir), { recursive: true })
+  }
 }
 
 /** Copies a file of `fixtures/` into the project (under `as`, default its own name). */

@@ -26,7 +26,9 @@ export async function publintTarball(tarball: Tarball): Promise<void> {
  * require(esm): on the Node versions `engines` admits (^20.19.0 || >=22.12.0) `require()` loads
  * them, and TypeScript 5.8+ types `import x = require()` of them under module nodenext (attw's
  * bundled TypeScript predates that). The CommonJS consumer and the `.cts` consumer of this pack
- * test prove both, so the rule is ignored and every other rule applies.
+ * test prove both, so the rule is ignored and every other rule applies. The `node16` profile leaves
+ * out TypeScript's `node10` resolution, which predates `exports` and so cannot see a subpath such as
+ * `@azothdb/core/internal` (meant for our own packages, which resolve with nodenext).
  */
 export async function attwTarball(tarball: Tarball): Promise<void> {
   const cliPackage = createRequire(import.meta.url).resolve('@arethetypeswrong/cli/package.json')
@@ -37,6 +39,8 @@ export async function attwTarball(tarball: Tarball): Promise<void> {
     [
       attw,
       tarball.path,
+      '--profile',
+      'node16',
       '--ignore-rules',
       'cjs-resolves-to-esm',
       '--format',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CorruptionError, ENVELOPE_FORMAT_VERSION } from '@azothdb/core'
+import { CorruptionError } from '@azothdb/core'
+import { ENVELOPE_FORMAT_VERSION } from '@azothdb/core/internal'
 import { STORE_FORMAT_VERSION } from '@azothdb/store-lmdb'
 import type { EventLogKind } from './database-layout.js'
 import type { FileChecksum } from './file-checksums.js'

@@ -9,7 +9,8 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { AzothError, isAzothError, type Logger, toError } from '@azothdb/core'
+import { AzothError, isAzothError, type Logger } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 import type { FileEventLog } from '@azothdb/store-filelog'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 import {
@@ -20,7 +21,7 @@ import {
 } from './backup-manifest.js'
 import { type DatabaseManifest, LAYOUT_FORMAT_VERSION, type Layout } from './database-layout.js'
 import { checksumFiles, listFiles } from './file-checksums.js'
-import type { Projections } from './projections.js'
+import type { SqlProjection } from './sql-projection.js'
 
 /** What a backup reads from. */
 export interface BackupSource {
@@ -28,7 +29,7 @@ export interface BackupSource {
   readonly manifest: DatabaseManifest
   readonly store: LmdbStore
   readonly eventLog: FileEventLog | undefined
-  readonly projections: Projections
+  readonly projection: SqlProjection
   readonly logger: Logger
 }
 
@@ -77,11 +78,12 @@ function copyEventLogFiles(from: string, to: string): void {
  */
 export async function backupDatabase(source: BackupSource, targetDir: string): Promise<BackupManifest> {
   prepareTarget(targetDir)
-  const { store, projections, layout } = source
+  const { store, projection, layout } = source
   try {
     // whilePaused resumes however the copy ends; a failed copy is logged here, then rethrown.
     return await store.whilePaused(async (sealedEventId) => {
-      for (const projector of projections.all) {
+      for (const name of projection.group.names) {
+        const projector = projection.group.get(name)
         // A failing projector must not make the database impossible to back up: the copy records
         // the cursor it committed, and the restored projector goes on from there.
         let cursor: number
@@ -108,7 +110,7 @@ export async function backupDatabase(source: BackupSource, targetDir: string): P
         await source.eventLog.flush()
         copyEventLogFiles(layout.events, join(targetDir, 'events'))
       }
-      const projection = await projections.store.backup(join(targetDir, 'projection.db'))
+      const copy = await projection.store.backup(join(targetDir, 'projection.db'))
       copyFileSync(layout.manifest, join(targetDir, 'azoth.json'))
       removeRuntimeFiles(targetDir)
       const files = await checksumFiles(targetDir, listFiles(targetDir))
@@ -118,7 +120,7 @@ export async function backupDatabase(source: BackupSource, targetDir: string): P
         sealedEventId,
         eventLog: source.manifest.eventLog,
         versions: currentVersions(LAYOUT_FORMAT_VERSION),
-        projectorCursors: projection.cursors,
+        projectorCursors: copy.cursors,
         stateDigest: store.stateDigest(),
         files,
       }

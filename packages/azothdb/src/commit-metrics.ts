@@ -1,4 +1,5 @@
-import { isAzothError, type StripeLockStats } from '@azothdb/core'
+import { isAzothError } from '@azothdb/core'
+import type { StripeLockStats } from '@azothdb/core/internal'
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js'
 
 /** Counters of the transaction pipeline. */

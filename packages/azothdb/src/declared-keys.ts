@@ -1,4 +1,5 @@
-import { AzothError, type Key, keyId, keyToString } from '@azothdb/core'
+import { AzothError, type Key } from '@azothdb/core'
+import { keyId, keyToString } from '@azothdb/core/internal'
 
 /** How a transaction declared a key: exclusive keys may be written, shared ones only read. */
 export enum Access {

@@ -42,7 +42,14 @@ export {
   TypeMismatchError,
   type U256Value,
 } from '@azothdb/core'
-export { type Migration, SqliteTx, type SqlParams, type SqlRow } from '@azothdb/projection-sqlite'
+export type {
+  Migration,
+  SqliteTx,
+  SqlParams,
+  SqlRow,
+  SqlRunResult,
+  SqlStatement,
+} from '@azothdb/projection-sqlite'
 export {
   type BatchPolicy,
   type CircuitBreakerOptions,
@@ -51,6 +58,7 @@ export {
   ErrorStrategy,
   type FailureContext,
   type FailureDecision,
+  type ProjectorGroup,
   type ProjectorMetrics,
   type ProjectorState,
   type RetryWithBackoffOptions,
@@ -62,7 +70,8 @@ export { Azoth } from './azoth.js'
 export type { BackupManifest } from './backup-manifest.js'
 export type { TransactionMetrics } from './commit-metrics.js'
 export type { EventLogKind } from './database-layout.js'
-export { type AzothEventProcessorBuilder, EventProcessor } from './event-processor-builder.js'
+export type { DeadLetters } from './dead-letters.js'
+export { EventProcessor } from './event-processor.js'
 export type { EventQuery } from './event-reader.js'
 export type { ExecuteContext, ValueInput } from './execute-context.js'
 export type { FileChecksum } from './file-checksums.js'
@@ -70,8 +79,8 @@ export type { LatencySummary } from './latency-histogram.js'
 export type { AzothMetrics } from './metrics.js'
 export type { AzothOptions } from './options.js'
 export type { PreflightContext } from './preflight.js'
-export { DeadLetters, type Projector, type ProjectorOptions, type SqlEventHandler } from './projections.js'
-export { Snapshot } from './snapshot.js'
-export { type SubscribeOptions, Subscription } from './subscription.js'
-export { type CommitInfo, Transaction } from './transaction.js'
-export { WriteBatch } from './write-batch.js'
+export type { Snapshot } from './snapshot.js'
+export type { Projector, ProjectorBuilder, ProjectorOptions, SqlEventHandler } from './sql-projection.js'
+export type { SubscribeOptions, Subscription } from './subscription.js'
+export type { CommitInfo, Transaction } from './transaction.js'
+export type { WriteBatch } from './write-batch.js'

@@ -1,14 +1,5 @@
-import {
-  type Clock,
-  checkInteger,
-  checkKnownFields,
-  checkOneOf,
-  type Durability,
-  type Limits,
-  type Logger,
-  resolveLimits,
-  systemClock,
-} from '@azothdb/core'
+import { type Clock, type Durability, type Limits, type Logger, systemClock } from '@azothdb/core'
+import { checkInteger, checkKnownFields, checkOneOf, resolveLimits } from '@azothdb/core/internal'
 import type { EventLogKind } from './database-layout.js'
 import { defaultLogger } from './default-logger.js'
 

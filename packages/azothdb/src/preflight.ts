@@ -1,16 +1,13 @@
 import {
-  bytesEqual,
   ConflictError,
   decodeTypedValue,
   isAzothError,
   type Key,
-  keyId,
-  keyToString,
   PreflightFailedError,
   type TypedValue,
-  toError,
   type WriteContext,
 } from '@azothdb/core'
+import { bytesEqual, keyId, keyToString, toError } from '@azothdb/core/internal'
 import type { DeclaredKeys } from './declared-keys.js'
 import { requiredValue } from './required-value.js'
 

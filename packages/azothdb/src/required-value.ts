@@ -1,4 +1,5 @@
-import { AzothError, type Key, keyToString, type TypedValue } from '@azothdb/core'
+import { AzothError, type Key, type TypedValue } from '@azothdb/core'
+import { keyToString } from '@azothdb/core/internal'
 
 /** The value of a `get` that must find one: raises `NOT_FOUND` naming the key otherwise. */
 export function requiredValue(key: Key, value: TypedValue | undefined): TypedValue {

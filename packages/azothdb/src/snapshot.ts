@@ -8,46 +8,50 @@ import { requiredValue } from './required-value.js'
  * scope exit); reads after `close()` (or after the database closed) raise `CLOSED`.
  */
 export class Snapshot implements Disposable {
-  /** @internal */
-  constructor(private readonly view: StateSnapshot) {}
+  readonly #view: StateSnapshot
+
+  /** @internal the database makes snapshots: `db.snapshot()`. */
+  constructor(view: StateSnapshot) {
+    this.#view = view
+  }
 
   /** The value of `key` at the snapshot's moment; `NOT_FOUND` when it had none. */
   get(key: Key): TypedValue {
-    return requiredValue(key, this.view.get(key))
+    return requiredValue(key, this.#view.get(key))
   }
 
   /** The value of `key` at the snapshot's moment, or undefined. */
   getOpt(key: Key): TypedValue | undefined {
-    return this.view.get(key)
+    return this.#view.get(key)
   }
 
   /** The encoded bytes of `key`'s value at the snapshot's moment, or undefined. */
   getBytes(key: Key): Uint8Array | undefined {
-    return this.view.getBytes(key)
+    return this.#view.getBytes(key)
   }
 
   /** True when `key` had a value at the snapshot's moment. */
   exists(key: Key): boolean {
-    return this.view.exists(key)
+    return this.#view.exists(key)
   }
 
   /** Entries whose key starts with `prefix`, in key order, lazily, as of the snapshot. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
-    return this.view.scan(prefix, options)
+    return this.#view.scan(prefix, options)
   }
 
   /** Entries with `start <= key < end`, in key order, lazily, as of the snapshot. */
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
-    return this.view.range(start, end, options)
+    return this.#view.range(start, end, options)
   }
 
   /** Releases the snapshot (its LMDB reader); safe to call twice. */
   close(): void {
-    this.view.close()
+    this.#view.close()
   }
 
   /** Same as {@link Snapshot.close}: what `using snap = db.snapshot()` calls on scope exit. */
   [Symbol.dispose](): void {
-    this.view.close()
+    this.#view.close()
   }
 }

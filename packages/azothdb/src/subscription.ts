@@ -1,4 +1,12 @@
-import { AzothError, type AzothEvent, ClosedError, decodeEvent, type EventSource } from '@azothdb/core'
+import {
+  AzothError,
+  type AzothEvent,
+  type Clock,
+  ClosedError,
+  decodeEvent,
+  type EventSource,
+} from '@azothdb/core'
+import { HeadFollower } from '@azothdb/core/internal'
 
 /** Options of `db.subscribe`. */
 export interface SubscribeOptions {
@@ -7,8 +15,9 @@ export interface SubscribeOptions {
   /** Events read per step while catching up (default 256). */
   readonly batchSize?: number
   /**
-   * How often a caught-up feed looks for new events without a commit notification, in ms. A
-   * read-only database gets none (the writer is another process): there it defaults to 100.
+   * How often a caught-up feed looks for new events without a commit notification, in ms of the
+   * database clock. A read-only database gets none (the writer is another process): there it
+   * defaults to 100.
    */
   readonly pollIntervalMs?: number
 }
@@ -28,23 +37,28 @@ export class Subscription implements AsyncIterable<AzothEvent> {
    * with `CLOSED` when the feed is closed before that.
    */
   readonly caughtUp: Promise<number>
-  private resolveCaughtUp!: (head: number) => void
-  private rejectCaughtUp!: (error: Error) => void
-  private readonly pollIntervalMs: number | undefined
-  private pollTimer: NodeJS.Timeout | undefined
-  private isCaughtUp = false
-  private next: number
-  private closed = false
-  private wake: (() => void) | undefined
-  private readonly unsubscribe: () => void
-  private readonly batchSize: number
+  #resolveCaughtUp!: (head: number) => void
+  #rejectCaughtUp!: (error: Error) => void
+  readonly #source: EventSource
+  readonly #onClose: (s: Subscription) => void
+  readonly #pollIntervalMs: number | undefined
+  readonly #follower: HeadFollower
+  // Aborted by close(): ends a wait for the next commit at once.
+  readonly #closing = new AbortController()
+  readonly #batchSize: number
+  #isCaughtUp = false
+  #next: number
 
+  /** @internal the database makes feeds: `db.subscribe()`. */
   constructor(
-    private readonly source: EventSource,
+    source: EventSource,
+    clock: Clock,
     options: SubscribeOptions,
-    private readonly onClose: (s: Subscription) => void,
+    onClose: (s: Subscription) => void,
     defaultPollIntervalMs?: number,
   ) {
+    this.#source = source
+    this.#onClose = onClose
     const from = options.from ?? source.head() + 1
     if (!Number.isSafeInteger(from) || from < 1) {
       throw new AzothError(
@@ -66,56 +80,50 @@ export class Subscription implements AsyncIterable<AzothEvent> {
         `subscribe: pollIntervalMs must be a positive number, got ${String(poll)}`,
       )
     }
-    this.next = from
-    this.batchSize = batchSize
-    this.pollIntervalMs = poll
+    this.#next = from
+    this.#batchSize = batchSize
+    this.#pollIntervalMs = poll
     this.caughtUp = new Promise((resolve, reject) => {
-      this.resolveCaughtUp = resolve
-      this.rejectCaughtUp = reject
+      this.#resolveCaughtUp = resolve
+      this.#rejectCaughtUp = reject
     })
     // Nobody has to await it: a feed closed early must not leave an unhandled rejection.
     this.caughtUp.catch(() => undefined)
-    this.unsubscribe = source.onCommit(() => this.wake?.())
+    this.#follower = new HeadFollower(source, clock)
   }
 
   /** True once the feed has reached the head at least once. */
   get live(): boolean {
-    return this.isCaughtUp
+    return this.#isCaughtUp
   }
 
   /** The id of the next event this feed will deliver. */
   get position(): number {
-    return this.next
+    return this.#next
   }
 
   /** Delivers events in id order, waiting for new commits once caught up, until `close()`. */
   async *[Symbol.asyncIterator](): AsyncGenerator<AzothEvent> {
+    const closing = this.#closing.signal
     try {
-      while (!this.closed) {
-        const head = this.source.head()
-        if (this.next <= head) {
-          const to = Math.min(head, this.next + this.batchSize - 1)
-          for (const record of this.source.events({ from: this.next, to })) {
-            this.next = record.id + 1
+      while (!closing.aborted) {
+        const head = this.#source.head()
+        if (this.#next <= head) {
+          const to = Math.min(head, this.#next + this.#batchSize - 1)
+          for (const record of this.#source.events({ from: this.#next, to })) {
+            this.#next = record.id + 1
             yield decodeEvent(record.id, record.bytes)
-            if (this.closed) return
+            if (closing.aborted) return
           }
           // Events dropped by retention (compactEventLog) are gone: move past them, never spin.
-          if (this.next <= to) this.next = to + 1
+          if (this.#next <= to) this.#next = to + 1
           continue
         }
-        if (!this.isCaughtUp) {
-          this.isCaughtUp = true
-          this.resolveCaughtUp(head)
+        if (!this.#isCaughtUp) {
+          this.#isCaughtUp = true
+          this.#resolveCaughtUp(head)
         }
-        await new Promise<void>((resolve) => {
-          this.wake = resolve
-          if (this.pollIntervalMs !== undefined) this.pollTimer = setTimeout(resolve, this.pollIntervalMs)
-          // A commit may have landed between reading the head and arming the wake-up.
-          if (this.source.head() >= this.next || this.closed) resolve()
-        })
-        this.wake = undefined
-        clearTimeout(this.pollTimer)
+        await this.#follower.wait(() => this.#source.head() >= this.#next, this.#pollIntervalMs, closing)
       }
     } finally {
       this.close()
@@ -124,12 +132,10 @@ export class Subscription implements AsyncIterable<AzothEvent> {
 
   /** Ends the feed: a waiting `for await` loop finishes. */
   close(): void {
-    if (this.closed) return
-    this.closed = true
-    this.unsubscribe()
-    clearTimeout(this.pollTimer)
-    if (!this.isCaughtUp) this.rejectCaughtUp(new ClosedError('subscription'))
-    this.wake?.()
-    this.onClose(this)
+    if (this.#closing.signal.aborted) return
+    this.#closing.abort()
+    this.#follower.close()
+    if (!this.#isCaughtUp) this.#rejectCaughtUp(new ClosedError('subscription'))
+    this.#onClose(this)
   }
 }

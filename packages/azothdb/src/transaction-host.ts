@@ -1,4 +1,5 @@
-import type { CommitResult, Key, StripeLease, WriteFn } from '@azothdb/core'
+import type { CommitResult, Key, WriteFn } from '@azothdb/core'
+import type { StripeLease } from '@azothdb/core/internal'
 import type { CommittedState } from './preflight.js'
 
 /** What a Transaction needs from its database. */

@@ -1,12 +1,5 @@
-import {
-  AzothError,
-  type CommitResult,
-  type Key,
-  keyToString,
-  type StripeLease,
-  type TypedValue,
-} from '@azothdb/core'
-import type { Azoth } from './azoth.js'
+import { AzothError, type CommitResult, type Key, type TypedValue } from '@azothdb/core'
+import { keyToString, type StripeLease } from '@azothdb/core/internal'
 import { Access, DeclaredKeys } from './declared-keys.js'
 import { DeclaredExecuteContext, type ExecuteContext } from './execute-context.js'
 import { type PreflightContext, PreflightReads, runCheck } from './preflight.js'
@@ -59,38 +52,38 @@ function toBigInt(value: bigint | number, what: string): bigint {
  *   })
  */
 export class Transaction {
-  private readonly declared = new DeclaredKeys()
-  private checks: Check[] | undefined
-  private validators: Validator[] | undefined
-  private used = false
-  private readonly host: TransactionHost
+  readonly #declared = new DeclaredKeys()
+  #checks: Check[] | undefined
+  #validators: Validator[] | undefined
+  #used = false
+  readonly #host: TransactionHost
 
   // Declarations after execute() would change the key set the writer checks against after the
   // stripe locks were chosen: an undeclared-and-unlocked key could then be written.
-  private checkNotExecuted(method: string): void {
-    if (this.used) {
+  #checkNotExecuted(method: string): void {
+    if (this.#used) {
       throw new AzothError('INVALID_ARGUMENT', `${method}() cannot be called after execute()`, {
         details: { method },
       })
     }
   }
 
-  /** `new Transaction(db)` is the same as `db.transaction()`. */
-  constructor(db: Azoth) {
-    this.host = db.transactionHost
+  /** @internal the database makes transactions: `db.transaction()`. */
+  constructor(host: TransactionHost) {
+    this.#host = host
   }
 
   /** Declares keys the transaction may read and write (locked exclusively during preflight). */
   keys(keys: Iterable<Key>): this {
-    this.checkNotExecuted('keys')
-    for (const k of keys) this.declared.add(k, Access.Exclusive)
+    this.#checkNotExecuted('keys')
+    for (const k of keys) this.#declared.add(k, Access.Exclusive)
     return this
   }
 
   /** Declares keys the transaction only reads (shared locks; writing one raises `UNDECLARED_KEY`). */
   reads(keys: Iterable<Key>): this {
-    this.checkNotExecuted('reads')
-    for (const k of keys) this.declared.add(k, Access.Shared)
+    this.#checkNotExecuted('reads')
+    for (const k of keys) this.#declared.add(k, Access.Shared)
     return this
   }
 
@@ -100,9 +93,9 @@ export class Transaction {
     check: (value: TypedValue | undefined) => unknown,
     name = `require(${keyToString(key)})`,
   ): this {
-    this.checkNotExecuted('require')
-    this.declared.add(key, Access.Exclusive)
-    ;(this.checks ??= []).push({ kind: 'require', key, name, fn: check })
+    this.#checkNotExecuted('require')
+    this.#declared.add(key, Access.Exclusive)
+    ;(this.#checks ??= []).push({ kind: 'require', key, name, fn: check })
     return this
   }
 
@@ -133,37 +126,37 @@ export class Transaction {
 
   /** An async check over declared keys (`ctx.get`, `getOpt`, `exists`): throw or return false to reject. */
   validate(fn: (ctx: PreflightContext) => unknown): this {
-    this.checkNotExecuted('validate')
-    ;(this.validators ??= []).push(fn)
+    this.#checkNotExecuted('validate')
+    ;(this.#validators ??= []).push(fn)
     return this
   }
 
   /** Runs preflight, then queues `fn` for the writer; resolves once committed with the database's durability. */
   execute<R = void>(fn: (ctx: ExecuteContext) => R): Promise<CommitInfo<R>> {
-    if (this.used)
+    if (this.#used)
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'a transaction can be executed only once'))
-    this.used = true
+    this.#used = true
     if (typeof fn !== 'function')
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'execute needs a function'))
-    const host = this.host
+    const host = this.#host
     const started = performance.now()
     let lease: StripeLease | Promise<StripeLease> | undefined
     try {
       host.checkWritable()
-      if (this.declared.size > 0) lease = host.lock(this.declared.exclusive, this.declared.shared)
+      if (this.#declared.size > 0) lease = host.lock(this.#declared.exclusive, this.#declared.shared)
     } catch (e) {
       host.recordFailure(e)
       return Promise.reject(e)
     }
     // The common case (free stripes, no checks) reaches the commit queue in the caller's own tick,
     // so callers woken together by one acknowledgement share the next group commit.
-    if (lease instanceof Promise || this.checks !== undefined || this.validators !== undefined) {
-      return this.preflightThenCommit(lease, fn, started)
+    if (lease instanceof Promise || this.#checks !== undefined || this.#validators !== undefined) {
+      return this.#preflightThenCommit(lease, fn, started)
     }
-    return this.commit(lease, undefined, fn, started)
+    return this.#commit(lease, undefined, fn, started)
   }
 
-  private async preflightThenCommit<R>(
+  async #preflightThenCommit<R>(
     pending: StripeLease | Promise<StripeLease> | undefined,
     fn: (ctx: ExecuteContext) => R,
     started: number,
@@ -172,25 +165,26 @@ export class Transaction {
     let reads: PreflightReads | undefined
     try {
       lease = await pending
-      if (this.checks !== undefined || this.validators !== undefined) {
-        reads = new PreflightReads(this.host.state, this.declared)
-        await this.preflight(reads)
+      if (this.#checks !== undefined || this.#validators !== undefined) {
+        reads = new PreflightReads(this.#host.state, this.#declared)
+        await this.#preflight(reads)
       }
     } catch (e) {
       lease?.release()
-      this.host.recordFailure(e)
+      this.#host.recordFailure(e)
       throw e
     }
-    return this.commit(lease, reads, fn, started)
+    return this.#commit(lease, reads, fn, started)
   }
 
-  private commit<R>(
+  #commit<R>(
     lease: StripeLease | undefined,
     reads: PreflightReads | undefined,
     fn: (ctx: ExecuteContext) => R,
     started: number,
   ): Promise<CommitInfo<R>> {
-    const { host, declared } = this
+    const host = this.#host
+    const declared = this.#declared
     return host
       .commit((ctx) => {
         reads?.recheck(ctx)
@@ -210,15 +204,15 @@ export class Transaction {
       )
   }
 
-  private async preflight(reads: PreflightReads): Promise<void> {
-    if (this.checks) {
-      for (const check of this.checks) {
+  async #preflight(reads: PreflightReads): Promise<void> {
+    if (this.#checks) {
+      for (const check of this.#checks) {
         const value = reads.read(check.key)
         await runCheck(check.name, () => check.fn(value))
       }
     }
-    if (this.validators) {
-      for (const validate of this.validators) await runCheck('validate', () => validate(reads))
+    if (this.#validators) {
+      for (const validate of this.#validators) await runCheck('validate', () => validate(reads))
     }
   }
 }

@@ -32,47 +32,52 @@ type BatchOp =
  * await db.writeBatch().put('config/mode', 'live').appendEvent('configured', { mode: 'live' }).commit()
  */
 export class WriteBatch {
-  private readonly ops: BatchOp[] = []
-  private committed = false
+  readonly #ops: BatchOp[] = []
+  #committed = false
 
-  constructor(private readonly commitFn: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>) {}
+  readonly #commit: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>
+
+  /** @internal the database makes batches: `db.writeBatch()`. */
+  constructor(commit: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>) {
+    this.#commit = commit
+  }
 
   /** Sets a key (plain values go through `TypedValue.of`). */
   put(key: Key, value: ValueInput): this {
-    this.ops.push({ kind: 'put', key, value: TypedValue.of(value) })
+    this.#ops.push({ kind: 'put', key, value: TypedValue.of(value) })
     return this
   }
 
   /** Removes a key. */
   delete(key: Key): this {
-    this.ops.push({ kind: 'delete', key })
+    this.#ops.push({ kind: 'delete', key })
     return this
   }
 
   /** Appends an event with a CBOR payload. */
   appendEvent(type: string, payload: unknown = null, metadata?: EventMetadata): this {
-    this.ops.push({ kind: 'event', type, payload, metadata })
+    this.#ops.push({ kind: 'event', type, payload, metadata })
     return this
   }
 
   /** Appends an event whose payload bytes are stored as they are. */
   appendBytes(type: string, payload: Uint8Array, metadata?: EventMetadata): this {
-    this.ops.push({ kind: 'raw', type, payload, metadata })
+    this.#ops.push({ kind: 'raw', type, payload, metadata })
     return this
   }
 
   /** Operations queued so far. */
   get size(): number {
-    return this.ops.length
+    return this.#ops.length
   }
 
   /** Commits every operation or none. A batch commits once. */
   commit(): Promise<CommitResult<void>> {
-    if (this.committed)
+    if (this.#committed)
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'this batch was already committed'))
-    this.committed = true
-    const ops = this.ops
-    return this.commitFn((ctx) => {
+    this.#committed = true
+    const ops = this.#ops
+    return this.#commit((ctx) => {
       for (const op of ops) {
         if (op.kind === 'put') ctx.put(op.key, op.value)
         else if (op.kind === 'delete') ctx.delete(op.key)

@@ -1,3 +1,6 @@
+import { join } from 'node:path'
+import { openFileEventLog } from '@azothdb/store-filelog'
+import { openLmdbStore } from '@azothdb/store-lmdb'
 import { Azoth, fixedClock, TypedValue } from 'azothdb'
 import { describe, expect, it } from 'vitest'
 import { prng } from './support/bank.js'
@@ -54,6 +57,26 @@ async function workload(db: Azoth): Promise<void> {
   )
 }
 
+/** The envelopes as stored, read through the event log's own package (the database keeps its stores private). */
+async function storedEnvelopes(db: Azoth): Promise<{ id: number; bytes: string }[]> {
+  const hex = (records: Iterable<{ id: number; bytes: Uint8Array }>) =>
+    [...records].map((r) => ({ id: r.id, bytes: Buffer.from(r.bytes).toString('hex') }))
+  if (db.eventLogKind === 'file') {
+    const log = await openFileEventLog(join(db.dir, 'events'), { readOnly: true })
+    try {
+      return hex(log.read())
+    } finally {
+      await log.close()
+    }
+  }
+  const store = await openLmdbStore(join(db.dir, 'canonical'), { readOnly: true })
+  try {
+    return hex(store.events())
+  } finally {
+    await store.close()
+  }
+}
+
 async function runInto(eventLog: 'lmdb' | 'file') {
   await using db = await Azoth.open(tempDir(), { eventLog, clock: fixedClock(CLOCK_MS) })
   await workload(db)
@@ -61,7 +84,7 @@ async function runInto(eventLog: 'lmdb' | 'file') {
     digest: db.stateDigest(),
     head: db.head(),
     events: [...db.events()],
-    envelopes: [...db.store.events()].map((r) => ({ id: r.id, bytes: Buffer.from(r.bytes).toString('hex') })),
+    envelopes: await storedEnvelopes(db),
     state: [...db.scan('')].map((e) => [e.key, e.value.kind]),
   }
 }

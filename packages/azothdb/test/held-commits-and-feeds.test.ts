@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { Azoth, type AzothEvent } from 'azothdb'
+import { Azoth, type AzothEvent, ManualClock } from 'azothdb'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { expectCode } from './support/expect-code.js'
@@ -128,6 +128,31 @@ describe.each(['lmdb', 'file'] as const)('subscriptions (eventLog %s)', (eventLo
     await writer.writeBatch().appendEvent('e', 3).commit()
     await reading
     expect(seen).toEqual([1, 2, 3])
+  })
+
+  it("a read-only database's feed polls on the database clock, not on raw timers", async () => {
+    const dir = tempDir()
+    await using writer = await Azoth.open(dir, { eventLog })
+    await writer.writeBatch().appendEvent('e', 1).commit()
+    const clock = new ManualClock(0)
+    await using reader = await Azoth.openReadOnly(dir, { clock })
+    const feed = reader.subscribe({ from: 1, pollIntervalMs: 50 })
+    const seen: number[] = []
+    const reading = (async () => {
+      for await (const e of feed) {
+        seen.push(e.id)
+        if (seen.length === 2) break
+      }
+    })()
+    await feed.caughtUp
+    await writer.writeBatch().appendEvent('e', 2).commit()
+    // Many poll intervals of real time pass: the clock has not moved, so the feed has not looked.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(seen).toEqual([1])
+    expect(clock.pending).toBe(1)
+    clock.advance(50)
+    await reading
+    expect(seen).toEqual([1, 2])
   })
 
   it('caughtUp rejects with CLOSED when the feed closes before catching up', async () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Azoth, type AzothEvent, ErrorStrategy, type SqliteTx, TypedValue } from 'azothdb'
+import { Azoth, type AzothEvent, ErrorStrategy, ManualClock, type SqliteTx, TypedValue } from 'azothdb'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { expectCode } from './support/expect-code.js'
@@ -49,6 +49,45 @@ describe.each(['lmdb', 'file'] as const)('lifecycle (eventLog %s)', (eventLog) =
     const stats = await again.runOnce()
     expect(stats.cursor).toBe(30)
     expect(await reopened.query('SELECT count(*) AS n FROM seen')).toEqual([{ n: 30 }])
+  })
+
+  it("a built projector joins the database's group: listed, looked up, run together, stopped by close", async () => {
+    const clock = new ManualClock(1_000)
+    const db = await Azoth.open(tempDir(), { eventLog, clock })
+    await db.migrate(TABLE)
+    const built = db
+      .projectorBuilder()
+      .withName('seen')
+      .withHandler({
+        eventTypes: '*',
+        handle: (e, tx) => void tx.run('INSERT INTO seen (id) VALUES (?)', [e.id]),
+      })
+      .build()
+    const other = db.projector({ name: 'other', handlers: [{ eventTypes: '*', handle: () => {} }] })
+    expect(db.projectors.names).toEqual(['seen', 'other'])
+    expect(db.projector({ name: 'seen' })).toBe(built)
+    expect(db.projectors.get('other')).toBe(other)
+    // One name, one cursor: neither way of making a projector may reuse a name.
+    expect(() =>
+      db
+        .projectorBuilder()
+        .withName('other')
+        .withHandler({ eventTypes: '*', handle: () => {} })
+        .build(),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG' }))
+    await logEvents(db, 3)
+    const stats = await db.projectors.runOnce()
+    expect(stats['seen']?.cursor).toBe(3)
+    expect(stats['other']?.cursor).toBe(3)
+    expect(Object.keys((await db.metrics()).projectors)).toEqual(['seen', 'other'])
+    // The database's clock and logger are the projector's defaults: its cursor row carries the clock's time.
+    expect(await db.query('SELECT updated_at FROM _azoth_cursors WHERE projector = ?', ['seen'])).toEqual([
+      { updated_at: 1_000 },
+    ])
+    built.start()
+    expect(built.metrics().state).toBe('running')
+    await db.close() // stops every projector of the group, the running one included
+    expect(() => db.projectorBuilder()).toThrow(expect.objectContaining({ code: 'CLOSED' }))
   })
 
   it('a failing backup resumes ingestion and writes nothing into the database', async () => {

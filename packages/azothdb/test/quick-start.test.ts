@@ -8,7 +8,6 @@ import {
   isAzothError,
   type SqlEventHandler,
   type SqliteTx,
-  Transaction,
   TypedValue,
 } from 'azothdb'
 import { pino } from 'pino'
@@ -89,8 +88,10 @@ describe.each(['lmdb', 'file'] as const)('the quick start (eventLog %s)', (event
       stateKeysDeleted: 1,
       result: 'done',
     })
-    // new Transaction(db) is db.transaction().
-    const noEvents = await new Transaction(db).keys(['a']).execute((ctx) => ctx.set('a', 3n))
+    const noEvents = await db
+      .transaction()
+      .keys(['a'])
+      .execute((ctx) => ctx.set('a', 3n))
     expect(noEvents.eventsWritten).toBe(0)
     expect(noEvents.firstEventId).toBeUndefined()
     expect(noEvents.lastEventId).toBeUndefined()
@@ -207,7 +208,7 @@ describe.each(['lmdb', 'file'] as const)('the quick start (eventLog %s)', (event
         },
       })
       .withErrorStrategy(ErrorStrategy.deadLetter())
-      .withDeadLetterQueue(db.deadLetters)
+      .withDeadLetterQueue()
       .build()
     const flakyStats = await flaky.runOnce()
     expect(flakyStats).toMatchObject({ cursor: 7, deadLettered: 1 })

@@ -3,9 +3,11 @@
 // up and tearing down per call, which dominated decoding a two-field payload; this reads such
 // values in about half that. Anything outside the subset (or malformed, or with bytes left over)
 // returns NOT_PLAIN and the caller decodes the same bytes with cbor-x, so results never differ
-// from cbor-x's (a property test holds the two together).
+// from cbor-x's (a property test holds the two together), but for one key: an own '__proto__'
+// stays itself here and in the fallback (cbor-proto-keys.ts), where cbor-x alone renames it.
 
 import { type ObjectShape, rootShape } from './object-shapes.js'
+import { setOwnKey } from './own-key.js'
 import { StringCache } from './string-cache.js'
 
 /** Returned when the bytes are not in the plain subset; decode them with cbor-x instead. */
@@ -115,7 +117,7 @@ function keyedMap(n: number, depth: number): Record<string, unknown> | typeof NO
     if (key === NOT_PLAIN) return NOT_PLAIN
     const value = read(depth + 1)
     if (value === NOT_PLAIN) return NOT_PLAIN
-    object[key] = value
+    setOwnKey(object, key, value)
   }
   return object
 }
@@ -180,7 +182,7 @@ function mapKey(): string | typeof NOT_PLAIN {
   const s = pos + 1
   if (s + n > end) return NOT_PLAIN
   const b = src
-  // A cached key was ASCII and not '__proto__' when it was stored.
+  // A cached key was ASCII when it was stored.
   const cached = keyCache.get(b, s, s + n)
   if (cached !== undefined) {
     pos = s + n
@@ -188,8 +190,6 @@ function mapKey(): string | typeof NOT_PLAIN {
   }
   for (let i = 0; i < n; i++) if (b[s + i]! >= 0x80) return NOT_PLAIN
   const key = ascii(b, s, n)
-  // cbor-x renames this key (a prototype-pollution guard); leave it to cbor-x.
-  if (key === '__proto__') return NOT_PLAIN
   keyCache.set(b, s, s + n, key)
   pos = s + n
   return key

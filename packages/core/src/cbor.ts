@@ -1,6 +1,8 @@
 import { Decoder, Encoder } from 'cbor-x'
 import { decodePlainCbor, NOT_PLAIN } from './cbor-fast-path.js'
-import { AzothError, CorruptionError } from './errors.js'
+import { mapsToObjects, mayHoldProtoKey } from './cbor-proto-keys.js'
+import { CorruptionError } from './errors.js'
+import { setOwnKey } from './own-key.js'
 
 // `useRecords: false` keeps payloads plain CBOR that any reader can decode.
 const encoder = new Encoder({
@@ -14,6 +16,8 @@ const encoder = new Encoder({
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
 // cbor-x's decode takes an end offset its type declaration leaves out.
 const decodeUpTo = decoder.decode.bind(decoder) as (source: Uint8Array, end?: number) => unknown
+// For bytes that may hold a '__proto__' key, which the decoder above would rename (see cbor-proto-keys.ts).
+const mapDecoder = new Decoder({ useRecords: false, mapsAsObjects: false, copyBuffers: true })
 
 // cbor-x caches a DataView on the source as a new property: for a fresh subarray per event that is
 // an allocation and a shape change each time. Small inputs are decoded from one scratch buffer instead.
@@ -50,6 +54,8 @@ export function decodeCborRange(
   const plain = decodePlainCbor(bytes, start, end)
   if (plain !== NOT_PLAIN) return plain
   try {
+    if (mayHoldProtoKey(bytes, start, end))
+      return mapsToObjects(mapDecoder.decode(bytes.subarray(start, end)))
     const n = end - start
     if (n === 0 || n > SCRATCH_LIMIT)
       return decodeUpTo(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end))
@@ -70,8 +76,7 @@ export function decodeCborRange(
 /**
  * Returns a copy of `value` with every plain object's keys sorted (and Map and Set entries in the
  * order of their encoded bytes), so encoding is deterministic. Null-prototype objects count as
- * plain. An own `__proto__` key raises `INVALID_ARGUMENT`: cbor-x renames it on decode (to guard
- * against prototype pollution), so it could not round-trip.
+ * plain. An own `__proto__` key is kept as an own key (decoding returns it as one).
  */
 export function canonicalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonicalize)
@@ -79,13 +84,8 @@ export function canonicalize(value: unknown): unknown {
     const proto = Object.getPrototypeOf(value)
     if (proto === Object.prototype || proto === null) {
       const src = value as Record<string, unknown>
-      if (Object.hasOwn(src, '__proto__')) {
-        throw new AzothError('INVALID_ARGUMENT', "an object key '__proto__' cannot be stored", {
-          details: { key: '__proto__' },
-        })
-      }
       const out: Record<string, unknown> = {}
-      for (const k of Object.keys(src).sort()) out[k] = canonicalize(src[k])
+      for (const k of Object.keys(src).sort()) setOwnKey(out, k, canonicalize(src[k]))
       return out
     }
   }

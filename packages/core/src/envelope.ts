@@ -37,7 +37,7 @@ export interface EventStreamRef {
 /** What goes into an envelope. */
 export interface EnvelopeInput {
   /**
-   * The event type (e.g. `'OrderPlaced'`): non-empty, well-formed, at most {@link MAX_EVENT_TYPE_BYTES}
+   * The event type (e.g. `'OrderPlaced'`): non-empty, well-formed, at most 256
    * UTF-8 bytes.
    */
   readonly type: string

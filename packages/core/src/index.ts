@@ -1,4 +1,5 @@
-export { allocateBytes } from './byte-slab.js'
+// The public surface of @azothdb/core: what its README documents. Helpers shared only by Azoth's
+// own packages live behind '@azothdb/core/internal' (internal.ts), which carries no stability promise.
 export type {
   CanonicalStore,
   CommitResult,
@@ -13,22 +14,15 @@ export type {
   WriteContext,
   WriteFn,
 } from './canonical-store.js'
-export { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
 export { type Clock, fixedClock, ManualClock, systemClock } from './clock.js'
-export { checkInteger, checkKnownFields, checkNumber, checkOneOf, type Durability } from './config.js'
+export type { Durability } from './config.js'
 export {
   type AzothEvent,
-  decodeEnvelopeHeader,
-  decodeEnvelopePayload,
   decodeEvent,
-  ENVELOPE_FORMAT_VERSION,
-  type EnvelopeHeader,
   type EnvelopeInput,
   type EventMetadata,
   type EventStreamRef,
   encodeEnvelope,
-  MAX_EVENT_TYPE_BYTES,
-  readEventType,
 } from './envelope.js'
 export {
   AZOTH_ERROR_CODES,
@@ -45,22 +39,13 @@ export {
   LockTimeoutError,
   PreflightFailedError,
   TypeMismatchError,
-  toError,
 } from './errors.js'
 export type { EventHandler } from './event-handler.js'
 export type { EventLog, EventLogStats, EventRange, EventRecord } from './event-log.js'
-export { type EventId, eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
-export { encodeKey, hashKey, type Key, keyId, keyToString } from './keys.js'
-export {
-  checkEventSize,
-  checkKeySize,
-  checkValueSize,
-  DEFAULT_LIMITS,
-  type Limits,
-  resolveLimits,
-} from './limits.js'
+export type { EventId } from './ids.js'
+export type { Key } from './keys.js'
+export { DEFAULT_LIMITS, type Limits } from './limits.js'
 export { type LogFn, type Logger, silentLogger } from './logger.js'
-export { acquireProcessLock, type ProcessLock } from './process-lock.js'
 export type {
   DeadLetter,
   DeadLetterQuery,
@@ -72,18 +57,9 @@ export type {
   ProjectionTxControl,
 } from './projection-store.js'
 export {
-  type StripeLease,
-  StripeLockManager,
-  type StripeLockOptions,
-  type StripeLockStats,
-} from './stripe-locks.js'
-export {
   type ArrayValue,
   type BoolValue,
   type BytesValue,
-  bytesEqual,
-  compareBytes,
-  compareUtf8,
   type F64Value,
   type I64Value,
   isTypedValue,
@@ -95,5 +71,4 @@ export {
   type TypedValueKind,
   type U256Value,
 } from './typed-value.js'
-export { decodeTypedValue, encodeTypedValue, TYPED_VALUE_TAGS } from './typed-value-codec.js'
-export { utf8DecodeStrict, utf8Encode, utf8Length } from './utf8.js'
+export { decodeTypedValue, encodeTypedValue } from './typed-value-codec.js'

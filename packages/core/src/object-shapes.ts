@@ -6,6 +6,8 @@
 // maps keyed by ids (a new sequence each) cost no code generation; those, and every map where code
 // generation is disallowed, are built key by key.
 
+import { setOwnKey } from './own-key.js'
+
 /** Builds an object from `values[base + i]` as the i-th key's value. */
 type ObjectBuilder = (values: readonly unknown[], base: number) => Record<string, unknown>
 
@@ -88,15 +90,17 @@ function buildByKeys(
   base: number,
 ): Record<string, unknown> {
   const object: Record<string, unknown> = {}
-  for (let i = 0; i < keys.length; i++) object[keys[i]!] = values[base + i]
+  for (let i = 0; i < keys.length; i++) setOwnKey(object, keys[i]!, values[base + i])
   return object
 }
 
 function compile(keys: readonly string[]): ObjectBuilder {
-  // '__proto__' is the one literal key that would set the prototype rather than a property.
-  if (codegenRefused || keys.includes('__proto__')) return (values, base) => buildByKeys(keys, values, base)
-  // Keys as JSON string literals cannot be code.
-  const fields = keys.map((k, i) => `${JSON.stringify(k)}: v[b + ${i}]`).join(', ')
+  if (codegenRefused) return (values, base) => buildByKeys(keys, values, base)
+  // Keys as JSON string literals cannot be code. A literal `"__proto__": x` would set the
+  // prototype; the computed form `["__proto__"]: x` defines an own property like any other key.
+  const fields = keys
+    .map((k, i) => `${k === '__proto__' ? `[${JSON.stringify(k)}]` : JSON.stringify(k)}: v[b + ${i}]`)
+    .join(', ')
   try {
     return new Function('v', 'b', `'use strict'; return { ${fields} }`) as ObjectBuilder
   } catch {

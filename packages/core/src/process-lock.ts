@@ -1,204 +1,154 @@
-import { createHash, randomUUID } from 'node:crypto'
 import {
   closeSync,
-  linkSync,
-  mkdirSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
   openSync,
   readFileSync,
-  rmdirSync,
   statSync,
   unlinkSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs'
 import { hostname } from 'node:os'
+import { resolve } from 'node:path'
 import { AzothError, LockedError } from './errors.js'
+import { type KernelFileLocks, kernelFileLocks } from './kernel-file-locks.js'
+import { acquirePidFileLock } from './pid-file-lock.js'
+import type { ProcessLock } from './process-lock-handle.js'
 
-/** A lock file that keeps a directory to one writer process. */
-export interface ProcessLock {
-  /** The lock file's path; it holds the owner's pid and host as JSON, for diagnosing `LOCKED`. */
-  readonly path: string
-  /** Removes the lock file; safe to call twice. */
-  release(): void
-}
+export type { ProcessLock } from './process-lock-handle.js'
 
-interface LockOwner {
-  readonly pid: number
-  readonly host: string
-}
-
-/** A break marker older than this belongs to a process that died while breaking a stale lock. */
-const ABANDONED_BREAK_MS = 10_000
+/** Lock files this process holds, to tell "already open here" from "held by another process". */
+const heldHere = new Set<string>()
 
 function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code
 }
 
-/** The lock file's exact content, or undefined when there is none. */
-function readContent(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined
-    throw new AzothError('IO', `cannot read the lock file ${path}: ${String(errnoCode(e))}`, {
-      cause: e,
-      details: { path },
-    })
-  }
+function ioError(action: string, path: string, e: unknown): AzothError {
+  const errno = errnoCode(e)
+  return new AzothError('IO', `cannot ${action} the lock file ${path}: ${String(errno)}`, {
+    cause: e,
+    details: { path, errno },
+  })
 }
 
-function parseOwner(content: string): LockOwner | undefined {
+/** The holder named in the lock file, for the `LOCKED` message only: the kernel lock decides. */
+function describeHolder(path: string): { pid?: number; host?: string } {
   try {
-    const parsed = JSON.parse(content) as Partial<LockOwner>
-    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string')
-      return { pid: parsed.pid, host: parsed.host }
-  } catch {
-    // Unreadable or half-written (by an older version that wrote in place): treated as stale.
-  }
-  return undefined
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    return errnoCode(e) === 'EPERM'
-  }
-  return !isZombie(pid)
-}
-
-/**
- * A killed process nobody reaped still answers signal 0. On Linux its state in /proc says it is
- * dead ('Z'), and its lock can be taken over; elsewhere it counts as alive.
- */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z'
-  } catch {
-    // No /proc (not Linux) or the process just went away: judged by signal 0 alone.
-    return false
-  }
-}
-
-/**
- * Creates `path` holding `content`, or returns false when it exists. The content is written to a
- * private file first and hard-linked into place, so nobody ever sees a half-written lock.
- */
-function tryCreate(path: string, content: string, unique: string): boolean {
-  const staging = `${path}.${unique}.tmp`
-  try {
-    writeFileSync(staging, content, { flag: 'wx' })
-  } catch (e) {
-    throw new AzothError('IO', `cannot create the lock file ${path}: ${String(errnoCode(e))}`, {
-      cause: e,
-      details: { path },
-    })
-  }
-  try {
-    linkSync(staging, path)
-    return true
-  } catch (e) {
-    if (errnoCode(e) === 'EEXIST') return false
-    // A file system without hard links: fall back to create-then-write.
-    return createInPlace(path, content, e)
-  } finally {
-    try {
-      unlinkSync(staging)
-    } catch {
-      // Already gone: nothing to clean.
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown }
+    return {
+      ...(typeof parsed.pid === 'number' ? { pid: parsed.pid } : {}),
+      ...(typeof parsed.host === 'string' ? { host: parsed.host } : {}),
     }
+  } catch {
+    // Gone, or being rewritten by its new holder: the refusal stands without a name.
+    return {}
   }
 }
 
-function createInPlace(path: string, content: string, linkError: unknown): boolean {
+/** Whether `fd` is still the file at `path` (a releasing holder unlinks it before unlocking). */
+function isFileAtPath(fd: number, path: string): boolean {
+  const open = fstatSync(fd)
+  try {
+    const named = statSync(path)
+    return named.ino === open.ino && named.dev === open.dev
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return false
+    throw e
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch (e) {
+    // Only a descriptor closed behind our back fails here; the kernel lock is gone either way.
+    process.emitWarning(`Azoth: closing a lock file failed: ${String(e)}`, { code: 'AZOTH_LOCK_CLOSE' })
+  }
+}
+
+/**
+ * Opens and locks `path`, or returns undefined when the file was replaced between the open and the
+ * lock (its previous holder released it meanwhile: the caller tries again on the new file).
+ */
+function tryLockFile(path: string, what: string, kernel: KernelFileLocks): ProcessLock | undefined {
   let fd: number
   try {
-    fd = openSync(path, 'wx')
+    // libuv opens with O_CLOEXEC, so child processes never inherit the descriptor nor the lock.
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644)
   } catch (e) {
-    if (errnoCode(e) === 'EEXIST') return false
-    throw new AzothError('IO', `cannot create the lock file ${path}: ${String(errnoCode(e))}`, {
-      cause: e,
-      details: { path, linkError: String(errnoCode(linkError)) },
-    })
+    throw ioError('open', path, e)
   }
   try {
-    writeSync(fd, content)
-  } finally {
-    closeSync(fd)
-  }
-  return true
-}
-
-/**
- * Removes a stale lock file whose content is `stale`. Several processes may judge the same file
- * stale at once; only the one that creates the break marker of that exact content may remove it,
- * and it checks the content again first, so a fresh lock taken meanwhile is never removed.
- */
-function breakStale(path: string, stale: string): void {
-  const digest = createHash('sha256').update(stale).digest('hex').slice(0, 16)
-  const marker = `${path}.break-${digest}`
-  try {
-    mkdirSync(marker)
-  } catch (e) {
-    if (errnoCode(e) !== 'EEXIST') throw new AzothError('IO', `cannot create ${marker}`, { cause: e })
-    try {
-      if (Date.now() - statSync(marker).mtimeMs > ABANDONED_BREAK_MS) rmdirSync(marker)
-    } catch {
-      // Removed by its owner meanwhile.
+    if (!kernel.tryLock(fd)) {
+      closeQuietly(fd)
+      const key = resolve(path)
+      if (heldHere.has(key)) {
+        throw new LockedError(`${what} is already open for writing in this process`, {
+          details: { path, pid: process.pid },
+        })
+      }
+      const holder = describeHolder(path)
+      const by = holder.pid === undefined ? 'another process' : `process ${holder.pid} on ${holder.host}`
+      throw new LockedError(`${what} is held by ${by}`, { details: { path, ...holder } })
     }
-    return
-  }
-  try {
-    if (readContent(path) === stale) unlinkSync(path)
+    if (!isFileAtPath(fd, path)) {
+      closeQuietly(fd)
+      return undefined
+    }
+    // Who holds it, for people and for older versions of this library, which honour a live pid.
+    const owner = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() })
+    ftruncateSync(fd, 0)
+    writeSync(fd, owner, 0)
   } catch (e) {
-    if (errnoCode(e) !== 'ENOENT') throw e
-  } finally {
-    rmdirSync(marker)
+    if (e instanceof AzothError) throw e
+    closeQuietly(fd)
+    throw ioError('lock', path, e)
+  }
+  const key = resolve(path)
+  heldHere.add(key)
+  let released = false
+  return {
+    path,
+    release() {
+      if (released) return
+      released = true
+      heldHere.delete(key)
+      // Unlinked while still locked: whoever opened this file meanwhile and gets the lock after
+      // us sees it is no longer at `path` and retries on a fresh file, so two holders never
+      // hold two different files under one name.
+      try {
+        unlinkSync(path)
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') {
+          process.emitWarning(`Azoth: cannot remove the lock file ${path}: ${String(e)}`, {
+            code: 'AZOTH_LOCK_UNLINK',
+          })
+        }
+      }
+      closeQuietly(fd)
+    },
   }
 }
 
 /**
- * Takes `path` as this process's writer lock: an exclusively created file holding the owner's pid
- * and host. A lock left by a dead process on this host (after a crash) is taken over, by exactly
- * one process even when several try at once; one held by a live process raises `LOCKED`. Lock
- * files of other hosts are never broken (shared volumes).
+ * Takes `path` as this process's writer lock: a kernel-held exclusive lock on the file, which
+ * also names the holder's pid and host. The kernel drops the lock when its process ends, however
+ * it ends (SIGKILL, a crashed container), so a dead writer's lock is free at once and no reuse of
+ * its pid can keep it; while the holder lives every other process, and a second acquisition in
+ * the same process, gets `LOCKED`. The file's content is never trusted: a file left by a crash is
+ * simply locked again. Where kernel locks cannot be loaded, falls back to pid files (see
+ * {@link acquirePidFileLock}).
  */
 export function acquireProcessLock(path: string, what: string): ProcessLock {
-  const me: LockOwner = { pid: process.pid, host: hostname() }
-  const unique = randomUUID()
-  // The nonce makes every lock's content unique, even when a crashed owner's pid is reused.
-  const content = JSON.stringify({ ...me, nonce: unique })
+  const kernel = kernelFileLocks()
+  if (kernel === undefined) return acquirePidFileLock(path, what)
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (tryCreate(path, content, unique)) {
-      let released = false
-      return {
-        path,
-        release() {
-          if (released) return
-          released = true
-          try {
-            if (readContent(path) === content) unlinkSync(path)
-          } catch {
-            // Already gone, or unreadable: nothing of ours to release.
-          }
-        },
-      }
-    }
-    const existing = readContent(path)
-    if (existing === undefined) continue // released meanwhile: try again
-    const owner = parseOwner(existing)
-    if (owner && owner.pid === me.pid && owner.host === me.host) {
-      throw new LockedError(`${what} is already open for writing in this process`, {
-        details: { path, pid: owner.pid },
-      })
-    }
-    if (owner && (owner.host !== me.host || isAlive(owner.pid))) {
-      throw new LockedError(`${what} is held by process ${owner.pid} on ${owner.host}`, {
-        details: { path, pid: owner.pid, host: owner.host },
-      })
-    }
-    breakStale(path, existing)
+    const lock = tryLockFile(path, what, kernel)
+    if (lock !== undefined) return lock
   }
-  throw new LockedError(`${what}: another process keeps taking the lock`, { details: { path } })
+  throw new LockedError(`${what}: another process keeps taking and releasing the lock`, {
+    details: { path },
+  })
 }

@@ -1,4 +1,4 @@
-import { AzothError, TypeMismatchError } from './errors.js'
+import { AzothError, ConfigError, TypeMismatchError } from './errors.js'
 
 /** The kinds of value the state can hold. */
 export type TypedValueKind = 'i64' | 'u256' | 'string' | 'bytes' | 'bool' | 'f64' | 'set' | 'array' | 'json'
@@ -170,7 +170,7 @@ class TypedValueImpl {
   }
   equals(other: TypedValue | undefined): boolean {
     if (other === undefined || other.kind !== this.kind) return false
-    if (encodeForEquality === undefined) throw new AzothError('CONFIG', 'typed value codec not loaded')
+    if (encodeForEquality === undefined) throw new ConfigError('typed value codec not loaded')
     return bytesEqual(encodeForEquality(this as unknown as TypedValue), encodeForEquality(other))
   }
   toJSON(): unknown {

@@ -3,10 +3,21 @@ import { Decoder, Tag } from 'cbor-x'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
-import { decodeCbor, encodeCbor } from '../src/index.js'
+import { decodeCbor, encodeCbor } from '../src/internal.js'
 
-// The reference: cbor-x alone, with the options core decodes with.
+// The reference: cbor-x alone, with the options core decodes with. It renames a key '__proto__' to
+// '__proto_' where core keeps it (exact round trips are tested in exact-round-trip.test.ts), so
+// core's results are compared after the same renaming.
 const cborX = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+
+/** `v` with every own '__proto__' key renamed as cbor-x renames it, entries assigned in order. */
+function renamedLikeCborX(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(renamedLikeCborX)
+  if (!isPlainObject(v)) return v
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) out[k === '__proto__' ? '__proto_' : k] = renamedLikeCborX(v[k])
+  return out
+}
 
 type Outcome = { ok: true; value: unknown } | { ok: false }
 
@@ -20,7 +31,7 @@ function outcome(decode: () => unknown): Outcome {
 
 /** decodeCbor (fast path, then cbor-x) and cbor-x alone agree: the same value, or both refuse. */
 function agree(bytes: Uint8Array): void {
-  const ours = outcome(() => decodeCbor(bytes, 'test'))
+  const ours = outcome(() => renamedLikeCborX(decodeCbor(bytes, 'test')))
   const theirs = outcome(() => cborX.decode(bytes))
   expect(ours.ok).toBe(theirs.ok)
   if (ours.ok && theirs.ok && !same(ours.value, theirs.value)) {
@@ -72,7 +83,7 @@ const value = fc.letrec((tie) => ({
 })).node
 
 describe('plain CBOR fast path', () => {
-  it('decodes every encoded value exactly as cbor-x does', () => {
+  it('decodes every encoded value exactly as cbor-x does (but for its renaming of __proto__)', () => {
     fc.assert(
       fc.property(value, (v) => agree(encodeCbor(v))),
       { numRuns: 2_000 },

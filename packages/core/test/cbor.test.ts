@@ -1,11 +1,5 @@
-import {
-  canonicalize,
-  decodeCbor,
-  encodeCbor,
-  encodeEnvelope,
-  encodeTypedValue,
-  TypedValue,
-} from '@azothdb/core'
+import { encodeEnvelope, encodeTypedValue, TypedValue } from '@azothdb/core'
+import { canonicalize, decodeCbor, encodeCbor } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError } from './helpers.js'
 
@@ -49,8 +43,12 @@ describe('CBOR helpers', () => {
     expect([...m.keys()]).toEqual(['a', 'b'])
   })
 
-  it('canonicalize refuses an own __proto__ key', () => {
-    expectAzothError(() => canonicalize(JSON.parse('[{"__proto__": null}]')), 'INVALID_ARGUMENT')
+  it('canonicalize keeps an own __proto__ key as an own key, in its sorted place', () => {
+    const [sorted] = canonicalize(JSON.parse('[{"z": 1, "__proto__": {"b": 2, "a": 3}}]')) as [object]
+    expect(Object.getPrototypeOf(sorted)).toBe(Object.prototype)
+    expect(Object.getOwnPropertyNames(sorted)).toEqual(['__proto__', 'z'])
+    const inner = Object.getOwnPropertyDescriptor(sorted, '__proto__')!.value as object
+    expect(Object.getOwnPropertyNames(inner)).toEqual(['a', 'b'])
   })
 })
 

@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '@azothdb/core'
 import {
   checkEventSize,
   checkInteger,
@@ -6,9 +7,8 @@ import {
   checkNumber,
   checkOneOf,
   checkValueSize,
-  DEFAULT_LIMITS,
   resolveLimits,
-} from '@azothdb/core'
+} from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError } from './helpers.js'
 

@@ -1,140 +1,41 @@
 import {
-  decodeCbor,
-  decodeEnvelopeHeader,
-  decodeEnvelopePayload,
+  type AzothEvent,
   decodeEvent,
   decodeTypedValue,
-  encodeCbor,
   encodeEnvelope,
   encodeTypedValue,
-  readEventType,
   TypedValue,
 } from '@azothdb/core'
+import { decodeCbor, decodeEnvelopeHeader, encodeCbor } from '@azothdb/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { envelopeInputArb, typedValueArb } from './arbitraries.js'
-import { decodesOrCorruption, propertyTimeout, runs } from './helpers.js'
+import { spawnTypeScript } from '../../../vitest.shared.js'
+import { envelopeInputArb, protoKeyJsonText, typedValueArb } from './arbitraries.js'
+import { decodesOrCorruption, feedAll, mutate, mutationArb, plausibleBytes } from './decoder-fuzzing.js'
+import { hex, propertyTimeout, runs } from './helpers.js'
 
-/** Every decoder of foreign bytes, each of which may only succeed or raise CORRUPTION. */
-const decoders: [string, (b: Uint8Array) => unknown][] = [
-  ['decodeTypedValue', (b) => decodeTypedValue(b)],
-  ['decodeEnvelopeHeader', (b) => decodeEnvelopeHeader(b)],
-  ['decodeEvent', (b) => decodeEvent(1, b)],
-  ['readEventType', (b) => readEventType(b, 'event 1')],
-  ['decodeEnvelopePayload', (b) => decodeEnvelopePayload(b, decodeEnvelopeHeader(b))],
-  ['decodeCbor', (b) => decodeCbor(b, 'fuzz')],
-]
+const FUZZ_DEADLINE_MS = process.env.AZOTH_STRESS === '1' ? 1_200_000 : 180_000
 
-function feedAll(bytes: Uint8Array): void {
-  for (const [, decode] of decoders) decodesOrCorruption(() => decode(bytes))
+/** The bytes `decode` returns a value for, or undefined when it raises CORRUPTION. */
+function decodedOrUndefined<T>(decode: () => T): T | undefined {
+  let value: T | undefined
+  decodesOrCorruption(() => {
+    value = decode()
+  })
+  return value
 }
 
-/** A list of edits applied to a valid encoding: flip/set/insert/delete bytes, truncate, extend. */
-type Mutation =
-  | { op: 'flip'; at: number; bit: number }
-  | { op: 'set'; at: number; value: number }
-  | { op: 'insert'; at: number; value: number }
-  | { op: 'delete'; at: number }
-  | { op: 'truncate'; at: number }
-  | { op: 'append'; bytes: Uint8Array }
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
-  fc.record({
-    op: fc.constant('set' as const),
-    at: fc.nat(),
-    value: fc.oneof(fc.constantFrom(0x00, 0xff, 0x7f, 0x80, 0x1f, 0x5b, 0x9b, 0xbb, 0xd8, 0xf7), fc.nat(255)),
-  }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), value: fc.nat(255) }),
-  fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-)
-
-function mutate(input: Uint8Array, mutations: Mutation[]): Uint8Array {
-  let b = Array.from(input)
-  for (const m of mutations) {
-    const at = b.length === 0 ? 0 : ('at' in m ? m.at : 0) % b.length
-    switch (m.op) {
-      case 'flip':
-        if (b.length > 0) b[at] = b[at]! ^ (1 << m.bit)
-        break
-      case 'set':
-        if (b.length > 0) b[at] = m.value
-        break
-      case 'insert':
-        b.splice(at, 0, m.value)
-        break
-      case 'delete':
-        b.splice(at, 1)
-        break
-      case 'truncate':
-        b = b.slice(0, at)
-        break
-      case 'append':
-        b.push(...m.bytes)
-        break
-    }
-  }
-  return new Uint8Array(b)
+/** What encodeEnvelope writes for a decoded event (it refuses what a writer could not write). */
+function reencode(event: AzothEvent, rawPayload: boolean): Uint8Array {
+  const { type, timestamp, metadata, stream, payload } = event
+  return encodeEnvelope({ type, timestamp, metadata, stream, payload, rawPayload })
 }
 
-/** Bytes that start like one of our formats, so decoders get past their first checks. */
-const plausibleBytes = fc.oneof(
-  fc.uint8Array({ maxLength: 80 }),
-  // A typed value tag, then anything.
-  fc
-    .tuple(fc.integer({ min: 0, max: 10 }), fc.uint8Array({ maxLength: 60 }))
-    .map(([tag, rest]) => new Uint8Array([tag, ...rest])),
-  // A set/array header with a plausible count and member lengths.
-  fc
-    .tuple(fc.constantFrom(7, 8), fc.array(fc.uint8Array({ maxLength: 6 }), { maxLength: 4 }), fc.nat(6))
-    .map(([tag, members, extra]) => {
-      const out = [tag, 0, 0, 0, members.length + (extra % 2)]
-      for (const m of members) out.push(0, 0, 0, m.length + (extra === 5 ? 1 : 0), ...m)
-      return new Uint8Array(out)
-    }),
-  // An envelope header: version 1, any flags, a timestamp, a short type length, then anything.
-  fc
-    .tuple(
-      fc.nat(8),
-      fc.uint8Array({ minLength: 8, maxLength: 8 }),
-      fc.nat(20),
-      fc.uint8Array({ maxLength: 80 }),
-    )
-    .map(([flags, ts, typeLength, rest]) => new Uint8Array([1, flags, ...ts, 0, typeLength, ...rest])),
-  // CBOR major-type heads with extreme lengths, nested containers, tags.
-  fc
-    .tuple(
-      fc.constantFrom(
-        [0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-        [0x7b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00],
-        [0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-        [0x9a, 0xff, 0xff, 0xff, 0xff],
-        [0xbb, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-        [0xba, 0xff, 0xff, 0xff, 0xff],
-        [0x5f],
-        [0x9f],
-        [0xbf],
-        [0xd8, 0x1b], // generic object
-        [0xd8, 0x1c], // shareable
-        [0xd8, 0x1d], // shared reference
-        [0xd8, 0x40],
-        [0xd8, 0x56], // Float64Array
-        [0xd9, 0x01, 0x02], // set
-        [0xd9, 0x01, 0x03], // map
-        [0xd9, 0xdf, 0xff], // record definition
-        [0xd9, 0xe0, 0x00], // record
-        [0xda, 0x00, 0x01, 0x00, 0x00],
-        [0xc1],
-        [0xc2],
-        [0xc3],
-        [0xc4],
-      ),
-      fc.uint8Array({ maxLength: 24 }),
-    )
-    .map(([head, rest]) => new Uint8Array([...head, ...rest])),
-)
+/** A payload built by JSON.parse, with own `__proto__` keys, padded past 64 KiB when `big`. */
+function protoPayload(text: string, big: boolean): unknown {
+  const value: unknown = JSON.parse(text)
+  return big ? { value, padding: 'ä'.repeat(40_000) } : value
+}
 
 describe('decoders only ever raise CORRUPTION', propertyTimeout, () => {
   it('on random byte strings', () => {
@@ -181,6 +82,129 @@ describe('decoders only ever raise CORRUPTION', propertyTimeout, () => {
     )
   })
 
+  it('on mutated payloads and metadata with own __proto__ keys, small and past 64 KiB', () => {
+    // Both decode paths: the fast path and cbor-x, which (for bytes that may hold the key) decodes
+    // maps as Maps that become objects; at 64 KiB cbor-x stops reading from a scratch copy.
+    fc.assert(
+      fc.property(
+        protoKeyJsonText,
+        fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+        fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
+        (text, big, muts) => {
+          const payload = protoPayload(text, big)
+          feedAll(mutate(encodeCbor(payload), muts))
+          const event = encodeEnvelope({ type: 'T', timestamp: 1, payload, metadata: { m: payload } })
+          feedAll(mutate(event, muts))
+        },
+      ),
+      { numRuns: runs(400) },
+    )
+  })
+
+  it('a decoded typed value is one encodeTypedValue accepts and gives back unchanged', () => {
+    // Decoding may only succeed with a value we could have written: anything else is a silent
+    // wrong answer that should have been CORRUPTION.
+    const check = (bytes: Uint8Array) => {
+      const v = decodedOrUndefined(() => decodeTypedValue(bytes))
+      if (v === undefined) return
+      // Built again through its kind's public constructor, which checks everything a writer must.
+      const rebuilt = (TypedValue[v.kind] as (value: unknown) => TypedValue)(v.value)
+      const again = encodeTypedValue(rebuilt)
+      expect(decodeTypedValue(again).equals(v)).toBe(true)
+      // Every kind but json (any CBOR that decodes) and f64 (NaN payloads) has one encoding per
+      // value: other bytes that decode mean a lossy decoding (a replaced character, a reordered set).
+      if (v.kind !== 'json' && v.kind !== 'f64') expect(hex(again)).toBe(hex(bytes))
+    }
+    fc.assert(
+      fc.property(typedValueArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (v, muts) =>
+        check(mutate(encodeTypedValue(v), muts)),
+      ),
+      { numRuns: runs(1000) },
+    )
+    fc.assert(
+      fc.property(plausibleBytes, (b) => check(new Uint8Array([9, ...b]))),
+      { numRuns: runs(1000) },
+    )
+    // A valid body under another kind's tag: an array's members read as a set, a string as bytes...
+    fc.assert(
+      fc.property(typedValueArb, fc.nat(9), (v, tag) => {
+        const bytes = encodeTypedValue(v).slice()
+        bytes[0] = tag
+        check(bytes)
+      }),
+      { numRuns: runs(1000) },
+    )
+  })
+
+  it('a decoded event is one encodeEnvelope accepts and gives back unchanged', () => {
+    fc.assert(
+      fc.property(envelopeInputArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (g, muts) => {
+        const bytes = mutate(
+          encodeEnvelope({
+            type: g.type,
+            timestamp: g.timestamp,
+            metadata: g.metadata,
+            stream: g.stream,
+            payload: g.body.payload,
+            rawPayload: g.body.rawPayload,
+          }),
+          muts,
+        )
+        const header = decodedOrUndefined(() => decodeEnvelopeHeader(bytes))
+        const event = decodedOrUndefined(() => decodeEvent(3, bytes))
+        if (header === undefined || event === undefined) return
+        const written = reencode(event, header.rawPayload)
+        const again = decodeEvent(3, written)
+        expect([again.type, again.timestamp, again.stream]).toEqual([
+          event.type,
+          event.timestamp,
+          event.stream,
+        ])
+        // Compared by their encodings: equal values with NaN inside (an invalid Date) are not deep-equal.
+        expect(hex(reencode(again, header.rawPayload))).toBe(hex(written))
+      }),
+      { numRuns: runs(1000) },
+    )
+  })
+
+  it(
+    'out of process: the fuzz neither crashes the process nor hangs',
+    async () => {
+      // A native abort (cbor-x may read strings through a native addon) or an endless loop would
+      // take the test runner down with it or stall it, and a stalled synchronous loop cannot time
+      // out in-process. A child runs the same fuzz under a generous deadline instead.
+      const seed = Date.now() % 2 ** 31
+      const child = spawnTypeScript(
+        new URL('./fixtures/fuzz-decoders.ts', import.meta.url),
+        [String(seed), String(runs(300))],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      let stdout = ''
+      let stderr = ''
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString()
+      })
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString()
+      })
+      let hung = false
+      // Not a performance bound: the fuzz takes seconds; only a loop that never ends reaches it.
+      const deadline = setTimeout(() => {
+        hung = true
+        child.kill('SIGKILL')
+      }, FUZZ_DEADLINE_MS)
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+        child.on('exit', (c, s) => resolve([c, s])),
+      )
+      clearTimeout(deadline)
+      expect(hung, `seed ${seed}: the fuzz was still running after ${FUZZ_DEADLINE_MS} ms`).toBe(false)
+      expect(stderr, `seed ${seed}`).toBe('')
+      expect(stdout.trim(), `seed ${seed}`).toBe('ok')
+      expect([code, signal], `seed ${seed}`).toEqual([0, null])
+    },
+    FUZZ_DEADLINE_MS + 60_000,
+  )
+
   it('on hostile CBOR: deep nesting, huge lengths, odd tags', () => {
     const cases: Uint8Array[] = [
       new Uint8Array(200_000).fill(0x81), // [[[[...]]]] deeper than the stack
@@ -197,6 +221,24 @@ describe('decoders only ever raise CORRUPTION', propertyTimeout, () => {
       new Uint8Array([0xd9, 0xe0, 0x00, 0x01]),
       new Uint8Array([0xc1, 0x7b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
       new Uint8Array([0xc2, 0x5a, 0xff, 0xff, 0xff, 0xff]),
+      // A '__proto__' key beside keys no object can have (an array, a map), and inside a Set and a Tag.
+      new Uint8Array([0xa2, 0x69, ...Buffer.from('__proto__'), 0x01, 0x81, 0x01, 0x02]),
+      new Uint8Array([0xa2, 0x69, ...Buffer.from('__proto__'), 0x01, 0xa0, 0x02]),
+      new Uint8Array([
+        0xd9,
+        0x01,
+        0x02,
+        0x81,
+        0xa1,
+        0x69,
+        ...Buffer.from('__proto__'),
+        0xa1,
+        0x61,
+        0x61,
+        0x01,
+      ]),
+      new Uint8Array([0xda, 0, 1, 0, 0, 0xa1, 0x69, ...Buffer.from('__proto__'), 0x61, 0xc3]),
+      new Uint8Array([0xa1, 0x69, ...Buffer.from('__proto__')]), // truncated after the key
     ]
     for (const c of cases) {
       feedAll(c)

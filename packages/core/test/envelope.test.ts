@@ -1,14 +1,11 @@
+import { type AzothEvent, decodeEvent, type EnvelopeInput, encodeEnvelope } from '@azothdb/core'
 import {
-  type AzothEvent,
   decodeEnvelopeHeader,
   decodeEnvelopePayload,
-  decodeEvent,
   ENVELOPE_FORMAT_VERSION,
-  type EnvelopeInput,
-  encodeEnvelope,
   MAX_EVENT_TYPE_BYTES,
   readEventType,
-} from '@azothdb/core'
+} from '@azothdb/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { envelopeInputArb } from './arbitraries.js'

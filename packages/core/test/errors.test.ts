@@ -10,8 +10,8 @@ import {
   LockTimeoutError,
   PreflightFailedError,
   TypeMismatchError,
-  toError,
 } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 
 describe('AzothError', () => {

@@ -35,17 +35,6 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
   return expect.fail('expected the promise to reject')
 }
 
-/** Runs `fn` (a decoder) and lets only success or an AzothError with code CORRUPTION pass. */
-export function decodesOrCorruption(fn: () => unknown): void {
-  try {
-    fn()
-  } catch (e) {
-    if (!isAzothError(e, 'CORRUPTION')) {
-      throw new Error(`decoder raised something other than CORRUPTION: ${String(e)}`, { cause: e })
-    }
-  }
-}
-
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }

@@ -5,11 +5,10 @@ import {
   encodeEnvelope,
   type Logger,
   ManualClock,
-  type StripeLease,
-  StripeLockManager,
   silentLogger,
   systemClock,
 } from '@azothdb/core'
+import { type StripeLease, StripeLockManager } from '@azothdb/core/internal'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
 describe('interfaces other packages implement', () => {

@@ -13,7 +13,7 @@ import {
   utf8Encode,
   utf8Length,
   writeEventId,
-} from '@azothdb/core'
+} from '@azothdb/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { unicodeString } from './arbitraries.js'

@@ -1,21 +1,36 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { acquireProcessLock } from '@azothdb/core'
+import { acquireProcessLock } from '@azothdb/core/internal'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { spawnTypeScript } from '../../../vitest.shared.js'
 import { expectAzothError } from './helpers.js'
+import {
+  children,
+  holderScript,
+  killChildren,
+  killed,
+  lineReader,
+  repoRoot,
+  startHolder,
+  startHolderInPidNamespace,
+} from './lock-holders.js'
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
-const holder = fileURLToPath(new URL('./fixtures/hold-process-lock.ts', import.meta.url))
+const churner = fileURLToPath(new URL('./fixtures/churn-process-lock.ts', import.meta.url))
 const RACES = process.env.AZOTH_STRESS === '1' ? 20 : 2
 const RACERS = 5
+const CHURN_MS = process.env.AZOTH_STRESS === '1' ? 20_000 : 2_000
+
+// `unshare --pid` needs root (or user namespaces) and util-linux; without them the pid-reuse
+// tests cannot build their scenario.
+const canUnshare =
+  process.platform === 'linux' &&
+  spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0
 
 let dir: string
 let lockPath: string
-const children: ChildProcess[] = []
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'azoth-core-lock-'))
@@ -23,61 +38,29 @@ beforeEach(() => {
 })
 
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  killChildren()
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** A child that prints lines: `ready` (with a go file), then `locked` or `error <CODE>`. */
-interface Holder {
-  readonly child: ChildProcess
-  nextLine(): Promise<string>
+function owner(): unknown {
+  return JSON.parse(readFileSync(lockPath, 'utf8'))
 }
 
-function startHolder(goFile?: string): Holder {
-  const child = spawnTypeScript(holder, [lockPath, ...(goFile === undefined ? [] : [goFile])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  children.push(child)
-  const lines: string[] = []
-  const waiting: ((line: string) => void)[] = []
-  let buffered = ''
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString()
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl)
-      buffered = buffered.slice(nl + 1)
-      const w = waiting.shift()
-      if (w) w(line)
-      else lines.push(line)
-    }
-  })
-  const exited = new Promise<string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(`exited ${code ?? signal}`)),
-  )
-  return {
-    child,
-    nextLine: () => {
-      const line = lines.shift()
-      if (line !== undefined) return Promise.resolve(line)
-      return Promise.race([new Promise<string>((resolve) => waiting.push(resolve)), exited])
-    },
-  }
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.on('exit', () => resolve())
-    child.kill('SIGKILL')
-  })
+/** The host pid of the only child of `pid` (the pid-1 process `unshare --fork` started). */
+function onlyChildOf(pid: number): number {
+  const listed = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')
+  expect(listed).toHaveLength(1)
+  return Number(listed[0])
 }
 
 describe('acquireProcessLock', () => {
   it('writes the owner, refuses a second lock in the same process, and releases once', () => {
     const lock = acquireProcessLock(lockPath, 'the test directory')
     expect(lock.path).toBe(lockPath)
-    expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() })
+    expect(owner()).toMatchObject({ pid: process.pid, host: hostname() })
     const e = expectAzothError(() => acquireProcessLock(lockPath, 'the test directory'), 'LOCKED')
     expect(e.message).toContain('the test directory')
+    expect(e.message).toContain('in this process')
     lock.release()
     expect(existsSync(lockPath)).toBe(false)
     lock.release()
@@ -87,93 +70,136 @@ describe('acquireProcessLock', () => {
     expect(readdirSync(dir)).toEqual([])
   })
 
-  it('does not remove a lock file that another owner has taken since', () => {
-    const lock = acquireProcessLock(lockPath, 'dir')
-    writeFileSync(lockPath, JSON.stringify({ pid: process.pid + 1, host: 'elsewhere' }))
-    lock.release()
-    expect(existsSync(lockPath)).toBe(true)
-  })
-
-  it('never breaks a lock of another host', () => {
-    writeFileSync(lockPath, JSON.stringify({ pid: 1, host: `${hostname()}-other` }))
-    const e = expectAzothError(() => acquireProcessLock(lockPath, 'dir'), 'LOCKED')
-    expect(e.details).toMatchObject({ pid: 1 })
-  })
-
-  it('takes over a lock left by a dead process, or an unreadable one', () => {
-    // A pid beyond the kernel's pid_max never belongs to a live process.
-    writeFileSync(lockPath, JSON.stringify({ pid: 2 ** 30, host: hostname() }))
-    acquireProcessLock(lockPath, 'dir').release()
-    writeFileSync(lockPath, '')
-    acquireProcessLock(lockPath, 'dir').release()
-    writeFileSync(lockPath, '{"pid":')
-    acquireProcessLock(lockPath, 'dir').release()
+  it('trusts no content: a file left by a crash is locked again whoever it names', () => {
+    const left = [
+      JSON.stringify({ pid: 2 ** 30, host: hostname() }), // a pid that cannot be alive
+      JSON.stringify({ pid: process.ppid, host: hostname() }), // a live pid that holds nothing
+      JSON.stringify({ pid: process.pid, host: hostname() }), // our own pid, as after pid reuse
+      JSON.stringify({ pid: 1, host: `${hostname()}-other` }), // a recreated container's old name
+      '',
+      '{"pid":',
+    ]
+    for (const content of left) {
+      writeFileSync(lockPath, content)
+      const lock = acquireProcessLock(lockPath, 'dir')
+      expect(owner()).toMatchObject({ pid: process.pid, host: hostname() })
+      lock.release()
+    }
     expect(readdirSync(dir)).toEqual([])
   })
 
   it('raises IO when the lock file cannot be created', () => {
-    expectAzothError(() => acquireProcessLock(join(dir, 'missing', 'LOCK'), 'dir'), 'IO')
+    const e = expectAzothError(() => acquireProcessLock(join(dir, 'missing', 'LOCK'), 'dir'), 'IO')
+    expect(e.details).toMatchObject({ errno: 'ENOENT' })
   })
 
-  it('a live process holds the lock against us; after SIGKILL we take it over', async () => {
-    const first = startHolder()
-    expect(await first.nextLine()).toBe('locked')
+  it('a live process holds the lock against us; after SIGKILL we take it over at once', async () => {
+    const first = startHolder(lockPath)
+    expect(await first.nextLine()).toBe(`locked ${first.child.pid}`)
     const e = expectAzothError(() => acquireProcessLock(lockPath, 'the test directory'), 'LOCKED')
-    expect(e.details).toMatchObject({ pid: first.child.pid })
-    const second = startHolder()
+    expect(e.details).toMatchObject({ pid: first.child.pid, host: hostname() })
+    expect(e.message).toContain(`process ${first.child.pid}`)
+    const second = startHolder(lockPath)
     expect(await second.nextLine()).toBe('error LOCKED')
     await killed(first.child)
     expect(existsSync(lockPath)).toBe(true) // left behind by the crash
     const lock = acquireProcessLock(lockPath, 'the test directory')
-    expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid })
+    expect(owner()).toMatchObject({ pid: process.pid })
     lock.release()
   }, 60_000)
 
-  // Zombies are recognised through /proc, which only Linux has; elsewhere they count as alive.
-  it.skipIf(process.platform !== 'linux')(
-    'takes over the lock of a killed process that nobody reaped (a zombie)',
-    async () => {
-      // The holder's parent is `sleep` (exec'd by sh), which never waits for it: once killed, it
-      // stays a zombie that still answers signal 0.
-      const script = `"${process.execPath}" --import tsx "${holder}" "${lockPath}" > /dev/null & echo $!; exec sleep 20`
-      const shell = spawn('sh', ['-c', script], {
-        cwd: repoRoot,
-        env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.base.json` },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      children.push(shell)
-      const pid = Number(
-        await new Promise<string>((resolve) =>
-          shell.stdout!.once('data', (d: Buffer) => resolve(d.toString())),
-        ),
-      )
-      for (let i = 0; i < 200 && !existsSync(lockPath); i++) await new Promise((r) => setTimeout(r, 50))
-      expectAzothError(() => acquireProcessLock(lockPath, 'the test directory'), 'LOCKED')
-      process.kill(pid, 'SIGKILL')
-      let stat = ''
-      for (let i = 0; i < 100 && !/\) Z /.test(stat); i++) {
-        await new Promise((r) => setTimeout(r, 20))
-        stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      }
-      expect(stat).toMatch(/\) Z /)
-      const lock = acquireProcessLock(lockPath, 'the test directory')
-      expect(JSON.parse(readFileSync(lockPath, 'utf8'))).toMatchObject({ pid: process.pid })
-      lock.release()
-    },
-    60_000,
-  )
+  it('a child process the holder started does not inherit the lock', async () => {
+    const holder = startHolder(lockPath, { withChild: true })
+    expect(await holder.nextLine()).toBe(`locked ${holder.child.pid}`)
+    const sleeper = Number((await holder.nextLine()).replace('child ', ''))
+    try {
+      await killed(holder.child)
+      process.kill(sleeper, 0) // still alive, with whatever descriptors it inherited
+      acquireProcessLock(lockPath, 'the test directory').release()
+    } finally {
+      process.kill(sleeper, 'SIGKILL')
+    }
+  }, 60_000)
 
-  it('exactly one of several processes racing for a stale lock wins', async () => {
+  it('a killed holder that nobody reaped (a zombie) holds nothing', async () => {
+    // The holder's parent is `sleep` (exec'd by sh), which never waits for it: once killed, it
+    // stays a zombie that still answers signal 0, but the kernel closed its files.
+    const script = `"${process.execPath}" --import tsx "${holderScript}" "${lockPath}" > /dev/null & echo $!; exec sleep 20`
+    const shell = spawn('sh', ['-c', script], {
+      cwd: repoRoot,
+      env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.base.json` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    children.push(shell)
+    const pid = Number(
+      await new Promise<string>((resolve) =>
+        shell.stdout!.once('data', (d: Buffer) => resolve(d.toString())),
+      ),
+    )
+    for (let i = 0; i < 200 && !existsSync(lockPath); i++) await new Promise((r) => setTimeout(r, 50))
+    for (let i = 0; i < 200 && !readFileSync(lockPath, 'utf8').includes(`${pid}`); i++)
+      await new Promise((r) => setTimeout(r, 50))
+    expectAzothError(() => acquireProcessLock(lockPath, 'the test directory'), 'LOCKED')
+    process.kill(pid, 'SIGKILL')
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      try {
+        acquireProcessLock(lockPath, 'the test directory').release()
+        return
+      } catch {
+        // Still dying.
+      }
+    }
+    expect.fail('the lock of a killed process never became free')
+  }, 60_000)
+
+  it('exactly one of several processes racing for a left-behind lock wins', async () => {
     for (let race = 0; race < RACES; race++) {
       writeFileSync(lockPath, JSON.stringify({ pid: 2 ** 30, host: hostname() }))
       const goFile = join(dir, `go-${race}`)
-      const racers = Array.from({ length: RACERS }, () => startHolder(goFile))
+      const racers = Array.from({ length: RACERS }, () => startHolder(lockPath, { goFile }))
       for (const r of racers) expect(await r.nextLine()).toBe('ready')
       writeFileSync(goFile, '')
       const outcomes = await Promise.all(racers.map((r) => r.nextLine()))
-      expect(outcomes.filter((o) => o === 'locked')).toHaveLength(1)
-      expect(outcomes.filter((o) => o !== 'locked').every((o) => o === 'error LOCKED')).toBe(true)
+      expect(outcomes.filter((o) => o.startsWith('locked '))).toHaveLength(1)
+      expect(outcomes.filter((o) => !o.startsWith('locked ')).every((o) => o === 'error LOCKED')).toBe(true)
       await Promise.all(racers.map((r) => killed(r.child)))
     }
   }, 300_000)
+
+  it('processes taking and releasing the lock in a loop never hold it together', async () => {
+    // Each release unlinks the file while a rival may have it open: without the check that the
+    // locked file is still the one at the path, the rival and a third process could both hold.
+    const churners = Array.from({ length: 3 }, () =>
+      lineReader(
+        spawnTypeScript(churner, [lockPath, String(CHURN_MS)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+      ),
+    )
+    const outcomes = await Promise.all(churners.map((c) => c.nextLine()))
+    for (const o of outcomes) expect(o).toMatch(/^done [1-9]\d*$/)
+  }, 120_000)
+
+  describe.skipIf(!canUnshare)('across pid namespaces (containers), where pids are reused', () => {
+    it('pid 1 of a new namespace takes the lock that pid 1 of a killed one left', async () => {
+      const first = startHolderInPidNamespace(lockPath)
+      expect(await first.nextLine()).toBe('locked 1')
+      const pid1 = onlyChildOf(first.child.pid!)
+      process.kill(pid1, 'SIGKILL')
+      await new Promise((resolve) => first.child.on('exit', resolve))
+      // The file still names pid 1 on this host: exactly what the new holder will be.
+      expect(owner()).toMatchObject({ pid: 1, host: hostname() })
+      const second = startHolderInPidNamespace(lockPath)
+      expect(await second.nextLine()).toBe('locked 1')
+      expectAzothError(() => acquireProcessLock(lockPath, 'the test directory'), 'LOCKED')
+    }, 60_000)
+
+    it('a live pid 1 of another namespace keeps the lock against a pid 1 and against us', async () => {
+      const first = startHolderInPidNamespace(lockPath)
+      expect(await first.nextLine()).toBe('locked 1')
+      const second = startHolderInPidNamespace(lockPath)
+      expect(await second.nextLine()).toBe('error LOCKED')
+      const e = expectAzothError(() => acquireProcessLock(lockPath, 'the test directory'), 'LOCKED')
+      expect(e.message).not.toContain('in this process')
+    }, 60_000)
+  })
 })

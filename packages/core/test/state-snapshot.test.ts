@@ -3,11 +3,11 @@ import {
   ClosedError,
   type EventId,
   type Key,
-  keyId,
   type StateEntry,
   type StateSnapshot,
   TypedValue,
 } from '@azothdb/core'
+import { keyId } from '@azothdb/core/internal'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
 /** The smallest StateSnapshot: a frozen copy of a map (enough to check the interface's shape). */

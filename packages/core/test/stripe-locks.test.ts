@@ -1,4 +1,5 @@
-import { isAzothError, type Key, type StripeLease, StripeLockManager } from '@azothdb/core'
+import { isAzothError, type Key } from '@azothdb/core'
+import { type StripeLease, StripeLockManager } from '@azothdb/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError, propertyTimeout, rejection, runs } from './helpers.js'

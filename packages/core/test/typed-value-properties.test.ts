@@ -1,11 +1,5 @@
-import {
-  bytesEqual,
-  compareUtf8,
-  decodeTypedValue,
-  encodeTypedValue,
-  TypedValue as TV,
-  type TypedValue,
-} from '@azothdb/core'
+import { decodeTypedValue, encodeTypedValue, TypedValue as TV, type TypedValue } from '@azothdb/core'
+import { bytesEqual, compareUtf8 } from '@azothdb/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { cborArb, f64Arb, i64Arb, jsonArb, typedValueArb, u256Arb, unicodeString } from './arbitraries.js'
@@ -36,8 +30,12 @@ function expectRoundTrip(v: TypedValue): void {
 function reverseKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(reverseKeys)
   if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
+    // defineProperty: an own '__proto__' key stays a key (assignment would set the prototype).
     const out: Record<string, unknown> = {}
-    for (const k of Object.keys(v).reverse()) out[k] = reverseKeys((v as Record<string, unknown>)[k])
+    for (const k of Object.keys(v).reverse()) {
+      const value = reverseKeys((v as Record<string, unknown>)[k])
+      Object.defineProperty(out, k, { value, writable: true, enumerable: true, configurable: true })
+    }
     return out
   }
   return v
@@ -140,7 +138,6 @@ describe('TypedValue codec properties', propertyTimeout, () => {
         (entries) => {
           const forward = Object.fromEntries(entries)
           const backward = Object.fromEntries([...entries].reverse())
-          if (Object.hasOwn(forward, '__proto__')) return
           expect(encodeTypedValue(TV.json(forward))).toEqual(encodeTypedValue(TV.json(backward)))
         },
       ),

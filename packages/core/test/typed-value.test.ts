@@ -4,10 +4,10 @@ import {
   encodeTypedValue,
   isAzothError,
   isTypedValue,
-  TYPED_VALUE_TAGS,
   TypedValue,
   type TypedValueKind,
 } from '@azothdb/core'
+import { TYPED_VALUE_TAGS } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { I64_MAX, I64_MIN, U256_MAX } from './arbitraries.js'
 import { expectAzothError } from './helpers.js'
@@ -236,11 +236,6 @@ describe('TypedValue binary layout', () => {
   })
 
   it('refuses json it cannot carry unchanged', () => {
-    // cbor-x renames a `__proto__` key on decode, so storing it would silently change the value.
-    expectAzothError(
-      () => encodeTypedValue(TypedValue.json(JSON.parse('{"a":{"__proto__":1}}'))),
-      'INVALID_ARGUMENT',
-    )
     expectAzothError(() => encodeTypedValue(TypedValue.json(() => 1)), 'INVALID_ARGUMENT')
   })
 

@@ -8,5 +8,5 @@ export {
   type SqliteProjectionStoreOptions,
   type SqliteSynchronous,
 } from './sqlite-projection-store.js'
-export { SqliteTx, type SqlParams, type SqlRow } from './sqlite-tx.js'
+export type { SqliteTx, SqlParams, SqlRow, SqlRunResult, SqlStatement } from './sqlite-tx.js'
 export { SYSTEM_PREFIX } from './system-tables.js'

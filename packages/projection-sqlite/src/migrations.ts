@@ -1,4 +1,4 @@
-import { AzothError, type Clock, ConfigError } from '@azothdb/core'
+import { type Clock, ConfigError } from '@azothdb/core'
 import type { SqliteTx } from './sqlite-tx.js'
 
 /** One schema change of the projection tables. `up` and `down` run inside their own transaction. */
@@ -96,7 +96,7 @@ export class Migrator {
         try {
           next.up(tx)
         } catch (e) {
-          throw new AzothError('CONFIG', `migration ${next.version} '${next.name}' failed`, {
+          throw new ConfigError(`migration ${next.version} '${next.name}' failed`, {
             cause: e,
             details: { version: next.version },
           })

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, ConfigError } from '@azothdb/core'
+import { ConfigError } from '@azothdb/core'
 import type { Migration } from './migrations.js'
 
 const FILE = /^(\d+)[_-](.+?)(\.down)?\.sql$/
@@ -15,7 +15,7 @@ export function loadSqlMigrations(dir: string): Migration[] {
   try {
     names = readdirSync(dir).sort()
   } catch (e) {
-    throw new AzothError('CONFIG', `cannot read migrations folder ${dir}`, { cause: e, details: { dir } })
+    throw new ConfigError(`cannot read migrations folder ${dir}`, { cause: e, details: { dir } })
   }
   const ups = new Map<number, { name: string; sql: string }>()
   const downs = new Map<number, string>()

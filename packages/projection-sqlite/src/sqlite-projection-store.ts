@@ -3,21 +3,21 @@ import {
   AzothError,
   type Clock,
   ClosedError,
-  checkInteger,
-  checkKnownFields,
-  checkOneOf,
+  ConfigError,
   type EventId,
+  LockedError,
   type Logger,
   type ProjectionBackupInfo,
   type ProjectionStore,
   silentLogger,
   systemClock,
 } from '@azothdb/core'
+import { checkInteger, checkKnownFields, checkOneOf } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
 import { type Migration, Migrator } from './migrations.js'
 import { ReaderPool, runQuery } from './reader-pool.js'
-import { toSqliteAzothError } from './sqlite-errors.js'
+import { backupConnection, backupFile, readBackupCursors } from './sqlite-backup.js'
 import { SqliteTx, type SqlParams } from './sqlite-tx.js'
 import { StatementCache } from './statement-cache.js'
 import { ensureSystemTables } from './system-tables.js'
@@ -93,7 +93,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   private constructor(options: SqliteProjectionStoreOptions) {
     checkKnownFields('SqliteProjectionStore', options, KNOWN_OPTIONS)
     if (typeof options.path !== 'string' || options.path.length === 0) {
-      throw new AzothError('CONFIG', 'path must be a non-empty string', { details: { field: 'path' } })
+      throw new ConfigError('path must be a non-empty string', { details: { field: 'path' } })
     }
     this.path = options.path
     this.synchronous = checkOneOf('synchronous', options.synchronous ?? 'NORMAL', ['NORMAL', 'FULL'])
@@ -104,7 +104,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     this.logger = options.logger ?? silentLogger
     this.readOnly = options.readOnly ?? false
     if (typeof this.readOnly !== 'boolean') {
-      throw new AzothError('CONFIG', 'readOnly must be a boolean', { details: { field: 'readOnly' } })
+      throw new ConfigError('readOnly must be a boolean', { details: { field: 'readOnly' } })
     }
     try {
       this.db = new Database(this.path, this.readOnly ? { readonly: true, fileMustExist: true } : undefined)
@@ -185,7 +185,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     if (this.closed) throw new ClosedError('projection store')
     if (this.readOnly) throw new AzothError('READ_ONLY', 'the projection store is open read-only')
     if (!this.lock.tryAcquire()) {
-      throw new AzothError('LOCKED', 'an asynchronous transaction holds the projection writer')
+      throw new LockedError('an asynchronous transaction holds the projection writer')
     }
     try {
       this.begin()
@@ -331,46 +331,11 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     if (this.closed) throw new ClosedError('projection store')
     if (this.path === ':memory:') {
       await this.withWriter(() => undefined)
-      try {
-        await this.db.backup(target)
-      } catch (e) {
-        throw new AzothError('IO', `backup of ${this.path} to ${target} failed`, { cause: e })
-      }
+      await backupConnection(this.db, this.path, target)
     } else {
-      let source: Database.Database
-      try {
-        source = new Database(this.path, { readonly: true, fileMustExist: true })
-      } catch (e) {
-        throw new AzothError('IO', `backup of ${this.path} to ${target} failed`, { cause: e })
-      }
-      try {
-        await source.backup(target, { progress: growOnRestart() })
-      } catch (e) {
-        throw new AzothError('IO', `backup of ${this.path} to ${target} failed`, { cause: e })
-      } finally {
-        source.close()
-      }
+      await backupFile(this.path, target)
     }
-    let copy: Database.Database
-    try {
-      copy = new Database(target, { readonly: true, fileMustExist: true })
-    } catch (e) {
-      throw new AzothError('IO', `cannot read the backup ${target}`, { cause: e })
-    }
-    try {
-      const cursors: Record<string, EventId> = {}
-      for (const row of copy.prepare('SELECT projector, event_id FROM _azoth_cursors').all() as Array<{
-        projector: string
-        event_id: number
-      }>) {
-        cursors[row.projector] = row.event_id
-      }
-      return { files: [target], cursors }
-    } catch (e) {
-      throw toSqliteAzothError(e, `cannot read the cursors of the backup ${target}`, { where: target })
-    } finally {
-      copy.close()
-    }
+    return { files: [target], cursors: readBackupCursors(target) }
   }
 
   /** Waits for the running transaction, then closes every connection; later calls raise `CLOSED`. */
@@ -382,26 +347,6 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     this.statements.clear()
     this.db.close()
     this.lock.release()
-  }
-}
-
-/** Pages the backup copies per step (one step per event-loop turn) until the first restart. */
-const BACKUP_STEP_PAGES = 100
-
-/**
- * A `progress` callback for better-sqlite3's `backup` that doubles the pages copied per step each
- * time the backup restarted. SQLite restarts an online backup from the first page when another
- * connection commits between two of its steps, so with fixed steps a store committing every few
- * steps would never finish a file of many steps; larger steps always end (one step that copies
- * every page holds one read snapshot, which in WAL mode does not block the writer).
- */
-function growOnRestart(): (progress: { totalPages: number; remainingPages: number }) => number {
-  let pages = BACKUP_STEP_PAGES
-  let remaining = Number.POSITIVE_INFINITY
-  return ({ remainingPages }) => {
-    if (remainingPages >= remaining) pages = Math.min(pages * 2, 0x7fffffff)
-    remaining = remainingPages
-    return pages
   }
 }
 

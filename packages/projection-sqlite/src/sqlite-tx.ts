@@ -24,6 +24,29 @@ function isShortList(params: SqlParams): params is readonly unknown[] {
 /** A row as better-sqlite3 returns it. */
 export type SqlRow = Record<string, unknown>
 
+// Declared here rather than taken from @types/better-sqlite3, a devDependency: a user's compiler
+// (skipLibCheck or not) sees these types whether or not that package is installed.
+
+/** What a statement that returns no rows reports. */
+export interface SqlRunResult {
+  /** Rows inserted, updated or deleted. */
+  readonly changes: number
+  /** The rowid of the last inserted row. */
+  readonly lastInsertRowid: number | bigint
+}
+
+/** A prepared statement (better-sqlite3's), with the methods a handler binds in a loop. */
+export interface SqlStatement {
+  /** Runs it with these bind parameters; for statements that return no rows. */
+  run(...params: unknown[]): SqlRunResult
+  /** The first row, or undefined. */
+  get(...params: unknown[]): unknown
+  /** Every row. */
+  all(...params: unknown[]): unknown[]
+  /** The rows one at a time (the statement is busy until the iteration ends). */
+  iterate(...params: unknown[]): IterableIterator<unknown>
+}
+
 /**
  * The write transaction handlers and migrations see. Statements are prepared once per SQL text and
  * cached; everything written commits together with the projector's cursor, or not at all.
@@ -42,8 +65,8 @@ export class SqliteTx implements ProjectionTxControl {
   ) {}
 
   /** Runs a statement that returns no rows (INSERT, UPDATE, DELETE, DDL); returns changes and rowid. */
-  run(sql: string, params?: SqlParams): Database.RunResult {
-    const stmt = this.prepare(sql)
+  run(sql: string, params?: SqlParams): SqlRunResult {
+    const stmt = this.statement(sql)
     if (params === undefined) return stmt.run()
     if (!isShortList(params)) return stmt.run(params)
     // Direct calls for the usual few parameters: a spread call costs more than the rest of this.
@@ -63,14 +86,14 @@ export class SqliteTx implements ProjectionTxControl {
 
   /** The first row of a query, or undefined. */
   get<Row = SqlRow>(sql: string, params?: SqlParams): Row | undefined {
-    const stmt = this.prepare(sql)
+    const stmt = this.statement(sql)
     if (params === undefined) return stmt.get() as Row | undefined
     return (isShortList(params) ? stmt.get(...params) : stmt.get(params)) as Row | undefined
   }
 
   /** Every row of a query. */
   all<Row = SqlRow>(sql: string, params?: SqlParams): Row[] {
-    const stmt = this.prepare(sql)
+    const stmt = this.statement(sql)
     if (params === undefined) return stmt.all() as Row[]
     return (isShortList(params) ? stmt.all(...params) : stmt.all(params)) as Row[]
   }
@@ -82,7 +105,11 @@ export class SqliteTx implements ProjectionTxControl {
   }
 
   /** The cached prepared statement for `sql`, for callers that bind in a loop themselves. */
-  prepare(sql: string): Database.Statement<unknown[]> {
+  prepare(sql: string): SqlStatement {
+    return this.statement(sql)
+  }
+
+  private statement(sql: string): Database.Statement<unknown[]> {
     this.check()
     return this.statements.get(sql)
   }

@@ -1,4 +1,4 @@
-import { checkInteger, checkKnownFields, checkNumber } from '@azothdb/core'
+import { checkInteger, checkKnownFields, checkNumber } from '@azothdb/core/internal'
 
 /** How much a projector applies per transaction, and how long it may wait to fill a batch. */
 export interface BatchPolicy {

@@ -1,4 +1,5 @@
-import { type Clock, checkInteger, checkKnownFields, checkNumber } from '@azothdb/core'
+import type { Clock } from '@azothdb/core'
+import { checkInteger, checkKnownFields, checkNumber } from '@azothdb/core/internal'
 
 /** Options of the projector's circuit breaker. */
 export interface CircuitBreakerOptions {

@@ -1,4 +1,4 @@
-import { AzothError, type EventId, isAzothError } from '@azothdb/core'
+import { type AzothError, ConflictError, type EventId, isAzothError } from '@azothdb/core'
 
 /**
  * Checks, inside the batch's transaction, that the stored cursor is where this projector believes
@@ -7,7 +7,7 @@ import { AzothError, type EventId, isAzothError } from '@azothdb/core'
  */
 export function checkCursor(projector: string, stored: EventId, first: EventId): void {
   if (stored !== first - 1) {
-    throw new AzothError('CONFLICT', `cursor of '${projector}' moved to ${stored} under this projector`, {
+    throw new ConflictError(`cursor of '${projector}' moved to ${stored} under this projector`, {
       details: { projector, stored },
     })
   }

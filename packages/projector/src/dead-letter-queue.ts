@@ -1,15 +1,12 @@
 import {
   AzothError,
   type Clock,
-  checkInteger,
-  checkKnownFields,
-  checkNumber,
   type DeadLetter,
   type Logger,
   type ProjectionStore,
   type ProjectionTxControl,
-  toError,
 } from '@azothdb/core'
+import { checkInteger, checkKnownFields, checkNumber, toError } from '@azothdb/core/internal'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { backoffDelay } from './error-strategy.js'
 import type { EventDispatcher } from './event-dispatcher.js'

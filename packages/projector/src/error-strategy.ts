@@ -1,12 +1,6 @@
 import type { EventId } from '@azothdb/core'
-import {
-  type AzothEvent,
-  ConfigError,
-  checkInteger,
-  checkKnownFields,
-  checkNumber,
-  checkOneOf,
-} from '@azothdb/core'
+import { type AzothEvent, ConfigError } from '@azothdb/core'
+import { checkInteger, checkKnownFields, checkNumber, checkOneOf } from '@azothdb/core/internal'
 
 /** What the projector knows about a failed event when it asks the strategy what to do. */
 export interface FailureContext {

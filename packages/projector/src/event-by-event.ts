@@ -8,9 +8,8 @@ import {
   type Logger,
   type ProjectionStore,
   type ProjectionTxControl,
-  readEventType,
-  toError,
 } from '@azothdb/core'
+import { readEventType, toError } from '@azothdb/core/internal'
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { checkCursor } from './cursor-guard.js'
 import { checkDecision, type ErrorStrategy, type FailureDecision } from './error-strategy.js'

@@ -1,13 +1,11 @@
 import {
   type AzothEvent,
   CorruptionError,
-  decodeEnvelopeHeader,
-  decodeEnvelopePayload,
-  type EnvelopeHeader,
   type EventHandler,
   type EventRecord,
   isAzothError,
 } from '@azothdb/core'
+import { decodeEnvelopeHeader, decodeEnvelopePayload, type EnvelopeHeader } from '@azothdb/core/internal'
 import type { HandlerRouter } from './handler-router.js'
 
 /** True for promises and promise-like values. */

@@ -11,8 +11,9 @@ export {
   type FailureDecision,
   type RetryWithBackoffOptions,
 } from './error-strategy.js'
-export { EventProcessor, type EventProcessorOptions } from './event-processor.js'
-export type { EventProcessorBuilder } from './event-processor-builder.js'
+export { Projector } from './projector.js'
+export { ProjectorBuilder } from './projector-builder.js'
 export { ProjectorGroup } from './projector-group.js'
 export type { ProjectorErrorInfo, ProjectorMetrics, ProjectorState } from './projector-metrics.js'
+export type { ProjectorOptions } from './projector-options.js'
 export type { RunOnceOptions, RunProgress, RunStats, RunStopReason } from './run-stats.js'

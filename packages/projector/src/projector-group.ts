@@ -1,5 +1,5 @@
 import { AzothError, ConfigError, type ProjectionTxControl } from '@azothdb/core'
-import type { EventProcessor } from './event-processor.js'
+import type { Projector } from './projector.js'
 import type { ProjectorMetrics } from './projector-metrics.js'
 import type { RunOnceOptions, RunStats } from './run-stats.js'
 
@@ -8,15 +8,15 @@ import type { RunOnceOptions, RunStats } from './run-stats.js'
  * several): start and stop them together, rebuild one by name, collect their metrics.
  */
 export class ProjectorGroup<Tx extends ProjectionTxControl = ProjectionTxControl> {
-  private readonly byName = new Map<string, EventProcessor<Tx>>()
+  private readonly byName = new Map<string, Projector<Tx>>()
 
   /** Raises `CONFIG` when two projectors share a name (they would share a cursor). */
-  constructor(processors: readonly EventProcessor<Tx>[] = []) {
+  constructor(processors: readonly Projector<Tx>[] = []) {
     for (const p of processors) this.add(p)
   }
 
   /** Adds a projector; returns the group for chaining. Raises `CONFIG` if its name is already taken. */
-  add(processor: EventProcessor<Tx>): this {
+  add(processor: Projector<Tx>): this {
     if (this.byName.has(processor.name)) {
       throw new ConfigError(`two projectors are named '${processor.name}'`, {
         details: { name: processor.name },
@@ -26,8 +26,13 @@ export class ProjectorGroup<Tx extends ProjectionTxControl = ProjectionTxControl
     return this
   }
 
+  /** The projector of that name, or undefined. */
+  find(name: string): Projector<Tx> | undefined {
+    return this.byName.get(name)
+  }
+
   /** The projector of that name; `NOT_FOUND` when there is none. */
-  get(name: string): EventProcessor<Tx> {
+  get(name: string): Projector<Tx> {
     const p = this.byName.get(name)
     if (p === undefined)
       throw new AzothError('NOT_FOUND', `no projector named '${name}'`, { details: { name } })

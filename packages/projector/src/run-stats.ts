@@ -1,6 +1,6 @@
 import type { EventId } from '@azothdb/core'
 
-/** Options of one `EventProcessor.runOnce`. */
+/** Options of one `Projector.runOnce`. */
 export interface RunOnceOptions {
   /** Stops between batches (and interrupts retry waits) when aborted. */
   readonly signal?: AbortSignal

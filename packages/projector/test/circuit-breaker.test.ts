@@ -1,7 +1,7 @@
 import type { AzothEvent, EventHandler } from '@azothdb/core'
 import { ManualClock } from '@azothdb/core'
 import type { SqliteTx } from '@azothdb/projection-sqlite'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler, type Deposit } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
@@ -42,7 +42,7 @@ function flakyDependencyHandler(state: { down: boolean }): EventHandler<SqliteTx
 describe('circuit breaker', () => {
   it('a half-open trial that fails with an error it does not count hands the trial on to the next event', async () => {
     const state = { down: true }
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [flakyDependencyHandler(state)],
@@ -64,7 +64,7 @@ describe('circuit breaker', () => {
   })
 
   it('counts consecutive failures: events applied in between, in batches that did not fail, end a streak', async () => {
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler(new Set([3, 15]))],
@@ -79,7 +79,7 @@ describe('circuit breaker', () => {
   })
 
   it('two failures in a row still open it when every event is its own batch', async () => {
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler(new Set([3, 4]))],

@@ -1,5 +1,5 @@
 import { type EventId, isAzothError, ManualClock } from '@azothdb/core'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
@@ -17,7 +17,7 @@ afterEach(async () => {
 
 describe('continuous mode', () => {
   it('is woken by commit notifications, without polling', async () => {
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler()],
@@ -39,7 +39,7 @@ describe('continuous mode', () => {
   })
 
   it('waits up to maxLatencyMs on the clock to fill a batch, and not when the batch is full', async () => {
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler()],
@@ -64,7 +64,7 @@ describe('continuous mode', () => {
   it('falls back to polling when the source does not notify (another process writes)', async () => {
     const silent = Object.create(f.source) as typeof f.source
     silent.onCommit = () => () => undefined
-    const p = new EventProcessor({
+    const p = new Projector({
       source: silent,
       store: f.store,
       handlers: [balancesHandler()],
@@ -84,7 +84,7 @@ describe('continuous mode', () => {
 
   it('run() rejects with PROJECTION_FAILED under failFast and the state says failed', async () => {
     appendDeposits(f.source, 10)
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler(new Set([6]))],
@@ -97,7 +97,7 @@ describe('continuous mode', () => {
 
   it('stop() interrupts a retry wait', async () => {
     appendDeposits(f.source, 10)
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler(new Set([6]))],
@@ -116,7 +116,7 @@ describe('circuit breaker', () => {
     appendDeposits(f.source, 30)
     const down = new Set<number>()
     for (let i = 1; i <= 30; i++) down.add(i)
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler(down)],
@@ -154,7 +154,7 @@ describe('circuit breaker', () => {
   it('in continuous mode a tripped projector resumes by itself after the reset timeout', async () => {
     appendDeposits(f.source, 10)
     const down = new Set<EventId>([4])
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler(down)],

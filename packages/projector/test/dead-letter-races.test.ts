@@ -1,5 +1,5 @@
 import { isAzothError, ManualClock } from '@azothdb/core'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
@@ -23,7 +23,7 @@ afterEach(async () => {
 })
 
 function processor() {
-  return new EventProcessor({
+  return new Projector({
     source: f.source,
     store: f.store,
     name: 'p',
@@ -34,7 +34,7 @@ function processor() {
   })
 }
 
-async function deadLetteredAndFixed(p: EventProcessor): Promise<number> {
+async function deadLetteredAndFixed(p: Projector): Promise<number> {
   await p.runOnce()
   const [row] = await p.deadLetters.list()
   expect(row?.eventId).toBe(3)

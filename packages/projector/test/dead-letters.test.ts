@@ -1,5 +1,5 @@
 import { isAzothError, ManualClock } from '@azothdb/core'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
@@ -19,7 +19,7 @@ afterEach(async () => {
 })
 
 function processor(dlq = { initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, maxAttempts: 3 }) {
-  return new EventProcessor({
+  return new Projector({
     source: f.source,
     store: f.store,
     name: 'p',

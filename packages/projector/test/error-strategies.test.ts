@@ -1,5 +1,5 @@
 import { isAzothError, ManualClock } from '@azothdb/core'
-import { ErrorStrategy, EventProcessor, type FailureContext, type RunStats } from '@azothdb/projector'
+import { ErrorStrategy, type FailureContext, Projector, type RunStats } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
@@ -19,7 +19,7 @@ const processor = (strategy: ErrorStrategy, failing: Set<number>, clock = new Ma
   strategyProcessor(f, strategy, failing, { clock, name })
 
 /** Runs with a manual clock, advancing it whenever the projector sleeps, until the run settles. */
-async function runWithClock(p: EventProcessor, clock: ManualClock): Promise<RunStats> {
+async function runWithClock(p: Projector, clock: ManualClock): Promise<RunStats> {
   let settled = false
   const run = p.runOnce()
   const done = (): void => {
@@ -61,7 +61,7 @@ describe('a failing event meets its strategy after exactly one handler call per 
   ] as const)('%s', async (_name, strategy, calls, cursor, deadLetters) => {
     const clock = new ManualClock()
     const handler = balancesHandler(new Set([8]))
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       name: 'p',
@@ -86,7 +86,7 @@ describe('a failing event meets its strategy after exactly one handler call per 
         CREATE TRIGGER boom_t BEFORE INSERT ON boom BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END;`),
     )
     const handler = balancesHandler()
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       name: 'p',
@@ -114,7 +114,7 @@ describe('a failing event meets its strategy after exactly one handler call per 
 
   it('also when the handler fails asynchronously', async () => {
     const sync = balancesHandler(new Set([8]))
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       name: 'p',
@@ -208,7 +208,7 @@ describe('error strategies', () => {
       expect(await deadLetterRows()).toEqual(deadLetters)
       // A new instance (a restart) starts from the stored cursor: nothing to apply, nothing re-failed.
       const handler = balancesHandler(new Set([31]))
-      const again = new EventProcessor({
+      const again = new Projector({
         source: f.source,
         store: f.store,
         name: 'p',
@@ -286,7 +286,7 @@ describe('error strategies', () => {
     const clock = new ManualClock()
     const failing = new Set([8])
     const handler = balancesHandler(failing)
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       name: 'p',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteProjectionStore } from '@azothdb/projection-sqlite'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BALANCES_DDL, balancesHandler } from './support/balances.js'
@@ -26,7 +26,7 @@ describe('with the LMDB canonical store as the event source', () => {
         for (let i = 1; i <= 500; i++) tx.appendEvent('Deposited', { account: `a${i % 7}`, amount: i })
         tx.appendEvent('Other', {})
       })
-      const p = EventProcessor.builder(canonical, store)
+      const p = Projector.builder(canonical, store)
         .withName('balances')
         .withHandler(balancesHandler(new Set([600])))
         .withErrorStrategy(ErrorStrategy.deadLetter())

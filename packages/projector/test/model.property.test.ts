@@ -1,5 +1,5 @@
 import { SqliteProjectionStore } from '@azothdb/projection-sqlite'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BALANCES_DDL, balancesHandler } from './support/balances.js'
@@ -22,7 +22,7 @@ describe('projector against a model', () => {
           try {
             await store.transaction((tx) => tx.exec(BALANCES_DDL))
             const failing = new Set(failingIds)
-            const p = new EventProcessor({
+            const p = new Projector({
               source,
               store,
               handlers: [balancesHandler(failing)],

@@ -1,6 +1,6 @@
 import { type AzothEvent, type EventHandler, encodeEnvelope, isAzothError } from '@azothdb/core'
 import type { SqliteTx } from '@azothdb/projection-sqlite'
-import { ErrorStrategy, EventProcessor, ProjectorGroup } from '@azothdb/projector'
+import { ErrorStrategy, Projector, ProjectorGroup } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances, type Fixture, makeFixture } from './support/fixture.js'
@@ -13,11 +13,11 @@ afterEach(async () => {
   await f.cleanup()
 })
 
-describe('EventProcessor.runOnce', () => {
+describe('Projector.runOnce', () => {
   it('applies everything up to the head in batches, ignores unknown types, stores the cursor', async () => {
     appendDeposits(f.source, 95)
     const handler = balancesHandler()
-    const p = EventProcessor.builder(f.source, f.store)
+    const p = Projector.builder(f.source, f.store)
       .withName('balances')
       .withHandler(handler)
       .withBatch({ maxEvents: 10 })
@@ -53,7 +53,7 @@ describe('EventProcessor.runOnce', () => {
 
   it('caps batches by bytes (one oversized event still forms a batch)', async () => {
     appendDeposits(f.source, 20)
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler()],
@@ -64,11 +64,11 @@ describe('EventProcessor.runOnce', () => {
 
   it('a new processor instance resumes from the stored cursor; runs never overlap', async () => {
     appendDeposits(f.source, 50)
-    const a = new EventProcessor({ source: f.source, store: f.store, handlers: [balancesHandler()] })
+    const a = new Projector({ source: f.source, store: f.store, handlers: [balancesHandler()] })
     const [r1, r2] = await Promise.all([a.runOnce(), a.runOnce()])
     expect(r1.events + r2.events).toBe(50)
     appendDeposits(f.source, 30)
-    const b = new EventProcessor({ source: f.source, store: f.store, handlers: [balancesHandler()] })
+    const b = new Projector({ source: f.source, store: f.store, handlers: [balancesHandler()] })
     expect(await b.runOnce()).toMatchObject({ from: 50, cursor: 80 })
     // `a` still believes its cursor is 50: it must follow the stored cursor, not apply 51..80 again.
     appendDeposits(f.source, 10)
@@ -80,7 +80,7 @@ describe('EventProcessor.runOnce', () => {
   it('stops at the seal', async () => {
     appendDeposits(f.source, 30)
     f.source.sealedAt = 20
-    const p = new EventProcessor({ source: f.source, store: f.store, handlers: [balancesHandler()] })
+    const p = new Projector({ source: f.source, store: f.store, handlers: [balancesHandler()] })
     expect(await p.runOnce()).toMatchObject({ cursor: 20, target: 20 })
   })
 
@@ -102,7 +102,7 @@ describe('EventProcessor.runOnce', () => {
         }
       },
     }
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [handler],
@@ -125,7 +125,7 @@ describe('EventProcessor.runOnce', () => {
         if (event.id === 7) throw new Error('async failure')
       },
     }
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [handler],
@@ -155,7 +155,7 @@ describe('EventProcessor.runOnce', () => {
       },
       { name: 'after', eventTypes: '*', handle: record('z') },
     ]
-    const p = new EventProcessor({ source: f.source, store: f.store, handlers, batch: { maxEvents: 9 } })
+    const p = new Projector({ source: f.source, store: f.store, handlers, batch: { maxEvents: 9 } })
     expect(await p.runOnce()).toMatchObject({ cursor: 9, batches: 1 })
     expect(p.metrics().slowBatches).toBe(0)
     const expected = [1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((i) =>
@@ -175,7 +175,7 @@ describe('EventProcessor.runOnce', () => {
         seen.push(`${name}:${e.type}`)
       },
     })
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [mk('h1', ['A']), mk('all', '*'), mk('h2', ['A', 'B'])],
@@ -197,7 +197,7 @@ describe('EventProcessor.runOnce', () => {
       { ...base, deadLetterQueue: { maxAttempts: 0 } },
     ]
     for (const options of bad) {
-      expect(() => new EventProcessor(options as never)).toThrow(expect.objectContaining({ code: 'CONFIG' }))
+      expect(() => new Projector(options as never)).toThrow(expect.objectContaining({ code: 'CONFIG' }))
     }
     expect(() => ErrorStrategy.retryWithBackoff({ maxRetries: -1 })).toThrow(
       expect.objectContaining({ code: 'CONFIG' }),
@@ -205,12 +205,12 @@ describe('EventProcessor.runOnce', () => {
   })
 
   it('fails with PROJECTION_FAILED when the source lacks an event', async () => {
-    const p = new EventProcessor({ source: f.source, store: f.store, handlers: [balancesHandler()] })
+    const p = new Projector({ source: f.source, store: f.store, handlers: [balancesHandler()] })
     await f.store.transaction((tx) => tx.setCursor('default', 0))
     const broken = Object.create(f.source) as typeof f.source
     broken.head = () => 3
     await expect(
-      new EventProcessor({ source: broken, store: f.store, handlers: [balancesHandler()] }).runOnce(),
+      new Projector({ source: broken, store: f.store, handlers: [balancesHandler()] }).runOnce(),
     ).rejects.toSatisfy((e) => isAzothError(e, 'PROJECTION_FAILED'))
     expect(p.position).toBe(-1)
   })
@@ -218,7 +218,7 @@ describe('EventProcessor.runOnce', () => {
   it('refuses a cursor ahead of the source head (another history) with PROJECTION_FAILED', async () => {
     appendDeposits(f.source, 5)
     await f.store.transaction((tx) => tx.setCursor('default', 50))
-    const p = new EventProcessor({ source: f.source, store: f.store, handlers: [balancesHandler()] })
+    const p = new Projector({ source: f.source, store: f.store, handlers: [balancesHandler()] })
     await expect(p.runOnce()).rejects.toSatisfy((e) => isAzothError(e, 'PROJECTION_FAILED'))
     expect(await balances(f.store)).toEqual([])
   })
@@ -229,7 +229,7 @@ describe('EventProcessor.runOnce', () => {
     bad[0] = 99 // unknown format version
     f.source.appendBytes(bad)
     appendDeposits(f.source, 2)
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler()],
@@ -244,7 +244,7 @@ describe('EventProcessor.runOnce', () => {
   it('rebuild resets the tables and dead letters, then replays from 1 with progress', async () => {
     appendDeposits(f.source, 40)
     const failing = new Set([5])
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler(failing)],
@@ -262,7 +262,7 @@ describe('EventProcessor.runOnce', () => {
     expect(await balances(f.store)).toEqual(expectedBalances(f.source))
     const noReset: EventHandler<SqliteTx> = { eventTypes: '*', handle: () => undefined }
     await expect(
-      new EventProcessor({ source: f.source, store: f.store, name: 'x', handlers: [noReset] }).rebuild(),
+      new Projector({ source: f.source, store: f.store, name: 'x', handlers: [noReset] }).rebuild(),
     ).rejects.toSatisfy((e) => isAzothError(e, 'CONFIG'))
   })
 
@@ -277,13 +277,13 @@ describe('EventProcessor.runOnce', () => {
         tx.run('INSERT INTO counts VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET n = n + 1', [e.type])
       },
     }
-    const a = new EventProcessor({
+    const a = new Projector({
       source: f.source,
       store: f.store,
       name: 'balances',
       handlers: [balancesHandler()],
     })
-    const b = new EventProcessor({ source: f.source, store: f.store, name: 'counts', handlers: [counter] })
+    const b = new Projector({ source: f.source, store: f.store, name: 'counts', handlers: [counter] })
     await a.runOnce()
     appendDeposits(f.source, 10)
     const group = new ProjectorGroup([a, b])
@@ -304,9 +304,7 @@ describe('EventProcessor.runOnce', () => {
     expect(await balances(f.store)).toEqual(expectedBalances(f.source))
     expect(await f.store.cursors()).toEqual({ balances: 40, counts: 40 })
     expect(() =>
-      group.add(
-        new EventProcessor({ source: f.source, store: f.store, name: 'counts', handlers: [counter] }),
-      ),
+      group.add(new Projector({ source: f.source, store: f.store, name: 'counts', handlers: [counter] })),
     ).toThrow(expect.objectContaining({ code: 'CONFIG' }))
     expect(() => group.get('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
   })

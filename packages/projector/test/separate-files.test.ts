@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type EventHandler, ManualClock } from '@azothdb/core'
 import { SqliteProjectionStore, type SqliteTx } from '@azothdb/projection-sqlite'
-import { ErrorStrategy, EventProcessor, ProjectorGroup } from '@azothdb/projector'
+import { ErrorStrategy, Projector, ProjectorGroup } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { BALANCES_DDL, balancesHandler } from './support/balances.js'
 import { appendDeposits, balances, expectedBalances } from './support/fixture.js'
@@ -74,7 +74,7 @@ async function counts(): Promise<Array<{ type: string; n: number }>> {
 }
 
 function group(counter = countsHandler(), clock = new ManualClock()) {
-  const a = new EventProcessor({
+  const a = new Projector({
     source,
     store: balancesStore,
     name: 'balances',
@@ -82,7 +82,7 @@ function group(counter = countsHandler(), clock = new ManualClock()) {
     batch: { maxEvents: 7, maxLatencyMs: 0 },
     clock,
   })
-  const b = new EventProcessor({
+  const b = new Projector({
     source,
     store: countsStore,
     name: 'counts',

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { EventProcessor } from '@azothdb/projector'
+import { Projector } from '@azothdb/projector'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { balancesHandler } from './support/balances.js'
 import { appendDeposits, type Fixture, makeFixture } from './support/fixture.js'
@@ -17,7 +17,7 @@ afterEach(async () => {
 
 describe('the sqlite3 shell', () => {
   it('reads a consistent projection while a projector writes', async () => {
-    const p = new EventProcessor({
+    const p = new Projector({
       source: f.source,
       store: f.store,
       handlers: [balancesHandler()],

@@ -8,8 +8,8 @@
 // and its consistency with the segment file.
 
 import { readFileSync, readSync, unlinkSync } from 'node:fs'
-import { rename, writeFile } from 'node:fs/promises'
-import { readEventId, writeEventId } from '@azothdb/core'
+import { rename, rm, writeFile } from 'node:fs/promises'
+import { readEventId, writeEventId } from '@azothdb/core/internal'
 import { crc32c } from './crc32c.js'
 import type { Segment } from './segment.js'
 import { readU32, SEGMENT_HEADER_BYTES, writeU32 } from './segment-format.js'
@@ -41,8 +41,13 @@ export async function writeSidecar(segment: Segment): Promise<void> {
   writeU32(out, out.length - 4, crc32c(out, 0, out.length - 4))
   const path = sidecarPath(segment.path)
   const tmp = `${path}.tmp`
-  await writeFile(tmp, out)
-  await rename(tmp, path)
+  try {
+    await writeFile(tmp, out)
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true }) // A partial file would hold space a full disk needs.
+    throw e
+  }
   segment.sidecarSize = segment.size
 }
 

@@ -3,15 +3,21 @@ import type { ReadAheadWorker } from './read-ahead-worker.js'
 import { END, RECORD, RecordReader } from './record-reader.js'
 import type { Segment } from './segment.js'
 
-/** @internal What an iterator needs from its log: segment lookup and the current head. */
+/** What an iterator needs from its log: segment lookup, descriptors and the current bounds. */
 export interface SegmentDirectory {
   segmentFor(id: number): Segment | undefined
   /** An open descriptor of `segment`; `NOT_FOUND` once it was deleted. */
   fdFor(segment: Segment): number
   head(): number
+  oldest(): number
   assertOpen(): void
   /** The worker that reads and checks chunks ahead, if reads should use one (started on first use). */
   readAheadWorker(): ReadAheadWorker | undefined
+  /**
+   * After `e` from {@link fdFor}: a read-only view takes in the writer's compaction; true when the
+   * view moved forward (the oldest id rose).
+   */
+  followCompaction(e: unknown): boolean
 }
 
 /** Reads that may still return fewer records than this never read ahead. */
@@ -30,6 +36,7 @@ export class LogIterator implements IterableIterator<EventRecord> {
   private remaining: number
   private segment: Segment | undefined
   private reader: RecordReader | undefined
+  private delivered = false
 
   constructor(
     private readonly log: SegmentDirectory,
@@ -61,6 +68,7 @@ export class LogIterator implements IterableIterator<EventRecord> {
   }
 
   private deliver(reader: RecordReader, id: number): IteratorResult<EventRecord, undefined> {
+    this.delivered = true
     this.nextId = id + 1
     this.remaining--
     const bytes = new Uint8Array(reader.arrayBuffer, reader.byteOffset + reader.payloadStart, reader.length)
@@ -88,6 +96,10 @@ export class LogIterator implements IterableIterator<EventRecord> {
       if (segment === undefined || reader === undefined) {
         segment = this.log.segmentFor(this.nextId)
         if (segment === undefined) return this.nextId > this.log.head() ? this.finish() : this.lost()
+        if (!this.opened(segment)) {
+          if (this.nextId > this.to) return this.finish()
+          continue
+        }
         const entry = segment.index.floor(this.nextId)
         const start = entry < 0 ? segment.size : segment.index.offsetAt(entry)
         const s = segment
@@ -122,6 +134,22 @@ export class LogIterator implements IterableIterator<EventRecord> {
           details: { file: segment.path, offset: reader.recordOffset, reason: reader.damage || 'ends early' },
         },
       )
+    }
+  }
+
+  /**
+   * Opens `segment` ahead of reading it. A read-only view may find it compacted away by the
+   * writer: an iteration that has not delivered anything yet then starts at the new oldest id, as
+   * one started after the compaction in the writer's process would (false: look up again).
+   */
+  private opened(segment: Segment): boolean {
+    try {
+      this.log.fdFor(segment)
+      return true
+    } catch (e) {
+      if (this.delivered || !this.log.followCompaction(e)) throw e
+      this.nextId = Math.max(this.nextId, this.log.oldest())
+      return false
     }
   }
 

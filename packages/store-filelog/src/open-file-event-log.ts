@@ -1,15 +1,20 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, acquireProcessLock, isAzothError, type ProcessLock } from '@azothdb/core'
-import { FileEventLog } from './file-event-log.js'
-import { openSegments } from './open-segments.js'
+import { AzothError, isAzothError } from '@azothdb/core'
+import { acquireProcessLock, type ProcessLock } from '@azothdb/core/internal'
+import type { FileEventLog } from './file-event-log.js'
 import { type FileEventLogOptions, resolveOptions } from './options.js'
+import { repairLog } from './repair-log.js'
+import { scanLog } from './scan-log.js'
+import type { Segment } from './segment.js'
+import { SegmentedEventLog } from './segmented-event-log.js'
 
 /**
  * Opens (creating when needed, unless `readOnly`) the segmented event log in `dir`. A writer takes
  * the directory's `LOCK` file (`LOCKED` when another live process holds it); read-only opens take
  * no lock, change nothing and see the log as it was when opened. Torn tails are repaired; damage
- * anywhere else raises `CORRUPTION` with `details.file` and `details.offset`.
+ * anywhere else, or segments missing above what the log compacted itself, raises `CORRUPTION`
+ * with `details.file` and `details.offset`, and then no file was changed.
  *
  * @example
  * const log = await openFileEventLog('./events')
@@ -44,25 +49,32 @@ export async function openFileEventLog(
     }
     lock = acquireProcessLock(join(dir, 'LOCK'), `event log ${dir}`)
   }
-  let log: FileEventLog
+  let scanned: Segment[] = []
   try {
-    const opened = openSegments(dir, opts)
-    log = new FileEventLog(dir, opts, opened.segments, lock, opened.recoveredBytes)
-    if (!opened.changed) return log
+    // Phase one changes nothing: an open that fails on damage leaves every file as it was.
+    const scan = scanLog(dir, opts)
+    scanned = scan.segments
+    const segments = opts.readOnly ? scan.segments : await repairLog(dir, scan)
+    return new SegmentedEventLog({
+      dir,
+      opts,
+      segments,
+      lock,
+      recoveredBytes: scan.recoveredBytes,
+      placeholder: opts.readOnly && scan.repairs.createFirst,
+    })
   } catch (e) {
+    for (const s of scanned) if (s.fd >= 0) closeSync(s.fd)
     lock?.release()
-    throw asAzothError(e, dir)
-  }
-  try {
-    await log.sync() // Make the repair durable before anyone builds on it.
-    return log
-  } catch (e) {
-    await log.close() // Releases descriptors and the lock; skips the sync once the log failed.
     throw asAzothError(e, dir)
   }
 }
 
 function asAzothError(e: unknown, dir: string): AzothError {
   if (isAzothError(e)) return e
-  return new AzothError('IO', `cannot open the event log in ${dir}`, { cause: e, details: { dir } })
+  const errno = (e as NodeJS.ErrnoException).code
+  return new AzothError('IO', `cannot open the event log in ${dir}${errno ? `: ${errno}` : ''}`, {
+    cause: e,
+    details: { dir, ...(errno ? { errno } : {}) },
+  })
 }

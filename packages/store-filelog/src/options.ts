@@ -1,4 +1,5 @@
-import { ConfigError, checkInteger, checkKnownFields, type Logger, silentLogger } from '@azothdb/core'
+import { ConfigError, type Logger, silentLogger } from '@azothdb/core'
+import { checkInteger, checkKnownFields } from '@azothdb/core/internal'
 
 /** Options of {@link openFileEventLog}. */
 export interface FileEventLogOptions {
@@ -21,6 +22,11 @@ export interface FileEventLogOptions {
    * has more than one core (default true). Reads return the same records either way.
    */
   readonly backgroundChecksums?: boolean
+  /**
+   * Ids up to this one are known to be committed (e.g. the head a database recorded): an open that
+   * finds the log ending earlier raises `CORRUPTION` and repairs nothing (default 0).
+   */
+  readonly committedHead?: number
   /** Where recoveries and background failures are reported (default: silent). */
   readonly logger?: Logger
 }
@@ -35,6 +41,7 @@ export interface ResolvedFileEventLogOptions {
   readonly maxRecordBytes: number
   readonly maxOpenSegments: number
   readonly backgroundChecksums: boolean
+  readonly committedHead: number
   readonly logger: Logger
 }
 
@@ -48,6 +55,7 @@ const KNOWN = [
   'maxRecordBytes',
   'maxOpenSegments',
   'backgroundChecksums',
+  'committedHead',
   'logger',
 ]
 
@@ -80,6 +88,7 @@ export function resolveOptions(options: FileEventLogOptions = {}): ResolvedFileE
     maxRecordBytes: checkInteger('maxRecordBytes', options.maxRecordBytes ?? 64 * MiB, 0, 2 ** 31 - 1),
     maxOpenSegments: checkInteger('maxOpenSegments', options.maxOpenSegments ?? 64, 1, 1_000_000),
     backgroundChecksums,
+    committedHead: checkInteger('committedHead', options.committedHead ?? 0, 0, Number.MAX_SAFE_INTEGER),
     logger,
   }
 }

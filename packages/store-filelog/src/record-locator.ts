@@ -1,5 +1,6 @@
 import { readSync } from 'node:fs'
-import { CorruptionError, readEventId } from '@azothdb/core'
+import { CorruptionError } from '@azothdb/core'
+import { readEventId } from '@azothdb/core/internal'
 import type { Segment } from './segment.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
 

@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs'
-import { readEventId } from '@azothdb/core'
+import { readEventId } from '@azothdb/core/internal'
 import type { ReadAheadJob, ReadAheadWorker } from './read-ahead-worker.js'
 import { verifyRecords } from './record-checksums.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'

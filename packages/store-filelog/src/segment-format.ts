@@ -7,7 +7,8 @@
 // The record checksum covers the id and length too, so a torn or flipped length is caught rather
 // than sending the reader off to a wrong offset.
 
-import { CorruptionError, readEventId, writeEventId } from '@azothdb/core'
+import { CorruptionError } from '@azothdb/core'
+import { readEventId, writeEventId } from '@azothdb/core/internal'
 import { crc32c } from './crc32c.js'
 
 /** Bytes of a segment header. */

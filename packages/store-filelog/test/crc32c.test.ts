@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { crc32c } from '../src/crc32c.js'
+import { crc32c } from '../src/index.js'
 
 const ascii = (s: string) => new TextEncoder().encode(s)
 

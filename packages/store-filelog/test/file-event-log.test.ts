@@ -173,6 +173,8 @@ describe('FileEventLog', () => {
     await expectRejects(openFileEventLog(dir, { segmentBytes: 1 }), 'CONFIG')
     await expectRejects(openFileEventLog(dir, { bogus: 1 } as never), 'CONFIG')
     await expectRejects(openFileEventLog(dir, { readOnly: 'yes' as never }), 'CONFIG')
+    await expectRejects(openFileEventLog(dir, { committedHead: -1 }), 'CONFIG')
+    await expectRejects(openFileEventLog(dir, { committedHead: 1.5 }), 'CONFIG')
     await expectRejects(openFileEventLog(join(dir, 'missing'), { readOnly: true }), 'NOT_FOUND')
   })
 

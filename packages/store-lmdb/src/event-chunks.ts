@@ -1,4 +1,5 @@
-import { CorruptionError, type EventId, type EventRecord, eventIdBytes, readEventId } from '@azothdb/core'
+import { CorruptionError, type EventId, type EventRecord } from '@azothdb/core'
+import { eventIdBytes, readEventId } from '@azothdb/core/internal'
 
 /*
  * The built-in event log packs the events of one group commit into a few LMDB entries ("chunks")

@@ -1,6 +1,7 @@
-import { type EventId, type EventLog, type EventRange, type EventRecord, eventIdBytes } from '@azothdb/core'
+import type { EventId, EventLog, EventRange, EventRecord } from '@azothdb/core'
+import { eventIdBytes } from '@azothdb/core/internal'
 import { Chunk, ChunkRecords, chunkKeyToId } from './event-chunks.js'
-import type { StoreDatabases } from './lmdb-store.js'
+import type { StoreDatabases } from './store-databases.js'
 
 const EMPTY: readonly EventRecord[] = []
 

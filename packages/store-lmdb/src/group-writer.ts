@@ -4,15 +4,19 @@ import {
   type Durability,
   type EventId,
   type EventLog,
+  isAzothError,
   type Limits,
   type Logger,
-  toError,
 } from '@azothdb/core'
+import { toError } from '@azothdb/core/internal'
 import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
+import type { CommitState } from './commit-state.js'
 import { buildChunks } from './event-chunks.js'
 import { readFast } from './fast-read.js'
-import type { CommitCounters, StoreDatabases } from './lmdb-store.js'
+import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
+import type { SpaceReserve } from './space-reserve.js'
+import type { StoreDatabases } from './store-databases.js'
 import { GroupBuffer, UnitContext } from './write-context.js'
 
 export interface GroupWriterDeps {
@@ -23,12 +27,10 @@ export interface GroupWriterDeps {
   readonly eventLog: EventLog | undefined
   readonly eventChunkBytes: number
   readonly durability: Durability
-  readonly counters: CommitCounters
-  /** The last id handed out to a committed group (durable or not yet). */
-  readonly lastAllocated: () => EventId
-  readonly allocated: (head: EventId) => void
-  /** Called once a group is durable (per the durability mode) and its members are answered. */
-  readonly answered: (head: EventId) => void
+  /** Heads and counters: the writer allocates ids from it and reports each answered head to it. */
+  readonly commitState: CommitState
+  /** Space kept ahead of LMDB's writes (undefined when turned off): a full disk fails a group here. */
+  readonly reserve: SpaceReserve | undefined
 }
 
 /**
@@ -39,11 +41,11 @@ export interface GroupWriterDeps {
  * log never lacks an event LMDB counts; on open the log is cut back to LMDB's head.
  */
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
-  const { dbs, counters, eventLog } = deps
+  const { dbs, commitState, eventLog } = deps
   const ctx = new UnitContext({ readCommitted: (key) => readFast(dbs.state, key) }, deps.limits)
 
   return async (members: QueuedTransaction[]) => {
-    const startHead = deps.lastAllocated()
+    const startHead = commitState.allocatedHead
     const group = new GroupBuffer(startHead + 1, deps.clock.now())
     const outcomes = new Array<CommitResult<unknown> | undefined>(members.length)
     const errors = new Array<unknown>(members.length)
@@ -80,36 +82,38 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
         failures++
       }
     }
-    counters.groups++
-    counters.groupMembers += members.length
-    if (members.length > counters.maxGroupSize) counters.maxGroupSize = members.length
-    counters.failedCommits += failures
+    commitState.countGroup(members.length, failures)
 
     const newHead = group.nextEventId - 1
     if (group.overlay.size === 0 && group.events.length === 0) {
       answer(members, outcomes, errors)
-      counters.commits += members.length - failures
+      commitState.commits += members.length - failures
       return { answered: Promise.resolve() }
     }
+    let reachedLmdb = false
     try {
+      deps.reserve?.ensure(estimateBytes(group, deps.reserve.pageSize))
       if (eventLog !== undefined && group.events.length > 0) {
         eventLog.append(startHead + 1, group.events)
         await (deps.durability === 'sync' ? eventLog.sync() : eventLog.flush())
       }
+      reachedLmdb = true
       await writeGroup(dbs, group, startHead, newHead, eventLog !== undefined, deps.eventChunkBytes)
+      commitState.lmdbCommitFailed = false
     } catch (e) {
+      if (reachedLmdb) commitState.lmdbCommitFailed = true
       await failGroup(deps, members, failures, startHead, group.events.length > 0, e)
       return { answered: Promise.resolve() }
     }
-    deps.allocated(newHead)
-    counters.commits += members.length - failures
-    counters.eventsAppended += group.events.length
+    commitState.allocatedHead = newHead
+    commitState.commits += members.length - failures
+    commitState.eventsAppended += group.events.length
     // The next group may start now; this one's callers hear back once it is durable.
     const durable: PromiseLike<unknown> = deps.durability === 'sync' ? dbs.env.flushed : Promise.resolve()
     const answered = Promise.resolve(durable).then(
       () => {
         answer(members, outcomes, errors)
-        deps.answered(newHead)
+        commitState.answered(newHead)
       },
       (e: unknown) => {
         const error = new AzothError('IO', 'the commit could not be flushed to disk', { cause: e })
@@ -150,7 +154,18 @@ function writeGroup(
       }
     } else commits.add(dbs.meta.put(META_HEAD, headBytes(newHead)))
   }
-  return commits.size === 1 ? commits.values().next().value! : Promise.all(commits)
+  return awaitCommit(dbs.env, commits)
+}
+
+/**
+ * An upper estimate of what the group makes LMDB write: a page per written or deleted key (the leaf
+ * it copies), the keys and values themselves (large values take overflow pages), and the events.
+ */
+function estimateBytes(group: GroupBuffer, pageSize: number): number {
+  let bytes = 0
+  for (const w of group.overlay.values()) bytes += pageSize + w.key.length + (w.value?.length ?? 0)
+  for (const e of group.events) bytes += e.length
+  return bytes + (group.events.length > 0 ? pageSize : 0)
 }
 
 async function failGroup(
@@ -161,11 +176,14 @@ async function failGroup(
   hadEvents: boolean,
   cause: unknown,
 ): Promise<void> {
+  // The errno of a failed LMDB commit (awaitCommit) stays in the details: disk full is recognisable.
+  const details = isAzothError(cause, 'IO') ? cause.details : undefined
   const error = new AzothError('IO', 'the group commit failed; none of its transactions was written', {
     cause,
+    ...(details === undefined ? {} : { details }),
   })
   deps.logger.error({ err: toError(cause), members: members.length }, 'group commit failed')
-  deps.counters.failedCommits += members.length - alreadyFailed
+  deps.commitState.failedCommits += members.length - alreadyFailed
   if (deps.eventLog !== undefined && hadEvents) {
     try {
       await deps.eventLog.truncateAfter(startHead)

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import {
   AzothError,
   type CanonicalStore,
@@ -14,36 +13,31 @@ import {
   type Key,
   type Limits,
   type Logger,
-  type ProcessLock,
   type ScanOptions,
   type StateEntry,
   type StateSnapshot,
   type StoreBackupInfo,
   type TypedValue,
-  toError,
   type WriteFn,
 } from '@azothdb/core'
-import type { Database, RootDatabase, Transaction } from 'lmdb'
+import { type ProcessLock, toError } from '@azothdb/core/internal'
+import type { Transaction } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
+import { CommitState } from './commit-state.js'
+import { checkRange } from './event-range.js'
 import { EventsReader } from './events-reader.js'
 import { readFast } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
+import { settleFailedCommit } from './lmdb-commit.js'
 import { lookupKey } from './lookup-key.js'
 import { readHead } from './meta.js'
+import type { SpaceReserve } from './space-reserve.js'
+import { stateDigest } from './state-digest.js'
 import { scanState } from './state-scan.js'
 import { LmdbStateSnapshot } from './state-snapshot.js'
 import { copyBackup } from './store-backup.js'
+import type { StoreDatabases } from './store-databases.js'
 import { StoreIterator } from './store-iterator.js'
-
-type Bytes = Uint8Array
-
-/** The LMDB handles of a store. */
-export interface StoreDatabases {
-  readonly env: RootDatabase<Bytes, Bytes>
-  readonly state: Database<Bytes, Bytes>
-  readonly events: Database<Bytes, Bytes>
-  readonly meta: Database<Bytes, Bytes>
-}
 
 /** Internal construction parameters; use {@link openLmdbStore}. */
 export interface LmdbStoreInit {
@@ -57,16 +51,7 @@ export interface LmdbStoreInit {
   readonly eventLog: EventLog | undefined
   readonly eventChunkBytes: number
   readonly lock: ProcessLock | undefined
-}
-
-/** Mutable counters the group writer updates. */
-export interface CommitCounters {
-  commits: number
-  failedCommits: number
-  groups: number
-  eventsAppended: number
-  groupMembers: number
-  maxGroupSize: number
+  readonly reserve: SpaceReserve | undefined
 }
 
 /**
@@ -83,25 +68,14 @@ export class LmdbStore implements CanonicalStore {
   private readonly logger: Logger
   private readonly eventLog: EventLog | undefined
   private readonly lock: ProcessLock | undefined
+  private readonly reserve: SpaceReserve | undefined
   private readonly queue: CommitQueue
-  private readonly listeners = new Set<(head: EventId) => void>()
   /** Open snapshots: closing the store closes them. */
   private readonly snapshots = new Set<LmdbStateSnapshot>()
   /** Running `whilePaused` scopes: the last one to end resumes. */
   private pauseScopes = 0
   private readonly eventsReader: EventsReader
-  private readonly counters: CommitCounters = {
-    commits: 0,
-    failedCommits: 0,
-    groups: 0,
-    eventsAppended: 0,
-    groupMembers: 0,
-    maxGroupSize: 0,
-  }
-  /** Head of the last durable, answered group: what readers see. */
-  private committedHead: EventId
-  /** Head of the last group committed to LMDB, durable or not yet: where the next group's ids start. */
-  private allocatedHead: EventId
+  private readonly commitState: CommitState
   private sealed: EventId | undefined
   private sealing = false
   private closed = false
@@ -116,8 +90,8 @@ export class LmdbStore implements CanonicalStore {
     this.logger = init.logger
     this.eventLog = init.eventLog
     this.lock = init.lock
-    this.committedHead = readHead(init.dbs.meta, init.dbs.events)
-    this.allocatedHead = this.committedHead
+    this.reserve = init.reserve
+    this.commitState = new CommitState(readHead(init.dbs.meta, init.dbs.events), init.logger)
     this.eventsReader = new EventsReader(init.dbs, init.eventLog)
     this.queue = new CommitQueue(
       groupWriter({
@@ -128,16 +102,8 @@ export class LmdbStore implements CanonicalStore {
         eventLog: init.eventLog,
         eventChunkBytes: init.eventChunkBytes,
         durability: init.durability,
-        counters: this.counters,
-        lastAllocated: () => this.allocatedHead,
-        allocated: (head) => {
-          this.allocatedHead = head
-        },
-        answered: (head) => {
-          if (head <= this.committedHead) return
-          this.committedHead = head
-          this.notify(head)
-        },
+        commitState: this.commitState,
+        reserve: init.reserve,
       }),
     )
   }
@@ -211,7 +177,7 @@ export class LmdbStore implements CanonicalStore {
 
   head(): EventId {
     this.checkOpen()
-    if (!this.readOnly) return this.committedHead
+    if (!this.readOnly) return this.commitState.committedHead
     // A read-only store follows the writer through the last committed chunk or meta record.
     // lmdb-js keeps one read snapshot until a setTimeout(0) fires; drop it so the head is
     // the latest commit, not the one current when this turn's first read happened.
@@ -243,7 +209,10 @@ export class LmdbStore implements CanonicalStore {
     if (this.readOnly) return Promise.reject(new AzothError('READ_ONLY', 'the store is open read-only'))
     if (this.sealed !== undefined || this.sealing) {
       return Promise.reject(
-        new AzothError('SEALED', `the store is sealed at event ${this.sealed ?? this.committedHead}`),
+        new AzothError(
+          'SEALED',
+          `the store is sealed at event ${this.sealed ?? this.commitState.committedHead}`,
+        ),
       )
     }
     if (typeof fn !== 'function') {
@@ -253,25 +222,14 @@ export class LmdbStore implements CanonicalStore {
   }
 
   onCommit(listener: (head: EventId) => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-
-  private notify(head: EventId): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(head)
-      } catch (e) {
-        this.logger.error({ err: toError(e) }, 'commit listener threw')
-      }
-    }
+    return this.commitState.onCommit(listener)
   }
 
   async pause(): Promise<EventId> {
     this.checkOpen()
     this.pausedFlag = true
     await this.queue.pause()
-    return this.committedHead
+    return this.commitState.committedHead
   }
 
   /**
@@ -317,7 +275,7 @@ export class LmdbStore implements CanonicalStore {
           new AzothError('SEALED', 'the store was sealed while this transaction waited for a pause to end'),
       )
       await this.queue.idle()
-      this.sealed = this.committedHead
+      this.sealed = this.commitState.committedHead
       return this.sealed
     } finally {
       this.sealing = false
@@ -337,29 +295,11 @@ export class LmdbStore implements CanonicalStore {
 
   stateDigest(): string {
     this.checkOpen()
-    const hash = createHash('sha256')
-    const len = Buffer.alloc(4)
-    for (const { key, value } of this.dbs.state.getRange({})) {
-      len.writeUInt32BE(key.length, 0)
-      hash.update(len)
-      hash.update(key)
-      len.writeUInt32BE(value.length, 0)
-      hash.update(len)
-      hash.update(value)
-    }
-    return hash.digest('hex')
+    return stateDigest(this.dbs.state)
   }
 
   commitStats(): CommitStats {
-    const c = this.counters
-    return {
-      commits: c.commits,
-      failedCommits: c.failedCommits,
-      groups: c.groups,
-      eventsAppended: c.eventsAppended,
-      meanGroupSize: c.groups === 0 ? 0 : c.groupMembers / c.groups,
-      maxGroupSize: c.maxGroupSize,
-    }
+    return this.commitState.stats()
   }
 
   close(): Promise<void> {
@@ -370,7 +310,7 @@ export class LmdbStore implements CanonicalStore {
       this.queue.resume()
       await this.queue.idle()
       this.closed = true
-      this.listeners.clear()
+      this.commitState.clearListeners()
       // Snapshots end here (never waited for): their cursors and read transactions are released
       // before LMDB closes, and their later reads raise CLOSED.
       for (const snapshot of [...this.snapshots]) {
@@ -382,8 +322,10 @@ export class LmdbStore implements CanonicalStore {
       }
       try {
         if (this.eventLog) await this.eventLog.close()
+        if (this.commitState.lmdbCommitFailed) await settleFailedCommit(this.dbs.meta, this.logger)
         await this.dbs.env.close()
       } finally {
+        this.reserve?.close()
         this.lock?.release()
       }
     })()
@@ -393,23 +335,4 @@ export class LmdbStore implements CanonicalStore {
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('the store')
   }
-}
-
-function checkBound(name: string, value: number | undefined, allowInfinity: boolean): void {
-  if (value === undefined || (allowInfinity && value === Number.POSITIVE_INFINITY)) return
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new AzothError('INVALID_ARGUMENT', `${name} must be a non-negative integer, got ${String(value)}`, {
-      details: { field: name, value },
-    })
-  }
-}
-
-/** Event ranges take whole numbers only: `from`, `to`, `limit` (Infinity allowed for `to` and `limit`). */
-function checkRange(range: EventRange): void {
-  if (range === null || typeof range !== 'object') {
-    throw new AzothError('INVALID_ARGUMENT', 'an event range must be an object like { from, to, limit }')
-  }
-  checkBound('from', range.from, false)
-  checkBound('to', range.to, true)
-  checkBound('limit', range.limit, true)
 }

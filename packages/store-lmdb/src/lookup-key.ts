@@ -1,4 +1,5 @@
-import { encodeKey, type Key, type Limits } from '@azothdb/core'
+import type { Key, Limits } from '@azothdb/core'
+import { encodeKey } from '@azothdb/core/internal'
 
 // LMDB's largest key (the hard cap of Limits.maxKeyBytes).
 const MAX_KEY_BYTES = 1978

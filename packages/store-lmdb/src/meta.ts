@@ -1,4 +1,5 @@
-import { CorruptionError, type EventId, eventIdBytes, readEventId } from '@azothdb/core'
+import { CorruptionError, type EventId } from '@azothdb/core'
+import { eventIdBytes, readEventId } from '@azothdb/core/internal'
 import type { Database } from 'lmdb'
 import { Chunk, chunkKeyToId } from './event-chunks.js'
 

@@ -1,128 +1,91 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import {
-  AzothError,
-  acquireProcessLock,
-  ConfigError,
-  CorruptionError,
-  isAzothError,
-  type ProcessLock,
-} from '@azothdb/core'
-import { open, type RootDatabase } from 'lmdb'
-import { LmdbStore, type StoreDatabases } from './lmdb-store.js'
-import {
-  type EventsLocation,
-  formatBytes,
-  headBytes,
-  META_EVENTS,
-  META_FORMAT,
-  META_HEAD,
-  readEventsLocation,
-  readFormat,
-  readHead,
-  STORE_FORMAT_VERSION,
-} from './meta.js'
-import { type LmdbStoreOptions, resolveOptions } from './options.js'
-import { checkLmdbFile, DATA_FILE } from './store-backup.js'
+import { AzothError, CorruptionError, isAzothError } from '@azothdb/core'
+import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
+import { checkDataFile } from './data-file-check.js'
+import { LmdbStore } from './lmdb-store.js'
+import { readHead } from './meta.js'
+import { openDatabases } from './open-databases.js'
+import { type LmdbStoreOptions, type ResolvedLmdbStoreOptions, resolveOptions } from './options.js'
+import { SpaceReserve } from './space-reserve.js'
+import { DATA_FILE } from './store-backup.js'
+import type { StoreDatabases } from './store-databases.js'
 
 /** Name of the writer lock file inside a store directory. */
 export const WRITER_LOCK_FILE = 'writer.lock'
 
-type Bytes = Uint8Array
+/** The file LMDB keeps its reader table in, next to `data.mdb` (lmdb-js opens `data.mdb` without a subdirectory). */
+const LMDB_LOCK_FILE = `${DATA_FILE}-lock`
 
-function prepareDirectory(dir: string, readOnly: boolean, create: boolean): void {
+/**
+ * Everything an open can check before it touches the disk: the directory, and the data file
+ * against its own meta pages. Returns whether the directory must be created.
+ */
+function checkBeforeOpen(dir: string, opts: ResolvedLmdbStoreOptions): { createDir: boolean } {
   if (!existsSync(dir)) {
-    if (readOnly || !create) {
+    if (opts.mustExist) {
+      throw new CorruptionError(`the store directory ${dir} is missing`, { details: { path: dir } })
+    }
+    if (opts.readOnly || !opts.create) {
       throw new AzothError('NOT_FOUND', `store directory ${dir} does not exist`, { details: { path: dir } })
     }
+    return { createDir: true }
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw new AzothError('INVALID_ARGUMENT', `${dir} is not a directory`, { details: { path: dir } })
+  }
+  const dataFile = join(dir, DATA_FILE)
+  const size = existsSync(dataFile) ? statSync(dataFile).size : undefined
+  if (opts.mustExist && (size === undefined || size === 0)) {
+    throw new CorruptionError(
+      `the store in ${dir} is missing: ${dataFile} is ${size === undefined ? 'missing' : 'empty'}`,
+      {
+        details: { path: dir, where: dataFile },
+      },
+    )
+  }
+  if (opts.readOnly && size === undefined) {
+    throw new AzothError('NOT_FOUND', `no store in ${dir}`, { details: { path: dir } })
+  }
+  // A writer may start a new store in an empty file (LMDB's own first open can leave one); a
+  // reader cannot, and the file is there: it is damaged.
+  if (opts.readOnly && size === 0) {
+    throw new CorruptionError(`${dataFile} is empty: expected at least LMDB's two meta pages`, {
+      details: { path: dir, where: dataFile, actualBytes: 0 },
+    })
+  }
+  if (size !== undefined && size > 0) {
+    const meta = checkDataFile(dataFile)
+    if (opts.mustExist && meta.txnId === 0) {
+      throw new CorruptionError(
+        `the store in ${dir} was never written: ${dataFile} holds no committed transaction`,
+        {
+          details: { path: dir, where: dataFile },
+        },
+      )
+    }
+  }
+  if (!opts.readOnly) {
     try {
-      mkdirSync(dir, { recursive: true })
+      accessSync(dir, constants.W_OK)
     } catch (e) {
-      throw new AzothError('IO', `cannot create the store directory ${dir}`, {
+      throw new AzothError('IO', `store directory ${dir} is not writable`, {
         cause: e,
         details: { path: dir },
       })
     }
-  } else if (!statSync(dir).isDirectory()) {
-    throw new AzothError('INVALID_ARGUMENT', `${dir} is not a directory`, { details: { path: dir } })
   }
-  if (readOnly) {
-    if (!existsSync(join(dir, DATA_FILE))) {
-      throw new AzothError('NOT_FOUND', `no store in ${dir}`, { details: { path: dir } })
-    }
-    return
-  }
-  try {
-    accessSync(dir, constants.W_OK)
-  } catch (e) {
-    throw new AzothError('IO', `store directory ${dir} is not writable`, { cause: e, details: { path: dir } })
-  }
+  return { createDir: false }
 }
 
-function openDatabases(dir: string, readOnly: boolean, mapSize: number | undefined): StoreDatabases {
-  const dataFile = join(dir, DATA_FILE)
-  if (existsSync(dataFile) && statSync(dataFile).size > 0) checkLmdbFile(dataFile)
-  let env: RootDatabase<Bytes, Bytes>
+function createDirectory(dir: string): string | undefined {
   try {
-    env = open<Bytes, Bytes>({
-      path: dataFile,
-      maxDbs: 8,
-      readOnly,
-      keyEncoding: 'binary',
-      encoding: 'binary',
-      // Write promises resolve at commit; 'sync' callers also wait for env.flushed. Never noSync.
-      overlappingSync: true,
-      // A group commit queues all its writes in one event turn; this keeps them in one transaction.
-      eventTurnBatching: true,
-      ...(mapSize === undefined ? {} : { mapSize }),
-    })
+    return mkdirSync(dir, { recursive: true })
   } catch (e) {
-    throw new AzothError('IO', `cannot open the LMDB environment in ${dir}`, {
+    throw new AzothError('IO', `cannot create the store directory ${dir}`, {
       cause: e,
       details: { path: dir },
     })
-  }
-  try {
-    const named = { keyEncoding: 'binary', encoding: 'binary', create: !readOnly } as const
-    return {
-      env,
-      state: env.openDB<Bytes, Bytes>({ name: 'state', ...named }),
-      events: env.openDB<Bytes, Bytes>({ name: 'events', ...named }),
-      meta: env.openDB<Bytes, Bytes>({ name: 'meta', ...named }),
-    }
-  } catch (e) {
-    void env.close()
-    throw new CorruptionError(`the LMDB environment in ${dir} lacks Azoth's databases`, {
-      cause: e,
-      details: { path: dir },
-    })
-  }
-}
-
-/** Checks (and, for a new store, writes) the format version and where the events live. */
-function checkMeta(dbs: StoreDatabases, dir: string, readOnly: boolean, location: EventsLocation): void {
-  const format = readFormat(dbs.meta)
-  if (format === undefined) {
-    if (readOnly) throw new AzothError('NOT_FOUND', `no store in ${dir}`, { details: { path: dir } })
-    dbs.env.transactionSync(() => {
-      dbs.meta.putSync(META_FORMAT, formatBytes(STORE_FORMAT_VERSION))
-      dbs.meta.putSync(META_EVENTS, Buffer.from(location))
-      dbs.meta.putSync(META_HEAD, headBytes(0))
-    })
-    return
-  }
-  if (format > STORE_FORMAT_VERSION) {
-    throw new ConfigError(
-      `the store in ${dir} has format ${format}, newer than this version of Azoth reads (${STORE_FORMAT_VERSION}); upgrade Azoth`,
-      { details: { field: 'format', value: format, path: dir } },
-    )
-  }
-  const stored = readEventsLocation(dbs.meta) ?? 'lmdb'
-  if (!readOnly && stored !== location) {
-    throw new ConfigError(
-      `the store in ${dir} keeps its events in ${stored === 'lmdb' ? 'LMDB' : 'an external event log'}; open it the same way`,
-      { details: { field: 'eventLog', value: location, path: dir } },
-    )
   }
 }
 
@@ -139,14 +102,23 @@ function checkMeta(dbs: StoreDatabases, dir: string, readOnly: boolean, location
 export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {}): Promise<LmdbStore> {
   const opts = resolveOptions(options)
   const path = resolve(dir)
-  prepareDirectory(path, opts.readOnly, opts.create)
+  const { createDir } = asAzothError(() => checkBeforeOpen(path, opts), path)
+  const createdDir = createDir ? createDirectory(path) : undefined
+  const dataFile = join(path, DATA_FILE)
+  const newDataFile = !existsSync(dataFile)
   let lock: ProcessLock | undefined
-  if (!opts.readOnly) lock = acquireProcessLock(join(path, WRITER_LOCK_FILE), `the store in ${path}`)
   let dbs: StoreDatabases | undefined
+  let reserve: SpaceReserve | undefined
   try {
-    dbs = openDatabases(path, opts.readOnly, opts.mapSize)
-    checkMeta(dbs, path, opts.readOnly, opts.eventLog ? 'external' : 'lmdb')
+    if (!opts.readOnly) lock = acquireProcessLock(join(path, WRITER_LOCK_FILE), `the store in ${path}`)
+    dbs = openDatabases(dataFile, path, {
+      readOnly: opts.readOnly,
+      mustExist: opts.mustExist,
+      mapSize: opts.mapSize,
+      location: opts.eventLog ? 'external' : 'lmdb',
+    })
     if (opts.eventLog && !opts.readOnly) await reconcileEventLog(dbs, opts.eventLog, path)
+    if (!opts.readOnly && opts.reserveSpace) reserve = openReserve(dataFile, dbs)
     return new LmdbStore({
       dir: path,
       dbs,
@@ -158,12 +130,59 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       eventLog: opts.eventLog,
       eventChunkBytes: opts.eventChunkBytes,
       lock,
+      reserve,
     })
   } catch (e) {
+    reserve?.close()
     if (dbs) await dbs.env.close()
-    lock?.release()
+    // A failed open leaves the disk as it found it: what it created goes, but only under the writer
+    // lock (without it, another writer may have created the same files meanwhile).
+    if (lock !== undefined) {
+      undoCreation(path, createdDir, newDataFile, opts.logger)
+      lock.release()
+    }
     if (isAzothError(e)) throw e
     throw new AzothError('IO', `cannot open the store in ${path}`, { cause: e, details: { path } })
+  }
+}
+
+/** Runs `fn`; a raw error (a file that cannot be read or stat'ed) becomes `IO` naming the store. */
+function asAzothError<T>(fn: () => T, path: string): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (isAzothError(e)) throw e
+    throw new AzothError('IO', `cannot open the store in ${path}`, { cause: e, details: { path } })
+  }
+}
+
+function openReserve(dataFile: string, dbs: StoreDatabases): SpaceReserve {
+  try {
+    return new SpaceReserve(dataFile, (dbs.env.getStats() as { pageSize: number }).pageSize)
+  } catch (e) {
+    throw new AzothError('IO', `cannot open ${dataFile} to reserve space`, {
+      cause: e,
+      details: { path: dataFile },
+    })
+  }
+}
+
+/** Removes what a failed open created: a new data file with LMDB's lock file, or the whole new directory. */
+function undoCreation(
+  dir: string,
+  createdDir: string | undefined,
+  newDataFile: boolean,
+  logger: ResolvedLmdbStoreOptions['logger'],
+): void {
+  try {
+    if (createdDir !== undefined) {
+      rmSync(createdDir, { recursive: true, force: true })
+    } else if (newDataFile) {
+      rmSync(join(dir, DATA_FILE), { force: true })
+      rmSync(join(dir, LMDB_LOCK_FILE), { force: true })
+    }
+  } catch (e) {
+    logger.error({ err: toError(e), path: dir }, 'could not remove what a failed open created')
   }
 }
 

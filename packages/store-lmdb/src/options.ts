@@ -1,15 +1,14 @@
 import {
   type Clock,
-  checkKnownFields,
-  checkOneOf,
+  ConfigError,
   type Durability,
   type EventLog,
   type Limits,
   type Logger,
-  resolveLimits,
   silentLogger,
   systemClock,
 } from '@azothdb/core'
+import { checkKnownFields, checkOneOf, resolveLimits } from '@azothdb/core/internal'
 
 /** Options of {@link openLmdbStore}. */
 export interface LmdbStoreOptions {
@@ -30,6 +29,19 @@ export interface LmdbStoreOptions {
   readonly clock?: Clock
   /** Where failures (a failed open, a failed event-log write) are logged (default: silent). */
   readonly logger?: Logger
+  /**
+   * The store must already exist (default false): a missing directory, a missing or empty
+   * `data.mdb`, or an environment that never committed a store is `CORRUPTION` instead of a new,
+   * empty store. For callers that know a store was created here (the facade, when `azoth.json` exists).
+   */
+  readonly mustExist?: boolean
+  /**
+   * Keep allocated space in `data.mdb` ahead of LMDB's writes (default true): `data.mdb` grows in
+   * steps of 8 MiB of zeros, and on a full disk a commit fails with `IO` (`details.errno: 'ENOSPC'`)
+   * before LMDB writes anything. Turned off, LMDB itself meets the full disk, and the LMDB that
+   * lmdb-js builds can corrupt the process heap when a page write fails.
+   */
+  readonly reserveSpace?: boolean
   /** Initial LMDB map size in bytes; LMDB grows it as needed. */
   readonly mapSize?: number
   /** Largest number of event bytes packed into one LMDB entry (default 1 MiB). */
@@ -40,6 +52,8 @@ export interface ResolvedLmdbStoreOptions {
   readonly durability: Durability
   readonly readOnly: boolean
   readonly create: boolean
+  readonly mustExist: boolean
+  readonly reserveSpace: boolean
   readonly eventLog: EventLog | undefined
   readonly limits: Limits
   readonly clock: Clock
@@ -52,6 +66,8 @@ const KNOWN = [
   'durability',
   'readOnly',
   'create',
+  'mustExist',
+  'reserveSpace',
   'eventLog',
   'limits',
   'clock',
@@ -64,8 +80,10 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
   checkKnownFields('openLmdbStore', options, KNOWN)
   return {
     durability: checkOneOf('durability', options.durability ?? 'sync', ['sync', 'relaxed'] as const),
-    readOnly: options.readOnly ?? false,
-    create: options.create ?? true,
+    readOnly: checkBoolean('readOnly', options.readOnly, false),
+    create: checkBoolean('create', options.create, true),
+    mustExist: checkBoolean('mustExist', options.mustExist, false),
+    reserveSpace: checkBoolean('reserveSpace', options.reserveSpace, true),
     eventLog: options.eventLog,
     limits: resolveLimits(options.limits),
     clock: options.clock ?? systemClock,
@@ -73,4 +91,14 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
     mapSize: options.mapSize,
     eventChunkBytes: options.eventChunkBytes ?? 1024 * 1024,
   }
+}
+
+function checkBoolean(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') {
+    throw new ConfigError(`openLmdbStore: ${field} must be true or false, got ${String(value)}`, {
+      details: { field, value },
+    })
+  }
+  return value
 }

@@ -1,12 +1,5 @@
-import {
-  compareBytes,
-  decodeTypedValue,
-  encodeKey,
-  type Key,
-  type Limits,
-  type ScanOptions,
-  type StateEntry,
-} from '@azothdb/core'
+import { decodeTypedValue, type Key, type Limits, type ScanOptions, type StateEntry } from '@azothdb/core'
+import { compareBytes, encodeKey } from '@azothdb/core/internal'
 import type { Database, Transaction } from 'lmdb'
 
 /** The smallest key greater than every key starting with `prefix`, or undefined when there is none. */
@@ -20,13 +13,26 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   return end
 }
 
-const utf8 = new TextDecoder()
+// Fatal: a stored key that is not valid UTF-8 must not become a lossy string (two such keys would
+// decode to the same string, and neither could be read back by it). ignoreBOM keeps a leading
+// U+FEFF in the string. Measured on 13-byte ASCII keys: 65 ns against 59 ns for the lossy decoder
+// (core's utf8DecodeStrict, which builds short strings char by char, takes 90 ns).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** A key as a string when it is valid UTF-8, else as a copy of its bytes. */
+function stringKey(k: Uint8Array): Key {
+  try {
+    return strictUtf8.decode(k)
+  } catch {
+    return new Uint8Array(k)
+  }
+}
 
 /**
  * Lazily iterates `[start, end)` (or the keys under a prefix when `end` is undefined) in key
  * order, within one LMDB read snapshot: the read transaction current at the first `next()`, which
  * the open cursor keeps alive until the iteration ends, or `transaction` when given. Keys come
- * back as strings when `start` was a string.
+ * back as strings when `start` was a string and the key is valid UTF-8, as bytes otherwise.
  */
 export function* scanState(
   state: Database<Uint8Array, Uint8Array>,
@@ -43,7 +49,7 @@ export function* scanState(
   const limit = options.limit ?? Number.POSITIVE_INFINITY
   if (limit <= 0 || (hi !== undefined && compareBytes(lo, hi) >= 0)) return
   let count = 0
-  const toKey = (k: Uint8Array): Key => (asString ? utf8.decode(k) : new Uint8Array(k))
+  const toKey = asString ? stringKey : (k: Uint8Array): Key => new Uint8Array(k)
   if (!options.reverse) {
     const from = {
       ...(lo.length === 0 ? {} : { start: Buffer.from(lo) }),

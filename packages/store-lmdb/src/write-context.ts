@@ -1,19 +1,16 @@
 import {
   AzothError,
-  checkEventSize,
-  checkValueSize,
   decodeTypedValue,
   type EventMetadata,
   encodeEnvelope,
-  encodeKey,
   encodeTypedValue,
   isTypedValue,
   type Key,
-  keyId,
   type Limits,
   type TypedValue,
   type WriteContext,
 } from '@azothdb/core'
+import { checkEventSize, checkValueSize, encodeKey, keyId } from '@azothdb/core/internal'
 
 /** A buffered write: `value` null deletes the key. */
 export interface PendingWrite {

@@ -1,4 +1,5 @@
-import { eventIdBytes, isAzothError } from '@azothdb/core'
+import { isAzothError } from '@azothdb/core'
+import { eventIdBytes } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { buildChunks, ChunkRecords } from '../src/event-chunks.js'
 

@@ -1,9 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type AzothError, isAzothError, TypedValue } from '@azothdb/core'
+import { AzothError, isAzothError, TypedValue } from '@azothdb/core'
 import { DATA_FILE, openLmdbStore, STORE_FORMAT_VERSION } from '@azothdb/store-lmdb'
 import { open } from 'lmdb'
 import { describe, expect, it } from 'vitest'
+import { dirSnapshot } from './support/dir-snapshot.js'
+import { MemoryEventLog } from './support/memory-event-log.js'
 import { tempDir } from './support/temp-dir.js'
 
 async function openError(
@@ -48,12 +50,14 @@ describe('opening a store written by a newer version', () => {
     })
     await store.close()
     writeFormatVersion(dir, STORE_FORMAT_VERSION + 1)
+    const before = dirSnapshot(dir)
 
     const e = await openError(dir)
     expect(e.code).toBe('CONFIG')
     expect(e.details).toMatchObject({ field: 'format', value: STORE_FORMAT_VERSION + 1 })
     expect(e.message).toMatch(/newer/)
     expect((await openError(dir, { readOnly: true })).code).toBe('CONFIG')
+    expect(dirSnapshot(dir)).toEqual(before)
 
     // The refused open released the writer lock and LMDB: with the version put back it opens as it was.
     writeFormatVersion(dir, STORE_FORMAT_VERSION)
@@ -61,6 +65,46 @@ describe('opening a store written by a newer version', () => {
     expect(again.get('kept')?.asI64()).toBe(7n)
     expect(again.head()).toBe(1)
     await again.close()
+  })
+})
+
+describe('an open that fails', () => {
+  it('writes nothing to an environment of a newer format, even one that lacks databases this version would create', async () => {
+    const dir = tempDir()
+    writeFormatVersion(dir, STORE_FORMAT_VERSION + 1) // only the meta database exists
+    const before = dirSnapshot(dir)
+    expect((await openError(dir)).code).toBe('CONFIG')
+    expect((await openError(dir, { readOnly: true })).code).toBe('CONFIG')
+    expect(dirSnapshot(dir)).toEqual(before)
+  })
+
+  it('on a data.mdb that cannot be read is IO naming the store, not a raw Node error', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, DATA_FILE)) // reading it fails with EISDIR
+    for (const readOnly of [false, true]) {
+      const e = await openError(dir, { readOnly })
+      expect(e.code).toBe('IO')
+      expect(e.details).toMatchObject({ path: dir })
+    }
+  })
+
+  it('of a new store removes what it created: the directory, or the data and lock files', async () => {
+    // An external log that runs ahead of the new store and cannot be cut back fails the open late.
+    const failingLog = new (class extends MemoryEventLog {
+      override async truncateAfter(): Promise<void> {
+        throw new AzothError('IO', 'the log cannot be cut back')
+      }
+    })()
+    failingLog.append(1, [new Uint8Array([1])])
+
+    const parent = tempDir()
+    const newDir = join(parent, 'a', 'canonical')
+    expect((await openError(newDir, { eventLog: failingLog })).code).toBe('IO')
+    expect(dirSnapshot(parent)).toEqual({})
+
+    const emptyDir = tempDir()
+    expect((await openError(emptyDir, { eventLog: failingLog })).code).toBe('IO')
+    expect(dirSnapshot(emptyDir)).toEqual({})
   })
 })
 

@@ -2,12 +2,11 @@ import {
   decodeEvent,
   decodeTypedValue,
   type EnvelopeInput,
-  encodeCbor,
   encodeEnvelope,
   encodeTypedValue,
-  readEventType,
   TypedValue,
 } from '@azothdb/core'
+import { encodeCbor, readEventType } from '@azothdb/core/internal'
 import type { Case, Section } from '../harness.js'
 import { prng } from '../prng.js'
 

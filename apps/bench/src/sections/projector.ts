@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AzothEvent, CanonicalStore, EventHandler } from '@azothdb/core'
 import { SqliteProjectionStore, type SqliteTx } from '@azothdb/projection-sqlite'
-import { EventProcessor } from '@azothdb/projector'
+import { Projector } from '@azothdb/projector'
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import Database from 'better-sqlite3'
 import type { Case, Measure, Section } from '../harness.js'
@@ -59,7 +59,7 @@ function projectorSide(dir: string, events: number): Measure {
       await store.transaction((tx) => tx.exec(TABLE))
     },
     async run() {
-      const p = new EventProcessor({
+      const p = new Projector({
         source: canonical!,
         store: store!,
         name: `run-${run++}`,

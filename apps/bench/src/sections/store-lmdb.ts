@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { encodeEnvelope, encodeTypedValue, eventIdBytes, TypedValue } from '@azothdb/core'
+import { encodeEnvelope, encodeTypedValue, TypedValue } from '@azothdb/core'
+import { eventIdBytes } from '@azothdb/core/internal'
 import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import type { Case, Measure, Section } from '../harness.js'

@@ -2,8 +2,7 @@
  * basic-usage: create, read, update and delete typed values.
  *
  * Shows `await using db = await Azoth.open(dir)` (closed when the block ends), `writeBatch`
- * (writes without checks), `transaction().keys().execute()` (writes with declared keys) and its
- * twin `new Transaction(db)`, the `TypedValue` kinds (i64, u256, string, bool, f64, set, json),
+ * (writes without checks), `transaction().keys().execute()` (writes with declared keys), the `TypedValue` kinds (i64, u256, string, bool, f64, set, json),
  * their checked accessors (a wrong accessor throws `TYPE_MISMATCH`), `get`/`getOpt`/`exists`,
  * `scan(prefix)`, `range(start, end)`, deletes, and the events transactions log with `log`,
  * `logMany` and `logBytes`.
@@ -13,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, isAzothError, Transaction, TypedValue } from 'azothdb'
+import { Azoth, isAzothError, TypedValue } from 'azothdb'
 
 const dir = mkdtempSync(join(tmpdir(), 'azoth-basic-usage-'))
 try {
@@ -76,17 +75,19 @@ try {
     const days = [...db.range('visits/2024-03-02', 'visits/2024-03-04')]
     console.log(`range [03-02, 03-04): ${days.map((e) => `${e.key}=${e.value.asI64()}`).join(' ')}`)
 
-    // Delete. `new Transaction(db)` builds the same transaction as `db.transaction()`, for code
-    // that prefers a constructor (or subclasses it).
-    await new Transaction(db).keys(['user/2/name']).execute((tx) => {
-      tx.delete('user/2/name')
-      // Several events in one call, in order; raw bytes (already encoded elsewhere) stay as they are.
-      tx.logMany([
-        ['user-deleted', { user: 2 }],
-        ['audit', { action: 'delete', by: 'admin' }],
-      ])
-      tx.logBytes(new TextEncoder().encode('user 2 archived'), 'archive-note')
-    })
+    // Delete, and log several events in the same transaction.
+    await db
+      .transaction()
+      .keys(['user/2/name'])
+      .execute((tx) => {
+        tx.delete('user/2/name')
+        // Several events in one call, in order; raw bytes (already encoded elsewhere) stay as they are.
+        tx.logMany([
+          ['user-deleted', { user: 2 }],
+          ['audit', { action: 'delete', by: 'admin' }],
+        ])
+        tx.logBytes(new TextEncoder().encode('user 2 archived'), 'archive-note')
+      })
     console.log('user/2 after delete:', db.getOpt('user/2/name'))
 
     // The event log holds one entry per logged event, in commit order; `logBytes` payloads come back as bytes.

@@ -10,7 +10,7 @@
 // be lost or doubled.
 import type { AzothEvent, EventHandler, EventSource } from '@azothdb/core'
 import { SqliteProjectionStore, type SqliteTx } from '@azothdb/projection-sqlite'
-import { ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { ErrorStrategy, Projector } from '@azothdb/projector'
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import { BALANCES_DDL, type Deposit } from './balances.js'
 import { appendDeposits } from './fixture.js'
@@ -65,7 +65,7 @@ const handler: EventHandler<SqliteTx> = {
     if (failing.has(event.id)) throw new Error(`crash child fails on event ${event.id}`)
   },
 }
-const projector = new EventProcessor({
+const projector = new Projector({
   source,
   store,
   name: 'crash',

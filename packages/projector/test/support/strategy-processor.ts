@@ -1,5 +1,5 @@
 import { ManualClock } from '@azothdb/core'
-import { type BatchPolicy, type ErrorStrategy, EventProcessor } from '@azothdb/projector'
+import { type BatchPolicy, type ErrorStrategy, Projector } from '@azothdb/projector'
 import { balancesHandler } from './balances.js'
 import type { Fixture } from './fixture.js'
 
@@ -9,8 +9,8 @@ export function strategyProcessor(
   strategy: ErrorStrategy,
   failing: Set<number>,
   { clock = new ManualClock(), name = 'p', batch = { maxEvents: 10 } as BatchPolicy } = {},
-): EventProcessor {
-  return new EventProcessor({
+): Projector {
+  return new Projector({
     source: f.source,
     store: f.store,
     name,

@@ -1,12 +1,9 @@
 import {
   AzothError,
   type Clock,
+  ClosedError,
   ConfigError,
-  checkInteger,
-  checkKnownFields,
-  type EventHandler,
   type EventId,
-  type EventRecord,
   type EventSource,
   isAzothError,
   type Logger,
@@ -14,69 +11,20 @@ import {
   type ProjectionTxControl,
   silentLogger,
   systemClock,
-  toError,
 } from '@azothdb/core'
-import { type BatchPolicy, type ResolvedBatchPolicy, resolveBatchPolicy } from './batch-policy.js'
-import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
-import { checkCursor, isCursorMoved } from './cursor-guard.js'
-import { type DeadLetterQueueOptions, ProjectorDeadLetters } from './dead-letter-queue.js'
+import { checkInteger, checkKnownFields, HeadFollower, toError } from '@azothdb/core/internal'
+import { type ResolvedBatchPolicy, resolveBatchPolicy } from './batch-policy.js'
+import { CircuitBreaker } from './circuit-breaker.js'
+import { ProjectorDeadLetters } from './dead-letter-queue.js'
 import { ErrorStrategy } from './error-strategy.js'
-import { EventByEvent, type FirstFailure } from './event-by-event.js'
-import { EventDispatcher, isThenable } from './event-dispatcher.js'
-import { EventProcessorBuilder } from './event-processor-builder.js'
+import { EventByEvent } from './event-by-event.js'
+import { EventDispatcher } from './event-dispatcher.js'
+import { APPLIED, FastBatch, SLOW } from './fast-batch.js'
 import { HandlerRouter } from './handler-router.js'
+import { ProjectorBuilder } from './projector-builder.js'
 import { MetricsCounters, type ProjectorMetrics, type ProjectorState } from './projector-metrics.js'
+import { PROJECTOR_OPTION_FIELDS, type ProjectorOptions } from './projector-options.js'
 import type { RunCounters, RunOnceOptions, RunStats, RunStopReason } from './run-stats.js'
-
-/** Everything a projector needs, as one options object (the builder produces the same). */
-export interface EventProcessorOptions<Tx extends ProjectionTxControl> {
-  /** Where events come from (the canonical store, or an event log). */
-  readonly source: EventSource
-  /** Where the projection tables, the cursor and the dead letters live. */
-  readonly store: ProjectionStore<Tx>
-  /** The cursor's key in the store: unique per projection. Default `'default'`. */
-  readonly name?: string
-  /**
-   * The handlers that apply events; each sees the events of its `eventTypes`, in one transaction per batch.
-   */
-  readonly handlers: readonly EventHandler<Tx>[]
-  /** Default {@link ErrorStrategy.failFast}. */
-  readonly errorStrategy?: ErrorStrategy
-  /** Enables the automatic replayer of dead letters (and sets its backoff). */
-  readonly deadLetterQueue?: DeadLetterQueueOptions
-  /**
-   * How many events (and bytes) go into one transaction, and how long a partial batch may wait; bad values
-   * raise `CONFIG`.
-   */
-  readonly batch?: BatchPolicy
-  /** Fallback poll of the source in continuous mode, for writers in other processes. Default 1,000 ms. */
-  readonly pollIntervalMs?: number
-  /** Pauses the projector after repeated failures (e.g. a downstream outage); off when omitted. */
-  readonly circuitBreaker?: CircuitBreakerOptions
-  /** Every wait (retry backoff, replayer, circuit breaker, batch latency) uses it. */
-  readonly clock?: Clock
-  /** Where skipped, dead-lettered and failed events are logged (default: silent). A pino logger fits. */
-  readonly logger?: Logger
-}
-
-/** {@link EventProcessor.tryFast}: the batch committed (or another instance had already applied it). */
-const APPLIED = true
-/** The batch goes event by event without a failure to blame (or was never tried whole). */
-const SLOW = undefined
-
-const KNOWN_OPTIONS = [
-  'source',
-  'store',
-  'name',
-  'handlers',
-  'errorStrategy',
-  'deadLetterQueue',
-  'batch',
-  'pollIntervalMs',
-  'circuitBreaker',
-  'clock',
-  'logger',
-]
 
 /**
  * Keeps one projection current: reads events after its cursor, applies them with its handlers in
@@ -84,14 +32,14 @@ const KNOWN_OPTIONS = [
  * applied exactly once across crashes.
  *
  * @example
- * const projector = EventProcessor.builder(source, store)
+ * const projector = Projector.builder(source, store)
  *   .withName('balances')
  *   .withHandler(balancesHandler)
  *   .withErrorStrategy(ErrorStrategy.deadLetter())
  *   .build()
  * await projector.runOnce() // or projector.start() ... await projector.stop()
  */
-export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl> {
+export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
   /** The projector's name: the key of its cursor and dead letters in the projection store. */
   readonly name: string
   /** The dead letters of this projector. */
@@ -112,26 +60,25 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
   private state: ProjectorState = 'idle'
   private exclusive: Promise<unknown> = Promise.resolve()
   private loop: { readonly abort: AbortController; readonly done: Promise<void> } | undefined
-  private wake: (() => void) | undefined
-  private readonly buffer: EventRecord[] = []
   private readonly eventByEvent: EventByEvent<Tx>
+  private readonly fastBatch: FastBatch<Tx>
 
-  /** Starts a builder: `EventProcessor.builder(source, store).withHandler(h).build()`. */
+  /** Starts a builder: `Projector.builder(source, store).withHandler(h).build()`. */
   static builder<Tx extends ProjectionTxControl>(
     source: EventSource,
     store: ProjectionStore<Tx>,
-  ): EventProcessorBuilder<Tx> {
-    return new EventProcessorBuilder(source, store)
+  ): ProjectorBuilder<Tx, Projector<Tx>> {
+    return new ProjectorBuilder<Tx, Projector<Tx>>({ source, store }, (options) => new Projector(options))
   }
 
   /** Bad options raise `CONFIG`. */
-  constructor(options: EventProcessorOptions<Tx>) {
-    checkKnownFields('EventProcessor', options, KNOWN_OPTIONS)
+  constructor(options: ProjectorOptions<Tx>) {
+    checkKnownFields('Projector', options, PROJECTOR_OPTION_FIELDS)
     if (options.source === undefined || typeof options.source.events !== 'function') {
-      throw new ConfigError('EventProcessor needs an event source', { details: { field: 'source' } })
+      throw new ConfigError('Projector needs an event source', { details: { field: 'source' } })
     }
     if (options.store === undefined || typeof options.store.transaction !== 'function') {
-      throw new ConfigError('EventProcessor needs a projection store', { details: { field: 'store' } })
+      throw new ConfigError('Projector needs a projection store', { details: { field: 'store' } })
     }
     const name = options.name ?? 'default'
     if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
@@ -178,6 +125,19 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
       clock: this.clock,
       logger: this.logger,
       firstRetryAt: () => this.deadLetters.firstRetryAt(),
+      readCursor: () => this.cursor,
+      advanceCursor: (id) => {
+        this.cursor = id
+      },
+    })
+    this.fastBatch = new FastBatch<Tx>({
+      name,
+      source: this.source,
+      store: this.store,
+      dispatcher: this.dispatcher,
+      breaker: this.breaker,
+      logger: this.logger,
+      batchPolicy: this.batchPolicy,
       readCursor: () => this.cursor,
       advanceCursor: (id) => {
         this.cursor = id
@@ -257,7 +217,7 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
    * Rejects with `PROJECTION_FAILED` when the error strategy fails.
    */
   async run(signal?: AbortSignal): Promise<void> {
-    if (this.loop !== undefined) throw new AzothError('CONFIG', `projector '${this.name}' is already running`)
+    if (this.loop !== undefined) throw new ConfigError(`projector '${this.name}' is already running`)
     const abort = new AbortController()
     const onAbort = (): void => abort.abort(signal?.reason)
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -284,12 +244,12 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
   async stop(): Promise<void> {
     const loop = this.loop
     if (loop === undefined) return
-    loop.abort.abort(new AzothError('CLOSED', 'projector stopped'))
+    loop.abort.abort(new ClosedError(`projector '${this.name}'`))
     await loop.done.catch(() => undefined)
   }
 
   private async continuous(signal: AbortSignal): Promise<void> {
-    const unsubscribe = this.source.onCommit(() => this.wake?.())
+    const follower = new HeadFollower(this.source, this.clock)
     const replayer = this.deadLetters.startReplayer(signal)
     this.state = 'running'
     try {
@@ -300,7 +260,7 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
           await this.sleep(Math.max(1, this.breaker.remainingOpenMs()), signal)
           continue
         }
-        await this.waitForEvents(signal)
+        await this.waitForEvents(follower, signal)
       }
       this.state = 'stopped'
     } catch (e) {
@@ -318,39 +278,19 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
       }
       throw e
     } finally {
-      unsubscribe()
-      this.wake = undefined
+      follower.close()
       await replayer
     }
   }
 
   /** Resolves once events are available and the batch is full or `maxLatencyMs` has passed. */
-  private async waitForEvents(signal: AbortSignal): Promise<void> {
+  private async waitForEvents(follower: HeadFollower, signal: AbortSignal): Promise<void> {
     while (!signal.aborted && this.target() <= this.cursor) {
-      await this.sleepUntilWoken(this.pollIntervalMs, signal, () => this.target() > this.cursor)
+      await follower.wait(() => this.target() > this.cursor, this.pollIntervalMs, signal)
     }
     const { maxLatencyMs, maxEvents } = this.batchPolicy
     if (maxLatencyMs > 0 && !signal.aborted && this.target() - this.cursor < maxEvents) {
-      await this.sleepUntilWoken(maxLatencyMs, signal, () => this.target() - this.cursor >= maxEvents)
-    }
-  }
-
-  /** Sleeps up to `ms` on the clock, ending early when a commit makes `done()` true or on abort. */
-  private async sleepUntilWoken(ms: number, signal: AbortSignal, done: () => boolean): Promise<void> {
-    const timer = new AbortController()
-    const onAbort = (): void => timer.abort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    const woken = new Promise<void>((resolve) => {
-      this.wake = () => {
-        if (done()) resolve()
-      }
-    })
-    try {
-      await Promise.race([woken, this.clock.sleep(ms, timer.signal).catch(() => undefined)])
-    } finally {
-      timer.abort()
-      signal.removeEventListener('abort', onAbort)
-      this.wake = undefined
+      await follower.wait(() => this.target() - this.cursor >= maxEvents, maxLatencyMs, signal)
     }
   }
 
@@ -403,10 +343,10 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
           stoppedBy = 'circuitOpen'
           break
         }
-        const records = this.readBatch(target, permits)
+        const records = this.fastBatch.read(target, permits)
         const started = performance.now()
         const before = this.cursor
-        const fast = permits === Number.POSITIVE_INFINITY ? await this.tryFast(records) : SLOW
+        const fast = permits === Number.POSITIVE_INFINITY ? await this.fastBatch.apply(records) : SLOW
         let failure: AzothError | undefined
         if (fast !== APPLIED) {
           this.counters.slowBatches++
@@ -426,92 +366,10 @@ export class EventProcessor<Tx extends ProjectionTxControl = ProjectionTxControl
         if (stoppedBy !== 'caughtUp') break
       }
     } finally {
-      this.buffer.length = 0
+      this.fastBatch.release()
       if (this.loop === undefined && this.state === 'running') this.state = 'idle'
     }
     return { from, cursor: this.cursor, target, ...run, stoppedBy }
-  }
-
-  /** Reads the next batch after the cursor into the reused buffer; a gap in ids is refused. */
-  private readBatch(target: EventId, permits: number): EventRecord[] {
-    const { maxEvents, maxBytes } = this.batchPolicy
-    const limit = Math.min(maxEvents, permits, target - this.cursor)
-    const out = this.buffer
-    out.length = 0
-    let bytes = 0
-    let expected = this.cursor + 1
-    for (const record of this.source.events({ from: expected, to: target, limit })) {
-      if (record.id !== expected) break
-      bytes += record.bytes.length
-      // The first event always goes, however large; the next one only if it fits.
-      if (out.length > 0 && bytes > maxBytes) break
-      out.push(record)
-      expected++
-    }
-    if (out.length === 0) {
-      throw new AzothError('PROJECTION_FAILED', `event ${this.cursor + 1} is missing from the event source`, {
-        details: { projector: this.name, eventId: this.cursor + 1 },
-      })
-    }
-    return out
-  }
-
-  /**
-   * The fast path: the whole batch in one transaction, cursor included. Returns false when a
-   * handler failed (nothing of the batch was committed) so the caller re-applies it event by event.
-   */
-  private async tryFast(records: readonly EventRecord[]): Promise<typeof APPLIED | FirstFailure | undefined> {
-    // Only a failure inside this batch's handlers may be blamed on one of its events.
-    this.dispatcher.takeFailedRecord()
-    const first = records[0]!.id
-    const last = records[records.length - 1]!.id
-    try {
-      await this.store.transaction((tx) => {
-        const stored = tx.getCursor(this.name)
-        if (isThenable(stored)) {
-          return Promise.resolve(stored).then((c) => this.fastBody(c, first, last, records, tx))
-        }
-        return this.fastBody(stored, first, last, records, tx)
-      })
-      this.cursor = last
-      // Failures are counted as consecutive: a batch of events that all went through ends a streak.
-      this.breaker?.onSuccess()
-      return APPLIED
-    } catch (e) {
-      if (isCursorMoved(e, this.name)) {
-        this.followMovedCursor(e)
-        return APPLIED
-      }
-      if (isAzothError(e, 'CLOSED', 'IO')) throw e
-      this.logger.debug({ err: e, from: first, to: last }, 'batch failed; re-applying event by event')
-      const failed = this.dispatcher.takeFailedRecord()
-      return failed === undefined ? SLOW : { eventId: failed.id, error: e }
-    }
-  }
-
-  private fastBody(
-    stored: EventId,
-    first: EventId,
-    last: EventId,
-    records: readonly EventRecord[],
-    tx: Tx,
-  ): void | Promise<void> {
-    checkCursor(this.name, stored, first)
-    // In a savepoint so that an error which ended the whole store transaction (SQLite rolls back
-    // on SQLITE_FULL, IOERR, RAISE(ROLLBACK)...) surfaces as PROJECTION_FAILED, never blamed on an
-    // event and handed to its error strategy.
-    const r = tx.savepoint(() => this.dispatcher.applyBatch(records, tx))
-    if (r !== undefined) return r.then(() => tx.setCursor(this.name, last))
-    return tx.setCursor(this.name, last)
-  }
-
-  private followMovedCursor(e: AzothError): void {
-    const stored = e.details?.['stored'] as number
-    this.logger.warn(
-      { stored, cursor: this.cursor },
-      'cursor moved by another projector instance; following it',
-    )
-    this.cursor = stored
   }
 
   private failed(error: Error, eventId: EventId): AzothError {

@@ -1,8 +1,9 @@
 /**
- * event-processor-builder: building projectors with error strategies and a dead-letter queue.
+ * projector-builder: building projectors with error strategies and a dead-letter queue.
  *
  * The same five events (one of them poison) go through projectors built with
- * `EventProcessor.builder(db)`, each with another error strategy:
+ * `db.projectorBuilder()`, each with another error strategy (the seed's `EventProcessor.builder(db)`
+ * is a deprecated alias of the same builder):
  * - `failFast()` stops at the poison event with `PROJECTION_FAILED` (the events before it land);
  * - `logAndSkip()` logs, counts and moves past it;
  * - `deadLetter()` parks it in the dead-letter queue, in the transaction that moves the cursor;
@@ -10,12 +11,12 @@
  * - `custom()` decides per error: here, skip validation errors and dead-letter the rest.
  * Also shows `withBatch` (events per SQLite transaction) and `withCircuitBreaker`.
  *
- * Run: pnpm example event-processor-builder
+ * Run: pnpm example projector-builder
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Azoth, ErrorStrategy, EventProcessor, isAzothError, type SqlEventHandler } from 'azothdb'
+import { Azoth, ErrorStrategy, isAzothError, type Projector, type SqlEventHandler } from 'azothdb'
 import { compactLogger } from '../compact-logger.js'
 
 interface Reading {
@@ -39,7 +40,7 @@ function readingsInto(table: string): SqlEventHandler {
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'azoth-event-processor-builder-'))
+const dir = mkdtempSync(join(tmpdir(), 'azoth-projector-builder-'))
 try {
   const db = await Azoth.open(dir, { logger: compactLogger() })
   const tables = ['fail_fast', 'skipped', 'dead_lettered', 'retried', 'custom']
@@ -56,7 +57,7 @@ try {
   await batch.commit()
 
   /** Rows of a table and the projector's counters. */
-  const report = async (table: string, projector: EventProcessor) => {
+  const report = async (table: string, projector: Projector) => {
     const [row] = await db.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)
     const m = projector.metrics()
     console.log(
@@ -65,7 +66,8 @@ try {
   }
 
   // failFast: the default. The run rejects; events 1 and 2 are committed, the cursor stays at 2.
-  const failFast = EventProcessor.builder(db)
+  const failFast = db
+    .projectorBuilder()
     .withName('fail-fast')
     .withHandler(readingsInto('fail_fast'))
     .withErrorStrategy(ErrorStrategy.failFast())
@@ -77,7 +79,8 @@ try {
   }
   await report('fail_fast', failFast)
 
-  const skipping = EventProcessor.builder(db)
+  const skipping = db
+    .projectorBuilder()
     .withName('log-and-skip')
     .withHandler(readingsInto('skipped'))
     .withErrorStrategy(ErrorStrategy.logAndSkip())
@@ -86,11 +89,12 @@ try {
   await skipping.runOnce()
   await report('skipped', skipping)
 
-  const deadLettering = EventProcessor.builder(db)
+  const deadLettering = db
+    .projectorBuilder()
     .withName('dead-letter')
     .withHandler(readingsInto('dead_lettered'))
     .withErrorStrategy(ErrorStrategy.deadLetter())
-    .withDeadLetterQueue(db.deadLetters)
+    .withDeadLetterQueue()
     .build()
   await deadLettering.runOnce()
   await report('dead_lettered', deadLettering)
@@ -107,19 +111,21 @@ try {
       return retriedRows.handle(event, tx)
     },
   }
-  const retrying = EventProcessor.builder(db)
+  const retrying = db
+    .projectorBuilder()
     .withName('retry')
     .withHandler(flaky)
     .withErrorStrategy(
       ErrorStrategy.retryWithBackoff({ maxRetries: 3, initialDelayMs: 10, onExhausted: 'deadLetter' }),
     )
-    .withDeadLetterQueue(db.deadLetters)
+    .withDeadLetterQueue()
     .build()
   // Event 3 (poison) fails every retry and ends in the dead-letter queue; event 4 recovers.
   await retrying.runOnce()
   await report('retried', retrying)
 
-  const custom = EventProcessor.builder(db)
+  const custom = db
+    .projectorBuilder()
     .withName('custom')
     .withHandler(readingsInto('custom'))
     .withErrorStrategy(
@@ -127,7 +133,7 @@ try {
         error instanceof RangeError ? { action: 'skip' } : { action: 'deadLetter' },
       ),
     )
-    .withDeadLetterQueue(db.deadLetters)
+    .withDeadLetterQueue()
     .withCircuitBreaker({ failureThreshold: 3, resetTimeoutMs: 1_000 })
     .build()
   await custom.runOnce()
@@ -137,7 +143,7 @@ try {
   console.log(`dead letters in the queue: ${parked}`)
   if (parked !== 2) throw new Error('expected one dead letter from dead-letter and one from retry')
   await db.close()
-  console.log('ok: event-processor-builder')
+  console.log('ok: projector-builder')
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

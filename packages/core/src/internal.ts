@@ -1,0 +1,28 @@
+// @azothdb/core/internal: helpers Azoth's own packages share. Not for applications: names and
+// signatures here change without notice in any release (see the README).
+export { allocateBytes } from './byte-slab.js'
+export { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
+export { checkInteger, checkKnownFields, checkNumber, checkOneOf } from './config.js'
+export {
+  decodeEnvelopeHeader,
+  decodeEnvelopePayload,
+  ENVELOPE_FORMAT_VERSION,
+  type EnvelopeHeader,
+  MAX_EVENT_TYPE_BYTES,
+  readEventType,
+} from './envelope.js'
+export { toError } from './errors.js'
+export { HeadFollower } from './head-follower.js'
+export { eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
+export { encodeKey, hashKey, keyId, keyToString } from './keys.js'
+export { checkEventSize, checkKeySize, checkValueSize, resolveLimits } from './limits.js'
+export { acquireProcessLock, type ProcessLock } from './process-lock.js'
+export {
+  type StripeLease,
+  StripeLockManager,
+  type StripeLockOptions,
+  type StripeLockStats,
+} from './stripe-locks.js'
+export { bytesEqual, compareBytes, compareUtf8 } from './typed-value.js'
+export { TYPED_VALUE_TAGS } from './typed-value-codec.js'
+export { utf8DecodeStrict, utf8Encode, utf8Length } from './utf8.js'

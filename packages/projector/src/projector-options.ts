@@ -1,0 +1,58 @@
+import type {
+  Clock,
+  EventHandler,
+  EventSource,
+  Logger,
+  ProjectionStore,
+  ProjectionTxControl,
+} from '@azothdb/core'
+import type { BatchPolicy } from './batch-policy.js'
+import type { CircuitBreakerOptions } from './circuit-breaker.js'
+import type { DeadLetterQueueOptions } from './dead-letter-queue.js'
+import type { ErrorStrategy } from './error-strategy.js'
+
+/** Everything a projector needs, as one options object (the builder produces the same). */
+export interface ProjectorOptions<Tx extends ProjectionTxControl> {
+  /** Where events come from (the canonical store, or an event log). */
+  readonly source: EventSource
+  /** Where the projection tables, the cursor and the dead letters live. */
+  readonly store: ProjectionStore<Tx>
+  /** The cursor's key in the store: unique per projection. Default `'default'`. */
+  readonly name?: string
+  /**
+   * The handlers that apply events; each sees the events of its `eventTypes`, in one transaction per batch.
+   */
+  readonly handlers: readonly EventHandler<Tx>[]
+  /** Default {@link ErrorStrategy.failFast}. */
+  readonly errorStrategy?: ErrorStrategy
+  /** Enables the automatic replayer of dead letters (and sets its backoff). */
+  readonly deadLetterQueue?: DeadLetterQueueOptions
+  /**
+   * How many events (and bytes) go into one transaction, and how long a partial batch may wait; bad values
+   * raise `CONFIG`.
+   */
+  readonly batch?: BatchPolicy
+  /** Fallback poll of the source in continuous mode, for writers in other processes. Default 1,000 ms. */
+  readonly pollIntervalMs?: number
+  /** Pauses the projector after repeated failures (e.g. a downstream outage); off when omitted. */
+  readonly circuitBreaker?: CircuitBreakerOptions
+  /** Every wait (retry backoff, replayer, circuit breaker, batch latency, polling) uses it. */
+  readonly clock?: Clock
+  /** Where skipped, dead-lettered and failed events are logged (default: silent). A pino logger fits. */
+  readonly logger?: Logger
+}
+
+/** The fields {@link ProjectorOptions} knows: anything else is a typo, refused with `CONFIG`. */
+export const PROJECTOR_OPTION_FIELDS: readonly string[] = [
+  'source',
+  'store',
+  'name',
+  'handlers',
+  'errorStrategy',
+  'deadLetterQueue',
+  'batch',
+  'pollIntervalMs',
+  'circuitBreaker',
+  'clock',
+  'logger',
+]

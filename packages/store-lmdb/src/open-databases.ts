@@ -1,0 +1,140 @@
+import { AzothError, ConfigError, CorruptionError } from '@azothdb/core'
+import { type Database, open, type RootDatabase } from 'lmdb'
+import {
+  type EventsLocation,
+  formatBytes,
+  headBytes,
+  META_EVENTS,
+  META_FORMAT,
+  META_HEAD,
+  readEventsLocation,
+  readFormat,
+  STORE_FORMAT_VERSION,
+} from './meta.js'
+import type { StoreDatabases } from './store-databases.js'
+
+type Bytes = Uint8Array
+
+/** How {@link openDatabases} may treat an environment that holds no store yet. */
+export interface OpenDatabasesOptions {
+  readonly readOnly: boolean
+  /** The store must already exist: an environment without one is `CORRUPTION`, never initialised. */
+  readonly mustExist: boolean
+  readonly mapSize: number | undefined
+  readonly location: EventsLocation
+}
+
+/**
+ * Opens the LMDB environment in `dataFile` and Azoth's databases in it. Nothing is written to an
+ * existing store: its databases are looked up, not created, and its format version and events
+ * location are checked first, so a refused open (a newer format, a different event log, missing
+ * databases) leaves the file as it was. Only an environment that holds nothing yet is initialised,
+ * in one transaction, unless the store must exist.
+ */
+export function openDatabases(dataFile: string, dir: string, options: OpenDatabasesOptions): StoreDatabases {
+  let env: RootDatabase<Bytes, Bytes>
+  try {
+    env = open<Bytes, Bytes>({
+      path: dataFile,
+      maxDbs: 8,
+      readOnly: options.readOnly,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+      // Write promises resolve at commit; 'sync' callers also wait for env.flushed. Never noSync.
+      overlappingSync: true,
+      // A group commit queues all its writes in one event turn; this keeps them in one transaction.
+      eventTurnBatching: true,
+      ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
+    })
+  } catch (e) {
+    throw new AzothError('IO', `cannot open the LMDB environment in ${dir}`, {
+      cause: e,
+      details: { path: dir },
+    })
+  }
+  try {
+    const existing = lookUp(env)
+    if (existing.meta === undefined && existing.state === undefined && existing.events === undefined) {
+      if (!isEmpty(env)) throw lacksDatabases(dir)
+      return initialise(env, dir, options)
+    }
+    if (existing.meta === undefined) throw lacksDatabases(dir)
+    if (readFormat(existing.meta) === undefined) return initialise(env, dir, options)
+    checkMeta(existing.meta, dir, options)
+    if (existing.state === undefined || existing.events === undefined) throw lacksDatabases(dir)
+    return { env, meta: existing.meta, state: existing.state, events: existing.events }
+  } catch (e) {
+    void env.close()
+    throw e
+  }
+}
+
+interface FoundDatabases {
+  readonly state: Database<Bytes, Bytes> | undefined
+  readonly events: Database<Bytes, Bytes> | undefined
+  readonly meta: Database<Bytes, Bytes> | undefined
+}
+
+function lookUp(env: RootDatabase<Bytes, Bytes>): FoundDatabases {
+  const named = { keyEncoding: 'binary', encoding: 'binary', create: false } as const
+  // lmdb-js returns undefined for a database that does not exist when create is false.
+  const find = (name: string) =>
+    env.openDB<Bytes, Bytes>({ name, ...named }) as Database<Bytes, Bytes> | undefined
+  return { state: find('state'), events: find('events'), meta: find('meta') }
+}
+
+function isEmpty(env: RootDatabase<Bytes, Bytes>): boolean {
+  for (const _ of env.getKeys({ limit: 1 })) return false
+  return true
+}
+
+function lacksDatabases(dir: string): CorruptionError {
+  return new CorruptionError(`the LMDB environment in ${dir} lacks Azoth's databases`, {
+    details: { path: dir },
+  })
+}
+
+/** Creates the databases and writes the format version and events location, in one transaction. */
+function initialise(
+  env: RootDatabase<Bytes, Bytes>,
+  dir: string,
+  options: OpenDatabasesOptions,
+): StoreDatabases {
+  if (options.readOnly) throw new AzothError('NOT_FOUND', `no store in ${dir}`, { details: { path: dir } })
+  if (options.mustExist) {
+    throw new CorruptionError(`the LMDB environment in ${dir} holds no store, yet one must exist there`, {
+      details: { path: dir },
+    })
+  }
+  const named = { keyEncoding: 'binary', encoding: 'binary', create: true } as const
+  return env.transactionSync(() => {
+    const dbs: StoreDatabases = {
+      env,
+      state: env.openDB<Bytes, Bytes>({ name: 'state', ...named }),
+      events: env.openDB<Bytes, Bytes>({ name: 'events', ...named }),
+      meta: env.openDB<Bytes, Bytes>({ name: 'meta', ...named }),
+    }
+    dbs.meta.putSync(META_FORMAT, formatBytes(STORE_FORMAT_VERSION))
+    dbs.meta.putSync(META_EVENTS, Buffer.from(options.location))
+    dbs.meta.putSync(META_HEAD, headBytes(0))
+    return dbs
+  })
+}
+
+/** Checks the format version and where the events live; reads only. */
+function checkMeta(meta: Database<Bytes, Bytes>, dir: string, options: OpenDatabasesOptions): void {
+  const format = readFormat(meta)
+  if (format !== undefined && format > STORE_FORMAT_VERSION) {
+    throw new ConfigError(
+      `the store in ${dir} has format ${format}, newer than this version of Azoth reads (${STORE_FORMAT_VERSION}); upgrade Azoth`,
+      { details: { field: 'format', value: format, path: dir } },
+    )
+  }
+  const stored = readEventsLocation(meta) ?? 'lmdb'
+  if (!options.readOnly && stored !== options.location) {
+    throw new ConfigError(
+      `the store in ${dir} keeps its events in ${stored === 'lmdb' ? 'LMDB' : 'an external event log'}; open it the same way`,
+      { details: { field: 'eventLog', value: options.location, path: dir } },
+    )
+  }
+}

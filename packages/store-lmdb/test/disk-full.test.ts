@@ -1,0 +1,66 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { openLmdbStore } from '@azothdb/store-lmdb'
+import { describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
+import { cannotMountTmpfs, mountTmpfs } from './support/tmpfs.js'
+
+interface DiskFullRun {
+  readonly committedKeys: string[]
+  readonly failures: { code: string; errno: unknown }[]
+  readonly head: number
+}
+
+// A real full disk needs a size-limited tmpfs, which only root can mount: elsewhere this is skipped.
+const skipReason = cannotMountTmpfs()
+
+describe.skipIf(skipReason !== undefined)('a full disk', () => {
+  const cases = [
+    { durability: 'sync', reserve: 'reserve' },
+    { durability: 'relaxed', reserve: 'reserve' },
+    // Without the reserve LMDB's own page writes meet the full disk: lmdb-js's failed commit.
+    { durability: 'sync', reserve: 'no-reserve' },
+    { durability: 'relaxed', reserve: 'no-reserve' },
+  ] as const
+  for (const { durability, reserve } of cases) {
+    it(`fails commits with IO/ENOSPC, leaves no unhandled rejection, resumes when space returns, closes while full (${durability}, ${reserve})`, async () => {
+      const tmpfs = mountTmpfs('16m')
+      try {
+        const dir = join(tmpfs.dir, 'store')
+        mkdirSync(dir)
+        // The child fills the tmpfs with a ballast file, so the store's next page writes fail.
+        const child = await runTypeScript(new URL('./fixtures/disk-full.ts', import.meta.url), [
+          dir,
+          join(tmpfs.dir, 'ballast'),
+          durability,
+          reserve,
+          '20',
+        ])
+        expect(child.stderr).not.toMatch(/unhandledRejection|malloc|corrupt|Abort/i)
+        // With the reserve the full disk is met before LMDB writes anything (LMDB reports its
+        // failed page writes on stderr: "Write error: No space left on device").
+        if (reserve === 'reserve') expect(child.stderr).not.toMatch(/Write error/)
+        else expect(child.stderr).toMatch(/Write error: No space left on device/)
+        expect(child.code).toBe(0)
+        const run = JSON.parse(child.stdout) as DiskFullRun
+        expect(run.failures.length).toBeGreaterThanOrEqual(22)
+        for (const failure of run.failures) expect(failure).toEqual({ code: 'IO', errno: 'ENOSPC' })
+        // Everything acknowledged is there after reopening: before the disk filled, and after it was freed.
+        expect(run.committedKeys.filter((k) => k.startsWith('after/'))).toHaveLength(5)
+        expect(run.head).toBe(run.committedKeys.length)
+        const store = await openLmdbStore(dir, { readOnly: true })
+        try {
+          expect(store.head()).toBe(run.head)
+          for (const key of run.committedKeys) expect(store.get(key)?.asBytes().length).toBe(16 * 1024)
+          const keys = new Set(run.committedKeys)
+          for (const { key } of store.scan('')) expect(keys.has(key as string)).toBe(true)
+          expect([...store.events()].length).toBe(run.head)
+        } finally {
+          await store.close()
+        }
+      } finally {
+        tmpfs.unmount()
+      }
+    }, 60_000)
+  }
+})
