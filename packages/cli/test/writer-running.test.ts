@@ -1,7 +1,7 @@
 import { Azoth, silentLogger } from 'azothdb'
 import { afterEach, describe, expect, it } from 'vitest'
 import { exited, spawnTypeScript } from '../../../vitest.shared.js'
-import { azothdb, handlersModule, jsonLines, jsonObject, spawnAzothdb, waitForLine } from './support/cli.js'
+import { azothdb, handlersModule, jsonLines, jsonObject, OutputLines, spawnAzothdb } from './support/cli.js'
 import { buildSampleDatabase, SAMPLE } from './support/sample-database.js'
 import { tempDir } from './support/temp-dir.js'
 
@@ -18,7 +18,8 @@ afterEach(async () => {
 async function startWriter(dir: string): Promise<void> {
   const writer = spawnTypeScript(new URL('./fixtures/writer.ts', import.meta.url), [dir])
   running.push(writer)
-  await waitForLine(writer, (line) => line.startsWith('ready '))
+  const ready = await new OutputLines(writer).waitFor((line) => line.startsWith('ready '))
+  if (!ready.startsWith('ready ')) throw new Error(`the writer did not start: ${ready}`)
 }
 
 describe('while a writer process commits continuously', () => {
@@ -84,12 +85,12 @@ describe('while a writer process commits continuously', () => {
     await reader.close()
     const follower = spawnAzothdb(['events', dir, '--follow', '--json'])
     running.push(follower)
-    const seen: string[] = []
-    await waitForLine(follower, () => seen.length >= 5, seen)
+    const output = new OutputLines(follower)
+    await output.waitFor(() => output.lines.length >= 5)
     follower.kill('SIGINT')
     const code = await new Promise<number | null>((resolve) => follower.once('exit', (c) => resolve(c)))
     expect(code).toBe(0)
-    const events = seen.map((line) => JSON.parse(line) as { id: number; type: string })
+    const events = output.lines.map((line) => JSON.parse(line) as { id: number; type: string })
     // Only events committed after the follower started (the default start is after the head), in order.
     expect(events[0]!.id).toBeGreaterThan(headBefore)
     expect(events.every((e) => e.type === 'ticked')).toBe(true)

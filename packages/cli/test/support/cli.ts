@@ -40,30 +40,39 @@ export function jsonObject(stdout: string): Record<string, unknown> {
   return lines[0]!
 }
 
-/** Resolves with the first stdout line that `match` accepts (all output so far is kept in `seen`). */
-export function waitForLine(
-  child: ChildProcess,
-  match: (line: string) => boolean,
-  seen: string[] = [],
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = ''
-    const onData = (d: Buffer): void => {
-      buffer += d.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      for (const line of lines) {
-        seen.push(line)
-        if (match(line)) {
-          child.stdout?.off('data', onData)
-          resolve(line)
-          return
+/**
+ * Every stdout line of a child, kept from the moment it is attached (a listener attached later
+ * would miss what arrived in between), with a way to wait for the line that matters.
+ */
+export class OutputLines {
+  /** The complete lines so far. */
+  readonly lines: string[] = []
+  #partial = ''
+  #waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = []
+
+  constructor(child: ChildProcess) {
+    child.stdout?.on('data', (d: Buffer) => {
+      const parts = (this.#partial + d.toString()).split('\n')
+      this.#partial = parts.pop() ?? ''
+      for (const line of parts) {
+        this.lines.push(line)
+        const waiting = this.#waiters
+        this.#waiters = []
+        for (const w of waiting) {
+          if (w.match(line)) w.resolve(line)
+          else this.#waiters.push(w)
         }
       }
-    }
-    child.stdout?.on('data', onData)
-    child.once('exit', (code) =>
-      reject(new Error(`exited with ${code} before the line; saw:\n${seen.join('\n')}`)),
-    )
-  })
+    })
+    child.once('exit', (code) => {
+      for (const w of this.#waiters.splice(0)) w.resolve(`(exited with ${code})`)
+    })
+  }
+
+  /** Resolves with the first line, already seen or still to come, that `match` accepts. */
+  waitFor(match: (line: string) => boolean): Promise<string> {
+    const seen = this.lines.find(match)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise((resolve) => this.#waiters.push({ match, resolve }))
+  }
 }
