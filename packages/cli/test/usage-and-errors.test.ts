@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { azothdb, binPath } from './support/cli.js'
@@ -74,6 +74,15 @@ describe('a missing or damaged database exits 1 with the error code', () => {
     expect(verbose.code).toBe(1)
     expect(verbose.stderr).toMatch(STACK_LINE)
     expect(verbose.stderr).toMatch(/caused by: SyntaxError/)
+  })
+  it('a truncated LMDB file is CORRUPTION, not a crash', async () => {
+    const dir = tempDir()
+    await buildSampleDatabase(dir)
+    const dataFile = join(dir, 'canonical', 'data.mdb')
+    truncateSync(dataFile, 8192)
+    const run = await azothdb(['get', dir, 'acct/alice'])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/^azothdb: CORRUPTION: .*data\.mdb is truncated/)
   })
 })
 
