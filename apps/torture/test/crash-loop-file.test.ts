@@ -1,0 +1,23 @@
+import { afterAll, expect, it } from 'vitest'
+import { Summary } from '../src/summary.js'
+import { crashLoop } from './support/crash-loop.js'
+import { prngFor, profile, runDir } from './support/run-context.js'
+import { tempDir } from './support/temp-dir.js'
+
+const summary = new Summary()
+afterAll(() => summary.writeFragment(runDir(), 'crash-loop-file'))
+
+it(`survives ${profile.killsPerBackend} SIGKILLs of the mixed workload (eventLog file)`, async () => {
+  const tally = summary.tally('crash loop', 'file')
+  const failures = await crashLoop({
+    dir: `${tempDir()}/db`,
+    eventLog: 'file',
+    kills: profile.killsPerBackend,
+    random: prngFor('crash-loop-file'),
+    tally,
+    log: (line) => console.log(line),
+  })
+  expect(failures).toEqual([])
+  expect(tally.kills).toBe(profile.killsPerBackend)
+  expect(tally.lost).toBe(0)
+})

@@ -1,0 +1,23 @@
+import { afterAll, expect, it } from 'vitest'
+import { Summary } from '../src/summary.js'
+import { crashLoop } from './support/crash-loop.js'
+import { prngFor, profile, runDir } from './support/run-context.js'
+import { tempDir } from './support/temp-dir.js'
+
+const summary = new Summary()
+afterAll(() => summary.writeFragment(runDir(), 'crash-loop-lmdb'))
+
+it(`survives ${profile.killsPerBackend} SIGKILLs of the mixed workload (eventLog lmdb)`, async () => {
+  const tally = summary.tally('crash loop', 'lmdb')
+  const failures = await crashLoop({
+    dir: `${tempDir()}/db`,
+    eventLog: 'lmdb',
+    kills: profile.killsPerBackend,
+    random: prngFor('crash-loop-lmdb'),
+    tally,
+    log: (line) => console.log(line),
+  })
+  expect(failures).toEqual([])
+  expect(tally.kills).toBe(profile.killsPerBackend)
+  expect(tally.lost).toBe(0)
+})
