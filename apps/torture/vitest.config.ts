@@ -12,5 +12,7 @@ export default defineProject({
     // The crash loop and the long profile run for minutes; every wait inside has its own deadline.
     testTimeout: long ? 3 * 60 * 60_000 : 240_000,
     hookTimeout: 60_000,
+    // Warnings (every dead-lettered poison event) would drown the summary; errors still show.
+    env: { AZOTH_LOG_LEVEL: process.env.AZOTH_LOG_LEVEL ?? 'error' },
   },
 })

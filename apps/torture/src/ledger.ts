@@ -14,7 +14,11 @@ import {
 export const ACCOUNTS = 8
 export const INITIAL_BALANCE = 1_000
 export const LEDGER_PROJECTOR = 'ledger'
-/** A projector run only when a worker starts: compaction never drops what the parent has not read. */
+/**
+ * A projector only the checking parent runs, up to the head it verified: `compactEventLog` keeps
+ * every event some projector has not applied, so a child never drops events the parent has not read
+ * (backups catch up the projectors open in the child, which the fence is not).
+ */
 export const FENCE_PROJECTOR = 'fence'
 
 export function accountKey(i: number): string {
@@ -86,8 +90,8 @@ const ledgerHandler: SqlEventHandler = {
 
 const fenceHandler: SqlEventHandler = { name: 'fence', eventTypes: '*', handle: () => undefined }
 
-/** Migrates the projection and creates the ledger projector (dead-letter strategy) and the fence. */
-export async function ledgerProjectors(db: Azoth): Promise<{ ledger: Projector; fence: Projector }> {
+/** Migrates the projection and creates the ledger projector (dead-letter strategy). */
+export async function ledgerProjector(db: Azoth): Promise<Projector> {
   await db.migrate(LEDGER_MIGRATIONS)
   const ledger = db.projector({
     name: LEDGER_PROJECTOR,
@@ -96,8 +100,12 @@ export async function ledgerProjectors(db: Azoth): Promise<{ ledger: Projector; 
     // The poison never heals: replays only add attempts, which the checks ignore.
     deadLetterQueue: { initialDelayMs: 50, scanIntervalMs: 50, maxAttempts: 3 },
   })
-  const fence = db.projector({ name: FENCE_PROJECTOR, handlers: [fenceHandler] })
-  return { ledger, fence }
+  return ledger
+}
+
+/** The fence projector (see {@link FENCE_PROJECTOR}). */
+export function fenceProjector(db: Azoth): Projector {
+  return db.projector({ name: FENCE_PROJECTOR, handlers: [fenceHandler] })
 }
 
 /** Opens the accounts with one event each, atomically; once per database. */

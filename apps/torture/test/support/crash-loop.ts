@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { Azoth, isAzothError } from 'azothdb'
 import { spawnTypeScript } from '../../../../vitest.shared.js'
+import { openAccounts } from '../../src/ledger.js'
 import { type Ack, LedgerModel, parseAck } from '../../src/ledger-model.js'
 import type { Prng } from '../../src/prng.js'
 import type { Tally } from '../../src/summary.js'
@@ -32,6 +33,12 @@ export async function crashLoop(options: {
   const { dir, eventLog, random, tally } = options
   const model = new LedgerModel()
   const failures: RoundReport[] = []
+  {
+    await using db = await Azoth.open(dir, { eventLog })
+    await openAccounts(db)
+    const verdict = await verifyLedger(db, model, [])
+    if (verdict.violations.length > 0) return [{ round: -1, violations: verdict.violations }]
+  }
   for (let round = 0; round < options.kills; round++) {
     const violations = await crashRound(dir, eventLog, round, random, model, tally)
     if (violations.length > 0) {
