@@ -31,12 +31,14 @@ export async function viewOf(db: Azoth): Promise<DatabaseView> {
   for (const { key, value } of db.scan('')) state.push([String(key), value.toString()])
   const events: [number, string, string][] = []
   for (const e of db.events()) events.push([e.id, e.type, JSON.stringify(e.payload)])
-  const balances = (await db.query<{ account: string; balance: number }>('SELECT account, balance FROM balances ORDER BY account')).map(
-    (r) => [r.account, Number(r.balance)] as [string, number],
-  )
-  const notes = (await db.query<{ tx: number; part: number }>('SELECT tx, part FROM notes ORDER BY tx, part')).map(
-    (r) => `${r.tx}/${r.part}`,
-  )
+  const balances = (
+    await db.query<{ account: string; balance: number }>(
+      'SELECT account, balance FROM balances ORDER BY account',
+    )
+  ).map((r) => [r.account, Number(r.balance)] as [string, number])
+  const notes = (
+    await db.query<{ tx: number; part: number }>('SELECT tx, part FROM notes ORDER BY tx, part')
+  ).map((r) => `${r.tx}/${r.part}`)
   const deadLetters = (await db.deadLetters.list({ projector: LEDGER_PROJECTOR, limit: 1_000_000 }))
     .map((d) => d.eventId)
     .sort((a, b) => a - b)

@@ -12,7 +12,14 @@ import {
 
 /** A write a child acknowledged: its commit resolved, so it must survive any crash. */
 export type Ack =
-  | { readonly kind: 'transfer'; readonly tx: number; readonly eventId: number; readonly from: string; readonly to: string; readonly amount: number }
+  | {
+      readonly kind: 'transfer'
+      readonly tx: number
+      readonly eventId: number
+      readonly from: string
+      readonly to: string
+      readonly amount: number
+    }
   | { readonly kind: 'note'; readonly tx: number; readonly eventId: number }
   | { readonly kind: 'poison'; readonly tx: number; readonly eventId: number }
 
@@ -50,12 +57,14 @@ export class LedgerModel {
 
   /** Folds the next event in; its id must be `head + 1` (gapless) and its content must make sense. */
   apply(event: AzothEvent): void {
-    if (event.id !== this.head + 1) throw new Error(`event ${event.id} follows ${this.head}: ids are not gapless`)
+    if (event.id !== this.head + 1)
+      throw new Error(`event ${event.id} follows ${this.head}: ids are not gapless`)
     this.head = event.id
     switch (event.type) {
       case 'opened': {
         const p = event.payload as OpenedEvent
-        if (this.balances.has(p.account)) throw new Error(`account ${p.account} opened twice (event ${event.id})`)
+        if (this.balances.has(p.account))
+          throw new Error(`account ${p.account} opened twice (event ${event.id})`)
         this.balances.set(p.account, p.balance)
         return
       }
@@ -63,8 +72,10 @@ export class LedgerModel {
         const p = event.payload as TransferEvent
         const from = this.balances.get(p.from)
         const to = this.balances.get(p.to)
-        if (from === undefined || to === undefined) throw new Error(`transfer ${p.tx} between unknown accounts`)
-        if (from < p.amount) throw new Error(`transfer ${p.tx} overdraws ${p.from}: its preflight was not honoured`)
+        if (from === undefined || to === undefined)
+          throw new Error(`transfer ${p.tx} between unknown accounts`)
+        if (from < p.amount)
+          throw new Error(`transfer ${p.tx} overdraws ${p.from}: its preflight was not honoured`)
         this.balances.set(p.from, from - p.amount)
         this.balances.set(p.to, to + p.amount)
         return
@@ -88,9 +99,16 @@ export class LedgerModel {
     const p = event.payload as { tx?: number }
     if (ack.kind === 'transfer') {
       const t = event.payload as TransferEvent
-      return event.type === 'transfer' && t.tx === ack.tx && t.from === ack.from && t.to === ack.to && t.amount === ack.amount
+      return (
+        event.type === 'transfer' &&
+        t.tx === ack.tx &&
+        t.from === ack.from &&
+        t.to === ack.to &&
+        t.amount === ack.amount
+      )
     }
-    if (ack.kind === 'note') return event.type === 'noted' && p.tx === ack.tx && (event.payload as NotedEvent).part === 1
+    if (ack.kind === 'note')
+      return event.type === 'noted' && p.tx === ack.tx && (event.payload as NotedEvent).part === 1
     return event.type === 'poison' && (event.payload as PoisonEvent).tx === ack.tx
   }
 

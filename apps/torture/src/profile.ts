@@ -39,6 +39,7 @@ export function runSeed(env: NodeJS.ProcessEnv = process.env): number {
   const given = env.AZOTH_TORTURE_SEED
   if (given === undefined || given === '') return Math.floor(Math.random() * 0x1_0000_0000)
   const seed = Number(given)
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`AZOTH_TORTURE_SEED must be a non-negative integer`)
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new Error(`AZOTH_TORTURE_SEED must be a non-negative integer`)
   return seed
 }

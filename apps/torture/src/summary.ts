@@ -81,9 +81,14 @@ export function formatSummary(rows: readonly SummaryRow[], header: string): stri
   const render = (line: string[]) =>
     line.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
   const rule = widths.map((w) => '-'.repeat(w)).join('  ')
-  return [header, render(table[0]!), rule, ...table.slice(1, -1).map(render), rule, render(table.at(-1)!)].join(
-    '\n',
-  )
+  return [
+    header,
+    render(table[0]!),
+    rule,
+    ...table.slice(1, -1).map(render),
+    rule,
+    render(table.at(-1)!),
+  ].join('\n')
 }
 
 /**

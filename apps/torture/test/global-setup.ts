@@ -21,7 +21,8 @@ export default function setup(project: TestProject): () => void {
     rmSync(runDir, { recursive: true, force: true })
     console.log(formatSummary(rows, `torture summary: profile ${profile.name}, seed ${seed}`))
     if (profile.name === 'long') {
-      for (const path of writeResults(RESULTS, rows, { profile: profile.name, seed })) console.log(`wrote ${path}`)
+      for (const path of writeResults(RESULTS, rows, { profile: profile.name, seed }))
+        console.log(`wrote ${path}`)
     }
   }
 }

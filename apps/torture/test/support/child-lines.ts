@@ -12,7 +12,10 @@ export interface ChildOutcome {
  * Collects a child's stdout lines, calling `onLine` as each arrives, until the child has exited
  * and its pipes are drained (lines written just before a SIGKILL are still in the pipe).
  */
-export function collectLines(child: ChildProcess, onLine: (line: string) => void = () => {}): Promise<ChildOutcome> {
+export function collectLines(
+  child: ChildProcess,
+  onLine: (line: string) => void = () => {},
+): Promise<ChildOutcome> {
   const lines: string[] = []
   let partial = ''
   let stderr = ''

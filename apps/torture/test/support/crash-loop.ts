@@ -14,7 +14,10 @@ const WORKER = new URL('../../fixtures/crash-worker.ts', import.meta.url)
 /** Everything one kill broke; empty when the database recovered correctly. */
 export interface RoundReport {
   readonly round: number
+  /** Broken invariants of the database itself. */
   readonly violations: string[]
+  /** Killed restores and backups that left something wrong (the database itself may be fine). */
+  readonly restoreViolations: string[]
 }
 
 /**
@@ -37,16 +40,16 @@ export async function crashLoop(options: {
     await using db = await Azoth.open(dir, { eventLog })
     await openAccounts(db)
     const verdict = await verifyLedger(db, model, [])
-    if (verdict.violations.length > 0) return [{ round: -1, violations: verdict.violations }]
+    if (verdict.violations.length > 0)
+      return [{ round: -1, violations: verdict.violations, restoreViolations: [] }]
   }
   for (let round = 0; round < options.kills; round++) {
-    const violations = await crashRound(dir, eventLog, round, random, model, tally)
-    if (violations.length > 0) {
-      failures.push({ round, violations })
-      options.log?.(`round ${round}: ${violations.join('; ')}`)
-      // A broken database makes every later round report the same damage: stop at the first.
-      break
-    }
+    const report = await crashRound(dir, eventLog, round, random, model, tally)
+    if (report.violations.length === 0 && report.restoreViolations.length === 0) continue
+    failures.push(report)
+    options.log?.(`round ${round}: ${[...report.violations, ...report.restoreViolations].join('; ')}`)
+    // A broken database makes every later round report the same damage: stop at the first.
+    if (report.violations.length > 0) break
   }
   return failures
 }
@@ -58,12 +61,18 @@ async function crashRound(
   random: Prng,
   model: LedgerModel,
   tally: Tally,
-): Promise<string[]> {
+): Promise<RoundReport> {
   const durability = random.next() < 0.75 ? 'sync' : 'relaxed'
   // One kill in ten lands while the database opens and recovers from the previous kill.
   const duringOpen = random.next() < 0.1
   const delayMs = duringOpen ? random.int(0, 40) : random.int(0, 400)
-  const child = spawnTypeScript(WORKER, [dir, eventLog, durability, String(random.seed()), String((round + 1) * 1_000_000)])
+  const child = spawnTypeScript(WORKER, [
+    dir,
+    eventLog,
+    durability,
+    String(random.seed()),
+    String((round + 1) * 1_000_000),
+  ])
   const acks: Ack[] = []
   const backups = new Map<string, 'started' | 'done'>()
   const restores = new Map<string, string>()
@@ -74,7 +83,8 @@ async function crashRound(
       return
     }
     const [word, a, b] = line.split(' ')
-    if ((word === 'opening' && duringOpen) || (word === 'ready' && !duringOpen)) setTimeout(() => kill(child), delayMs)
+    if ((word === 'opening' && duringOpen) || (word === 'ready' && !duringOpen))
+      setTimeout(() => kill(child), delayMs)
     else if (word === 'backup-start') backups.set(a!, 'started')
     else if (word === 'backup-done') backups.set(a!, 'done')
     else if (word === 'backup-removed') backups.delete(a!)
@@ -86,7 +96,13 @@ async function crashRound(
   const ended = await outcome
   clearTimeout(watchdog)
   if (ended.signal !== 'SIGKILL' || ended.lines.some((l) => l.startsWith('fail '))) {
-    return [`worker ended with ${ended.code ?? ended.signal}: ${ended.lines.filter((l) => l.startsWith('fail')).join(' ')} ${ended.stderr.slice(-2000)}`]
+    return {
+      round,
+      restoreViolations: [],
+      violations: [
+        `worker ended with ${ended.code ?? ended.signal}: ${ended.lines.filter((l) => l.startsWith('fail')).join(' ')} ${ended.stderr.slice(-2000)}`,
+      ],
+    }
   }
   tally.kills++
   tally.inputsTried += acks.length
@@ -97,7 +113,7 @@ async function crashRound(
   try {
     db = await Azoth.open(dir, { eventLog })
   } catch (e) {
-    return [`reopen after kill ${round} failed: ${String(e)}`]
+    return { round, restoreViolations: [], violations: [`reopen after kill ${round} failed: ${String(e)}`] }
   }
   try {
     const verdict = await verifyLedger(db, model, acks)
@@ -107,11 +123,18 @@ async function crashRound(
   } finally {
     await db.close()
   }
-  for (const [target, backup] of restores) violations.push(...(await checkKilledRestore(backup, target, tally)))
-  for (const [path, state] of backups) {
-    if (state === 'started') violations.push(...(await checkKilledBackup(path, tally)))
+  const restoreViolations: string[] = []
+  for (const [target, backup] of restores) {
+    try {
+      restoreViolations.push(...(await checkKilledRestore(backup, target, tally)))
+    } finally {
+      rmSync(target, { recursive: true, force: true })
+    }
   }
-  return violations
+  for (const [path, state] of backups) {
+    if (state === 'started') restoreViolations.push(...(await checkKilledBackup(path, tally)))
+  }
+  return { round, violations, restoreViolations }
 }
 
 /**
@@ -143,7 +166,6 @@ async function checkKilledRestore(backup: string, target: string, tally: Tally):
       return [`rerunning a killed restore into ${target} failed: ${String(e)}`]
     }
   }
-  rmSync(target, { recursive: true, force: true })
   return []
 }
 

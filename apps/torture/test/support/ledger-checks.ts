@@ -16,7 +16,11 @@ export interface LedgerVerdict {
  * transaction), money conserved, the projection (caught up by this call) equal to the replay, and
  * every poison event dead-lettered exactly once.
  */
-export async function verifyLedger(db: Azoth, model: LedgerModel, newAcks: readonly Ack[]): Promise<LedgerVerdict> {
+export async function verifyLedger(
+  db: Azoth,
+  model: LedgerModel,
+  newAcks: readonly Ack[],
+): Promise<LedgerVerdict> {
   const violations: string[] = []
   let lost = 0
   let checks = 0
@@ -53,11 +57,17 @@ export async function verifyLedger(db: Azoth, model: LedgerModel, newAcks: reado
     total += v
     check(v >= 0, () => `${String(key)} is negative: ${v}`)
   }
-  check(sameEntries(balances, model.balances), () => `balances ${show(balances)} but replay gives ${show(model.balances)}`)
+  check(
+    sameEntries(balances, model.balances),
+    () => `balances ${show(balances)} but replay gives ${show(model.balances)}`,
+  )
   check(total === LedgerModel.totalMoney, () => `money not conserved: ${total}`)
   const notes = new Set<string>()
   for (const { key } of db.scan('note/')) notes.add(String(key))
-  check(sameSet(notes, model.notes), () => `${notes.size} note keys in state, replay gives ${model.notes.size}`)
+  check(
+    sameSet(notes, model.notes),
+    () => `${notes.size} note keys in state, replay gives ${model.notes.size}`,
+  )
 
   // The projection may lag the log after a crash, never lead it; caught up it equals the replay.
   const stats = await (await ledgerProjector(db)).runOnce()
@@ -65,10 +75,16 @@ export async function verifyLedger(db: Azoth, model: LedgerModel, newAcks: reado
   check(stats.cursor === model.head, () => `projector stopped at ${stats.cursor}, head is ${model.head}`)
   const rows = await db.query<{ account: string; balance: number }>('SELECT account, balance FROM balances')
   const projected = new Map(rows.map((r) => [r.account, Number(r.balance)] as const))
-  check(sameEntries(projected, model.balances), () => `projected ${show(projected)} but replay gives ${show(model.balances)}`)
+  check(
+    sameEntries(projected, model.balances),
+    () => `projected ${show(projected)} but replay gives ${show(model.balances)}`,
+  )
   const noteRows = await db.query<{ tx: number; part: number }>('SELECT tx, part FROM notes')
   const projectedNotes = new Set(noteRows.map((r) => `note/${r.tx}/${r.part}`))
-  check(sameSet(projectedNotes, model.notes), () => `${projectedNotes.size} projected notes, replay gives ${model.notes.size}`)
+  check(
+    sameSet(projectedNotes, model.notes),
+    () => `${projectedNotes.size} projected notes, replay gives ${model.notes.size}`,
+  )
 
   // Dead letters intact: each poison event parked once, nothing else parked.
   const parked = await db.deadLetters.list({ projector: LEDGER_PROJECTOR, limit: 1_000_000 })

@@ -1,6 +1,6 @@
 import { inject } from 'vitest'
-import { currentProfile, type Profile } from '../../src/profile.js'
 import { Prng } from '../../src/prng.js'
+import { currentProfile, type Profile } from '../../src/profile.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
