@@ -6,24 +6,31 @@ import { join } from 'node:path'
 const IGNORED = new Set(['LOCK', 'data.mdb-lock'])
 
 /**
- * A digest of every file under `dir` (names and contents, lock files aside; `missing` when the
- * directory is absent), to prove an operation that failed wrote nothing.
+ * The SHA-256 of every file under `dir` by relative path (lock files and SQLite's shared-memory
+ * index aside; empty when the directory is absent), to prove an operation that failed wrote nothing.
  */
-export function fingerprint(dir: string): string {
-  const hash = createHash('sha256')
+export function fingerprint(dir: string): Map<string, string> {
+  const files = new Map<string, string>()
   const walk = (at: string, rel: string) => {
-    for (const name of readdirSync(at).sort()) {
+    for (const name of readdirSync(at)) {
       if (IGNORED.has(name) || name.endsWith('-shm')) continue
       const path = join(at, name)
       if (statSync(path).isDirectory()) walk(path, `${rel}${name}/`)
-      else hash.update(`${rel}${name}\u0000`).update(readFileSync(path)).update('\u0000')
+      else files.set(`${rel}${name}`, createHash('sha256').update(readFileSync(path)).digest('hex'))
     }
   }
   try {
     walk(dir, '')
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'missing'
-    throw e
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
-  return hash.digest('hex')
+  return files
+}
+
+/** Paths created, deleted or rewritten between two fingerprints. */
+export function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
+  const changed: string[] = []
+  for (const [path, hash] of after) if (before.get(path) !== hash) changed.push(path)
+  for (const path of before.keys()) if (!after.has(path)) changed.push(path)
+  return changed.sort()
 }

@@ -153,7 +153,8 @@ function judge(
   if (attempt.code === 'RAW') problems.push(`${what}: raw error ${attempt.message}`)
   else if (expectation === 'CORRUPTION' && attempt.code !== 'CORRUPTION')
     problems.push(`${what}: ${attempt.code} (${attempt.message}), CORRUPTION due`)
-  if (!attempt.unchanged) problems.push(`${what}: the failed attempt changed files`)
+  if (attempt.changed.length > 0)
+    problems.push(`${what}: failed with ${attempt.code} but changed ${attempt.changed.join(', ')}`)
   if (problems.length === 0) tally.invariantChecks++
   return problems
 }

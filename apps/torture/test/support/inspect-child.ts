@@ -4,7 +4,8 @@ import { collectLines, kill } from './child-lines.js'
 
 const INSPECT = new URL('../../fixtures/inspect.ts', import.meta.url)
 
-export type CheckedAttempt = Attempt & { readonly unchanged: boolean }
+/** An attempt and, when it failed, the files it changed all the same. */
+export type CheckedAttempt = Attempt & { readonly changed: readonly string[] }
 
 /** What the inspecting child saw, or how it died (a crash is never an acceptable answer). */
 export interface Inspection {
