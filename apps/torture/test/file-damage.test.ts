@@ -8,7 +8,7 @@ import type { DatabaseView } from '../src/database-view.js'
 import { Prng } from '../src/prng.js'
 import { Summary, type Tally } from '../src/summary.js'
 import { flipBit, logFiles, remove, truncateTo } from './support/damage.js'
-import { type CheckedAttempt, inspect } from './support/inspect-child.js'
+import { type CheckedAttempt, type Inspection, type InspectJob, inspectAll } from './support/inspect-child.js'
 import { buildReferenceLedger } from './support/reference-ledger.js'
 import { prngFor, profile, runDir } from './support/run-context.js'
 import { tempDir } from './support/temp-dir.js'
@@ -162,61 +162,57 @@ function judge(
 describe.each(['lmdb', 'file'] as const)('damaged files (eventLog %s)', (eventLog) => {
   const random = prngFor(`file-damage-${eventLog}`)
   const tally = summary.tally('damaged files', eventLog)
-  let root = ''
+  const cases = CASES.filter((c) => c.only === undefined || c.only === eventLog)
   let expected: DatabaseView
+  /** What the inspecting children saw for each case, in case order. */
+  let seen: Inspection[] = []
 
+  // Every case is damaged and inspected up front, in as few children as possible; each test judges one.
   beforeAll(async () => {
-    root = tempDir()
+    const root = tempDir()
     await buildReferenceLedger(join(root, 'pristine'), join(root, 'pristine-backup'), eventLog, random)
+    const jobs: InspectJob[] = [{ dir: join(root, 'reference'), eventLog }]
     cpSync(join(root, 'pristine'), join(root, 'reference'), { recursive: true })
-    const seen = await inspect(join(root, 'reference'), eventLog)
-    if (!seen.writable?.ok || !seen.readOnly?.ok)
-      throw new Error(`the undamaged database does not open: ${JSON.stringify(seen)}`)
-    expect(seen.readOnly.view).toEqual(seen.writable.view)
-    expected = seen.writable.view
-  }, 120_000)
-
-  it.each(CASES.filter((c) => c.only === undefined || c.only === eventLog).map((c, i) => ({ ...c, i })))(
-    '$name',
-    async (c) => {
-      const dir = join(root, `case-${c.i}`)
-      const backup = join(root, `case-${c.i}-backup`)
+    for (const [i, c] of cases.entries()) {
+      const dir = join(root, `case-${i}`)
+      const backup = join(root, `case-${i}-backup`)
       cpSync(join(root, 'pristine'), dir, { recursive: true })
       cpSync(join(root, 'pristine-backup'), backup, { recursive: true })
-      const caseRandom = random.seed()
-      c.damage(c.backup ? backup : dir, new Prng(caseRandom))
+      c.damage(c.backup ? backup : dir, new Prng(random.seed()))
       tally.faultsInjected++
-      tally.inputsTried++
-      const problems: string[] = []
-      if (c.backup) {
-        const target = join(root, `case-${c.i}-restored`)
-        const seen = await inspect(target, eventLog, backup)
-        if (seen.crashed) problems.push(`crashed: ${seen.crashed}`)
-        else {
-          problems.push(...judge('restore', seen.restore, c.expect, expected, tally))
-          // Refused: nothing that opens is left behind. Restored: it holds the backup.
-          const leftover: Expectation = seen.restore?.ok ? 'answer' : 'CORRUPTION'
-          for (const [what, a] of [
-            ['read-only open after', seen.readOnly],
-            ['open after', seen.writable],
-          ] as const) {
-            if (leftover === 'CORRUPTION' && a?.ok)
-              problems.push(`${what} a refused restore: the target opens`)
-            else if (leftover === 'answer') problems.push(...judge(what, a, 'answer', expected, tally))
-            else if (a !== undefined && !a.ok && a.code === 'RAW')
-              problems.push(`${what} a refused restore: raw error ${a.message}`)
-          }
-        }
-      } else {
-        const seen = await inspect(dir, eventLog)
-        if (seen.crashed) problems.push(`crashed: ${seen.crashed}`)
-        else {
-          problems.push(...judge('read-only open', seen.readOnly, c.expect, expected, tally))
-          problems.push(...judge('open', seen.writable, c.expect, expected, tally))
-        }
+      jobs.push(
+        c.backup ? { dir: join(root, `case-${i}-restored`), eventLog, backupDir: backup } : { dir, eventLog },
+      )
+    }
+    const [reference, ...rest] = await inspectAll(jobs)
+    if (!reference?.writable?.ok || !reference.readOnly?.ok)
+      throw new Error(`the undamaged database does not open: ${JSON.stringify(reference)}`)
+    expect(reference.readOnly.view).toEqual(reference.writable.view)
+    expected = reference.writable.view
+    seen = rest
+  }, 600_000)
+
+  it.each(cases.map((c, i) => ({ ...c, i })))('$name', (c) => {
+    const result = seen[c.i]!
+    tally.inputsTried++
+    const problems: string[] = []
+    if (result.crashed) problems.push(`crashed: ${result.crashed}`)
+    else if (c.backup) {
+      problems.push(...judge('restore', result.restore, c.expect, expected, tally))
+      // Refused: nothing that opens is left behind. Restored: it holds the backup.
+      const restored = result.restore?.ok === true
+      for (const [what, a] of [
+        ['read-only open after', result.readOnly],
+        ['open after', result.writable],
+      ] as const) {
+        if (restored) problems.push(...judge(what, a, 'answer', expected, tally))
+        else if (a?.ok) problems.push(`${what} a refused restore: the target opens`)
+        else if (a?.code === 'RAW') problems.push(`${what} a refused restore: raw error ${a.message}`)
       }
-      expect(problems).toEqual([])
-    },
-    90_000,
-  )
+    } else {
+      problems.push(...judge('read-only open', result.readOnly, c.expect, expected, tally))
+      problems.push(...judge('open', result.writable, c.expect, expected, tally))
+    }
+    expect(problems).toEqual([])
+  })
 })
