@@ -21,6 +21,8 @@ export async function buildReferenceLedger(
   eventLog: 'lmdb' | 'file',
   random: Prng,
   operations = 150,
+  /** Extra 16 KiB values, to make copies (and restores) take long enough to be interrupted. */
+  paddingKeys = 0,
 ): Promise<void> {
   const db = await Azoth.open(dir, { eventLog, ...(eventLog === 'file' ? { segmentBytes: 4096 } : {}) })
   try {
@@ -34,6 +36,11 @@ export async function buildReferenceLedger(
         await transfer(db, { tx, from: accountKey(a), to: accountKey(b), amount: random.int(1, 400) })
       } else if (roll < 0.92) await note(db, tx)
       else await poison(db, tx)
+    }
+    for (let i = 0; i < paddingKeys; i += 100) {
+      const batch = db.writeBatch()
+      for (let k = i; k < Math.min(paddingKeys, i + 100); k++) batch.put(`pad/${k}`, 'x'.repeat(16 * 1024))
+      await batch.commit()
     }
     await ledger.runOnce()
     await db.backupTo(backupDir)
