@@ -190,7 +190,7 @@ describe.each(['lmdb', 'file'] as const)('damaged files (eventLog %s)', (eventLo
     expect(reference.readOnly.view).toEqual(reference.writable.view)
     expected = reference.writable.view
     seen = rest
-  }, 600_000)
+  }, 3_600_000)
 
   it.each(cases.map((c, i) => ({ ...c, i })))('$name', (c) => {
     const result = seen[c.i]!

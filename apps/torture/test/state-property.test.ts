@@ -40,7 +40,7 @@ describe.each(['lmdb', 'file'] as const)('random operation sequences (eventLog %
       }),
       { seed, numRuns: profile.propertyRuns },
     )
-  }, 600_000)
+  }, 3_600_000)
 
   it('returns a key that is not valid UTF-8 as its bytes, never as a lossy string, from a string scan', async () => {
     const tally = summary.tally('property', eventLog)
