@@ -10,7 +10,7 @@ export default defineProject({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     // The crash loop and the long profile run for minutes; every wait inside has its own deadline.
-    testTimeout: long ? 3 * 60 * 60_000 : 240_000,
+    testTimeout: long ? 3 * 60 * 60_000 : 300_000,
     hookTimeout: 60_000,
     // Warnings (every dead-lettered poison event) would drown the summary; errors still show.
     env: { AZOTH_LOG_LEVEL: process.env.AZOTH_LOG_LEVEL ?? 'error' },

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 const IGNORED = new Set(['LOCK', 'data.mdb-lock'])
 
 /**
- * The SHA-256 of every file under `dir` by relative path (lock files and SQLite's shared-memory
- * index aside; empty when the directory is absent), to prove an operation that failed wrote nothing.
+ * The SHA-256 of every file under `dir` by relative path (lock files, SQLite's shared-memory index
+ * and an empty write-ahead log aside; empty when the directory is absent), to prove an operation that failed wrote nothing.
  */
 export function fingerprint(dir: string): Map<string, string> {
   const files = new Map<string, string>()
@@ -15,7 +15,10 @@ export function fingerprint(dir: string): Map<string, string> {
     for (const name of readdirSync(at)) {
       if (IGNORED.has(name) || name.endsWith('-shm')) continue
       const path = join(at, name)
-      if (statSync(path).isDirectory()) walk(path, `${rel}${name}/`)
+      const stat = statSync(path)
+      // SQLite creates an empty write-ahead log when it connects: no data, nothing to undo.
+      if (name.endsWith('-wal') && stat.size === 0) continue
+      if (stat.isDirectory()) walk(path, `${rel}${name}/`)
       else files.set(`${rel}${name}`, createHash('sha256').update(readFileSync(path)).digest('hex'))
     }
   }
