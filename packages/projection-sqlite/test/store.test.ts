@@ -191,7 +191,10 @@ describe('SqliteProjectionStore', () => {
       })
     })
     await next
-    expect(await store.query('SELECT id FROM balances ORDER BY id')).toEqual([{ id: 'next' }, { id: 'next-sp' }])
+    expect(await store.query('SELECT id FROM balances ORDER BY id')).toEqual([
+      { id: 'next' },
+      { id: 'next-sp' },
+    ])
   })
 
   it('query refuses writing statements and reads only committed data', async () => {

@@ -14,6 +14,7 @@ import type { CircuitBreaker } from './circuit-breaker.js'
 import { checkCursor } from './cursor-guard.js'
 import { checkDecision, type ErrorStrategy, type FailureDecision } from './error-strategy.js'
 import type { EventDispatcher } from './event-dispatcher.js'
+import type { HandlerTimeouts } from './handler-timeouts.js'
 import type { MetricsCounters } from './projector-metrics.js'
 import type { RunCounters } from './run-stats.js'
 
@@ -40,6 +41,7 @@ export interface EventByEventHost<Tx extends ProjectionTxControl> {
   readonly counters: MetricsCounters
   readonly clock: Clock
   readonly logger: Logger
+  readonly timeouts: HandlerTimeouts
   /** When the replayer should first try a new dead letter. */
   firstRetryAt(): number
   /** The projector's cursor as last committed. */
@@ -53,6 +55,8 @@ export interface EventByEventHost<Tx extends ProjectionTxControl> {
  * land and a failing one meets the error strategy (skip and dead-letter go on in the same
  * transaction). A retry commits the events before the failing one, waits outside any transaction
  * on the clock, then goes on from the failing event; a failure or an opening circuit stops there.
+ * A handler that times out ends the whole transaction (so nothing it writes later can land); the
+ * transaction is then re-applied with that event failed by its timeout.
  */
 export class EventByEvent<Tx extends ProjectionTxControl> {
   constructor(private readonly host: EventByEventHost<Tx>) {}
@@ -72,68 +76,91 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
       firstFailure !== undefined && !isAzothError(firstFailure.error, 'PROJECTION_FAILED', 'CLOSED', 'IO')
         ? firstFailure
         : undefined
+    const watch = host.timeouts.watch()
     while (index < records.length) {
-      const outcome = await host.store.transaction(async (tx) => {
-        checkCursor(host.name, await tx.getCursor(host.name), records[index]!.id)
-        let last = records[index]!.id - 1
-        let stop: EventByEventStop = { kind: 'done' }
-        for (; index < records.length; index++) {
-          const record = records[index]!
-          host.breaker?.onAttempt()
-          try {
-            if (blamed !== undefined && blamed.eventId === record.id) {
-              const { error } = blamed
-              blamed = undefined
-              throw error
+      const start = index
+      let timedOut: TimedOut | undefined
+      const outcome = await host.store
+        .transaction(async (tx) => {
+          checkCursor(host.name, await tx.getCursor(host.name), records[index]!.id)
+          let last = records[index]!.id - 1
+          let stop: EventByEventStop = { kind: 'done' }
+          for (; index < records.length; index++) {
+            const record = records[index]!
+            host.breaker?.onAttempt()
+            try {
+              if (blamed !== undefined && blamed.eventId === record.id) {
+                const { error } = blamed
+                blamed = undefined
+                throw error
+              }
+              watch.reset()
+              const pending = tx.savepoint(() => host.dispatcher.dispatch(record, tx, watch))
+              if (pending !== undefined) {
+                const timeout = await host.timeouts.settle(pending, watch)
+                if (timeout !== undefined) {
+                  timedOut = new TimedOut(record.id, timeout)
+                  break
+                }
+              }
+              host.breaker?.onSuccess()
+              attempt = 0
+              last = record.id
+            } catch (e) {
+              // The store itself failed: nothing of this transaction survives, let the run fail.
+              if (isAzothError(e, 'PROJECTION_FAILED', 'CLOSED', 'IO')) throw e
+              attempt++
+              const error = toError(e)
+              const decision = this.onFailure(error, record, attempt)
+              if (decision === 'circuit') {
+                stop = { kind: 'circuit' }
+                break
+              }
+              if (decision.action === 'retry') {
+                stop = { kind: 'retry', delayMs: decision.delayMs }
+                break
+              }
+              if (decision.action === 'fail') {
+                stop = { kind: 'fail', error, eventId: record.id }
+                break
+              }
+              if (decision.action === 'skip') {
+                host.counters.skipped++
+                run.skipped++
+                host.logger.warn({ err: error, eventId: record.id }, 'event skipped after a handler failure')
+              } else {
+                await tx.addDeadLetter({
+                  projector: host.name,
+                  eventId: record.id,
+                  eventType: safeType(record),
+                  envelope: record.bytes,
+                  error,
+                  attempts: attempt,
+                  failedAt: host.clock.now(),
+                  nextRetryAt: host.firstRetryAt(),
+                })
+                host.counters.deadLettered++
+                run.deadLettered++
+                host.logger.warn({ err: error, eventId: record.id }, 'event dead-lettered')
+              }
+              attempt = 0
+              last = record.id
             }
-            await tx.savepoint(() => host.dispatcher.dispatch(record, tx))
-            host.breaker?.onSuccess()
-            attempt = 0
-            last = record.id
-          } catch (e) {
-            // The store itself failed: nothing of this transaction survives, let the run fail.
-            if (isAzothError(e, 'PROJECTION_FAILED', 'CLOSED', 'IO')) throw e
-            attempt++
-            const error = toError(e)
-            const decision = this.onFailure(error, record, attempt)
-            if (decision === 'circuit') {
-              stop = { kind: 'circuit' }
-              break
-            }
-            if (decision.action === 'retry') {
-              stop = { kind: 'retry', delayMs: decision.delayMs }
-              break
-            }
-            if (decision.action === 'fail') {
-              stop = { kind: 'fail', error, eventId: record.id }
-              break
-            }
-            if (decision.action === 'skip') {
-              host.counters.skipped++
-              run.skipped++
-              host.logger.warn({ err: error, eventId: record.id }, 'event skipped after a handler failure')
-            } else {
-              await tx.addDeadLetter({
-                projector: host.name,
-                eventId: record.id,
-                eventType: safeType(record),
-                envelope: record.bytes,
-                error,
-                attempts: attempt,
-                failedAt: host.clock.now(),
-                nextRetryAt: host.firstRetryAt(),
-              })
-              host.counters.deadLettered++
-              run.deadLettered++
-              host.logger.warn({ err: error, eventId: record.id }, 'event dead-lettered')
-            }
-            attempt = 0
-            last = record.id
           }
-        }
-        if (last >= records[0]!.id && last > host.readCursor()) await tx.setCursor(host.name, last)
-        return { stop, last }
-      })
+          if (timedOut !== undefined) throw timedOut
+          if (last >= records[0]!.id && last > host.readCursor()) await tx.setCursor(host.name, last)
+          return { stop, last }
+        })
+        .catch((e: unknown) => {
+          if (timedOut === undefined || e !== timedOut) throw e
+          return undefined
+        })
+      if (outcome === undefined) {
+        // Rolled back: again from the first event of that transaction, the late one failing at once.
+        index = start
+        blamed = { eventId: timedOut!.eventId, error: timedOut!.error }
+        continue
+      }
       if (outcome.last > host.readCursor()) host.advanceCursor(outcome.last)
       const stop = outcome.stop
       if (stop.kind !== 'retry') return stop
@@ -173,6 +200,14 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
       }),
     )
   }
+}
+
+/** Ends a transaction whose handler timed out, so the abandoned handler's writes roll back. */
+class TimedOut {
+  constructor(
+    readonly eventId: EventId,
+    readonly error: Error,
+  ) {}
 }
 
 function safeType(record: EventRecord): string {

@@ -21,6 +21,7 @@ import { EventByEvent } from './event-by-event.js'
 import { EventDispatcher } from './event-dispatcher.js'
 import { APPLIED, FastBatch, SLOW } from './fast-batch.js'
 import { HandlerRouter } from './handler-router.js'
+import { DEFAULT_HANDLER_TIMEOUT_MS, HandlerTimeouts, MAX_HANDLER_TIMEOUT_MS } from './handler-timeouts.js'
 import { ProjectorBuilder } from './projector-builder.js'
 import { MetricsCounters, type ProjectorMetrics, type ProjectorState } from './projector-metrics.js'
 import { PROJECTOR_OPTION_FIELDS, type ProjectorOptions } from './projector-options.js'
@@ -52,6 +53,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
   private readonly dispatcher: EventDispatcher<Tx>
   private readonly router: HandlerRouter<Tx>
   private readonly breaker: CircuitBreaker | undefined
+  private readonly timeouts: HandlerTimeouts
   private readonly clock: Clock
   private readonly logger: Logger
   private readonly pollIntervalMs: number
@@ -97,6 +99,15 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     this.strategy = options.errorStrategy ?? ErrorStrategy.failFast()
     this.batchPolicy = resolveBatchPolicy(options.batch)
     this.pollIntervalMs = checkInteger('pollIntervalMs', options.pollIntervalMs ?? 1_000, 1)
+    this.timeouts = new HandlerTimeouts(
+      checkInteger(
+        'handlerTimeoutMs',
+        options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
+        1,
+        MAX_HANDLER_TIMEOUT_MS,
+      ),
+      { name, clock: this.clock, logger: this.logger, counters: this.counters },
+    )
     this.router = new HandlerRouter(options.handlers)
     this.dispatcher = new EventDispatcher(this.router)
     this.breaker =
@@ -112,6 +123,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
         logger: this.logger,
         counters: this.counters,
         breaker: this.breaker,
+        timeouts: this.timeouts,
       },
       options.deadLetterQueue,
     )
@@ -124,6 +136,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       counters: this.counters,
       clock: this.clock,
       logger: this.logger,
+      timeouts: this.timeouts,
       firstRetryAt: () => this.deadLetters.firstRetryAt(),
       readCursor: () => this.cursor,
       advanceCursor: (id) => {
@@ -138,6 +151,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       breaker: this.breaker,
       logger: this.logger,
       batchPolicy: this.batchPolicy,
+      timeouts: this.timeouts,
       readCursor: () => this.cursor,
       advanceCursor: (id) => {
         this.cursor = id
@@ -162,6 +176,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       skipped: c.skipped,
       deadLettered: c.deadLettered,
       retries: c.retries,
+      timeouts: c.timeouts,
       eventsPerSecond: c.eventsPerSecond,
       lastError: c.lastError,
       circuit:
@@ -201,7 +216,14 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     }
     return this.serialized(async () => {
       await this.store.transaction(async (tx) => {
-        for (const h of this.router.handlers) await h.reset!(tx)
+        const watch = this.timeouts.watch()
+        for (const h of this.router.handlers) {
+          const pending = h.reset!(tx)
+          if (pending === undefined) continue
+          watch.note(h, undefined)
+          const timeout = await this.timeouts.settle(pending, watch)
+          if (timeout !== undefined) throw timeout
+        }
         await tx.clearDeadLetters(this.name)
         await tx.setCursor(this.name, 0)
       })
