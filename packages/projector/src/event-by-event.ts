@@ -6,6 +6,7 @@ import {
   type EventRecord,
   isAzothError,
   type Logger,
+  type NewDeadLetter,
   type ProjectionStore,
   type ProjectionTxControl,
 } from '@azothdb/core'
@@ -77,6 +78,10 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
         ? firstFailure
         : undefined
     const watch = host.timeouts.watch()
+    // Skip and dead-letter decisions of this pass by event: a transaction ended by a timeout is
+    // re-applied, and those events keep their decision instead of meeting their handlers again
+    // (which could hang again, forever).
+    let decided: Map<EventId, Decided> | undefined
     while (index < records.length) {
       const start = index
       let timedOut: TimedOut | undefined
@@ -87,6 +92,12 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
           let stop: EventByEventStop = { kind: 'done' }
           for (; index < records.length; index++) {
             const record = records[index]!
+            const known = decided?.get(record.id)
+            if (known !== undefined) {
+              if (known !== SKIPPED) await tx.addDeadLetter(known)
+              last = record.id
+              continue
+            }
             host.breaker?.onAttempt()
             try {
               if (blamed !== undefined && blamed.eventId === record.id) {
@@ -124,12 +135,14 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
                 stop = { kind: 'fail', error, eventId: record.id }
                 break
               }
+              decided ??= new Map()
               if (decision.action === 'skip') {
+                decided.set(record.id, SKIPPED)
                 host.counters.skipped++
                 run.skipped++
                 host.logger.warn({ err: error, eventId: record.id }, 'event skipped after a handler failure')
               } else {
-                await tx.addDeadLetter({
+                const letter: NewDeadLetter = {
                   projector: host.name,
                   eventId: record.id,
                   eventType: safeType(record),
@@ -138,7 +151,9 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
                   attempts: attempt,
                   failedAt: host.clock.now(),
                   nextRetryAt: host.firstRetryAt(),
-                })
+                }
+                decided.set(record.id, letter)
+                await tx.addDeadLetter(letter)
                 host.counters.deadLettered++
                 run.deadLettered++
                 host.logger.warn({ err: error, eventId: record.id }, 'event dead-lettered')
@@ -156,7 +171,8 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
           return undefined
         })
       if (outcome === undefined) {
-        // Rolled back: again from the first event of that transaction, the late one failing at once.
+        // Rolled back: again from the first event of that transaction, the late one failing at once
+        // by its timeout, the ones decided before it keeping their decision.
         index = start
         blamed = { eventId: timedOut!.eventId, error: timedOut!.error }
         continue
@@ -201,6 +217,9 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
     )
   }
 }
+
+const SKIPPED = 'skipped'
+type Decided = NewDeadLetter | typeof SKIPPED
 
 /** Ends a transaction whose handler timed out, so the abandoned handler's writes roll back. */
 class TimedOut {
