@@ -1,4 +1,5 @@
 import { AzothError, type Clock, type EventId, type Logger } from '@azothdb/core'
+import { checkInteger } from '@azothdb/core/internal'
 import type { MetricsCounters } from './projector-metrics.js'
 
 /** Default of `handlerTimeoutMs`: long enough for a slow webhook, short enough that nothing waits forever. */
@@ -51,11 +52,20 @@ export class HandlerTimeouts {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #counters: MetricsCounters
+  /** The limit in milliseconds of the projector's clock. */
+  readonly timeoutMs: number
 
+  /** `timeoutMs` (the option `handlerTimeoutMs`) defaults to 30 s; bad values raise `CONFIG`. */
   constructor(
-    readonly timeoutMs: number,
+    timeoutMs: number | undefined,
     host: { name: string; clock: Clock; logger: Logger; counters: MetricsCounters },
   ) {
+    this.timeoutMs = checkInteger(
+      'handlerTimeoutMs',
+      timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
+      1,
+      MAX_HANDLER_TIMEOUT_MS,
+    )
     this.#projector = host.name
     this.#clock = host.clock
     this.#logger = host.logger
@@ -65,6 +75,18 @@ export class HandlerTimeouts {
   /** A watch for one piece of work on this projector's clock. */
   watch(): HandlerWatch {
     return new HandlerWatch(this.#clock)
+  }
+
+  /** Awaits what one handler call returned (e.g. `reset`); `TIMEOUT` when it outlives the limit. */
+  async call(
+    result: void | PromiseLike<void>,
+    handler: { readonly name?: string | undefined },
+  ): Promise<void> {
+    if (result === undefined) return
+    const watch = this.watch()
+    watch.note(handler, undefined)
+    const timeout = await this.settle(result, watch)
+    if (timeout !== undefined) throw timeout
   }
 
   /**

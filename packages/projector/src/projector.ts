@@ -21,7 +21,7 @@ import { EventByEvent } from './event-by-event.js'
 import { EventDispatcher } from './event-dispatcher.js'
 import { APPLIED, FastBatch, SLOW } from './fast-batch.js'
 import { HandlerRouter } from './handler-router.js'
-import { DEFAULT_HANDLER_TIMEOUT_MS, HandlerTimeouts, MAX_HANDLER_TIMEOUT_MS } from './handler-timeouts.js'
+import { HandlerTimeouts } from './handler-timeouts.js'
 import { ProjectorBuilder } from './projector-builder.js'
 import { MetricsCounters, type ProjectorMetrics, type ProjectorState } from './projector-metrics.js'
 import { PROJECTOR_OPTION_FIELDS, type ProjectorOptions } from './projector-options.js'
@@ -99,15 +99,12 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     this.strategy = options.errorStrategy ?? ErrorStrategy.failFast()
     this.batchPolicy = resolveBatchPolicy(options.batch)
     this.pollIntervalMs = checkInteger('pollIntervalMs', options.pollIntervalMs ?? 1_000, 1)
-    this.timeouts = new HandlerTimeouts(
-      checkInteger(
-        'handlerTimeoutMs',
-        options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS,
-        1,
-        MAX_HANDLER_TIMEOUT_MS,
-      ),
-      { name, clock: this.clock, logger: this.logger, counters: this.counters },
-    )
+    this.timeouts = new HandlerTimeouts(options.handlerTimeoutMs, {
+      name,
+      clock: this.clock,
+      logger: this.logger,
+      counters: this.counters,
+    })
     this.router = new HandlerRouter(options.handlers)
     this.dispatcher = new EventDispatcher(this.router)
     this.breaker =
@@ -216,14 +213,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     }
     return this.serialized(async () => {
       await this.store.transaction(async (tx) => {
-        const watch = this.timeouts.watch()
-        for (const h of this.router.handlers) {
-          const pending = h.reset!(tx)
-          if (pending === undefined) continue
-          watch.note(h, undefined)
-          const timeout = await this.timeouts.settle(pending, watch)
-          if (timeout !== undefined) throw timeout
-        }
+        for (const h of this.router.handlers) await this.timeouts.call(h.reset!(tx), h)
         await tx.clearDeadLetters(this.name)
         await tx.setCursor(this.name, 0)
       })
