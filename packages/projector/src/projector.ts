@@ -252,7 +252,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     })
   }
 
-  /** Stops continuous mode after the batch in flight; resolves once it has stopped. */
+  /** Stops continuous mode after the batch in flight (a hung handler holds it `handlerTimeoutMs` at most). */
   async stop(): Promise<void> {
     const loop = this.loop
     if (loop === undefined) return
