@@ -13,7 +13,7 @@ import {
 import { toError } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
-import { backupDatabase } from './backup.js'
+import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { DeadLetters } from './dead-letters.js'
 import { type EventQuery, readEvents } from './event-reader.js'
@@ -288,14 +288,25 @@ export class Azoth implements AsyncDisposable {
   /**
    * Writes a verified backup into `targetDir` (empty or missing): ingestion pauses (commits wait),
    * projectors catch up to the sealed head, everything is copied consistently and listed with
-   * SHA-256 checksums and a state digest in `manifest.json`; ingestion resumes however it ends.
+   * SHA-256 checksums and a state digest in `manifest.json`; ingestion resumes however it ends, and a
+   * failed backup leaves the target as it was found. The catch-up is bounded (`catchUpTimeoutMs`,
+   * default 60 s): past it the backup fails with `TIMEOUT`.
    */
-  async backupTo(targetDir: string): Promise<BackupManifest> {
+  async backupTo(targetDir: string, options?: BackupOptions): Promise<BackupManifest> {
     this.#write.checkWritable()
     const { layout, manifest, store, eventLog, projection } = this.#parts
     return backupDatabase(
-      { layout, manifest, store, eventLog, projection, logger: this.logger },
+      {
+        layout,
+        manifest,
+        store,
+        eventLog,
+        projection,
+        logger: this.logger,
+        clock: this.#parts.options.clock,
+      },
       resolve(targetDir),
+      options,
     )
   }
 

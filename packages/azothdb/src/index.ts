@@ -67,6 +67,7 @@ export {
   type RunStats,
 } from '@azothdb/projector'
 export { Azoth } from './azoth.js'
+export type { BackupOptions } from './backup.js'
 export type { BackupManifest } from './backup-manifest.js'
 export type { TransactionMetrics } from './commit-metrics.js'
 export type { EventLogKind } from './database-layout.js'

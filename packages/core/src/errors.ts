@@ -20,6 +20,7 @@ export const AZOTH_ERROR_CODES = [
   'PROJECTION_FAILED',
   'IO',
   'READ_ONLY',
+  'TIMEOUT',
 ] as const
 
 /** The closed union of Azoth error codes. */

@@ -83,7 +83,9 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   readonly readOnly: boolean
   private readonly db: Database.Database
   private readonly statements: StatementCache
-  private readonly tx: SqliteTx
+  // A fresh SqliteTx per transaction: a handler the projector abandoned (timed out) may still hold the
+  // last one, and its late writes must fail instead of landing in the next transaction.
+  private tx: SqliteTx
   private readonly lock = new WriterLock()
   private readonly readers: ReaderPool | undefined
   private readonly clock: Clock
@@ -189,6 +191,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     }
     try {
       this.begin()
+      this.tx = new SqliteTx(this.db, this.statements, this.clock)
       this.tx.active = true
       let result: R
       try {
@@ -217,6 +220,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
       this.lock.release()
       return Promise.reject(e)
     }
+    this.tx = new SqliteTx(this.db, this.statements, this.clock)
     this.tx.active = true
     let result: R | Promise<R>
     try {

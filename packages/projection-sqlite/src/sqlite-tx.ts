@@ -50,7 +50,8 @@ export interface SqlStatement {
 /**
  * The write transaction handlers and migrations see. Statements are prepared once per SQL text and
  * cached; everything written commits together with the projector's cursor, or not at all.
- * Valid only inside the `transaction` callback that received it.
+ * Valid only inside the `transaction` callback that received it: once that transaction has ended, every
+ * call raises `CLOSED` (a late write of an abandoned handler never lands in a later transaction).
  */
 export class SqliteTx implements ProjectionTxControl {
   /** @internal set by the store around each transaction. */
@@ -202,6 +203,9 @@ export class SqliteTx implements ProjectionTxControl {
   }
 
   private rollbackTo(name: string): void {
+    // A savepoint whose work settled after its transaction ended (an abandoned handler) must not
+    // touch the connection: it may be inside the next transaction by now.
+    this.check()
     this.depth--
     // Some SQLite errors (SQLITE_FULL, SQLITE_IOERR...) roll the whole transaction back; the
     // savepoint is gone then, and the caller must learn that nothing of the batch survives.
@@ -213,13 +217,17 @@ export class SqliteTx implements ProjectionTxControl {
   }
 
   private release(name: string): void {
+    this.check()
     this.depth--
     this.statements.get(`RELEASE ${name}`).run()
   }
 
   private check(): void {
     if (!this.active) {
-      throw new AzothError('INVALID_ARGUMENT', 'a SqliteTx is usable only inside its transaction callback')
+      throw new AzothError(
+        'CLOSED',
+        'this SqliteTx belongs to a transaction that has ended: it is usable only inside its callback',
+      )
     }
   }
 

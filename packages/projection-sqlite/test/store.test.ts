@@ -160,7 +160,41 @@ describe('SqliteProjectionStore', () => {
     await Promise.all([slow, fast])
     expect(order).toEqual(['inner rolled back', 'slow', 'fast'])
     expect(await store.query('SELECT id FROM balances ORDER BY id')).toEqual([{ id: 'fast' }, { id: 'slow' }])
-    expect(() => leaked?.run('SELECT 1')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    expect(() => leaked?.run('SELECT 1')).toThrow(expect.objectContaining({ code: 'CLOSED' }))
+  })
+
+  it('a tx whose transaction ended cannot write into the next one, not even through its open savepoint', async () => {
+    await createBalances(store)
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    let abandoned!: Promise<unknown>
+    // The callback gives up on its savepoint's work (what the projector does with a timed-out
+    // handler): the transaction rolls back while that work is still pending.
+    await expect(
+      store.transaction((tx) => {
+        abandoned = tx.savepoint(async () => {
+          await gate
+          tx.run("INSERT INTO balances VALUES ('late', 1)")
+        })
+        abandoned.catch(() => undefined)
+        throw new Error('gave up')
+      }),
+    ).rejects.toThrow('gave up')
+    const next = store.transaction(async (tx) => {
+      tx.run("INSERT INTO balances VALUES ('next', 1)")
+      await tx.savepoint(async () => {
+        tx.run("INSERT INTO balances VALUES ('next-sp', 1)")
+        release()
+        await expect(abandoned).rejects.toSatisfy((e) => isAzothError(e, 'CLOSED'))
+      })
+    })
+    await next
+    expect(await store.query('SELECT id FROM balances ORDER BY id')).toEqual([
+      { id: 'next' },
+      { id: 'next-sp' },
+    ])
   })
 
   it('query refuses writing statements and reads only committed data', async () => {

@@ -10,6 +10,7 @@ import { checkInteger, checkKnownFields, checkNumber, toError } from '@azothdb/c
 import type { CircuitBreaker } from './circuit-breaker.js'
 import { backoffDelay } from './error-strategy.js'
 import type { EventDispatcher } from './event-dispatcher.js'
+import type { HandlerTimeouts } from './handler-timeouts.js'
 import type { MetricsCounters } from './projector-metrics.js'
 
 /** Options of the dead-letter queue's automatic replayer. */
@@ -59,6 +60,7 @@ export interface DeadLetterQueueHost<Tx extends ProjectionTxControl> {
   readonly logger: Logger
   readonly counters: MetricsCounters
   readonly breaker: CircuitBreaker | undefined
+  readonly timeouts: HandlerTimeouts
 }
 
 /**
@@ -204,13 +206,18 @@ export class ProjectorDeadLetters<Tx extends ProjectionTxControl> {
    * row's deletion comes first and an absent row rolls the transaction back before any handler runs.
    */
   private async replay(row: DeadLetter): Promise<DeadLetterRetryResult | undefined> {
-    const { store, dispatcher, clock, counters, logger } = this.host
+    const { store, dispatcher, clock, counters, logger, timeouts } = this.host
     const record = { id: row.eventId, bytes: row.envelope }
     try {
       await store.transaction(async (tx) => {
         if (!(await tx.removeDeadLetter(row.id))) throw new RowGone(row.id)
         counters.replayed++
-        await tx.savepoint(() => dispatcher.dispatch(record, tx))
+        const watch = timeouts.watch()
+        const pending = tx.savepoint(() => dispatcher.dispatch(record, tx, watch))
+        if (pending === undefined) return
+        // Thrown out of the transaction: the row's removal and the handler's writes roll back.
+        const timeout = await timeouts.settle(pending, watch)
+        if (timeout !== undefined) throw timeout
       })
       this.host.breaker?.onSuccess()
       counters.recovered++

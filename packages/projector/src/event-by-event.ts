@@ -6,6 +6,7 @@ import {
   type EventRecord,
   isAzothError,
   type Logger,
+  type NewDeadLetter,
   type ProjectionStore,
   type ProjectionTxControl,
 } from '@azothdb/core'
@@ -14,6 +15,7 @@ import type { CircuitBreaker } from './circuit-breaker.js'
 import { checkCursor } from './cursor-guard.js'
 import { checkDecision, type ErrorStrategy, type FailureDecision } from './error-strategy.js'
 import type { EventDispatcher } from './event-dispatcher.js'
+import type { HandlerTimeouts } from './handler-timeouts.js'
 import type { MetricsCounters } from './projector-metrics.js'
 import type { RunCounters } from './run-stats.js'
 
@@ -40,6 +42,7 @@ export interface EventByEventHost<Tx extends ProjectionTxControl> {
   readonly counters: MetricsCounters
   readonly clock: Clock
   readonly logger: Logger
+  readonly timeouts: HandlerTimeouts
   /** When the replayer should first try a new dead letter. */
   firstRetryAt(): number
   /** The projector's cursor as last committed. */
@@ -53,6 +56,8 @@ export interface EventByEventHost<Tx extends ProjectionTxControl> {
  * land and a failing one meets the error strategy (skip and dead-letter go on in the same
  * transaction). A retry commits the events before the failing one, waits outside any transaction
  * on the clock, then goes on from the failing event; a failure or an opening circuit stops there.
+ * A handler that times out ends the whole transaction (so nothing it writes later can land); the
+ * transaction is then re-applied with that event failed by its timeout.
  */
 export class EventByEvent<Tx extends ProjectionTxControl> {
   constructor(private readonly host: EventByEventHost<Tx>) {}
@@ -72,68 +77,106 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
       firstFailure !== undefined && !isAzothError(firstFailure.error, 'PROJECTION_FAILED', 'CLOSED', 'IO')
         ? firstFailure
         : undefined
+    const watch = host.timeouts.watch()
+    // Skip and dead-letter decisions of this pass by event: a transaction ended by a timeout is
+    // re-applied, and those events keep their decision instead of meeting their handlers again
+    // (which could hang again, forever).
+    let decided: Map<EventId, Decided> | undefined
     while (index < records.length) {
-      const outcome = await host.store.transaction(async (tx) => {
-        checkCursor(host.name, await tx.getCursor(host.name), records[index]!.id)
-        let last = records[index]!.id - 1
-        let stop: EventByEventStop = { kind: 'done' }
-        for (; index < records.length; index++) {
-          const record = records[index]!
-          host.breaker?.onAttempt()
-          try {
-            if (blamed !== undefined && blamed.eventId === record.id) {
-              const { error } = blamed
-              blamed = undefined
-              throw error
+      const start = index
+      let timedOut: TimedOut | undefined
+      const outcome = await host.store
+        .transaction(async (tx) => {
+          checkCursor(host.name, await tx.getCursor(host.name), records[index]!.id)
+          let last = records[index]!.id - 1
+          let stop: EventByEventStop = { kind: 'done' }
+          for (; index < records.length; index++) {
+            const record = records[index]!
+            const known = decided?.get(record.id)
+            if (known !== undefined) {
+              if (known !== SKIPPED) await tx.addDeadLetter(known)
+              last = record.id
+              continue
             }
-            await tx.savepoint(() => host.dispatcher.dispatch(record, tx))
-            host.breaker?.onSuccess()
-            attempt = 0
-            last = record.id
-          } catch (e) {
-            // The store itself failed: nothing of this transaction survives, let the run fail.
-            if (isAzothError(e, 'PROJECTION_FAILED', 'CLOSED', 'IO')) throw e
-            attempt++
-            const error = toError(e)
-            const decision = this.onFailure(error, record, attempt)
-            if (decision === 'circuit') {
-              stop = { kind: 'circuit' }
-              break
+            host.breaker?.onAttempt()
+            try {
+              if (blamed !== undefined && blamed.eventId === record.id) {
+                const { error } = blamed
+                blamed = undefined
+                throw error
+              }
+              watch.reset()
+              const pending = tx.savepoint(() => host.dispatcher.dispatch(record, tx, watch))
+              if (pending !== undefined) {
+                const timeout = await host.timeouts.settle(pending, watch)
+                if (timeout !== undefined) {
+                  timedOut = new TimedOut(record.id, timeout)
+                  break
+                }
+              }
+              host.breaker?.onSuccess()
+              attempt = 0
+              last = record.id
+            } catch (e) {
+              // The store itself failed: nothing of this transaction survives, let the run fail.
+              if (isAzothError(e, 'PROJECTION_FAILED', 'CLOSED', 'IO')) throw e
+              attempt++
+              const error = toError(e)
+              const decision = this.onFailure(error, record, attempt)
+              if (decision === 'circuit') {
+                stop = { kind: 'circuit' }
+                break
+              }
+              if (decision.action === 'retry') {
+                stop = { kind: 'retry', delayMs: decision.delayMs }
+                break
+              }
+              if (decision.action === 'fail') {
+                stop = { kind: 'fail', error, eventId: record.id }
+                break
+              }
+              decided ??= new Map()
+              if (decision.action === 'skip') {
+                decided.set(record.id, SKIPPED)
+                host.counters.skipped++
+                run.skipped++
+                host.logger.warn({ err: error, eventId: record.id }, 'event skipped after a handler failure')
+              } else {
+                const letter: NewDeadLetter = {
+                  projector: host.name,
+                  eventId: record.id,
+                  eventType: safeType(record),
+                  envelope: record.bytes,
+                  error,
+                  attempts: attempt,
+                  failedAt: host.clock.now(),
+                  nextRetryAt: host.firstRetryAt(),
+                }
+                decided.set(record.id, letter)
+                await tx.addDeadLetter(letter)
+                host.counters.deadLettered++
+                run.deadLettered++
+                host.logger.warn({ err: error, eventId: record.id }, 'event dead-lettered')
+              }
+              attempt = 0
+              last = record.id
             }
-            if (decision.action === 'retry') {
-              stop = { kind: 'retry', delayMs: decision.delayMs }
-              break
-            }
-            if (decision.action === 'fail') {
-              stop = { kind: 'fail', error, eventId: record.id }
-              break
-            }
-            if (decision.action === 'skip') {
-              host.counters.skipped++
-              run.skipped++
-              host.logger.warn({ err: error, eventId: record.id }, 'event skipped after a handler failure')
-            } else {
-              await tx.addDeadLetter({
-                projector: host.name,
-                eventId: record.id,
-                eventType: safeType(record),
-                envelope: record.bytes,
-                error,
-                attempts: attempt,
-                failedAt: host.clock.now(),
-                nextRetryAt: host.firstRetryAt(),
-              })
-              host.counters.deadLettered++
-              run.deadLettered++
-              host.logger.warn({ err: error, eventId: record.id }, 'event dead-lettered')
-            }
-            attempt = 0
-            last = record.id
           }
-        }
-        if (last >= records[0]!.id && last > host.readCursor()) await tx.setCursor(host.name, last)
-        return { stop, last }
-      })
+          if (timedOut !== undefined) throw timedOut
+          if (last >= records[0]!.id && last > host.readCursor()) await tx.setCursor(host.name, last)
+          return { stop, last }
+        })
+        .catch((e: unknown) => {
+          if (timedOut === undefined || e !== timedOut) throw e
+          return undefined
+        })
+      if (outcome === undefined) {
+        // Rolled back: again from the first event of that transaction, the late one failing at once
+        // by its timeout, the ones decided before it keeping their decision.
+        index = start
+        blamed = { eventId: timedOut!.eventId, error: timedOut!.error }
+        continue
+      }
       if (outcome.last > host.readCursor()) host.advanceCursor(outcome.last)
       const stop = outcome.stop
       if (stop.kind !== 'retry') return stop
@@ -173,6 +216,17 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
       }),
     )
   }
+}
+
+const SKIPPED = 'skipped'
+type Decided = NewDeadLetter | typeof SKIPPED
+
+/** Ends a transaction whose handler timed out, so the abandoned handler's writes roll back. */
+class TimedOut {
+  constructor(
+    readonly eventId: EventId,
+    readonly error: Error,
+  ) {}
 }
 
 function safeType(record: EventRecord): string {

@@ -7,6 +7,7 @@ import {
 } from '@azothdb/core'
 import { decodeEnvelopeHeader, decodeEnvelopePayload, type EnvelopeHeader } from '@azothdb/core/internal'
 import type { HandlerRouter } from './handler-router.js'
+import type { HandlerWatch } from './handler-timeouts.js'
 
 /** True for promises and promise-like values. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -55,7 +56,8 @@ function named(e: unknown, record: EventRecord): unknown {
 /**
  * Hands events to their handlers. Synchronous handlers keep everything synchronous (no promise per
  * event); the first handler that returns a promise switches the rest of the work to an async path.
- * Events whose type no handler wants are neither decoded nor handed to anyone.
+ * Events whose type no handler wants are neither decoded nor handed to anyone. Each handler promise
+ * is noted in the caller's {@link HandlerWatch}, which times it out.
  */
 export class EventDispatcher<Tx> {
   // The event whose handler failed the last applyBatch, when one can be blamed (batches without
@@ -71,14 +73,18 @@ export class EventDispatcher<Tx> {
   }
 
   /** Applies one event with every handler of its type, one handler after the other. */
-  dispatch(record: EventRecord, tx: Tx): void | Promise<void> {
+  dispatch(record: EventRecord, tx: Tx, watch: HandlerWatch): void | Promise<void> {
     const header = readHeader(record)
     const handlers = this.router.route(header.type)
     if (handlers.length === 0) return
     const event = toEvent(record, header)
     for (let i = 0; i < handlers.length; i++) {
-      const r = handlers[i]!.handle(event, tx)
-      if (isThenable(r)) return this.finishHandlers(r, handlers, i + 1, event, tx)
+      const h = handlers[i]!
+      const r = h.handle(event, tx)
+      if (isThenable(r)) {
+        watch.note(h, event.id)
+        return this.finishHandlers(r, handlers, i + 1, event, tx, watch)
+      }
     }
   }
 
@@ -88,9 +94,17 @@ export class EventDispatcher<Tx> {
     from: number,
     event: AzothEvent,
     tx: Tx,
+    watch: HandlerWatch,
   ): Promise<void> {
     await pending
-    for (let i = from; i < handlers.length; i++) await handlers[i]!.handle(event, tx)
+    for (let i = from; i < handlers.length; i++) await this.call(handlers[i]!, event, tx, watch)
+  }
+
+  /** One `handle` call of the async path, noted when it returns a promise. */
+  private call(h: EventHandler<Tx>, event: AzothEvent, tx: Tx, watch: HandlerWatch): unknown {
+    const r = h.handle(event, tx)
+    if (isThenable(r)) watch.note(h, event.id)
+    return r
   }
 
   /** The event blamed for the last failed {@link applyBatch}, once (it is forgotten here). */
@@ -104,15 +118,15 @@ export class EventDispatcher<Tx> {
    * The fast path: a whole batch in one go. Handlers with `handleBatch` get all their events in one
    * call after the others have run; `handle` is called per event for the rest.
    */
-  applyBatch(records: readonly EventRecord[], tx: Tx): void | Promise<void> {
+  applyBatch(records: readonly EventRecord[], tx: Tx, watch: HandlerWatch): void | Promise<void> {
     this.failedRecord = undefined
-    if (this.batchHandlers.length === 0) return this.decodeThenHandle(records, tx)
+    if (this.batchHandlers.length === 0) return this.decodeThenHandle(records, tx, watch)
     for (const bucket of this.buckets.values()) bucket.length = 0
     for (let i = 0; i < records.length; i++) {
-      const r = this.collect(records[i]!, tx)
-      if (r !== undefined) return this.finishCollecting(r, records, i + 1, tx)
+      const r = this.collect(records[i]!, tx, watch)
+      if (r !== undefined) return this.finishCollecting(r, records, i + 1, tx, watch)
     }
-    return this.flushBuckets(tx)
+    return this.flushBuckets(tx, watch)
   }
 
   /**
@@ -121,7 +135,11 @@ export class EventDispatcher<Tx> {
    * alternating between them per event kept evicting both. An event that fails to decode fails
    * the batch before any handler ran; the batch is one transaction, so that changes nothing seen.
    */
-  private decodeThenHandle(records: readonly EventRecord[], tx: Tx): void | Promise<void> {
+  private decodeThenHandle(
+    records: readonly EventRecord[],
+    tx: Tx,
+    watch: HandlerWatch,
+  ): void | Promise<void> {
     const n = records.length
     const events = new Array<AzothEvent | undefined>(n)
     const routes = new Array<readonly EventHandler<Tx>[]>(n)
@@ -144,14 +162,18 @@ export class EventDispatcher<Tx> {
       if (event === undefined) continue
       const handlers = routes[i]!
       for (let j = 0; j < handlers.length; j++) {
+        const h = handlers[j]!
         let r: unknown
         try {
-          r = handlers[j]!.handle(event, tx)
+          r = h.handle(event, tx)
         } catch (e) {
           this.failedRecord = records[i]
           throw e
         }
-        if (isThenable(r)) return this.finishHandling(r, records, events, routes, i, j + 1, tx)
+        if (isThenable(r)) {
+          watch.note(h, event.id)
+          return this.finishHandling(r, records, events, routes, i, j + 1, tx, watch)
+        }
       }
     }
   }
@@ -165,15 +187,16 @@ export class EventDispatcher<Tx> {
     at: number,
     from: number,
     tx: Tx,
+    watch: HandlerWatch,
   ): Promise<void> {
     let i = at
     try {
-      await this.finishHandlers(pending, routes[i]!, from, events[i]!, tx)
+      await this.finishHandlers(pending, routes[i]!, from, events[i]!, tx, watch)
       for (i = at + 1; i < records.length; i++) {
         const event = events[i]
         if (event === undefined) continue
         const handlers = routes[i]!
-        for (let j = 0; j < handlers.length; j++) await handlers[j]!.handle(event, tx)
+        for (let j = 0; j < handlers.length; j++) await this.call(handlers[j]!, event, tx, watch)
       }
     } catch (e) {
       this.failedRecord = records[i]
@@ -187,13 +210,14 @@ export class EventDispatcher<Tx> {
     records: readonly EventRecord[],
     from: number,
     tx: Tx,
+    watch: HandlerWatch,
   ): Promise<void> {
     await pending
-    for (let i = from; i < records.length; i++) await this.collect(records[i]!, tx)
-    await this.flushBuckets(tx)
+    for (let i = from; i < records.length; i++) await this.collect(records[i]!, tx, watch)
+    await this.flushBuckets(tx, watch)
   }
 
-  private collect(record: EventRecord, tx: Tx): void | Promise<void> {
+  private collect(record: EventRecord, tx: Tx, watch: HandlerWatch): void | Promise<void> {
     const header = readHeader(record)
     const handlers = this.router.route(header.type)
     if (handlers.length === 0) return
@@ -206,7 +230,10 @@ export class EventDispatcher<Tx> {
         continue
       }
       const r = h.handle(event, tx)
-      if (isThenable(r)) return this.finishCollect(r, handlers, i + 1, event, tx)
+      if (isThenable(r)) {
+        watch.note(h, event.id)
+        return this.finishCollect(r, handlers, i + 1, event, tx, watch)
+      }
     }
   }
 
@@ -216,34 +243,46 @@ export class EventDispatcher<Tx> {
     from: number,
     event: AzothEvent,
     tx: Tx,
+    watch: HandlerWatch,
   ): Promise<void> {
     await pending
     for (let i = from; i < handlers.length; i++) {
       const h = handlers[i]!
       const bucket = this.buckets.get(h)
       if (bucket !== undefined) bucket.push(event)
-      else await h.handle(event, tx)
+      else await this.call(h, event, tx, watch)
     }
   }
 
-  private flushBuckets(tx: Tx): void | Promise<void> {
+  private flushBuckets(tx: Tx, watch: HandlerWatch): void | Promise<void> {
     const handlers = this.batchHandlers
     for (let i = 0; i < handlers.length; i++) {
       const h = handlers[i]!
       const bucket = this.buckets.get(h)!
       if (bucket.length === 0) continue
       const r = h.handleBatch!(bucket, tx)
-      if (isThenable(r)) return this.finishFlush(r, i + 1, tx)
+      if (isThenable(r)) {
+        watch.note(h, undefined)
+        return this.finishFlush(r, i + 1, tx, watch)
+      }
     }
   }
 
-  private async finishFlush(pending: PromiseLike<unknown>, from: number, tx: Tx): Promise<void> {
+  private async finishFlush(
+    pending: PromiseLike<unknown>,
+    from: number,
+    tx: Tx,
+    watch: HandlerWatch,
+  ): Promise<void> {
     await pending
     const handlers = this.batchHandlers
     for (let i = from; i < handlers.length; i++) {
       const h = handlers[i]!
       const bucket = this.buckets.get(h)!
-      if (bucket.length > 0) await h.handleBatch!(bucket, tx)
+      if (bucket.length === 0) continue
+      const r = h.handleBatch!(bucket, tx)
+      if (isThenable(r)) watch.note(h, undefined)
+      await r
     }
   }
 }

@@ -13,6 +13,7 @@ import type { CircuitBreaker } from './circuit-breaker.js'
 import { checkCursor, isCursorMoved } from './cursor-guard.js'
 import type { FirstFailure } from './event-by-event.js'
 import { type EventDispatcher, isThenable } from './event-dispatcher.js'
+import type { HandlerTimeouts, HandlerWatch } from './handler-timeouts.js'
 
 /** {@link FastBatch.apply}: the batch committed (or another instance had already applied it). */
 export const APPLIED = true
@@ -28,6 +29,7 @@ export interface FastBatchHost<Tx extends ProjectionTxControl> {
   readonly breaker: CircuitBreaker | undefined
   readonly logger: Logger
   readonly batchPolicy: ResolvedBatchPolicy
+  readonly timeouts: HandlerTimeouts
   /** The projector's cursor as last committed. */
   readCursor(): EventId
   /** Called after a committed batch (or a cursor another instance moved). */
@@ -42,9 +44,12 @@ export class FastBatch<Tx extends ProjectionTxControl> {
   // Reused across batches: a run reads many, and each would otherwise allocate its array.
   readonly #buffer: EventRecord[] = []
   readonly #host: FastBatchHost<Tx>
+  // One batch at a time per projector (runs are serialized), so one watch serves them all.
+  readonly #watch: HandlerWatch
 
   constructor(host: FastBatchHost<Tx>) {
     this.#host = host
+    this.#watch = host.timeouts.watch()
   }
 
   /** Reads the next batch after the cursor into the reused buffer; a gap in ids is refused. */
@@ -87,13 +92,26 @@ export class FastBatch<Tx extends ProjectionTxControl> {
     dispatcher.takeFailedRecord()
     const first = records[0]!.id
     const last = records[records.length - 1]!.id
+    const watch = this.#watch
+    watch.reset()
+    let timedOut: AzothError | undefined
     try {
+      // A handler that outlives its limit ends the transaction: its writes roll back with the batch,
+      // its tx is dead for anything it does later, and the store's writer is free again.
+      const bounded = (r: void | Promise<void>): void | Promise<void> => {
+        if (r === undefined) return
+        return this.#host.timeouts.settle(r, watch).then((timeout) => {
+          if (timeout === undefined) return
+          timedOut = timeout
+          throw timeout
+        })
+      }
       await store.transaction((tx) => {
         const stored = tx.getCursor(name)
         if (isThenable(stored)) {
-          return Promise.resolve(stored).then((c) => this.#body(c, first, last, records, tx))
+          return Promise.resolve(stored).then((c) => bounded(this.#body(c, first, last, records, tx)))
         }
-        return this.#body(stored, first, last, records, tx)
+        return bounded(this.#body(stored, first, last, records, tx))
       })
       this.#host.advanceCursor(last)
       // Failures are counted as consecutive: a batch of events that all went through ends a streak.
@@ -103,6 +121,11 @@ export class FastBatch<Tx extends ProjectionTxControl> {
       if (isCursorMoved(e, name)) {
         this.#followMovedCursor(e)
         return APPLIED
+      }
+      if (timedOut !== undefined && e === timedOut) {
+        dispatcher.takeFailedRecord()
+        // A `handleBatch` call is nobody's in particular: the event-by-event pass finds the culprit.
+        return watch.eventId === undefined ? SLOW : { eventId: watch.eventId, error: e }
       }
       if (isAzothError(e, 'CLOSED', 'IO')) throw e
       logger.debug({ err: e, from: first, to: last }, 'batch failed; re-applying event by event')
@@ -123,7 +146,7 @@ export class FastBatch<Tx extends ProjectionTxControl> {
     // In a savepoint so that an error which ended the whole store transaction (SQLite rolls back
     // on SQLITE_FULL, IOERR, RAISE(ROLLBACK)...) surfaces as PROJECTION_FAILED, never blamed on an
     // event and handed to its error strategy.
-    const r = tx.savepoint(() => this.#host.dispatcher.applyBatch(records, tx))
+    const r = tx.savepoint(() => this.#host.dispatcher.applyBatch(records, tx, this.#watch))
     if (r !== undefined) return r.then(() => tx.setCursor(name, last))
     return tx.setCursor(name, last)
   }

@@ -72,6 +72,15 @@ export class ProjectorBuilder<Tx extends ProjectionTxControl, Built> {
     return this
   }
 
+  /**
+   * How long one asynchronous handler call may stay pending before it fails with `TIMEOUT` and meets
+   * the error strategy (default 30,000 ms); synchronous handlers cannot be timed out.
+   */
+  withHandlerTimeout(ms: number): this {
+    this.#options.handlerTimeoutMs = ms
+    return this
+  }
+
   /** The clock every wait goes through (a `ManualClock` in tests). */
   withClock(clock: Clock): this {
     this.#options.clock = clock

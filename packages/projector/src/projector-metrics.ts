@@ -42,6 +42,8 @@ export interface ProjectorMetrics {
   readonly deadLettered: number
   /** Retries made by `retryWithBackoff` (or a custom `retry` decision). */
   readonly retries: number
+  /** Handler calls abandoned after `handlerTimeoutMs` (each is also counted in `errors`). */
+  readonly timeouts: number
   /** Events per second, smoothed over recent batches. */
   readonly eventsPerSecond: number
   /** The last failure, or undefined when there was none. */
@@ -75,6 +77,7 @@ export class MetricsCounters {
   skipped = 0
   deadLettered = 0
   retries = 0
+  timeouts = 0
   eventsPerSecond = 0
   replayed = 0
   recovered = 0

@@ -32,6 +32,14 @@ export interface ProjectorOptions<Tx extends ProjectionTxControl> {
    * raise `CONFIG`.
    */
   readonly batch?: BatchPolicy
+  /**
+   * How long one asynchronous handler call (a promise from `handle`, `handleBatch` or `reset`) may stay
+   * pending, in milliseconds of the projector's clock. Past it the call fails with `TIMEOUT`: its
+   * transaction rolls back (later writes through its `tx` raise `CLOSED`), the call is abandoned and the
+   * event meets the error strategy, so a stuck promise never holds the projection store, `stop()`, a
+   * backup or `close()`. Synchronous handlers cannot be timed out. Default 30,000; 1..2,147,483,647.
+   */
+  readonly handlerTimeoutMs?: number
   /** Fallback poll of the source in continuous mode, for writers in other processes. Default 1,000 ms. */
   readonly pollIntervalMs?: number
   /** Pauses the projector after repeated failures (e.g. a downstream outage); off when omitted. */
@@ -52,6 +60,7 @@ export const PROJECTOR_OPTION_FIELDS: readonly string[] = [
   'deadLetterQueue',
   'batch',
   'pollIntervalMs',
+  'handlerTimeoutMs',
   'circuitBreaker',
   'clock',
   'logger',

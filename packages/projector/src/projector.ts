@@ -21,6 +21,7 @@ import { EventByEvent } from './event-by-event.js'
 import { EventDispatcher } from './event-dispatcher.js'
 import { APPLIED, FastBatch, SLOW } from './fast-batch.js'
 import { HandlerRouter } from './handler-router.js'
+import { HandlerTimeouts } from './handler-timeouts.js'
 import { ProjectorBuilder } from './projector-builder.js'
 import { MetricsCounters, type ProjectorMetrics, type ProjectorState } from './projector-metrics.js'
 import { PROJECTOR_OPTION_FIELDS, type ProjectorOptions } from './projector-options.js'
@@ -52,6 +53,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
   private readonly dispatcher: EventDispatcher<Tx>
   private readonly router: HandlerRouter<Tx>
   private readonly breaker: CircuitBreaker | undefined
+  private readonly timeouts: HandlerTimeouts
   private readonly clock: Clock
   private readonly logger: Logger
   private readonly pollIntervalMs: number
@@ -97,6 +99,12 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     this.strategy = options.errorStrategy ?? ErrorStrategy.failFast()
     this.batchPolicy = resolveBatchPolicy(options.batch)
     this.pollIntervalMs = checkInteger('pollIntervalMs', options.pollIntervalMs ?? 1_000, 1)
+    this.timeouts = new HandlerTimeouts(options.handlerTimeoutMs, {
+      name,
+      clock: this.clock,
+      logger: this.logger,
+      counters: this.counters,
+    })
     this.router = new HandlerRouter(options.handlers)
     this.dispatcher = new EventDispatcher(this.router)
     this.breaker =
@@ -112,6 +120,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
         logger: this.logger,
         counters: this.counters,
         breaker: this.breaker,
+        timeouts: this.timeouts,
       },
       options.deadLetterQueue,
     )
@@ -124,6 +133,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       counters: this.counters,
       clock: this.clock,
       logger: this.logger,
+      timeouts: this.timeouts,
       firstRetryAt: () => this.deadLetters.firstRetryAt(),
       readCursor: () => this.cursor,
       advanceCursor: (id) => {
@@ -138,6 +148,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       breaker: this.breaker,
       logger: this.logger,
       batchPolicy: this.batchPolicy,
+      timeouts: this.timeouts,
       readCursor: () => this.cursor,
       advanceCursor: (id) => {
         this.cursor = id
@@ -162,6 +173,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       skipped: c.skipped,
       deadLettered: c.deadLettered,
       retries: c.retries,
+      timeouts: c.timeouts,
       eventsPerSecond: c.eventsPerSecond,
       lastError: c.lastError,
       circuit:
@@ -201,7 +213,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     }
     return this.serialized(async () => {
       await this.store.transaction(async (tx) => {
-        for (const h of this.router.handlers) await h.reset!(tx)
+        for (const h of this.router.handlers) await this.timeouts.call(h.reset!(tx), h)
         await tx.clearDeadLetters(this.name)
         await tx.setCursor(this.name, 0)
       })
@@ -240,7 +252,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     })
   }
 
-  /** Stops continuous mode after the batch in flight; resolves once it has stopped. */
+  /** Stops continuous mode after the batch in flight (a hung handler holds it `handlerTimeoutMs` at most). */
   async stop(): Promise<void> {
     const loop = this.loop
     if (loop === undefined) return
