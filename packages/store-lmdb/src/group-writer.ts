@@ -17,6 +17,7 @@ import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
 import type { SpaceReserve } from './space-reserve.js'
 import type { StoreDatabases } from './store-databases.js'
+import { committedStreamVersion } from './stream-reads.js'
 import { GroupBuffer, UnitContext } from './write-context.js'
 
 export interface GroupWriterDeps {
@@ -42,7 +43,10 @@ export interface GroupWriterDeps {
  */
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, commitState, eventLog } = deps
-  const ctx = new UnitContext({ readCommitted: (key) => readFast(dbs.state, key) }, deps.limits)
+  const ctx = new UnitContext(
+    { readCommitted: (key) => readFast(dbs.state, key), streamVersion: committedStreamVersion(dbs) },
+    deps.limits,
+  )
 
   return async (members: QueuedTransaction[]) => {
     const startHead = commitState.allocatedHead
@@ -153,6 +157,7 @@ function writeGroup(
         commits.add(dbs.events.put(key, value))
       }
     } else commits.add(dbs.meta.put(META_HEAD, headBytes(newHead)))
+    if (dbs.streams !== undefined) group.streams.write(dbs.streams.index, dbs.streams.heads, commits)
   }
   return awaitCommit(dbs.env, commits)
 }
