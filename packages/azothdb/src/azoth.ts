@@ -7,6 +7,8 @@ import {
   type Logger,
   type ScanOptions,
   type StateEntry,
+  type StreamEventInput,
+  type StreamInfo,
   type TypedValue,
   type WriteFn,
 } from '@azothdb/core'
@@ -24,6 +26,19 @@ import { requiredValue } from './required-value.js'
 import { restoreFiles } from './restore.js'
 import { Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
+import { appendInTransaction } from './stream-append.js'
+import {
+  type AggregateStreamOptions,
+  type AggregateStreamResult,
+  type AppendToStreamOptions,
+  type AppendToStreamResult,
+  aggregateStream,
+  type ReadStreamOptions,
+  type ReadStreamResult,
+  readStream,
+  type StreamsQuery,
+  streamsOf,
+} from './streams.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
 import { WriteBatch } from './write-batch.js'
@@ -191,6 +206,59 @@ export class Azoth implements AsyncDisposable {
   stateDigest(): string {
     this.#write.checkOpen()
     return this.#parts.store.stateDigest()
+  }
+
+  // ---- streams ----
+
+  /**
+   * Appends events to a stream in a transaction of their own, after checking
+   * `expectedStreamVersion` in the writer (`ExpectedVersionConflictError`, code `CONFLICT`, on a
+   * mismatch; nothing written). To append together with state writes, use
+   * `db.transaction().streams([...])` and `tx.appendToStream`.
+   *
+   * @example
+   * const { nextExpectedStreamVersion } = await db.appendToStream(
+   *   'cart-42',
+   *   [{ type: 'ItemAdded', data: { sku: 'sku-1', qty: 1 } }],
+   *   { expectedStreamVersion: 'no_stream' },
+   * )
+   */
+  async appendToStream(
+    stream: string,
+    events: readonly StreamEventInput[],
+    options?: AppendToStreamOptions,
+  ): Promise<AppendToStreamResult> {
+    return appendInTransaction(this.transaction(), stream, events, options)
+  }
+
+  /** A stream's committed events (all, or a range of versions) and its current version. */
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
+    this.#write.checkOpen()
+    return readStream(this.#parts.store, stream, options)
+  }
+
+  /** Folds a stream's committed events, in version order, into a state. */
+  async aggregateStream<S>(
+    stream: string,
+    options: AggregateStreamOptions<S>,
+  ): Promise<AggregateStreamResult<S>> {
+    this.#write.checkOpen()
+    return aggregateStream(this.#parts.store, stream, options)
+  }
+
+  /** True when the stream has a committed event. */
+  async streamExists(stream: string): Promise<boolean> {
+    this.#write.checkOpen()
+    return this.#parts.store.streamVersion(stream) !== undefined
+  }
+
+  /**
+   * Streams with committed events, in name order (UTF-8 bytes), lazily; `prefix` selects a
+   * category (`{ prefix: 'cart-' }`).
+   */
+  streams(query?: StreamsQuery): IterableIterator<StreamInfo> {
+    this.#write.checkOpen()
+    return streamsOf(this.#parts.store, query)
   }
 
   // ---- projections ----
