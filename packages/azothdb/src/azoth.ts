@@ -26,7 +26,7 @@ import { requiredValue } from './required-value.js'
 import { restoreFiles } from './restore.js'
 import { Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
-import { appendInTransaction } from './stream-append.js'
+import { appendAlone } from './stream-append.js'
 import {
   type AggregateStreamOptions,
   type AggregateStreamResult,
@@ -211,7 +211,7 @@ export class Azoth implements AsyncDisposable {
   // ---- streams ----
 
   /**
-   * Appends events to a stream in a transaction of their own, after checking
+   * Appends events to a stream in a commit of their own (no preflight, no lock), after checking
    * `expectedStreamVersion` in the writer (`ExpectedVersionConflictError`, code `CONFLICT`, on a
    * mismatch; nothing written). To append together with state writes, use
    * `db.transaction().streams([...])` and `tx.appendToStream`.
@@ -228,7 +228,7 @@ export class Azoth implements AsyncDisposable {
     events: readonly StreamEventInput[],
     options?: AppendToStreamOptions,
   ): Promise<AppendToStreamResult> {
-    return appendInTransaction(this.transaction(), stream, events, options)
+    return appendAlone(this.#write, stream, events, options)
   }
 
   /** A stream's committed events (all, or a range of versions) and its current version. */

@@ -1,7 +1,7 @@
 import { AzothError, type ExpectedStreamVersion, type StreamEventInput } from '@azothdb/core'
-import { checkExpectedVersion } from '@azothdb/core/internal'
+import { checkExpectedVersion, streamNameBytes } from '@azothdb/core/internal'
 import type { AppendToStreamOptions, AppendToStreamResult } from './streams.js'
-import type { Transaction } from './transaction.js'
+import type { WritePath } from './write-path.js'
 
 /** The expected version in `options` (default `'any'`); `INVALID_ARGUMENT` for anything else. */
 export function expectedVersionOf(options: AppendToStreamOptions | undefined): ExpectedStreamVersion {
@@ -12,17 +12,20 @@ export function expectedVersionOf(options: AppendToStreamOptions | undefined): E
   return checkExpectedVersion(options.expectedStreamVersion)
 }
 
-/** Appends to one stream in a transaction of its own, which declares (and locks) the stream. */
-export async function appendInTransaction(
-  tx: Transaction,
+/**
+ * Appends to one stream in a commit of its own. It takes no stripe lock: with no preflight there
+ * is nothing for a lock to protect (the writer checks the expected version), and unlocked appends
+ * to one stream can share a group commit, where the group's earlier appends decide the later ones.
+ */
+export async function appendAlone(
+  write: WritePath,
   stream: string,
   events: readonly StreamEventInput[],
   options: AppendToStreamOptions | undefined,
 ): Promise<AppendToStreamResult> {
-  const expectedStreamVersion = expectedVersionOf(options)
-  const info = await tx
-    .streams([stream])
-    .execute((ctx) => ctx.appendToStream(stream, events, { expectedStreamVersion }))
+  streamNameBytes(stream)
+  const expected = expectedVersionOf(options)
+  const info = await write.commitUnlocked((ctx) => ctx.appendToStream(stream, events, expected))
   return {
     nextExpectedStreamVersion: info.result.nextExpectedStreamVersion,
     // An append writes at least one event (an empty one is refused), so the commit has a last id.

@@ -114,6 +114,27 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     expect(read.events.map((e) => e.stream?.version)).toEqual(Array.from({ length: 11 }, (_, i) => BigInt(i)))
   })
 
+  it('concurrent transactions declaring the stream: exactly one wins', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        db
+          .transaction()
+          .keys([`k${i}`])
+          .streams(['locked-1'])
+          .execute((tx) => {
+            tx.set(`k${i}`, BigInt(i))
+            tx.appendToStream('locked-1', [added(`t${i}`)], { expectedStreamVersion: 'no_stream' })
+          }),
+      ),
+    )
+    expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBe(1)
+    for (const o of outcomes) if (o.status === 'rejected') expect(isAzothError(o.reason, 'CONFLICT')).toBe(true)
+    // The losers' state writes are gone with their appends.
+    expect([...db.scan('k')].length).toBe(1)
+    expect((await db.readStream('locked-1')).events.length).toBe(1)
+  })
+
   it('group neighbours of a conflicting transaction commit', async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
     await db.appendToStream('n-1', [added('a')])
