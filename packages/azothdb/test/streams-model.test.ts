@@ -91,8 +91,12 @@ function expectedRead(model: Model, op: Extract<Op, { kind: 'read' }>): string[]
   const all = model.get(op.stream) ?? []
   const indexed = all.map((tag, v) => ({ tag, v: BigInt(v) }))
   let picked = op.backward
-    ? indexed.filter(({ v }) => (op.from === undefined || v <= op.from) && (op.to === undefined || v >= op.to))
-    : indexed.filter(({ v }) => (op.from === undefined || v >= op.from) && (op.to === undefined || v <= op.to))
+    ? indexed.filter(
+        ({ v }) => (op.from === undefined || v <= op.from) && (op.to === undefined || v >= op.to),
+      )
+    : indexed.filter(
+        ({ v }) => (op.from === undefined || v >= op.from) && (op.to === undefined || v <= op.to),
+      )
   if (op.backward) picked = picked.reverse()
   if (op.maxCount !== undefined) picked = picked.slice(0, op.maxCount)
   return picked.map((p) => p.tag)
@@ -120,7 +124,9 @@ describe.each(['lmdb', 'file'] as const)('streams against a model (eventLog %s)'
                 ...(op.maxCount === undefined ? {} : { maxCount: op.maxCount }),
                 direction: op.backward ? 'backward' : 'forward',
               })
-              expect(read.events.map((e) => (e.payload as { tag: string }).tag)).toEqual(expectedRead(model, op))
+              expect(read.events.map((e) => (e.payload as { tag: string }).tag)).toEqual(
+                expectedRead(model, op),
+              )
               expect(read.currentStreamVersion).toBe(lastVersion(model, op.stream))
             } else {
               const appends = op.kind === 'append' ? [op] : op.appends
@@ -150,7 +156,8 @@ describe.each(['lmdb', 'file'] as const)('streams against a model (eventLog %s)'
                   }
                 } else {
                   expect(outcome.status).toBe('rejected')
-                  if (outcome.status === 'rejected') expect(isAzothError(outcome.reason, 'CONFLICT')).toBe(true)
+                  if (outcome.status === 'rejected')
+                    expect(isAzothError(outcome.reason, 'CONFLICT')).toBe(true)
                 }
               })
             }
@@ -158,7 +165,9 @@ describe.each(['lmdb', 'file'] as const)('streams against a model (eventLog %s)'
           // Finally: every stream whole, the listing right, and the global log agreeing with the index.
           for (const stream of STREAMS) {
             const read = await db.readStream(stream)
-            expect(read.events.map((e) => (e.payload as { tag: string }).tag)).toEqual(model.get(stream) ?? [])
+            expect(read.events.map((e) => (e.payload as { tag: string }).tag)).toEqual(
+              model.get(stream) ?? [],
+            )
           }
           expect([...db.streams()].map((s) => [s.name, s.version])).toEqual(
             [...model.keys()]

@@ -129,7 +129,8 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
       ),
     )
     expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBe(1)
-    for (const o of outcomes) if (o.status === 'rejected') expect(isAzothError(o.reason, 'CONFLICT')).toBe(true)
+    for (const o of outcomes)
+      if (o.status === 'rejected') expect(isAzothError(o.reason, 'CONFLICT')).toBe(true)
     // The losers' state writes are gone with their appends.
     expect([...db.scan('k')].length).toBe(1)
     expect((await db.readStream('locked-1')).events.length).toBe(1)
