@@ -13,7 +13,14 @@ type ExpectedChoice = 'any' | 'no_stream' | 'stream_exists' | 'actual' | 'actual
 type Op =
   | { kind: 'append'; stream: string; count: number; expected: ExpectedChoice }
   | { kind: 'burst'; appends: { stream: string; count: number; expected: ExpectedChoice }[] }
-  | { kind: 'read'; stream: string; from?: bigint; to?: bigint; maxCount?: number; backward: boolean }
+  | {
+      kind: 'read'
+      stream: string
+      from: bigint | undefined
+      to: bigint | undefined
+      maxCount: number | undefined
+      backward: boolean
+    }
   | { kind: 'reopen' }
 
 const appendArb = fc.record({

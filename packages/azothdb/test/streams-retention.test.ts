@@ -11,7 +11,10 @@ describe.each(['lmdb', 'file'] as const)('streams in backups (eventLog %s)', (ev
     const backupDir = join(tempDir(), 'backup')
     await using db = await Azoth.open(tempDir(), { eventLog })
     for (let i = 0; i < 20; i++) await db.appendToStream(`acct-${i % 3}`, [event(i)])
-    await db.transaction().keys(['k']).execute((tx) => tx.set('k', 1n))
+    await db
+      .transaction()
+      .keys(['k'])
+      .execute((tx) => tx.set('k', 1n))
     const digestBefore = db.stateDigest()
     await db.backupTo(backupDir)
     // Appends after the backup are not in it.
@@ -28,7 +31,10 @@ describe.each(['lmdb', 'file'] as const)('streams in backups (eventLog %s)', (ev
     const read = await restored.readStream('acct-1')
     expect(read.events.map((e) => (e.payload as { i: number }).i)).toEqual([1, 4, 7, 10, 13, 16, 19])
     // The restored database appends where the backup left off.
-    await expectCode(restored.appendToStream('acct-0', [event(100)], { expectedStreamVersion: 7n }), 'CONFLICT')
+    await expectCode(
+      restored.appendToStream('acct-0', [event(100)], { expectedStreamVersion: 7n }),
+      'CONFLICT',
+    )
     const next = await restored.appendToStream('acct-0', [event(100)], { expectedStreamVersion: 6n })
     expect(next.nextExpectedStreamVersion).toBe(7n)
   })

@@ -249,6 +249,57 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     expect((await db.readStream(longest)).events.length).toBe(1)
   })
 
+  it('subscribe filters by stream, stream prefix and event type', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    await db.appendToStream('cart-1', [added('a'), { type: 'Removed', data: 'a' }])
+    await db.appendToStream('order-1', [added('o')])
+    await db.transaction().execute((tx) => tx.log('ItemAdded', { sku: 'plain' }))
+    await db.appendToStream('cart-2', [added('b')])
+    await db.appendToStream('cart', [added('no dash')])
+    const collect = async (options: Parameters<typeof db.subscribe>[0], count: number) => {
+      const feed = db.subscribe({ from: 1, ...options })
+      const got: string[] = []
+      for await (const e of feed) {
+        got.push(`${e.stream?.name ?? '-'}:${e.stream?.version ?? '-'}:${e.type}`)
+        if (got.length === count) break
+      }
+      return got
+    }
+    // Ends with the last event, so anything wrongly skipped or let through shows.
+    expect(await collect({ streamPrefix: 'cart-' }, 3)).toEqual([
+      'cart-1:0:ItemAdded',
+      'cart-1:1:Removed',
+      'cart-2:0:ItemAdded',
+    ])
+    expect(await collect({ streams: ['order-1', 'cart'] }, 2)).toEqual([
+      'order-1:0:ItemAdded',
+      'cart:0:ItemAdded',
+    ])
+    expect(await collect({ eventTypes: ['ItemAdded'], streamPrefix: 'c' }, 3)).toEqual([
+      'cart-1:0:ItemAdded',
+      'cart-2:0:ItemAdded',
+      'cart:0:ItemAdded',
+    ])
+    expect(await collect({ eventTypes: ['ItemAdded'] }, 5)).toEqual([
+      'cart-1:0:ItemAdded',
+      'order-1:0:ItemAdded',
+      '-:-:ItemAdded',
+      'cart-2:0:ItemAdded',
+      'cart:0:ItemAdded',
+    ])
+    // A feed that is live delivers matching new commits only.
+    const feed = db.subscribe({ streams: ['cart-9'] })
+    const next = feed[Symbol.asyncIterator]().next()
+    await db.appendToStream('cart-8', [added('x')])
+    await db.appendToStream('cart-9', [added('y')])
+    expect((await next).value?.stream).toEqual({ name: 'cart-9', version: 0n })
+    feed.close()
+    await expectCode(() => db.subscribe({ streams: 'cart-1' as never }), 'INVALID_ARGUMENT')
+    await expectCode(() => db.subscribe({ streams: [''] }), 'INVALID_ARGUMENT')
+    await expectCode(() => db.subscribe({ eventTypes: [1 as never] }), 'INVALID_ARGUMENT')
+    await expectCode(() => db.subscribe({ streamPrefix: '' }), 'INVALID_ARGUMENT')
+  })
+
   it('streams survive reopen', async () => {
     const dir = tempDir()
     {
