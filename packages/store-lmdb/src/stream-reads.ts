@@ -6,7 +6,12 @@ import {
   type EventRecord,
   type StreamInfo,
 } from '@azothdb/core'
-import { type StreamIndexRange, streamNameBytes, utf8Encode } from '@azothdb/core/internal'
+import {
+  decodeEnvelopeHeader,
+  type StreamIndexRange,
+  streamNameBytes,
+  utf8Encode,
+} from '@azothdb/core/internal'
 import type { EventsReader } from './events-reader.js'
 import type { StoreDatabases } from './store-databases.js'
 import { indexEntries, listStreams, readHeadEntry, visibleHead } from './stream-index.js'
@@ -67,12 +72,25 @@ export class StreamReads {
     return this.dbs.streams === undefined ? undefined : visibleHead(this.dbs.streams, name, head)?.version
   }
 
-  /** The stream's events within `range`, read through the index: O(events read), not a log scan. */
+  /**
+   * The stream's events within `range`, read through the index: O(events read), not a log scan.
+   * Each event is checked to be the one the index names (`CORRUPTION` otherwise).
+   */
   *records(stream: string, range: StreamIndexRange, head: EventId): Generator<StreamRecord> {
     const name = streamNameBytes(stream)
     if (this.dbs.streams === undefined) return
     for (const { version, id } of indexEntries(this.dbs.streams, name, range, head)) {
-      yield { version, id, bytes: this.event(stream, version, id) }
+      const bytes = this.event(stream, version, id)
+      // The envelope names its stream and version: an index entry pointing elsewhere is damage,
+      // and must not hand out another stream's event as this one's.
+      const ref = decodeEnvelopeHeader(bytes, `event ${id}`).stream
+      if (ref?.name !== stream || ref.version !== version) {
+        throw new CorruptionError(
+          `the stream index names event ${id} as version ${version} of stream '${stream}', but it is not`,
+          { details: { where: `stream-index/${stream}/${version}`, stream, version, eventId: id } },
+        )
+      }
+      yield { version, id, bytes }
     }
   }
 
