@@ -279,7 +279,6 @@ describe('envelope decoders raise CORRUPTION naming where', () => {
     ['a truncated stream', good.subarray(0, 15)],
     ['an empty stream name', withByte(14, 0)],
     ['a stream name that is not UTF-8', withByte(15, 0xc3)],
-    ['a stream version beyond safe integers', withByte(16, 0xff)],
     ['a truncated metadata length', good.subarray(0, 26)],
     ['a metadata length past the end', withByte(24, 0xff)],
     ['metadata that is not CBOR', withByte(28, 0x1c)],
