@@ -300,6 +300,26 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     await expectCode(() => db.subscribe({ streamPrefix: '' }), 'INVALID_ARGUMENT')
   })
 
+  it('a read-only database reads streams and refuses appends; a closed one refuses everything', async () => {
+    const dir = tempDir()
+    const db = await Azoth.open(dir, { eventLog })
+    await db.appendToStream('ro-1', [added('a')])
+    {
+      await using ro = await Azoth.openReadOnly(dir)
+      expect((await ro.readStream('ro-1')).currentStreamVersion).toBe(0n)
+      expect([...ro.streams()]).toEqual([{ name: 'ro-1', version: 0n }])
+      await expectCode(ro.appendToStream('ro-1', [added('b')]), 'READ_ONLY')
+      await db.appendToStream('ro-1', [added('c')])
+      expect((await ro.readStream('ro-1')).events.map((e) => e.stream?.version)).toEqual([0n, 1n])
+    }
+    await db.close()
+    await expectCode(db.appendToStream('ro-1', [added('d')]), 'CLOSED')
+    await expectCode(db.readStream('ro-1'), 'CLOSED')
+    await expectCode(db.aggregateStream('ro-1', { initialState: () => 0, evolve: (s) => s }), 'CLOSED')
+    await expectCode(db.streamExists('ro-1'), 'CLOSED')
+    await expectCode(() => db.streams(), 'CLOSED')
+  })
+
   it('streams survive reopen', async () => {
     const dir = tempDir()
     {
