@@ -7,8 +7,6 @@ import {
   type Logger,
   type ScanOptions,
   type StateEntry,
-  type StreamEventInput,
-  type StreamInfo,
   type TypedValue,
   type WriteFn,
 } from '@azothdb/core'
@@ -17,6 +15,7 @@ import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
 import { backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
+import { bindStreams, DatabaseStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
 import { type EventQuery, readEvents } from './event-reader.js'
 import type { AzothMetrics } from './metrics.js'
@@ -26,19 +25,6 @@ import { requiredValue } from './required-value.js'
 import { restoreFiles } from './restore.js'
 import { Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
-import { appendAlone } from './stream-append.js'
-import {
-  type AggregateStreamOptions,
-  type AggregateStreamResult,
-  type AppendToStreamOptions,
-  type AppendToStreamResult,
-  aggregateStream,
-  type ReadStreamOptions,
-  type ReadStreamResult,
-  readStream,
-  type StreamsQuery,
-  streamsOf,
-} from './streams.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
 import { WriteBatch } from './write-batch.js'
@@ -63,7 +49,7 @@ const READ_ONLY_POLL_MS = 100
  *   await db.close()
  * }
  */
-export class Azoth implements AsyncDisposable {
+export class Azoth extends DatabaseStreams implements AsyncDisposable {
   /** The directory of this database. */
   readonly dir: string
   /** True for `Azoth.openReadOnly` databases: writes raise `READ_ONLY`. */
@@ -80,12 +66,14 @@ export class Azoth implements AsyncDisposable {
   #closing: Promise<void> | undefined
 
   private constructor(parts: DatabaseParts) {
+    super()
     this.#parts = parts
     this.dir = parts.layout.dir
     this.readOnly = parts.readOnly
     this.eventLogKind = parts.manifest.eventLog
     this.logger = parts.options.logger
     this.#write = new WritePath(parts.store, parts.readOnly, parts.options)
+    bindStreams(this, parts.store, this.#write)
     this.deadLetters = new DeadLetters(parts.projection, () => parts.options.clock.now())
   }
 
@@ -206,59 +194,6 @@ export class Azoth implements AsyncDisposable {
   stateDigest(): string {
     this.#write.checkOpen()
     return this.#parts.store.stateDigest()
-  }
-
-  // ---- streams ----
-
-  /**
-   * Appends events to a stream in a commit of their own (no preflight, no lock), after checking
-   * `expectedStreamVersion` in the writer (`ExpectedVersionConflictError`, code `CONFLICT`, on a
-   * mismatch; nothing written). To append together with state writes, use
-   * `db.transaction().streams([...])` and `tx.appendToStream`.
-   *
-   * @example
-   * const { nextExpectedStreamVersion } = await db.appendToStream(
-   *   'cart-42',
-   *   [{ type: 'ItemAdded', data: { sku: 'sku-1', qty: 1 } }],
-   *   { expectedStreamVersion: 'no_stream' },
-   * )
-   */
-  async appendToStream(
-    stream: string,
-    events: readonly StreamEventInput[],
-    options?: AppendToStreamOptions,
-  ): Promise<AppendToStreamResult> {
-    return appendAlone(this.#write, stream, events, options)
-  }
-
-  /** A stream's committed events (all, or a range of versions) and its current version. */
-  async readStream(stream: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
-    this.#write.checkOpen()
-    return readStream(this.#parts.store, stream, options)
-  }
-
-  /** Folds a stream's committed events, in version order, into a state. */
-  async aggregateStream<S>(
-    stream: string,
-    options: AggregateStreamOptions<S>,
-  ): Promise<AggregateStreamResult<S>> {
-    this.#write.checkOpen()
-    return aggregateStream(this.#parts.store, stream, options)
-  }
-
-  /** True when the stream has a committed event. */
-  async streamExists(stream: string): Promise<boolean> {
-    this.#write.checkOpen()
-    return this.#parts.store.streamVersion(stream) !== undefined
-  }
-
-  /**
-   * Streams with committed events, in name order (UTF-8 bytes), lazily; `prefix` selects a
-   * category (`{ prefix: 'cart-' }`).
-   */
-  streams(query?: StreamsQuery): IterableIterator<StreamInfo> {
-    this.#write.checkOpen()
-    return streamsOf(this.#parts.store, query)
   }
 
   // ---- projections ----
