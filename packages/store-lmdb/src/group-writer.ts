@@ -164,12 +164,14 @@ function writeGroup(
 
 /**
  * An upper estimate of what the group makes LMDB write: a page per written or deleted key (the leaf
- * it copies), the keys and values themselves (large values take overflow pages), and the events.
+ * it copies), the keys and values themselves (large values take overflow pages), the events, and
+ * the stream index.
  */
 function estimateBytes(group: GroupBuffer, pageSize: number): number {
   let bytes = 0
   for (const w of group.overlay.values()) bytes += pageSize + w.key.length + (w.value?.length ?? 0)
   for (const e of group.events) bytes += e.length
+  bytes += group.streams.estimateBytes(pageSize)
   return bytes + (group.events.length > 0 ? pageSize : 0)
 }
 

@@ -31,6 +31,16 @@ export class GroupStreams {
   readonly tips = new Map<string, StreamTip>()
   readonly entries: { name: Uint8Array; version: bigint; id: EventId }[] = []
 
+  /**
+   * An upper estimate of what the index writes add to the group (for the space reserve): each
+   * stream touches a leaf page in each of the two databases, plus its entries' bytes.
+   */
+  estimateBytes(pageSize: number): number {
+    let bytes = 2 * pageSize * this.tips.size
+    for (const e of this.entries) bytes += 2 * (1 + e.name.length + 8 + 8)
+    return bytes
+  }
+
   /** Queues the group's index writes (same LMDB transaction as its events). */
   write(
     index: Database<Uint8Array, Uint8Array>,
