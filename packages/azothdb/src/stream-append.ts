@@ -1,4 +1,10 @@
-import { AzothError, type ExpectedStreamVersion, type StreamEventInput } from '@azothdb/core'
+import {
+  AzothError,
+  type CommitResult,
+  type ExpectedStreamVersion,
+  type StreamAppendOutcome,
+  type StreamEventInput,
+} from '@azothdb/core'
 import { checkExpectedVersion, streamNameBytes } from '@azothdb/core/internal'
 import type { AppendToStreamOptions, AppendToStreamResult } from './streams.js'
 import type { WritePath } from './write-path.js'
@@ -25,7 +31,16 @@ export async function appendAlone(
 ): Promise<AppendToStreamResult> {
   streamNameBytes(stream)
   const expected = expectedVersionOf(options)
-  const info = await write.commitUnlocked((ctx) => ctx.appendToStream(stream, events, expected))
+  const started = performance.now()
+  let info: CommitResult<StreamAppendOutcome>
+  try {
+    info = await write.commitUnlocked((ctx) => ctx.appendToStream(stream, events, expected))
+  } catch (e) {
+    // Counted with the transactions' outcomes, so metrics show stream conflicts too.
+    write.recordFailure(e)
+    throw e
+  }
+  write.recordCommit(performance.now() - started)
   return {
     nextExpectedStreamVersion: info.result.nextExpectedStreamVersion,
     // An append writes at least one event (an empty one is refused), so the commit has a last id.

@@ -85,6 +85,7 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
       'CONFLICT',
     )
     expect((e as ExpectedVersionConflictError).actual).toBe('no_stream')
+    expect((await db.metrics()).transactions.conflicts).toBe(4)
     expect(db.head()).toBe(head)
     expect(await db.streamExists('s-2')).toBe(false)
     // Still usable, and the right expectations pass.

@@ -3,9 +3,11 @@ import { decodeEvent, ExpectedVersionConflictError, TypedValue } from '@azothdb/
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import { open } from 'lmdb'
 import { describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
 import { codeOf } from './support/code-of.js'
 import { MemoryEventLog } from './support/memory-event-log.js'
 import { tempDir } from './support/temp-dir.js'
+import { cannotMountTmpfs, mountTmpfs } from './support/tmpfs.js'
 
 const ev = (n: number) => ({ type: 'T', data: n })
 
@@ -171,4 +173,39 @@ describe('the stream index', () => {
     await reader.close()
     await writer.close()
   })
+})
+
+// A real full disk needs a size-limited tmpfs, which only root can mount: elsewhere this is skipped.
+describe.skipIf(cannotMountTmpfs() !== undefined)('stream appends on a full disk', () => {
+  it('fail with IO/ENOSPC, take no version, and resume gaplessly when space returns', async () => {
+    const tmpfs = mountTmpfs('16m')
+    try {
+      const dir = join(tmpfs.dir, 'store')
+      const child = await runTypeScript(new URL('./fixtures/disk-full-streams.ts', import.meta.url), [
+        dir,
+        join(tmpfs.dir, 'ballast'),
+      ])
+      expect(child.stderr).not.toMatch(/unhandledRejection|malloc|corrupt|Abort|Write error/i)
+      expect(child.code).toBe(0)
+      const run = JSON.parse(child.stdout) as {
+        acked: [string, string][]
+        failures: { code: string; errno: unknown }[]
+      }
+      expect(run.failures.length).toBeGreaterThanOrEqual(10)
+      for (const failure of run.failures) expect(failure).toEqual({ code: 'IO', errno: 'ENOSPC' })
+      const store = await openLmdbStore(dir, { readOnly: true })
+      try {
+        for (const stream of ['s-a', 's-b']) {
+          const ackedVersions = run.acked.filter(([s]) => s === stream).map(([, v]) => BigInt(v))
+          // Every acknowledged append is there, and nothing else: versions 0..n without gaps.
+          expect(ackedVersions).toEqual(ackedVersions.map((_, i) => BigInt(i)))
+          expect([...store.readStream(stream)].map((r) => r.version)).toEqual(ackedVersions)
+        }
+      } finally {
+        await store.close()
+      }
+    } finally {
+      tmpfs.unmount()
+    }
+  }, 60_000)
 })
