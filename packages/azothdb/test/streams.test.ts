@@ -321,6 +321,28 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     await expectCode(() => db.streams(), 'CLOSED')
   })
 
+  it('projector handlers see the stream of each event', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    await db.appendToStream('p-1', [added('a'), added('b')])
+    await db.transaction().execute((tx) => tx.log('ItemAdded', { sku: 'plain' }))
+    const seen: unknown[] = []
+    const batchSeen: unknown[] = []
+    const projector = db.projector({
+      name: 'streams',
+      handlers: [
+        { eventTypes: ['ItemAdded'], handle: (e) => void seen.push(e.stream) },
+        {
+          eventTypes: '*',
+          handle: () => {},
+          handleBatch: (events) => void batchSeen.push(...events.map((e) => e.stream?.version)),
+        },
+      ],
+    })
+    await projector.runOnce()
+    expect(seen).toEqual([{ name: 'p-1', version: 0n }, { name: 'p-1', version: 1n }, undefined])
+    expect(batchSeen).toEqual([0n, 1n, undefined])
+  })
+
   it('streams survive reopen', async () => {
     const dir = tempDir()
     {
