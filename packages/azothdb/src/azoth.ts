@@ -15,6 +15,7 @@ import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
 import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
+import { bindStreams, DatabaseStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
 import { type EventQuery, readEvents } from './event-reader.js'
 import type { AzothMetrics } from './metrics.js'
@@ -48,7 +49,7 @@ const READ_ONLY_POLL_MS = 100
  *   await db.close()
  * }
  */
-export class Azoth implements AsyncDisposable {
+export class Azoth extends DatabaseStreams implements AsyncDisposable {
   /** The directory of this database. */
   readonly dir: string
   /** True for `Azoth.openReadOnly` databases: writes raise `READ_ONLY`. */
@@ -65,12 +66,14 @@ export class Azoth implements AsyncDisposable {
   #closing: Promise<void> | undefined
 
   private constructor(parts: DatabaseParts) {
+    super()
     this.#parts = parts
     this.dir = parts.layout.dir
     this.readOnly = parts.readOnly
     this.eventLogKind = parts.manifest.eventLog
     this.logger = parts.options.logger
     this.#write = new WritePath(parts.store, parts.readOnly, parts.options)
+    bindStreams(this, parts.store, this.#write)
     this.deadLetters = new DeadLetters(parts.projection, () => parts.options.clock.now())
   }
 
@@ -294,20 +297,9 @@ export class Azoth implements AsyncDisposable {
    */
   async backupTo(targetDir: string, options?: BackupOptions): Promise<BackupManifest> {
     this.#write.checkWritable()
-    const { layout, manifest, store, eventLog, projection } = this.#parts
-    return backupDatabase(
-      {
-        layout,
-        manifest,
-        store,
-        eventLog,
-        projection,
-        logger: this.logger,
-        clock: this.#parts.options.clock,
-      },
-      resolve(targetDir),
-      options,
-    )
+    const { layout, manifest, store, eventLog, projection, options: opts } = this.#parts
+    const parts = { layout, manifest, store, eventLog, projection, logger: this.logger, clock: opts.clock }
+    return backupDatabase(parts, resolve(targetDir), options)
   }
 
   /**

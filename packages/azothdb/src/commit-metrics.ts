@@ -10,7 +10,7 @@ export interface TransactionMetrics {
   readonly failed: number
   /** Rejections by a `require*` or `validate` check (`PREFLIGHT_FAILED`). */
   readonly preflightFailures: number
-  /** Rejections because a preflight read changed before commit (`CONFLICT`). */
+  /** `CONFLICT` rejections: a preflight read changed before commit, or a stream expected version failed. */
   readonly conflicts: number
   /** Rejections because stripe locks were not free in time (`LOCK_TIMEOUT`). */
   readonly lockTimeouts: number

@@ -1,5 +1,5 @@
 import { AzothError, type Key } from '@azothdb/core'
-import { keyId, keyToString } from '@azothdb/core/internal'
+import { keyId, keyToString, streamNameBytes } from '@azothdb/core/internal'
 
 /** How a transaction declared a key: exclusive keys may be written, shared ones only read. */
 export enum Access {
@@ -12,6 +12,7 @@ export class DeclaredKeys {
   readonly exclusive: Key[] = []
   readonly shared: Key[] = []
   private readonly access = new Map<string, Access>()
+  private streams: Set<string> | undefined
 
   add(key: Key, access: Access): void {
     if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
@@ -53,7 +54,28 @@ export class DeclaredKeys {
     }
   }
 
+  /**
+   * Declares a stream the transaction may append to: it locks a stripe exclusively, like a key
+   * (under a name no state key is likely to share; sharing one would only add waiting).
+   */
+  addStream(stream: string): void {
+    streamNameBytes(stream)
+    if (this.streams === undefined) this.streams = new Set()
+    if (this.streams.has(stream)) return
+    this.streams.add(stream)
+    this.exclusive.push(`\u0000stream\u0000${stream}`)
+  }
+
+  /** Raises `UNDECLARED_KEY` unless the stream was declared by `streams()`. */
+  checkStream(stream: string): void {
+    if (this.streams?.has(stream) !== true) {
+      throw new AzothError('UNDECLARED_KEY', `stream '${String(stream)}' was not declared by streams()`, {
+        details: { stream: String(stream) },
+      })
+    }
+  }
+
   get size(): number {
-    return this.access.size
+    return this.access.size + (this.streams?.size ?? 0)
   }
 }

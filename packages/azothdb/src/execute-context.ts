@@ -1,6 +1,15 @@
-import { type EventMetadata, type Key, TypedValue, type WriteContext } from '@azothdb/core'
+import {
+  type EventMetadata,
+  type Key,
+  type StreamAppendOutcome,
+  type StreamEventInput,
+  TypedValue,
+  type WriteContext,
+} from '@azothdb/core'
 import type { DeclaredKeys } from './declared-keys.js'
 import { requiredValue } from './required-value.js'
+import { expectedVersionOf } from './stream-append.js'
+import type { AppendToStreamOptions } from './streams.js'
 
 /** A value `set` accepts: a TypedValue, or a plain value mapped by `TypedValue.of`. */
 export type ValueInput = TypedValue | bigint | string | boolean | number | Uint8Array | Set<string>
@@ -28,6 +37,16 @@ export interface ExecuteContext {
   logMany(events: Iterable<readonly [type: string, payload?: unknown, metadata?: EventMetadata]>): void
   /** Appends an event whose payload bytes are stored as they are (type defaults to `'bytes'`). */
   logBytes(bytes: Uint8Array, type?: string, metadata?: EventMetadata): void
+  /**
+   * Appends events to a stream declared by `streams()`, checking `expectedStreamVersion` against
+   * the latest state (earlier transactions of the group and this one's own appends included); a
+   * mismatch raises `ExpectedVersionConflictError` and, unless caught, fails this transaction.
+   */
+  appendToStream(
+    stream: string,
+    events: readonly StreamEventInput[],
+    options?: AppendToStreamOptions,
+  ): StreamAppendOutcome
 }
 
 /** The ExecuteContext of one transaction over the writer's context, enforcing declared keys. */
@@ -76,5 +95,14 @@ export class DeclaredExecuteContext implements ExecuteContext {
 
   logBytes(bytes: Uint8Array, type = 'bytes', metadata?: EventMetadata): void {
     this.ctx.appendRawEvent(type, bytes, metadata)
+  }
+
+  appendToStream(
+    stream: string,
+    events: readonly StreamEventInput[],
+    options?: AppendToStreamOptions,
+  ): StreamAppendOutcome {
+    this.declared.checkStream(stream)
+    return this.ctx.appendToStream(stream, events, expectedVersionOf(options))
   }
 }

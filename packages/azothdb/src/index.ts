@@ -19,6 +19,8 @@ export {
   type EventHandler,
   type EventMetadata,
   type EventStreamRef,
+  type ExpectedStreamVersion,
+  ExpectedVersionConflictError,
   type F64Value,
   fixedClock,
   type I64Value,
@@ -34,8 +36,12 @@ export {
   type ScanOptions,
   type SetValue,
   type StateEntry,
+  type StreamAppendOutcome,
+  type StreamEventInput,
+  type StreamInfo,
   type StringValue,
   silentLogger,
+  streamCategory,
   systemClock,
   TypedValue,
   type TypedValueKind,
@@ -71,7 +77,9 @@ export type { BackupOptions } from './backup.js'
 export type { BackupManifest } from './backup-manifest.js'
 export type { TransactionMetrics } from './commit-metrics.js'
 export type { EventLogKind } from './database-layout.js'
+export type { DatabaseStreams } from './database-streams.js'
 export type { DeadLetters } from './dead-letters.js'
+export type { EventFilterOptions } from './event-filter.js'
 export { EventProcessor } from './event-processor.js'
 export type { EventQuery } from './event-reader.js'
 export type { ExecuteContext, ValueInput } from './execute-context.js'
@@ -82,6 +90,15 @@ export type { AzothOptions } from './options.js'
 export type { PreflightContext } from './preflight.js'
 export type { Snapshot } from './snapshot.js'
 export type { Projector, ProjectorBuilder, ProjectorOptions, SqlEventHandler } from './sql-projection.js'
+export type {
+  AggregateStreamOptions,
+  AggregateStreamResult,
+  AppendToStreamOptions,
+  AppendToStreamResult,
+  ReadStreamOptions,
+  ReadStreamResult,
+  StreamsQuery,
+} from './streams.js'
 export type { SubscribeOptions, Subscription } from './subscription.js'
 export type { CommitInfo, Transaction } from './transaction.js'
 export type { WriteBatch } from './write-batch.js'

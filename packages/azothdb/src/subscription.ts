@@ -7,9 +7,10 @@ import {
   type EventSource,
 } from '@azothdb/core'
 import { HeadFollower } from '@azothdb/core/internal'
+import { type EventFilterOptions, eventFilter } from './event-filter.js'
 
-/** Options of `db.subscribe`. */
-export interface SubscribeOptions {
+/** Options of `db.subscribe`; the filters (`eventTypes`, `streams`, `streamPrefix`) skip events unread. */
+export interface SubscribeOptions extends EventFilterOptions {
   /** First event id to deliver (default: the next event after the current head). */
   readonly from?: number
   /** Events read per step while catching up (default 256). */
@@ -46,6 +47,7 @@ export class Subscription implements AsyncIterable<AzothEvent> {
   // Aborted by close(): ends a wait for the next commit at once.
   readonly #closing = new AbortController()
   readonly #batchSize: number
+  readonly #filter: ReturnType<typeof eventFilter>
   #isCaughtUp = false
   #next: number
 
@@ -80,6 +82,7 @@ export class Subscription implements AsyncIterable<AzothEvent> {
         `subscribe: pollIntervalMs must be a positive number, got ${String(poll)}`,
       )
     }
+    this.#filter = eventFilter(options)
     this.#next = from
     this.#batchSize = batchSize
     this.#pollIntervalMs = poll
@@ -112,7 +115,12 @@ export class Subscription implements AsyncIterable<AzothEvent> {
           const to = Math.min(head, this.#next + this.#batchSize - 1)
           for (const record of this.#source.events({ from: this.#next, to })) {
             this.#next = record.id + 1
-            yield decodeEvent(record.id, record.bytes)
+            const filter = this.#filter
+            if (filter === undefined) yield decodeEvent(record.id, record.bytes)
+            else {
+              const event = filter(record)
+              if (event !== undefined) yield event
+            }
             if (closing.aborted) return
           }
           // Events dropped by retention (compactEventLog) are gone: move past them, never spin.

@@ -80,6 +80,16 @@ export class Transaction {
     return this
   }
 
+  /**
+   * Declares streams the transaction may append to (`tx.appendToStream`); they lock like keys.
+   * Bad names raise `INVALID_ARGUMENT`.
+   */
+  streams(streams: Iterable<string>): this {
+    this.#checkNotExecuted('streams')
+    for (const s of streams) this.#declared.addStream(s)
+    return this
+  }
+
   /** Declares keys the transaction only reads (shared locks; writing one raises `UNDECLARED_KEY`). */
   reads(keys: Iterable<Key>): this {
     this.#checkNotExecuted('reads')

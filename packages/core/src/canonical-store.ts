@@ -4,6 +4,7 @@ import type { EventRange, EventRecord } from './event-log.js'
 import type { EventId } from './ids.js'
 import type { Key } from './keys.js'
 import type { Limits } from './limits.js'
+import type { ExpectedStreamVersion, StreamAppendOutcome, StreamEventInput } from './streams.js'
 import type { TypedValue } from './typed-value.js'
 
 /** One state entry from a scan. The key comes back in the form the scan was given (string or bytes). */
@@ -89,6 +90,17 @@ export interface WriteContext {
   appendEvent(type: string, payload: unknown, metadata?: EventMetadata): void
   /** Appends an event whose payload bytes are stored as they are. */
   appendRawEvent(type: string, payload: Uint8Array, metadata?: EventMetadata): void
+  /**
+   * Appends events to `stream` (versions follow its last one, gapless from 0) after checking
+   * `expected` against the stream as this transaction sees it (earlier members of the group and
+   * its own appends included). A mismatch raises `ExpectedVersionConflictError` (`CONFLICT`),
+   * aborting only this transaction; a bad name or event raises `INVALID_ARGUMENT`.
+   */
+  appendToStream(
+    stream: string,
+    events: readonly StreamEventInput[],
+    expected?: ExpectedStreamVersion,
+  ): StreamAppendOutcome
 }
 
 /** A logical transaction's body: synchronous, run in FIFO order by the writer. Throw to abort it alone. */

@@ -26,12 +26,12 @@ export interface EventMetadata {
   readonly [key: string]: unknown
 }
 
-/** Reserved for streams with expected-version checks: a stream name and the event's version in it. */
+/** Where a stream event sits: its stream's name and its version in that stream. */
 export interface EventStreamRef {
   /** The stream (e.g. an aggregate id such as `order-42`), 1 to 65535 UTF-8 bytes. */
   readonly name: string
-  /** The event's position within the stream, a non-negative safe integer. */
-  readonly version: number
+  /** The event's version within the stream: gapless from 0n (stored as u64). */
+  readonly version: bigint
 }
 
 /** What goes into an envelope. */
@@ -45,7 +45,7 @@ export interface EnvelopeInput {
   readonly timestamp: number
   /** Optional correlation data; must be a plain object encodable as CBOR. */
   readonly metadata?: EventMetadata | undefined
-  /** Optional stream reference; reserved for expected-version checks. */
+  /** The stream and version of a stream event (written by appends to a stream). */
   readonly stream?: EventStreamRef | undefined
   /** The payload: CBOR-encoded, unless `rawPayload` is set and it is a Uint8Array stored as is. */
   readonly payload: unknown
@@ -149,8 +149,8 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   }
   let streamBytes: Uint8Array | undefined
   if (stream !== undefined) {
-    if (!Number.isSafeInteger(stream.version) || stream.version < 0)
-      invalid('stream version must be a safe integer', {})
+    if (typeof stream.version !== 'bigint' || stream.version < 0n || stream.version >= 1n << 64n)
+      invalid('stream version must be a bigint in the u64 range', {})
     if (typeof stream.name !== 'string' || !stream.name.isWellFormed())
       invalid('stream name must be a well-formed string', {})
     streamBytes = utf8Encode(stream.name)
@@ -177,7 +177,7 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
     view.setUint16(at, streamBytes.length)
     out.set(streamBytes, at + 2)
     at += 2 + streamBytes.length
-    view.setBigUint64(at, BigInt(stream.version))
+    view.setBigUint64(at, stream.version)
     at += 8
   }
   if (metaBytes && view) {
@@ -255,9 +255,7 @@ function decodeHeader(bytes: Uint8Array, where: Where): EnvelopeHeader {
     if (n === 0 || at + 2 + n + 8 > bytes.length) corrupt('stream truncated', where)
     const name = utf8DecodeStrict(bytes, at + 2, at + 2 + n)
     if (name === undefined) corrupt('stream name is not valid UTF-8', where)
-    const version = view.getBigUint64(at + 2 + n)
-    if (version > BigInt(Number.MAX_SAFE_INTEGER)) corrupt('stream version out of range', where)
-    stream = { name, version: Number(version) }
+    stream = { name, version: view.getBigUint64(at + 2 + n) }
     at += 2 + n + 8
   }
   let metadata: EventMetadata | undefined

@@ -57,6 +57,14 @@ export type {
   ProjectionTxControl,
 } from './projection-store.js'
 export {
+  type ExpectedStreamVersion,
+  ExpectedVersionConflictError,
+  type StreamAppendOutcome,
+  type StreamEventInput,
+  type StreamInfo,
+  streamCategory,
+} from './streams.js'
+export {
   type ArrayValue,
   type BoolValue,
   type BytesValue,

@@ -18,6 +18,14 @@ export { encodeKey, hashKey, keyId, keyToString } from './keys.js'
 export { checkEventSize, checkKeySize, checkValueSize, resolveLimits } from './limits.js'
 export { acquireProcessLock, type ProcessLock } from './process-lock.js'
 export {
+  checkExpectedVersion,
+  MAX_STREAM_NAME_BYTES,
+  type StreamIndexEntry,
+  type StreamIndexRange,
+  streamNameBytes,
+  versionMatches,
+} from './streams.js'
+export {
   type StripeLease,
   StripeLockManager,
   type StripeLockOptions,

@@ -96,7 +96,7 @@ export const metadataArb = fc.record(
 
 export const streamArb = fc.record({
   name: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
-  version: fc.oneof(fc.maxSafeNat(), fc.constantFrom(0, Number.MAX_SAFE_INTEGER)),
+  version: fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.constantFrom(0n, (1n << 64n) - 1n)),
 })
 
 /** What {@link encodeEnvelope} takes, raw and CBOR payloads alike. */

@@ -17,6 +17,7 @@ import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
 import type { SpaceReserve } from './space-reserve.js'
 import type { StoreDatabases } from './store-databases.js'
+import { committedStreamVersion } from './stream-reads.js'
 import { GroupBuffer, UnitContext } from './write-context.js'
 
 export interface GroupWriterDeps {
@@ -42,7 +43,10 @@ export interface GroupWriterDeps {
  */
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, commitState, eventLog } = deps
-  const ctx = new UnitContext({ readCommitted: (key) => readFast(dbs.state, key) }, deps.limits)
+  const ctx = new UnitContext(
+    { readCommitted: (key) => readFast(dbs.state, key), streamVersion: committedStreamVersion(dbs) },
+    deps.limits,
+  )
 
   return async (members: QueuedTransaction[]) => {
     const startHead = commitState.allocatedHead
@@ -153,18 +157,21 @@ function writeGroup(
         commits.add(dbs.events.put(key, value))
       }
     } else commits.add(dbs.meta.put(META_HEAD, headBytes(newHead)))
+    if (dbs.streams !== undefined) group.streams.write(dbs.streams.index, dbs.streams.heads, commits)
   }
   return awaitCommit(dbs.env, commits)
 }
 
 /**
  * An upper estimate of what the group makes LMDB write: a page per written or deleted key (the leaf
- * it copies), the keys and values themselves (large values take overflow pages), and the events.
+ * it copies), the keys and values themselves (large values take overflow pages), the events, and
+ * the stream index.
  */
 function estimateBytes(group: GroupBuffer, pageSize: number): number {
   let bytes = 0
   for (const w of group.overlay.values()) bytes += pageSize + w.key.length + (w.value?.length ?? 0)
   for (const e of group.events) bytes += e.length
+  bytes += group.streams.estimateBytes(pageSize)
   return bytes + (group.events.length > 0 ? pageSize : 0)
 }
 

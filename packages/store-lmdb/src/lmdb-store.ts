@@ -17,10 +17,11 @@ import {
   type StateEntry,
   type StateSnapshot,
   type StoreBackupInfo,
+  type StreamInfo,
   type TypedValue,
   type WriteFn,
 } from '@azothdb/core'
-import { type ProcessLock, toError } from '@azothdb/core/internal'
+import { type ProcessLock, type StreamIndexRange, toError } from '@azothdb/core/internal'
 import type { Transaction } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
 import { CommitState } from './commit-state.js'
@@ -38,6 +39,7 @@ import { LmdbStateSnapshot } from './state-snapshot.js'
 import { copyBackup } from './store-backup.js'
 import type { StoreDatabases } from './store-databases.js'
 import { StoreIterator } from './store-iterator.js'
+import { checkStreamRange, StreamReads, type StreamRecord } from './stream-reads.js'
 
 /** Internal construction parameters; use {@link openLmdbStore}. */
 export interface LmdbStoreInit {
@@ -75,6 +77,7 @@ export class LmdbStore implements CanonicalStore {
   /** Running `whilePaused` scopes: the last one to end resumes. */
   private pauseScopes = 0
   private readonly eventsReader: EventsReader
+  private readonly streamReads: StreamReads
   private readonly commitState: CommitState
   private sealed: EventId | undefined
   private sealing = false
@@ -93,6 +96,7 @@ export class LmdbStore implements CanonicalStore {
     this.reserve = init.reserve
     this.commitState = new CommitState(readHead(init.dbs.meta, init.dbs.events), init.logger)
     this.eventsReader = new EventsReader(init.dbs, init.eventLog)
+    this.streamReads = new StreamReads(init.dbs, this.eventsReader, init.eventLog)
     this.queue = new CommitQueue(
       groupWriter({
         dbs: init.dbs,
@@ -200,6 +204,30 @@ export class LmdbStore implements CanonicalStore {
     this.checkOpen()
     if (!Number.isSafeInteger(id) || id < 1 || id > this.head()) return undefined
     return this.eventsReader.get(id)
+  }
+
+  // ---- streams ----
+
+  /** The version of the stream's last committed event, or undefined when the stream has none. */
+  streamVersion(stream: string): bigint | undefined {
+    this.checkOpen()
+    return this.streamReads.version(stream, this.head())
+  }
+
+  /**
+   * The stream's committed events within `range` (inclusive versions), read through the stream
+   * index, lazily. An event compacted away by the file log raises `NOT_FOUND` when reached.
+   */
+  readStream(stream: string, range?: StreamIndexRange): IterableIterator<StreamRecord> {
+    this.checkOpen()
+    const r = checkStreamRange(range)
+    return this.outliving(this.streamReads.records(stream, r, this.head()))
+  }
+
+  /** Streams whose names start with `prefix` (all with `''`), in name order, with their versions. */
+  streams(prefix = ''): IterableIterator<StreamInfo> {
+    this.checkOpen()
+    return this.outliving(this.streamReads.list(prefix, this.head()))
   }
 
   // ---- writes ----

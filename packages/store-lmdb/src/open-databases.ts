@@ -12,6 +12,7 @@ import {
   STORE_FORMAT_VERSION,
 } from './meta.js'
 import type { StoreDatabases } from './store-databases.js'
+import type { StreamDatabases } from './stream-index.js'
 
 type Bytes = Uint8Array
 
@@ -62,7 +63,13 @@ export function openDatabases(dataFile: string, dir: string, options: OpenDataba
     if (readFormat(existing.meta) === undefined) return initialise(env, dir, options)
     checkMeta(existing.meta, dir, options)
     if (existing.state === undefined || existing.events === undefined) throw lacksDatabases(dir)
-    return { env, meta: existing.meta, state: existing.state, events: existing.events }
+    return {
+      env,
+      meta: existing.meta,
+      state: existing.state,
+      events: existing.events,
+      streams: existing.streams ?? (options.readOnly ? undefined : createStreamDatabases(env)),
+    }
   } catch (e) {
     void env.close()
     throw e
@@ -73,6 +80,7 @@ interface FoundDatabases {
   readonly state: Database<Bytes, Bytes> | undefined
   readonly events: Database<Bytes, Bytes> | undefined
   readonly meta: Database<Bytes, Bytes> | undefined
+  readonly streams: StreamDatabases | undefined
 }
 
 function lookUp(env: RootDatabase<Bytes, Bytes>): FoundDatabases {
@@ -80,7 +88,29 @@ function lookUp(env: RootDatabase<Bytes, Bytes>): FoundDatabases {
   // lmdb-js returns undefined for a database that does not exist when create is false.
   const find = (name: string) =>
     env.openDB<Bytes, Bytes>({ name, ...named }) as Database<Bytes, Bytes> | undefined
-  return { state: find('state'), events: find('events'), meta: find('meta') }
+  const index = find(STREAM_INDEX_DB)
+  const heads = find(STREAM_HEADS_DB)
+  return {
+    state: find('state'),
+    events: find('events'),
+    meta: find('meta'),
+    streams: index === undefined || heads === undefined ? undefined : { index, heads },
+  }
+}
+
+const STREAM_INDEX_DB = 'stream-index'
+const STREAM_HEADS_DB = 'stream-heads'
+
+/**
+ * Creates the stream index's databases (empty) in one transaction: in a new store, and in a store
+ * written before streams existed, which has no stream events to index.
+ */
+function createStreamDatabases(env: RootDatabase<Bytes, Bytes>): StreamDatabases {
+  const named = { keyEncoding: 'binary', encoding: 'binary', create: true } as const
+  return env.transactionSync(() => ({
+    index: env.openDB<Bytes, Bytes>({ name: STREAM_INDEX_DB, ...named }),
+    heads: env.openDB<Bytes, Bytes>({ name: STREAM_HEADS_DB, ...named }),
+  }))
 }
 
 function isEmpty(env: RootDatabase<Bytes, Bytes>): boolean {
@@ -113,6 +143,10 @@ function initialise(
       state: env.openDB<Bytes, Bytes>({ name: 'state', ...named }),
       events: env.openDB<Bytes, Bytes>({ name: 'events', ...named }),
       meta: env.openDB<Bytes, Bytes>({ name: 'meta', ...named }),
+      streams: {
+        index: env.openDB<Bytes, Bytes>({ name: STREAM_INDEX_DB, ...named }),
+        heads: env.openDB<Bytes, Bytes>({ name: STREAM_HEADS_DB, ...named }),
+      },
     }
     dbs.meta.putSync(META_FORMAT, formatBytes(STORE_FORMAT_VERSION))
     dbs.meta.putSync(META_EVENTS, Buffer.from(options.location))

@@ -1,11 +1,14 @@
 import type { Database, RootDatabase } from 'lmdb'
+import type { StreamDatabases } from './stream-index.js'
 
 type Bytes = Uint8Array
 
-/** The LMDB handles of a store: the environment and its three named databases. */
+/** The LMDB handles of a store: the environment and its named databases. */
 export interface StoreDatabases {
   readonly env: RootDatabase<Bytes, Bytes>
   readonly state: Database<Bytes, Bytes>
   readonly events: Database<Bytes, Bytes>
   readonly meta: Database<Bytes, Bytes>
+  /** The stream index; undefined only in a read-only open of a store written before streams existed. */
+  readonly streams: StreamDatabases | undefined
 }

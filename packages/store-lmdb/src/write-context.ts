@@ -2,15 +2,20 @@ import {
   AzothError,
   decodeTypedValue,
   type EventMetadata,
+  type ExpectedStreamVersion,
   encodeEnvelope,
   encodeTypedValue,
   isTypedValue,
   type Key,
   type Limits,
+  type StreamAppendOutcome,
+  type StreamEventInput,
   type TypedValue,
   type WriteContext,
 } from '@azothdb/core'
 import { checkEventSize, checkValueSize, encodeKey, keyId } from '@azothdb/core/internal'
+import { checkStreamEvents, encodeStreamEvents } from './stream-events.js'
+import { type CommittedStreamReader, GroupStreams, TxStreams } from './stream-writes.js'
 
 /** A buffered write: `value` null deletes the key. */
 export interface PendingWrite {
@@ -22,6 +27,8 @@ export interface PendingWrite {
 export interface CommittedReader {
   /** The committed value bytes; the buffer may be reused by the next read, so use it at once. */
   readCommitted(key: Uint8Array): Uint8Array | undefined
+  /** The version of a stream's last committed event, or undefined when it has none. */
+  readonly streamVersion: CommittedStreamReader
 }
 
 /**
@@ -31,6 +38,7 @@ export interface CommittedReader {
 export class GroupBuffer {
   readonly overlay = new Map<string, PendingWrite>()
   readonly events: Uint8Array[] = []
+  readonly streams = new GroupStreams()
 
   constructor(
     /** Id the next event of the group gets. */
@@ -49,14 +57,18 @@ export class UnitContext implements WriteContext {
   private eventBytes = 0
   private group!: GroupBuffer
   private keyBytes: Uint8Array = new Uint8Array(0)
+  private readonly streams: TxStreams
 
   constructor(
     private readonly reader: CommittedReader,
     private readonly limits: Limits,
-  ) {}
+  ) {
+    this.streams = new TxStreams(reader.streamVersion)
+  }
 
   begin(group: GroupBuffer): void {
     this.group = group
+    this.streams.begin(group.streams)
     this.writes = undefined
     this.events = undefined
     this.eventBytes = 0
@@ -131,6 +143,30 @@ export class UnitContext implements WriteContext {
     )
   }
 
+  appendToStream(
+    stream: string,
+    events: readonly StreamEventInput[],
+    expected?: ExpectedStreamVersion,
+  ): StreamAppendOutcome {
+    const plan = this.streams.plan(stream, expected)
+    const list = checkStreamEvents(stream, events)
+    const count = list.length
+    const envelopes = encodeStreamEvents(stream, plan.first, list, this.group.timestamp)
+    // Sizes are checked before any event is kept, so a refused append leaves none behind.
+    let bytes = this.eventBytes
+    for (let i = 0; i < envelopes.length; i++) {
+      bytes += envelopes[i]!.length
+      checkEventSize(envelopes[i]!.length, bytes, this.limits, list[i]!.type)
+    }
+    const at = this.events?.length ?? 0
+    for (let i = 0; i < count; i++) this.pushEvent(list[i]!.type, envelopes[i]!)
+    this.streams.record(stream, plan.name, plan.first, count, at)
+    return {
+      nextExpectedStreamVersion: plan.first + BigInt(count) - 1n,
+      createdNewStream: plan.actual === undefined,
+    }
+  }
+
   private pushEvent(type: string, envelope: Uint8Array): void {
     this.eventBytes += envelope.length
     checkEventSize(envelope.length, this.eventBytes, this.limits, type)
@@ -160,6 +196,7 @@ export class UnitContext implements WriteContext {
       for (const e of this.events!) group.events.push(e)
       group.nextEventId += events
     }
+    this.streams.merge(firstEventId)
     return { firstEventId, events, written, deleted }
   }
 }

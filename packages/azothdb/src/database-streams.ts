@@ -1,0 +1,93 @@
+import type { StreamEventInput, StreamInfo } from '@azothdb/core'
+import type { LmdbStore } from '@azothdb/store-lmdb'
+import { appendAlone } from './stream-append.js'
+import {
+  type AggregateStreamOptions,
+  type AggregateStreamResult,
+  type AppendToStreamOptions,
+  type AppendToStreamResult,
+  aggregateStream,
+  type ReadStreamOptions,
+  type ReadStreamResult,
+  readStream,
+  type StreamsQuery,
+  streamsOf,
+} from './streams.js'
+import type { WritePath } from './write-path.js'
+
+let bind: (db: DatabaseStreams, store: LmdbStore, write: WritePath) => void
+
+/**
+ * The stream methods of a database: `Azoth` inherits them (see "Streams" in the README). Made
+ * only by `Azoth.open`; a class of its own so the stream API is one concept in one file.
+ */
+export class DatabaseStreams {
+  // Set by bindStreams in Azoth's constructor, before anyone holds the database.
+  #store!: LmdbStore
+  #write!: WritePath
+
+  static {
+    bind = (db, store, write) => {
+      db.#store = store
+      db.#write = write
+    }
+  }
+
+  /** The store, after the database's `CLOSED` guard. */
+  #open(): LmdbStore {
+    this.#write.checkOpen()
+    return this.#store
+  }
+
+  /**
+   * Appends events to a stream in a commit of their own (no preflight, no lock), after checking
+   * `expectedStreamVersion` in the writer (`ExpectedVersionConflictError`, code `CONFLICT`, on a
+   * mismatch; nothing written). To append together with state writes, use
+   * `db.transaction().streams([...])` and `tx.appendToStream`.
+   *
+   * @example
+   * const { nextExpectedStreamVersion } = await db.appendToStream(
+   *   'cart-42',
+   *   [{ type: 'ItemAdded', data: { sku: 'sku-1', qty: 1 } }],
+   *   { expectedStreamVersion: 'no_stream' },
+   * )
+   */
+  async appendToStream(
+    stream: string,
+    events: readonly StreamEventInput[],
+    options?: AppendToStreamOptions,
+  ): Promise<AppendToStreamResult> {
+    return appendAlone(this.#write, stream, events, options)
+  }
+
+  /** A stream's committed events (all, or a range of versions) and its current version. */
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
+    return readStream(this.#open(), stream, options)
+  }
+
+  /** Folds a stream's committed events, in version order, into a state. */
+  async aggregateStream<S>(
+    stream: string,
+    options: AggregateStreamOptions<S>,
+  ): Promise<AggregateStreamResult<S>> {
+    return aggregateStream(this.#open(), stream, options)
+  }
+
+  /** True when the stream has a committed event. */
+  async streamExists(stream: string): Promise<boolean> {
+    return this.#open().streamVersion(stream) !== undefined
+  }
+
+  /**
+   * Streams with committed events, in name order (UTF-8 bytes), lazily; `prefix` selects a
+   * category (`{ prefix: 'cart-' }`).
+   */
+  streams(query?: StreamsQuery): IterableIterator<StreamInfo> {
+    return streamsOf(this.#open(), query)
+  }
+}
+
+/** Connects a database's stream methods to its store and write path (called by its constructor). */
+export function bindStreams(db: DatabaseStreams, store: LmdbStore, write: WritePath): void {
+  bind(db, store, write)
+}

@@ -1,0 +1,50 @@
+import {
+  AzothError,
+  type CommitResult,
+  type ExpectedStreamVersion,
+  type StreamAppendOutcome,
+  type StreamEventInput,
+} from '@azothdb/core'
+import { checkExpectedVersion, streamNameBytes } from '@azothdb/core/internal'
+import type { AppendToStreamOptions, AppendToStreamResult } from './streams.js'
+import type { WritePath } from './write-path.js'
+
+/** The expected version in `options` (default `'any'`); `INVALID_ARGUMENT` for anything else. */
+export function expectedVersionOf(options: AppendToStreamOptions | undefined): ExpectedStreamVersion {
+  if (options === undefined) return 'any'
+  if (options === null || typeof options !== 'object') {
+    throw new AzothError('INVALID_ARGUMENT', 'appendToStream options must be an object', {})
+  }
+  return checkExpectedVersion(options.expectedStreamVersion)
+}
+
+/**
+ * Appends to one stream in a commit of its own. It takes no stripe lock: with no preflight there
+ * is nothing for a lock to protect (the writer checks the expected version), and unlocked appends
+ * to one stream can share a group commit, where the group's earlier appends decide the later ones.
+ */
+export async function appendAlone(
+  write: WritePath,
+  stream: string,
+  events: readonly StreamEventInput[],
+  options: AppendToStreamOptions | undefined,
+): Promise<AppendToStreamResult> {
+  streamNameBytes(stream)
+  const expected = expectedVersionOf(options)
+  const started = performance.now()
+  let info: CommitResult<StreamAppendOutcome>
+  try {
+    info = await write.commitUnlocked((ctx) => ctx.appendToStream(stream, events, expected))
+  } catch (e) {
+    // Counted with the transactions' outcomes, so metrics show stream conflicts too.
+    write.recordFailure(e)
+    throw e
+  }
+  write.recordCommit(performance.now() - started)
+  return {
+    nextExpectedStreamVersion: info.result.nextExpectedStreamVersion,
+    // An append writes at least one event (an empty one is refused), so the commit has a last id.
+    lastEventId: info.lastEventId as number,
+    createdNewStream: info.result.createdNewStream,
+  }
+}

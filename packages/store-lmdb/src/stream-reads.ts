@@ -1,0 +1,123 @@
+import {
+  AzothError,
+  CorruptionError,
+  type EventId,
+  type EventLog,
+  type EventRecord,
+  type StreamInfo,
+} from '@azothdb/core'
+import {
+  decodeEnvelopeHeader,
+  type StreamIndexRange,
+  streamNameBytes,
+  utf8Encode,
+} from '@azothdb/core/internal'
+import type { EventsReader } from './events-reader.js'
+import type { StoreDatabases } from './store-databases.js'
+import { indexEntries, listStreams, readHeadEntry, visibleHead } from './stream-index.js'
+import type { CommittedStreamReader } from './stream-writes.js'
+
+/** One event of a stream: its version, global id and envelope bytes. */
+export interface StreamRecord extends EventRecord {
+  /** The event's version in its stream. */
+  readonly version: bigint
+}
+
+/** What the writer reads of the stream index: the latest committed head, durable or not yet. */
+export function committedStreamVersion(dbs: StoreDatabases): CommittedStreamReader {
+  return (name) => (dbs.streams === undefined ? undefined : readHeadEntry(dbs.streams, name)?.version)
+}
+
+function invalid(message: string, details: Record<string, unknown>): never {
+  throw new AzothError('INVALID_ARGUMENT', message, { details })
+}
+
+function checkVersion(value: unknown, field: string): void {
+  if (value !== undefined && (typeof value !== 'bigint' || value < 0n)) {
+    invalid(`${field} must be a non-negative bigint`, { field, value: String(value) })
+  }
+}
+
+/** `range` when its fields are valid; `INVALID_ARGUMENT` naming the field otherwise. */
+export function checkStreamRange(range: unknown): StreamIndexRange {
+  if (range === undefined) return {}
+  if (range === null || typeof range !== 'object') invalid('stream read options must be an object', {})
+  const r = range as StreamIndexRange
+  checkVersion(r.from, 'from')
+  checkVersion(r.to, 'to')
+  const max = r.maxCount
+  if (max !== undefined && max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 0)) {
+    invalid('maxCount must be a non-negative integer', { field: 'maxCount', value: String(max) })
+  }
+  if (r.direction !== undefined && r.direction !== 'forward' && r.direction !== 'backward') {
+    invalid("direction must be 'forward' or 'backward'", { field: 'direction', value: String(r.direction) })
+  }
+  return r
+}
+
+/**
+ * Reads of streams for the store: versions, index entries and events, limited to the events
+ * readers may see (ids up to the store's head).
+ */
+export class StreamReads {
+  constructor(
+    private readonly dbs: StoreDatabases,
+    private readonly events: EventsReader,
+    private readonly eventLog: EventLog | undefined,
+  ) {}
+
+  /** The version of the stream's last visible event, or undefined when it has none. */
+  version(stream: string, head: EventId): bigint | undefined {
+    const name = streamNameBytes(stream)
+    return this.dbs.streams === undefined ? undefined : visibleHead(this.dbs.streams, name, head)?.version
+  }
+
+  /**
+   * The stream's events within `range`, read through the index: O(events read), not a log scan.
+   * Each event is checked to be the one the index names (`CORRUPTION` otherwise).
+   */
+  *records(stream: string, range: StreamIndexRange, head: EventId): Generator<StreamRecord> {
+    const name = streamNameBytes(stream)
+    if (this.dbs.streams === undefined) return
+    for (const { version, id } of indexEntries(this.dbs.streams, name, range, head)) {
+      const bytes = this.event(stream, version, id)
+      // The envelope names its stream and version: an index entry pointing elsewhere is damage,
+      // and must not hand out another stream's event as this one's.
+      const ref = decodeEnvelopeHeader(bytes, `event ${id}`).stream
+      if (ref?.name !== stream || ref.version !== version) {
+        throw new CorruptionError(
+          `the stream index names event ${id} as version ${version} of stream '${stream}', but it is not`,
+          { details: { where: `stream-index/${stream}/${version}`, stream, version, eventId: id } },
+        )
+      }
+      yield { version, id, bytes }
+    }
+  }
+
+  /** Streams whose names start with `prefix`, in name (UTF-8 byte) order. */
+  list(prefix: string, head: EventId): IterableIterator<StreamInfo> {
+    if (typeof prefix !== 'string' || !prefix.isWellFormed()) {
+      invalid('a stream prefix must be a well-formed string', { prefix: String(prefix) })
+    }
+    if (this.dbs.streams === undefined) return [][Symbol.iterator]()
+    return listStreams(this.dbs.streams, utf8Encode(prefix), head)
+  }
+
+  private event(stream: string, version: bigint, id: EventId): Uint8Array {
+    const bytes = this.events.get(id)
+    if (bytes !== undefined) return bytes
+    const oldest = this.eventLog?.oldest()
+    if (oldest !== undefined && id < oldest) {
+      // Compaction dropped it on purpose: not damage, but not readable either. Reading on would
+      // hand out a stream with a hole (and an aggregate built from it), so the read stops here.
+      throw new AzothError(
+        'NOT_FOUND',
+        `event ${id} (version ${version} of stream '${stream}') was compacted away; read from a later version`,
+        { details: { stream, version, eventId: id, oldestEventId: oldest } },
+      )
+    }
+    throw new CorruptionError(`the stream index names event ${id} of stream '${stream}', which is missing`, {
+      details: { where: `stream ${stream} version ${version}`, stream, version, eventId: id },
+    })
+  }
+}

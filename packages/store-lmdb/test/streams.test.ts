@@ -1,0 +1,211 @@
+import { join } from 'node:path'
+import { decodeEvent, ExpectedVersionConflictError, TypedValue } from '@azothdb/core'
+import { openLmdbStore } from '@azothdb/store-lmdb'
+import { open } from 'lmdb'
+import { describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
+import { codeOf } from './support/code-of.js'
+import { MemoryEventLog } from './support/memory-event-log.js'
+import { tempDir } from './support/temp-dir.js'
+import { cannotMountTmpfs, mountTmpfs } from './support/tmpfs.js'
+
+const ev = (n: number) => ({ type: 'T', data: n })
+
+/** Opens the store's LMDB environment directly (the store must be closed). */
+function rawEnv(dir: string) {
+  return open<Uint8Array, Uint8Array>({
+    path: join(dir, 'data.mdb'),
+    maxDbs: 8,
+    keyEncoding: 'binary',
+    encoding: 'binary',
+  })
+}
+
+function indexKey(name: string, version: bigint): Buffer {
+  const n = Buffer.from(name)
+  const key = Buffer.alloc(1 + n.length + 8)
+  key[0] = n.length
+  n.copy(key, 1)
+  key.writeBigUInt64BE(version, 1 + n.length)
+  return key
+}
+
+describe('the stream index', () => {
+  it("members of one group see earlier members' appends; a failing member leaves no trace", async () => {
+    const store = await openLmdbStore(tempDir())
+    const results = await Promise.allSettled([
+      store.commit((tx) => tx.appendToStream('s-1', [ev(1), ev(2)], 'no_stream')),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(3)], 'no_stream')),
+      store.commit((tx) => {
+        tx.appendToStream('s-1', [ev(4)], 1n)
+        throw new Error('abort after the append')
+      }),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(5)], 1n)),
+      store.commit((tx) => {
+        tx.put('k', TypedValue.i64(1n))
+        return tx.appendToStream('s-2', [ev(6)])
+      }),
+    ])
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ])
+    const conflict = (results[1] as PromiseRejectedResult).reason
+    expect(conflict).toBeInstanceOf(ExpectedVersionConflictError)
+    expect(conflict.details).toEqual({ stream: 's-1', expected: 'no_stream', actual: 1n })
+    expect(store.commitStats().groups).toBeLessThanOrEqual(2)
+    const records = [...store.readStream('s-1')]
+    expect(records.map((r) => [r.version, decodeEvent(r.id, r.bytes).payload])).toEqual([
+      [0n, 1],
+      [1n, 2],
+      [2n, 5],
+    ])
+    expect(store.streamVersion('s-1')).toBe(2n)
+    expect(store.streamVersion('s-3')).toBeUndefined()
+    expect([...store.streams()]).toEqual([
+      { name: 's-1', version: 2n },
+      { name: 's-2', version: 0n },
+    ])
+    await store.close()
+  })
+
+  it('lives in stream-index and stream-heads with the documented layout, for an external log too', async () => {
+    for (const eventLog of [undefined, new MemoryEventLog()]) {
+      const dir = tempDir()
+      const store = await openLmdbStore(dir, eventLog === undefined ? {} : { eventLog })
+      await store.commit((tx) => tx.appendEvent('plain', null))
+      await store.commit((tx) => tx.appendToStream('cart-7', [ev(1), ev(2)]))
+      await store.close()
+      const env = rawEnv(dir)
+      try {
+        const index = env.openDB<Uint8Array, Uint8Array>({
+          name: 'stream-index',
+          keyEncoding: 'binary',
+          encoding: 'binary',
+        })
+        const heads = env.openDB<Uint8Array, Uint8Array>({
+          name: 'stream-heads',
+          keyEncoding: 'binary',
+          encoding: 'binary',
+        })
+        expect(
+          [...index.getRange({})].map(({ key, value }) => [
+            Buffer.from(key).toString('hex'),
+            Buffer.from(value).readBigUInt64BE(0),
+          ]),
+        ).toEqual([
+          [indexKey('cart-7', 0n).toString('hex'), 2n],
+          [indexKey('cart-7', 1n).toString('hex'), 3n],
+        ])
+        const head = Buffer.from(heads.getBinary(Buffer.from('cart-7'))!)
+        expect([head.readBigUInt64BE(0), head.readBigUInt64BE(8)]).toEqual([1n, 3n])
+      } finally {
+        await env.close()
+      }
+    }
+  })
+
+  it('damage to the index is CORRUPTION, never another event or a stream with a hole', async () => {
+    const dir = tempDir()
+    let store = await openLmdbStore(dir)
+    await store.commit((tx) => tx.appendToStream('a-1', [ev(1), ev(2), ev(3)]))
+    await store.commit((tx) => tx.appendToStream('b-1', [ev(4)]))
+    await store.close()
+    const damage = async (fn: (index: ReturnType<typeof rawEnv>) => Promise<unknown>) => {
+      const env = rawEnv(dir)
+      await fn(env)
+      await env.close()
+    }
+    const index = (env: ReturnType<typeof rawEnv>) =>
+      env.openDB<Uint8Array, Uint8Array>({ name: 'stream-index', keyEncoding: 'binary', encoding: 'binary' })
+    // Version 1 of a-1 points at b-1's event.
+    await damage((env) => index(env).put(indexKey('a-1', 1n), Buffer.from([0, 0, 0, 0, 0, 0, 0, 4])))
+    store = await openLmdbStore(dir)
+    expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+    expect([...store.readStream('a-1', { to: 0n })]).toHaveLength(1)
+    await store.close()
+    // Version 1 is missing: a gap.
+    await damage((env) => index(env).remove(indexKey('a-1', 1n)))
+    store = await openLmdbStore(dir)
+    expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+    expect(await codeOf(() => [...store.readStream('a-1', { direction: 'backward' })])).toBe('CORRUPTION')
+    await store.close()
+    // An entry of the wrong size.
+    await damage((env) => index(env).put(indexKey('a-1', 1n), Buffer.from([1])))
+    store = await openLmdbStore(dir)
+    expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+    await store.close()
+  })
+
+  it('a store written before streams existed gets an empty index when opened for writing', async () => {
+    const dir = tempDir()
+    let store = await openLmdbStore(dir)
+    await store.commit((tx) => tx.appendEvent('old', 1))
+    await store.close()
+    const env = rawEnv(dir)
+    for (const name of ['stream-index', 'stream-heads']) {
+      await env.openDB({ name, keyEncoding: 'binary', encoding: 'binary' }).drop()
+    }
+    await env.close()
+    store = await openLmdbStore(dir, { readOnly: true })
+    expect(store.streamVersion('s-1')).toBeUndefined()
+    expect([...store.readStream('s-1')]).toEqual([])
+    expect([...store.streams()]).toEqual([])
+    await store.close()
+    store = await openLmdbStore(dir)
+    await store.commit((tx) => tx.appendToStream('s-1', [ev(1)], 'no_stream'))
+    expect([...store.readStream('s-1')].map((r) => r.id)).toEqual([2])
+    await store.close()
+  })
+
+  it("a read-only store follows the writer's streams", async () => {
+    const dir = tempDir()
+    const writer = await openLmdbStore(dir)
+    await writer.commit((tx) => tx.appendToStream('f-1', [ev(1)]))
+    const reader = await openLmdbStore(dir, { readOnly: true })
+    expect(reader.streamVersion('f-1')).toBe(0n)
+    await writer.commit((tx) => tx.appendToStream('f-1', [ev(2)], 0n))
+    expect(reader.streamVersion('f-1')).toBe(1n)
+    expect([...reader.readStream('f-1')].map((r) => r.version)).toEqual([0n, 1n])
+    await reader.close()
+    await writer.close()
+  })
+})
+
+// A real full disk needs a size-limited tmpfs, which only root can mount: elsewhere this is skipped.
+describe.skipIf(cannotMountTmpfs() !== undefined)('stream appends on a full disk', () => {
+  it('fail with IO/ENOSPC, take no version, and resume gaplessly when space returns', async () => {
+    const tmpfs = mountTmpfs('16m')
+    try {
+      const dir = join(tmpfs.dir, 'store')
+      const child = await runTypeScript(new URL('./fixtures/disk-full-streams.ts', import.meta.url), [
+        dir,
+        join(tmpfs.dir, 'ballast'),
+      ])
+      expect(child.stderr).not.toMatch(/unhandledRejection|malloc|corrupt|Abort|Write error/i)
+      expect(child.code).toBe(0)
+      const run = JSON.parse(child.stdout) as {
+        acked: [string, string][]
+        failures: { code: string; errno: unknown }[]
+      }
+      expect(run.failures.length).toBeGreaterThanOrEqual(10)
+      for (const failure of run.failures) expect(failure).toEqual({ code: 'IO', errno: 'ENOSPC' })
+      const store = await openLmdbStore(dir, { readOnly: true })
+      try {
+        for (const stream of ['s-a', 's-b']) {
+          const ackedVersions = run.acked.filter(([s]) => s === stream).map(([, v]) => BigInt(v))
+          // Every acknowledged append is there, and nothing else: versions 0..n without gaps.
+          expect(ackedVersions).toEqual(ackedVersions.map((_, i) => BigInt(i)))
+          expect([...store.readStream(stream)].map((r) => r.version)).toEqual(ackedVersions)
+        }
+      } finally {
+        await store.close()
+      }
+    } finally {
+      tmpfs.unmount()
+    }
+  }, 60_000)
+})
