@@ -26,7 +26,7 @@ describe('disk full', () => {
     async (eventLog, durability) => {
       const tally = summary.tally('disk full', eventLog)
       const mount = join(tempDir(), 'tmpfs')
-      const unmount = mountTmpfs(mount, '8m')
+      const unmount = mountTmpfs(mount, '16m')
       try {
         const run = await runTypeScript(FIXTURE, [mount, eventLog, durability])
         const line = run.stdout.split('\n').find((l) => l.startsWith('result '))

@@ -69,6 +69,27 @@ function closeQuietly(fd: number): void {
 }
 
 /**
+ * Writes who holds the lock, for people and for older versions of this library, which honour a
+ * live pid. The kernel lock is what excludes other writers, so a full disk (the usual reason this
+ * write fails) must not stop a database from opening: the lock stands with an empty file, and a
+ * second process is then told "another process" holds it.
+ */
+function writeOwner(fd: number, path: string): void {
+  const owner = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() })
+  try {
+    ftruncateSync(fd, 0)
+    writeSync(fd, owner, 0)
+  } catch (e) {
+    process.emitWarning(
+      `Azoth: the lock file ${path} is held but its owner could not be written: ${String(e)}`,
+      {
+        code: 'AZOTH_LOCK_OWNER',
+      },
+    )
+  }
+}
+
+/**
  * Opens and locks `path`, or returns undefined when the file was replaced between the open and the
  * lock (its previous holder released it meanwhile: the caller tries again on the new file).
  */
@@ -97,10 +118,7 @@ function tryLockFile(path: string, what: string, kernel: KernelFileLocks): Proce
       closeQuietly(fd)
       return undefined
     }
-    // Who holds it, for people and for older versions of this library, which honour a live pid.
-    const owner = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() })
-    ftruncateSync(fd, 0)
-    writeSync(fd, owner, 0)
+    writeOwner(fd, path)
   } catch (e) {
     if (e instanceof AzothError) throw e
     closeQuietly(fd)

@@ -88,6 +88,35 @@ describe('acquireProcessLock', () => {
     expect(readdirSync(dir)).toEqual([])
   })
 
+  // A database must reopen on a full disk (to read, or once space is freed elsewhere): the owner
+  // written into the file is only a diagnostic, the kernel lock is what excludes other writers.
+  it.skipIf(process.getuid?.() !== 0)(
+    'takes the lock on a full disk, with an empty file (needs root for tmpfs)',
+    () => {
+      const mount = mkdtempSync(join(tmpdir(), 'azoth-lock-full-'))
+      spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount], { stdio: 'ignore' })
+      try {
+        const fill = Buffer.alloc(4096, 1)
+        const ballast = join(mount, 'ballast')
+        writeFileSync(ballast, '')
+        try {
+          for (let i = 0; i < 1024; i++) writeFileSync(ballast, fill, { flag: 'a' })
+        } catch (e) {
+          expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC')
+        }
+        const path = join(mount, 'LOCK')
+        const lock = acquireProcessLock(path, 'the full directory')
+        expect(readFileSync(path, 'utf8')).toBe('')
+        expectAzothError(() => acquireProcessLock(path, 'the full directory'), 'LOCKED')
+        lock.release()
+        expect(existsSync(path)).toBe(false)
+      } finally {
+        spawnSync('umount', ['-l', mount], { stdio: 'ignore' })
+        rmSync(mount, { recursive: true, force: true })
+      }
+    },
+  )
+
   it('raises IO when the lock file cannot be created', () => {
     const e = expectAzothError(() => acquireProcessLock(join(dir, 'missing', 'LOCK'), 'dir'), 'IO')
     expect(e.details).toMatchObject({ errno: 'ENOENT' })
