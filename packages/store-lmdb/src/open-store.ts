@@ -117,7 +117,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       mapSize: opts.mapSize,
       location: opts.eventLog ? 'external' : 'lmdb',
     })
-    if (opts.eventLog && !opts.readOnly) await reconcileEventLog(dbs, opts.eventLog, path)
+    if (opts.eventLog) await reconcileEventLog(dbs, opts.eventLog, path, opts.readOnly)
     if (!opts.readOnly && opts.reserveSpace) reserve = openReserve(dataFile, dbs)
     return new LmdbStore({
       dir: path,
@@ -191,9 +191,13 @@ async function reconcileEventLog(
   dbs: StoreDatabases,
   log: NonNullable<LmdbStoreOptions['eventLog']>,
   dir: string,
+  readOnly: boolean,
 ): Promise<void> {
   const head = readHead(dbs.meta, dbs.events)
-  const logHead = log.head()
+  let logHead = log.head()
+  // A reader opened the log before LMDB, and a live writer appends to the log before it commits
+  // LMDB: a log that looks behind may only be older than the head, so read it again first.
+  if (logHead < head && log.refresh !== undefined) logHead = log.refresh()
   if (logHead < head) {
     throw new CorruptionError(
       `the event log ends at ${logHead} but the store committed up to ${head}: events are missing`,
@@ -202,5 +206,6 @@ async function reconcileEventLog(
       },
     )
   }
-  if (logHead > head) await log.truncateAfter(head)
+  // Only the writer cuts back a log that ran ahead; a reader serves up to LMDB's head anyway.
+  if (logHead > head && !readOnly) await log.truncateAfter(head)
 }

@@ -57,6 +57,24 @@ describe('an external event log behind the store', () => {
     await expect(openLmdbStore(dir, { eventLog: new MemoryEventLog() })).rejects.toMatchObject({
       code: 'CORRUPTION',
     })
+    // A reader too: it must not serve a head whose events are gone (a silent wrong answer).
+    await expect(
+      openLmdbStore(dir, { eventLog: new MemoryEventLog(), readOnly: true }),
+    ).rejects.toMatchObject({ code: 'CORRUPTION' })
+  })
+
+  it('a reader leaves a log that ran ahead alone: only the writer cuts it back', async () => {
+    const dir = tempDir()
+    const log = new MemoryEventLog()
+    const store = await openLmdbStore(dir, { eventLog: log })
+    await store.commit((tx) => tx.appendEvent('e', 1))
+    await store.close()
+    log.append(2, [envelope(2)])
+    const reader = await openLmdbStore(dir, { eventLog: log, readOnly: true })
+    expect(reader.head()).toBe(1)
+    expect(log.head()).toBe(2)
+    expect(log.truncations).toEqual([])
+    await reader.close()
   })
 
   it('refuses to switch where the events live with CONFIG', async () => {
