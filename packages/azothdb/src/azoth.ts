@@ -10,7 +10,7 @@ import {
   type TypedValue,
   type WriteFn,
 } from '@azothdb/core'
-import { toError } from '@azothdb/core/internal'
+import { checkArgument, optional, rules, toError } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
 import { backupDatabase } from './backup.js'
@@ -19,9 +19,9 @@ import { DeadLetters } from './dead-letters.js'
 import { type EventQuery, readEvents } from './event-reader.js'
 import type { AzothMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
-import { type AzothOptions, resolveOptions } from './options.js'
+import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
 import { requiredValue } from './required-value.js'
-import { restoreFiles } from './restore.js'
+import { checkTargetDir, discardStaging, publishRestore, stageRestore } from './restore.js'
 import { Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
@@ -31,6 +31,8 @@ import { WritePath } from './write-path.js'
 
 /** A read-only database hears of no commit (the writer is another process): its feeds poll this often. */
 const READ_ONLY_POLL_MS = 100
+
+const OPTIONAL_OBJECT = optional(rules.object)
 
 /**
  * An Azoth database: typed key-value state with ACID transactions, an event log committed
@@ -78,8 +80,9 @@ export class Azoth implements AsyncDisposable {
    * Opens (creating when needed) the database in `dir`. One writer process at a time: another
    * process gets `LOCKED` (use {@link Azoth.openReadOnly} to inspect a database in use).
    */
-  static async open(dir: string, options: AzothOptions = {}): Promise<Azoth> {
-    return new Azoth(await openWritable(resolve(dir), resolveOptions(options)))
+  static async open(dir: string, options?: AzothOptions): Promise<Azoth> {
+    const resolved = resolveOptions('Azoth.open', options)
+    return new Azoth(await openWritable(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   /**
@@ -88,9 +91,10 @@ export class Azoth implements AsyncDisposable {
    */
   static async openReadOnly(
     dir: string,
-    options: Omit<AzothOptions, 'create' | 'eventLog'> = {},
+    options?: Omit<AzothOptions, 'create' | 'eventLog'>,
   ): Promise<Azoth> {
-    return new Azoth(await openReadOnly(resolve(dir), resolveOptions(options)))
+    const resolved = resolveOptions('Azoth.openReadOnly', options, READ_ONLY_OPTIONS)
+    return new Azoth(await openReadOnly(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   // ---- transactions and writes ----
@@ -128,12 +132,14 @@ export class Azoth implements AsyncDisposable {
   /** Entries whose key starts with `prefix`, in key order, lazily. Keys come back as the prefix's type. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     this.#write.checkOpen()
+    checkArgument('options', options, OPTIONAL_OBJECT)
     return this.#parts.store.scan(prefix, options)
   }
 
   /** Entries with `start <= key < end`, in key order, lazily. */
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     this.#write.checkOpen()
+    checkArgument('options', options, OPTIONAL_OBJECT)
     return this.#parts.store.range(start, end, options)
   }
 
@@ -169,12 +175,14 @@ export class Azoth implements AsyncDisposable {
   /** Stored events, decoded, lazily and in id order. */
   events(query?: EventQuery): Generator<AzothEvent> {
     this.#write.checkOpen()
+    checkArgument('query', query, OPTIONAL_OBJECT)
     return readEvents(this.#parts.store, query)
   }
 
   /** Follows the log: stored events from `from`, then new ones as they commit. */
   subscribe(options: SubscribeOptions = {}): Subscription {
     this.#write.checkOpen()
+    checkArgument('options', options, rules.object)
     const subscriptions = this.#subscriptions
     const s = new Subscription(
       this.#parts.store,
@@ -247,6 +255,7 @@ export class Azoth implements AsyncDisposable {
    */
   async migrate(migrations: readonly Migration[]): Promise<number> {
     this.#write.checkWritable()
+    checkArgument('migrations', migrations, rules.array)
     return this.#parts.projection.migrate(migrations)
   }
 
@@ -292,31 +301,46 @@ export class Azoth implements AsyncDisposable {
    */
   async backupTo(targetDir: string): Promise<BackupManifest> {
     this.#write.checkWritable()
+    const target = checkTargetDir('targetDir', targetDir)
     const { layout, manifest, store, eventLog, projection } = this.#parts
     return backupDatabase(
       { layout, manifest, store, eventLog, projection, logger: this.logger },
-      resolve(targetDir),
+      target,
     )
   }
 
   /**
    * Verifies a backup (every checksum; `CORRUPTION` when anything is damaged), restores it into an
-   * empty `targetDir` and opens it for writing. The state digest is checked after opening.
+   * empty or missing `targetDir` and opens it for writing. All or nothing: the database is built in
+   * a temporary sibling directory, opened there to check its head and state digest against the
+   * manifest, synced, and only then renamed to `targetDir`; a restore that fails or is killed
+   * leaves `targetDir` as it was (a rerun removes what a killed one left).
    */
   static async restoreFrom(
     backupDir: string,
     targetDir: string,
-    options: Omit<AzothOptions, 'eventLog'> = {},
+    options?: Omit<AzothOptions, 'eventLog'>,
   ): Promise<Azoth> {
-    const manifest = await restoreFiles(resolve(backupDir), targetDir)
-    const db = await Azoth.open(targetDir, { ...options, eventLog: manifest.eventLog })
-    if (db.head() !== manifest.sealedEventId || db.stateDigest() !== manifest.stateDigest) {
-      await db.close()
-      throw new CorruptionError('the restored database does not match its backup manifest', {
-        details: { where: targetDir, head: manifest.sealedEventId },
-      })
+    const resolved = resolveOptions('Azoth.restoreFrom', options, RESTORE_OPTIONS)
+    const from = resolve(checkArgument('backupDir', backupDir, rules.path))
+    const target = checkTargetDir('targetDir', targetDir)
+    const { staging, manifest } = await stageRestore(from, target, resolved.logger)
+    const opening = { ...resolved, eventLog: manifest.eventLog, create: false }
+    try {
+      const restored = new Azoth(await openWritable(staging, opening))
+      const matches = restored.head() === manifest.sealedEventId && restored.stateDigest() === manifest.stateDigest
+      await restored.close()
+      if (!matches) {
+        throw new CorruptionError('the restored database does not match its backup manifest', {
+          details: { where: from, head: manifest.sealedEventId },
+        })
+      }
+      publishRestore(staging, target)
+    } catch (e) {
+      discardStaging(staging, resolved.logger)
+      throw e
     }
-    return db
+    return new Azoth(await openWritable(target, opening))
   }
 
   // ---- ingestion control ----
