@@ -303,10 +303,7 @@ export class Azoth implements AsyncDisposable {
     this.#write.checkWritable()
     const target = checkTargetDir('targetDir', targetDir)
     const { layout, manifest, store, eventLog, projection } = this.#parts
-    return backupDatabase(
-      { layout, manifest, store, eventLog, projection, logger: this.logger },
-      target,
-    )
+    return backupDatabase({ layout, manifest, store, eventLog, projection, logger: this.logger }, target)
   }
 
   /**
@@ -328,7 +325,8 @@ export class Azoth implements AsyncDisposable {
     const opening = { ...resolved, eventLog: manifest.eventLog, create: false }
     try {
       const restored = new Azoth(await openWritable(staging, opening))
-      const matches = restored.head() === manifest.sealedEventId && restored.stateDigest() === manifest.stateDigest
+      const matches =
+        restored.head() === manifest.sealedEventId && restored.stateDigest() === manifest.stateDigest
       await restored.close()
       if (!matches) {
         throw new CorruptionError('the restored database does not match its backup manifest', {

@@ -1,5 +1,5 @@
 import { AzothError, type Key } from '@azothdb/core'
-import { keyId, keyToString } from '@azothdb/core/internal'
+import { checkArgument, keyId, keyToString, rules } from '@azothdb/core/internal'
 
 /** How a transaction declared a key: exclusive keys may be written, shared ones only read. */
 export enum Access {
@@ -14,11 +14,7 @@ export class DeclaredKeys {
   private readonly access = new Map<string, Access>()
 
   add(key: Key, access: Access): void {
-    if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
-      throw new AzothError('INVALID_ARGUMENT', 'keys must be strings or Uint8Arrays', {
-        details: { key: String(key) },
-      })
-    }
+    checkArgument('key', key, rules.key)
     const id = keyId(key)
     const had = this.access.get(id)
     if (had === undefined) {
@@ -32,6 +28,7 @@ export class DeclaredKeys {
 
   /** Raises `UNDECLARED_KEY` unless the key was declared (for writing, when `write`). */
   check(key: Key, write: boolean): void {
+    checkArgument('key', key, rules.key)
     const access = this.access.get(keyId(key))
     if (access === undefined) {
       throw new AzothError(

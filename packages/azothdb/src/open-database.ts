@@ -70,7 +70,11 @@ export async function openWritable(dir: string, options: ResolvedAzothOptions): 
   } catch (e) {
     // Under the lock, nobody else can have created these files meanwhile.
     if (createdDir) removeCreated([layout.dir], options)
-    else if (isNew) removeCreated(DATABASE_FILES.map((f) => join(layout.dir, f)), options)
+    else if (isNew)
+      removeCreated(
+        DATABASE_FILES.map((f) => join(layout.dir, f)),
+        options,
+      )
     lock?.release()
     throw e
   }

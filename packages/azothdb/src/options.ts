@@ -85,7 +85,8 @@ export function resolveOptions(
   checkKnownFields(what, options, known)
   const o = (options ?? {}) as AzothOptions
   return {
-    eventLog: o.eventLog === undefined ? undefined : checkOneOf('eventLog', o.eventLog, ['lmdb', 'file'] as const),
+    eventLog:
+      o.eventLog === undefined ? undefined : checkOneOf('eventLog', o.eventLog, ['lmdb', 'file'] as const),
     durability: checkOneOf('durability', o.durability ?? 'sync', ['sync', 'relaxed'] as const),
     stripes: checkInteger('stripes', o.stripes ?? 16_384, 1, 1 << 20),
     lockTimeoutMs: checkInteger('lockTimeoutMs', o.lockTimeoutMs ?? 5000, 0),
@@ -93,6 +94,7 @@ export function resolveOptions(
     logger: o.logger === undefined ? defaultLogger() : checkOption('logger', o.logger, LOGGER),
     limits: resolveLimits(o.limits),
     create: o.create === undefined ? true : checkOption('create', o.create, rules.boolean),
-    segmentBytes: o.segmentBytes === undefined ? undefined : checkInteger('segmentBytes', o.segmentBytes, 4096),
+    segmentBytes:
+      o.segmentBytes === undefined ? undefined : checkInteger('segmentBytes', o.segmentBytes, 4096),
   }
 }

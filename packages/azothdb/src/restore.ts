@@ -103,7 +103,10 @@ export function discardStaging(staging: string, logger: Logger): void {
   try {
     rmSync(staging, { recursive: true, force: true })
   } catch (e) {
-    logger.error({ err: toError(e), path: staging }, 'could not remove the staging directory of a failed restore')
+    logger.error(
+      { err: toError(e), path: staging },
+      'could not remove the staging directory of a failed restore',
+    )
   }
 }
 

@@ -153,7 +153,8 @@ export function checkArgument<T>(name: string, value: unknown, rule: Rule<T>): T
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : `'${value}'`
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string of ${value.length} characters` : `'${value}'`
   if (typeof value === 'object') return 'an object'
   if (typeof value === 'function') return 'a function'
   return String(value)
