@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto'
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { Azoth, type AzothOptions, TypedValue } from 'azothdb'
+import { describe, expect, it } from 'vitest'
+import { expectCode } from './support/expect-code.js'
+import { tempDir } from './support/temp-dir.js'
+
+/** Every file and directory under `dir` with its size, mtime and content hash. */
+function filesOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const walk = (rel: string) => {
+    const full = join(dir, rel)
+    const st = statSync(full)
+    if (st.isDirectory()) {
+      out[`${rel}/`] = 'dir'
+      for (const name of readdirSync(full).sort()) walk(rel === '' ? name : join(rel, name))
+    } else {
+      const sha = createHash('sha256').update(readFileSync(full)).digest('hex').slice(0, 16)
+      out[rel] = `${st.size} ${st.mtimeMs} ${sha}`
+    }
+  }
+  if (existsSync(dir)) walk('')
+  return out
+}
+
+async function seeded(eventLog: 'lmdb' | 'file') {
+  const dir = tempDir()
+  const db = await Azoth.open(dir, { eventLog })
+  for (let i = 0; i < 3; i++) {
+    await db
+      .transaction()
+      .keys([`k${i}`])
+      .execute((tx) => {
+        tx.set(`k${i}`, TypedValue.i64(BigInt(i)))
+        tx.log('set', { i })
+      })
+  }
+  const fingerprint = { head: db.head(), digest: db.stateDigest() }
+  await db.close()
+  return { dir, fingerprint }
+}
+
+interface Damage {
+  /** Breaks the database; returns how to undo it. */
+  readonly apply: (dir: string) => () => void
+  readonly code: string
+  readonly options?: (eventLog: 'lmdb' | 'file') => AzothOptions
+}
+
+const moveAside = (path: string) => {
+  renameSync(path, `${path}.aside`)
+  return () => renameSync(`${path}.aside`, path)
+}
+const keepBytes = (path: string) => {
+  const bytes = readFileSync(path)
+  return () => writeFileSync(path, bytes)
+}
+
+const DAMAGES: Record<string, Damage> = {
+  'the other eventLog option': {
+    apply: () => () => {},
+    options: (eventLog) => ({ eventLog: eventLog === 'lmdb' ? 'file' : 'lmdb' }),
+    code: 'CONFIG',
+  },
+  'azoth.json missing, canonical/ present': {
+    apply: (dir) => moveAside(join(dir, 'azoth.json')),
+    code: 'CORRUPTION',
+  },
+  'azoth.json missing, with the right eventLog option': {
+    apply: (dir) => moveAside(join(dir, 'azoth.json')),
+    options: (eventLog) => ({ eventLog }),
+    code: 'CORRUPTION',
+  },
+  'azoth.json missing, with the other eventLog option': {
+    apply: (dir) => moveAside(join(dir, 'azoth.json')),
+    options: (eventLog) => ({ eventLog: eventLog === 'lmdb' ? 'file' : 'lmdb' }),
+    code: 'CORRUPTION',
+  },
+  'azoth.json damaged': {
+    apply: (dir) => {
+      const undo = keepBytes(join(dir, 'azoth.json'))
+      writeFileSync(join(dir, 'azoth.json'), '{"format": 1, "eventLog": ')
+      return undo
+    },
+    code: 'CORRUPTION',
+  },
+  'azoth.json without its eventLog': {
+    apply: (dir) => {
+      const undo = keepBytes(join(dir, 'azoth.json'))
+      writeFileSync(join(dir, 'azoth.json'), '{"format": 1}')
+      return undo
+    },
+    code: 'CORRUPTION',
+  },
+  'canonical/ missing': { apply: (dir) => moveAside(join(dir, 'canonical')), code: 'CORRUPTION' },
+  'canonical/data.mdb missing': {
+    apply: (dir) => moveAside(join(dir, 'canonical', 'data.mdb')),
+    code: 'CORRUPTION',
+  },
+  'canonical/data.mdb truncated to 0 bytes': {
+    apply: (dir) => {
+      const undo = keepBytes(join(dir, 'canonical', 'data.mdb'))
+      truncateSync(join(dir, 'canonical', 'data.mdb'), 0)
+      return undo
+    },
+    code: 'CORRUPTION',
+  },
+  'create: false on a database that lost azoth.json': {
+    apply: (dir) => moveAside(join(dir, 'azoth.json')),
+    options: () => ({ create: false }),
+    code: 'CORRUPTION',
+  },
+  'a bad option (logger: 5)': {
+    apply: () => () => {},
+    options: () => ({ logger: 5 as never }),
+    code: 'CONFIG',
+  },
+}
+
+describe.each(['lmdb', 'file'] as const)('a failed open changes no file (eventLog %s)', (eventLog) => {
+  it.each(Object.entries(DAMAGES))('%s', async (_, damage) => {
+    const { dir, fingerprint } = await seeded(eventLog)
+    const undo = damage.apply(dir)
+    const before = filesOf(dir)
+    await expectCode(Azoth.open(dir, damage.options?.(eventLog) ?? {}), damage.code)
+    // Twice: a first failed open that wrote something would show in the second.
+    await expectCode(Azoth.open(dir, damage.options?.(eventLog) ?? {}), damage.code)
+    expect(filesOf(dir)).toEqual(before)
+    if (damage.code === 'CORRUPTION') {
+      await expectCode(Azoth.openReadOnly(dir), damage.code)
+      expect(filesOf(dir)).toEqual(before)
+    }
+    // The failed opens released the directory and damaged nothing: once repaired, it opens as it was.
+    undo()
+    await using db = await Azoth.open(dir)
+    expect({ head: db.head(), digest: db.stateDigest() }).toEqual(fingerprint)
+    expect(db.eventLogKind).toBe(eventLog)
+  })
+
+  it('a database held by another open: LOCKED, no file changes', async () => {
+    const { dir, fingerprint } = await seeded(eventLog)
+    await using holder = await Azoth.open(dir)
+    const before = filesOf(dir)
+    await expectCode(Azoth.open(dir), 'LOCKED')
+    await expectCode(Azoth.open(dir, { eventLog }), 'LOCKED')
+    expect(filesOf(dir)).toEqual(before)
+    expect({ head: holder.head(), digest: holder.stateDigest() }).toEqual(fingerprint)
+  })
+
+  it('a failed open of a new database leaves the directory as it found it', async () => {
+    const parent = tempDir()
+    const missing = join(parent, 'db')
+    await expectCode(Azoth.open(missing, { eventLog, create: false }), 'NOT_FOUND')
+    await expectCode(Azoth.open(missing, { eventLog, clock: {} as never }), 'CONFIG')
+    expect(existsSync(missing)).toBe(false)
+    const empty = tempDir()
+    await expectCode(Azoth.open(empty, { eventLog, create: false }), 'NOT_FOUND')
+    expect(readdirSync(empty)).toEqual([])
+    // Leftovers of a database without azoth.json are never taken for a new database.
+    writeFileSync(join(empty, 'projection.db'), '')
+    await expectCode(Azoth.open(empty, { eventLog }), 'CORRUPTION')
+    expect(readdirSync(empty)).toEqual(['projection.db'])
+    rmSync(join(empty, 'projection.db'))
+    await using db = await Azoth.open(empty, { eventLog })
+    expect(readdirSync(empty)).toContain('azoth.json')
+    expect(db.head()).toBe(0)
+  })
+})
