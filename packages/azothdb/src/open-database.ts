@@ -10,7 +10,6 @@ import {
   type Layout,
   layoutOf,
   planManifest,
-  readManifest,
   writeManifest,
 } from './database-layout.js'
 import type { ResolvedAzothOptions } from './options.js'
@@ -100,8 +99,7 @@ async function closeParts(parts: DatabaseParts, options: ResolvedAzothOptions): 
 /** Opens an existing database for reading, also while a writer process holds it. */
 export async function openReadOnly(dir: string, options: ResolvedAzothOptions): Promise<DatabaseParts> {
   const layout = layoutOf(dir)
-  const manifest = readManifest(layout)
-  if (manifest === undefined) throw notFound(layout.dir)
+  const { manifest } = planManifest(layout, undefined, false)
   return openStores(layout, manifest, options, undefined, true)
 }
 
