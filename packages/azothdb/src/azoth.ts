@@ -10,7 +10,7 @@ import {
   type TypedValue,
   type WriteFn,
 } from '@azothdb/core'
-import { checkArgument, optional, rules, toError } from '@azothdb/core/internal'
+import { checkArgument, checkOption, optional, rules, toError } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
 import { backupDatabase } from './backup.js'
@@ -132,6 +132,7 @@ export class Azoth implements AsyncDisposable {
   /** Entries whose key starts with `prefix`, in key order, lazily. Keys come back as the prefix's type. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     this.#write.checkOpen()
+    checkArgument('prefix', prefix, rules.key)
     checkArgument('options', options, OPTIONAL_OBJECT)
     return this.#parts.store.scan(prefix, options)
   }
@@ -139,6 +140,8 @@ export class Azoth implements AsyncDisposable {
   /** Entries with `start <= key < end`, in key order, lazily. */
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     this.#write.checkOpen()
+    checkArgument('start', start, rules.key)
+    checkArgument('end', end, rules.key)
     checkArgument('options', options, OPTIONAL_OBJECT)
     return this.#parts.store.range(start, end, options)
   }
@@ -215,6 +218,7 @@ export class Azoth implements AsyncDisposable {
   projector(options: ProjectorOptions = {}): Projector {
     // Projectors write their tables and cursors: not in a read-only process.
     this.#write.checkWritable()
+    checkOption('projector options', options, rules.object)
     return this.#parts.projection.projector(options)
   }
 

@@ -1,5 +1,8 @@
 import type { Key, ScanOptions, StateEntry, StateSnapshot, TypedValue } from '@azothdb/core'
+import { checkArgument, optional, rules } from '@azothdb/core/internal'
 import { requiredValue } from './required-value.js'
+
+const OPTIONAL_OBJECT = optional(rules.object)
 
 /**
  * A consistent read view of the committed state, from {@link Azoth.snapshot}: every read sees the
@@ -37,11 +40,16 @@ export class Snapshot implements Disposable {
 
   /** Entries whose key starts with `prefix`, in key order, lazily, as of the snapshot. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
+    checkArgument('prefix', prefix, rules.key)
+    checkArgument('options', options, OPTIONAL_OBJECT)
     return this.#view.scan(prefix, options)
   }
 
   /** Entries with `start <= key < end`, in key order, lazily, as of the snapshot. */
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
+    checkArgument('start', start, rules.key)
+    checkArgument('end', end, rules.key)
+    checkArgument('options', options, OPTIONAL_OBJECT)
     return this.#view.range(start, end, options)
   }
 

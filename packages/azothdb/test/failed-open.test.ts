@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto'
 import {
   existsSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs'
@@ -13,25 +11,8 @@ import { join } from 'node:path'
 import { Azoth, type AzothOptions, TypedValue } from 'azothdb'
 import { describe, expect, it } from 'vitest'
 import { expectCode } from './support/expect-code.js'
+import { filesOf } from './support/files.js'
 import { tempDir } from './support/temp-dir.js'
-
-/** Every file and directory under `dir` with its size, mtime and content hash. */
-function filesOf(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (rel: string) => {
-    const full = join(dir, rel)
-    const st = statSync(full)
-    if (st.isDirectory()) {
-      out[`${rel}/`] = 'dir'
-      for (const name of readdirSync(full).sort()) walk(rel === '' ? name : join(rel, name))
-    } else {
-      const sha = createHash('sha256').update(readFileSync(full)).digest('hex').slice(0, 16)
-      out[rel] = `${st.size} ${st.mtimeMs} ${sha}`
-    }
-  }
-  if (existsSync(dir)) walk('')
-  return out
-}
 
 async function seeded(eventLog: 'lmdb' | 'file') {
   const dir = tempDir()

@@ -105,6 +105,11 @@ export const rules = {
     test: (v): v is Iterable<unknown> =>
       typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function',
   },
+  /** A row id, a count of items: a safe integer of at least 1. */
+  positiveInteger: {
+    expected: 'an integer of at least 1',
+    test: (v): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1,
+  },
   key: {
     expected: 'a key (a string or a Uint8Array)',
     test: (v): v is string | Uint8Array => typeof v === 'string' || v instanceof Uint8Array,
