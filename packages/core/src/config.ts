@@ -50,12 +50,12 @@ export function checkNumber(
 }
 
 /**
- * Raises `CONFIG` unless `options` is undefined or a plain object whose fields are all in `known`
+ * Raises `CONFIG` unless `options` is undefined or an object whose fields are all in `known`
  * (catches typos, and `null`, strings or arrays passed where options belong).
  */
 export function checkKnownFields(what: string, options: unknown, known: readonly string[]): void {
   if (options === undefined) return
-  if (!isPlainObject(options)) {
+  if (!isOptionsObject(options)) {
     throw new ConfigError(`the options of ${what} must be an object, got ${describe(options)}`, {
       details: { field: what, value: describe(options) },
     })
@@ -77,10 +77,9 @@ export interface Rule<T> {
   readonly test: (value: unknown) => value is T
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
-  const proto = Object.getPrototypeOf(value) as unknown
-  return proto === Object.prototype || proto === null
+/** An options bag or a query: any object but null and arrays (class instances are fine). */
+function isOptionsObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** The rules the packages share; build others with `withMethods`. */
@@ -97,7 +96,7 @@ export const rules = {
     // biome-ignore lint/complexity/noBannedTypes: any callable passes; its signature is the caller's.
     test: (v): v is Function => typeof v === 'function',
   },
-  object: { expected: 'a plain object', test: isPlainObject },
+  object: { expected: 'an object', test: isOptionsObject },
   array: { expected: 'an array', test: (v): v is readonly unknown[] => Array.isArray(v) },
   /** An iterable object; a string is refused (iterating one yields characters, never what was meant). */
   iterable: {
