@@ -2,7 +2,6 @@ import { resolve } from 'node:path'
 import {
   AzothError,
   type AzothEvent,
-  CorruptionError,
   type Key,
   type Logger,
   type ScanOptions,
@@ -21,7 +20,7 @@ import type { AzothMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
 import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
 import { requiredValue } from './required-value.js'
-import { checkTargetDir, discardStaging, publishRestore, stageRestore } from './restore.js'
+import { checkTargetDir, restoreDatabase } from './restore.js'
 import { Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
@@ -325,24 +324,7 @@ export class Azoth implements AsyncDisposable {
     const resolved = resolveOptions('Azoth.restoreFrom', options, RESTORE_OPTIONS)
     const from = resolve(checkArgument('backupDir', backupDir, rules.path))
     const target = checkTargetDir('targetDir', targetDir)
-    const { staging, manifest } = await stageRestore(from, target, resolved.logger)
-    const opening = { ...resolved, eventLog: manifest.eventLog, create: false }
-    try {
-      const restored = new Azoth(await openWritable(staging, opening))
-      const matches =
-        restored.head() === manifest.sealedEventId && restored.stateDigest() === manifest.stateDigest
-      await restored.close()
-      if (!matches) {
-        throw new CorruptionError('the restored database does not match its backup manifest', {
-          details: { where: from, head: manifest.sealedEventId },
-        })
-      }
-      publishRestore(staging, target)
-    } catch (e) {
-      discardStaging(staging, resolved.logger)
-      throw e
-    }
-    return new Azoth(await openWritable(target, opening))
+    return new Azoth(await restoreDatabase(from, target, resolved))
   }
 
   // ---- ingestion control ----

@@ -16,6 +16,8 @@ import { AzothError, CorruptionError, isAzothError, type Logger } from '@azothdb
 import { checkArgument, rules, toError } from '@azothdb/core/internal'
 import { type BackupManifest, readBackupManifest } from './backup-manifest.js'
 import { sha256File } from './file-checksums.js'
+import { type DatabaseParts, openWritable } from './open-database.js'
+import type { ResolvedAzothOptions } from './options.js'
 
 /**
  * Checks a backup or restore target up front: a path naming a missing or empty directory.
@@ -40,6 +42,45 @@ export function checkTargetDir(name: string, dir: unknown): string {
   return target
 }
 
+/**
+ * Restores a verified backup at `target` (see {@link stageRestore}): the staged database is opened
+ * where it was built and its head and state digest checked against the manifest before it is
+ * published; then it is opened at `target` for the caller.
+ */
+export async function restoreDatabase(
+  backupDir: string,
+  target: string,
+  options: ResolvedAzothOptions,
+): Promise<DatabaseParts> {
+  const { staging, manifest } = await stageRestore(backupDir, target, options.logger)
+  const opening = { ...options, eventLog: manifest.eventLog, create: false }
+  try {
+    const staged = await openWritable(staging, opening)
+    let matches = false
+    try {
+      matches =
+        staged.store.head() === manifest.sealedEventId && staged.store.stateDigest() === manifest.stateDigest
+    } finally {
+      try {
+        await staged.projection.close()
+        await staged.store.close()
+      } finally {
+        staged.lock?.release()
+      }
+    }
+    if (!matches) {
+      throw new CorruptionError('the restored database does not match its backup manifest', {
+        details: { where: backupDir, head: manifest.sealedEventId },
+      })
+    }
+    publishRestore(staging, target)
+  } catch (e) {
+    discardStaging(staging, options.logger)
+    throw e
+  }
+  return openWritable(target, opening)
+}
+
 /** Prefix of the sibling directory a restore builds in; the pid says whether its builder still lives. */
 function stagingPrefix(target: string): string {
   return join(dirname(target), `.${basename(target)}.restoring-`)
@@ -52,7 +93,7 @@ function stagingPrefix(target: string): string {
  * with {@link publishRestore}; nothing is ever written at `target` itself, so a restore killed at
  * any point leaves `target` missing (or as empty as it was).
  */
-export async function stageRestore(
+async function stageRestore(
   backupDir: string,
   target: string,
   logger: Logger,
@@ -85,7 +126,7 @@ export async function stageRestore(
 }
 
 /** Moves a verified staging directory to `target` in one rename, and makes the rename durable. */
-export function publishRestore(staging: string, target: string): void {
+function publishRestore(staging: string, target: string): void {
   // `checkTargetDir` ran before the copy; a target filled since then fails the rename (ENOTEMPTY).
   try {
     renameSync(staging, target)
@@ -99,7 +140,7 @@ export function publishRestore(staging: string, target: string): void {
 }
 
 /** Removes a staging directory after a failure (logged, never thrown: the first error is the one to report). */
-export function discardStaging(staging: string, logger: Logger): void {
+function discardStaging(staging: string, logger: Logger): void {
   try {
     rmSync(staging, { recursive: true, force: true })
   } catch (e) {
