@@ -106,7 +106,13 @@ export function planManifest(
 }
 
 /** What a database directory holds besides `azoth.json` and `LOCK`. */
-export const DATABASE_FILES = ['canonical', 'events', 'projection.db', 'projection.db-wal'] as const
+export const DATABASE_FILES = [
+  'canonical',
+  'events',
+  'projection.db',
+  'projection.db-wal',
+  'projection.db-shm',
+] as const
 
 /**
  * The canonical store must be there when `azoth.json` is. The store checks it too (`mustExist`),
