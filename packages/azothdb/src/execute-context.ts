@@ -87,7 +87,7 @@ export class DeclaredExecuteContext implements ExecuteContext {
   update(key: Key, fn: (old: TypedValue | undefined) => ValueInput): void {
     this.#checkLive()
     this.#declared.check(key, true)
-    checkArgument('fn', fn, rules.function)
+    if (typeof fn !== 'function') checkArgument('fn', fn, rules.function)
     this.#ctx.put(key, TypedValue.of(fn(this.#ctx.get(key))))
   }
 
