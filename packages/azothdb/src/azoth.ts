@@ -9,19 +9,19 @@ import {
   type TypedValue,
   type WriteFn,
 } from '@azothdb/core'
-import { checkArgument, checkOption, optional, rules, toError } from '@azothdb/core/internal'
+import { checkArgument, checkArgumentFields, checkOption, rules, toError } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
 import { backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { DeadLetters } from './dead-letters.js'
-import { type EventQuery, readEvents } from './event-reader.js'
+import { EVENT_QUERY_FIELDS, type EventQuery, readEvents } from './event-reader.js'
 import type { AzothMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
 import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
 import { requiredValue } from './required-value.js'
 import { checkTargetDir, restoreDatabase } from './restore.js'
-import { Snapshot } from './snapshot.js'
+import { SCAN_OPTION_FIELDS, Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
@@ -30,8 +30,6 @@ import { WritePath } from './write-path.js'
 
 /** A read-only database hears of no commit (the writer is another process): its feeds poll this often. */
 const READ_ONLY_POLL_MS = 100
-
-const OPTIONAL_OBJECT = optional(rules.object)
 
 /**
  * An Azoth database: typed key-value state with ACID transactions, an event log committed
@@ -132,7 +130,7 @@ export class Azoth implements AsyncDisposable {
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     this.#write.checkOpen()
     checkArgument('prefix', prefix, rules.key)
-    checkArgument('options', options, OPTIONAL_OBJECT)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#parts.store.scan(prefix, options)
   }
 
@@ -141,7 +139,7 @@ export class Azoth implements AsyncDisposable {
     this.#write.checkOpen()
     checkArgument('start', start, rules.key)
     checkArgument('end', end, rules.key)
-    checkArgument('options', options, OPTIONAL_OBJECT)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#parts.store.range(start, end, options)
   }
 
@@ -177,14 +175,13 @@ export class Azoth implements AsyncDisposable {
   /** Stored events, decoded, lazily and in id order. */
   events(query?: EventQuery): Generator<AzothEvent> {
     this.#write.checkOpen()
-    checkArgument('query', query, OPTIONAL_OBJECT)
+    checkArgumentFields('query', query, EVENT_QUERY_FIELDS)
     return readEvents(this.#parts.store, query)
   }
 
   /** Follows the log: stored events from `from`, then new ones as they commit. */
   subscribe(options: SubscribeOptions = {}): Subscription {
     this.#write.checkOpen()
-    checkArgument('options', options, rules.object)
     const subscriptions = this.#subscriptions
     const s = new Subscription(
       this.#parts.store,

@@ -1,8 +1,9 @@
 import type { Key, ScanOptions, StateEntry, StateSnapshot, TypedValue } from '@azothdb/core'
-import { checkArgument, optional, rules } from '@azothdb/core/internal'
+import { checkArgument, checkArgumentFields, rules } from '@azothdb/core/internal'
 import { requiredValue } from './required-value.js'
 
-const OPTIONAL_OBJECT = optional(rules.object)
+/** The fields of `ScanOptions`: a typo or a bad limit must not silently mean "everything". */
+export const SCAN_OPTION_FIELDS = { limit: rules.nonNegativeInteger, reverse: rules.boolean }
 
 /**
  * A consistent read view of the committed state, from {@link Azoth.snapshot}: every read sees the
@@ -41,7 +42,7 @@ export class Snapshot implements Disposable {
   /** Entries whose key starts with `prefix`, in key order, lazily, as of the snapshot. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     checkArgument('prefix', prefix, rules.key)
-    checkArgument('options', options, OPTIONAL_OBJECT)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#view.scan(prefix, options)
   }
 
@@ -49,7 +50,7 @@ export class Snapshot implements Disposable {
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     checkArgument('start', start, rules.key)
     checkArgument('end', end, rules.key)
-    checkArgument('options', options, OPTIONAL_OBJECT)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#view.range(start, end, options)
   }
 

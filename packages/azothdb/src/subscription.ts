@@ -1,12 +1,5 @@
-import {
-  AzothError,
-  type AzothEvent,
-  type Clock,
-  ClosedError,
-  decodeEvent,
-  type EventSource,
-} from '@azothdb/core'
-import { HeadFollower } from '@azothdb/core/internal'
+import { type AzothEvent, type Clock, ClosedError, decodeEvent, type EventSource } from '@azothdb/core'
+import { checkArgumentFields, HeadFollower, rules } from '@azothdb/core/internal'
 
 /** Options of `db.subscribe`. */
 export interface SubscribeOptions {
@@ -20,6 +13,12 @@ export interface SubscribeOptions {
    * defaults to 100.
    */
   readonly pollIntervalMs?: number
+}
+
+const SUBSCRIBE_OPTION_FIELDS = {
+  from: rules.positiveInteger,
+  batchSize: rules.positiveInteger,
+  pollIntervalMs: rules.positiveNumber,
 }
 
 /**
@@ -59,27 +58,10 @@ export class Subscription implements AsyncIterable<AzothEvent> {
   ) {
     this.#source = source
     this.#onClose = onClose
+    checkArgumentFields('subscribe options', options, SUBSCRIBE_OPTION_FIELDS)
     const from = options.from ?? source.head() + 1
-    if (!Number.isSafeInteger(from) || from < 1) {
-      throw new AzothError(
-        'INVALID_ARGUMENT',
-        `subscribe: from must be an event id >= 1, got ${String(from)}`,
-      )
-    }
     const batchSize = options.batchSize ?? 256
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new AzothError(
-        'INVALID_ARGUMENT',
-        `subscribe: batchSize must be a positive integer, got ${String(batchSize)}`,
-      )
-    }
     const poll = options.pollIntervalMs ?? defaultPollIntervalMs
-    if (poll !== undefined && !(Number.isFinite(poll) && poll > 0)) {
-      throw new AzothError(
-        'INVALID_ARGUMENT',
-        `subscribe: pollIntervalMs must be a positive number, got ${String(poll)}`,
-      )
-    }
     this.#next = from
     this.#batchSize = batchSize
     this.#pollIntervalMs = poll

@@ -109,6 +109,16 @@ export const rules = {
     expected: 'an integer of at least 1',
     test: (v): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1,
   },
+  /** A count that may be zero, an offset: a safe integer of at least 0. */
+  nonNegativeInteger: {
+    expected: 'an integer of at least 0',
+    test: (v): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0,
+  },
+  /** A duration, an interval: a finite number above 0. */
+  positiveNumber: {
+    expected: 'a finite number above 0',
+    test: (v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0,
+  },
   key: {
     expected: 'a key (a string or a Uint8Array)',
     test: (v): v is string | Uint8Array => typeof v === 'string' || v instanceof Uint8Array,
@@ -151,6 +161,31 @@ export function checkArgument<T>(name: string, value: unknown, rule: Rule<T>): T
     })
   }
   return value
+}
+
+/**
+ * Raises `INVALID_ARGUMENT` unless `value` is undefined or an object whose fields are all in
+ * `fields` and pass their rules (an undefined field is an omitted one): for the option bags passed
+ * with a call (`scan`'s options, an event query), where a typo must not silently mean "no limit".
+ */
+export function checkArgumentFields(
+  name: string,
+  value: unknown,
+  fields: Readonly<Record<string, Rule<unknown>>>,
+): void {
+  if (value === undefined) return
+  checkArgument(name, value, rules.object)
+  for (const [field, v] of Object.entries(value as Record<string, unknown>)) {
+    const rule = fields[field]
+    if (rule === undefined) {
+      throw new AzothError(
+        'INVALID_ARGUMENT',
+        `unknown field '${field}' in ${name} (known: ${Object.keys(fields).join(', ')})`,
+        { details: { argument: `${name}.${field}` } },
+      )
+    }
+    if (v !== undefined) checkArgument(`${name}.${field}`, v, rule)
+  }
 }
 
 /** A short description of a bad value for an error message (never the whole value). */

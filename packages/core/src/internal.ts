@@ -4,6 +4,7 @@ export { allocateBytes } from './byte-slab.js'
 export { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
 export {
   checkArgument,
+  checkArgumentFields,
   checkInteger,
   checkKnownFields,
   checkNumber,
