@@ -1,6 +1,7 @@
 import { DEFAULT_LIMITS } from '@azothdb/core'
 import {
   checkArgument,
+  checkArgumentFields,
   checkEventSize,
   checkInteger,
   checkKeySize,
@@ -132,6 +133,23 @@ describe('config checks', () => {
     const clock = withMethods('a Clock', ['now', 'sleep'])
     expectAzothError(() => checkOption('clock', { now: () => 0 }, clock), 'CONFIG')
     expect(checkOption('clock', { now: () => 0, sleep: async () => {} }, clock)).toBeDefined()
+  })
+
+  it('checkArgumentFields names an unknown or bad field of a call-time option bag', () => {
+    const fields = { limit: rules.nonNegativeInteger, reverse: rules.boolean }
+    checkArgumentFields('options', undefined, fields)
+    checkArgumentFields('options', { limit: 0, reverse: undefined }, fields)
+    const unknown = expectAzothError(
+      () => checkArgumentFields('options', { lmit: 1 }, fields),
+      'INVALID_ARGUMENT',
+    )
+    expect(unknown.details).toEqual({ argument: 'options.lmit' })
+    const badLimit = expectAzothError(
+      () => checkArgumentFields('options', { limit: 'x' }, fields),
+      'INVALID_ARGUMENT',
+    )
+    expect(badLimit.details).toMatchObject({ argument: 'options.limit' })
+    expectAzothError(() => checkArgumentFields('options', null, fields), 'INVALID_ARGUMENT')
   })
 })
 
