@@ -76,7 +76,7 @@ describe.each(['lmdb', 'file'] as const)('restore killed mid-way (eventLog %s)',
     const killed: number[] = []
     for (let round = 0; round < ROUNDS; round++) {
       const target = join(tempDir(), 'restored')
-      const killAfter = Math.floor(Math.random() * calibration.ms * 1.2)
+      const killAfter = Math.floor(Math.random() * calibration.ms * 0.9)
       const { done } = await runRestore(backupDir, target, killAfter)
       if (!done && (await inspectTarget(target, { head, digest })) === 'none') {
         killed.push(killAfter)
