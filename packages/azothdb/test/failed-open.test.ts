@@ -1,5 +1,6 @@
 import {
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -8,11 +9,12 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { Azoth, type AzothOptions, TypedValue } from 'azothdb'
+import { Azoth, type AzothOptions, silentLogger, TypedValue } from 'azothdb'
 import { describe, expect, it } from 'vitest'
 import { expectCode } from './support/expect-code.js'
 import { filesOf } from './support/files.js'
 import { tempDir } from './support/temp-dir.js'
+import { cannotMountTmpfs, fillDisk, mountTmpfs } from './support/tmpfs.js'
 
 async function seeded(eventLog: 'lmdb' | 'file') {
   const dir = tempDir()
@@ -108,6 +110,8 @@ const DAMAGES: Record<string, Damage> = {
   },
 }
 
+const noTmpfs = cannotMountTmpfs()
+
 describe.each(['lmdb', 'file'] as const)('a failed open changes no file (eventLog %s)', (eventLog) => {
   it.each(Object.entries(DAMAGES))('%s', async (_, damage) => {
     const { dir, fingerprint } = await seeded(eventLog)
@@ -156,4 +160,33 @@ describe.each(['lmdb', 'file'] as const)('a failed open changes no file (eventLo
     expect(readdirSync(empty)).toContain('azoth.json')
     expect(db.head()).toBe(0)
   })
+
+  it.skipIf(noTmpfs !== undefined)(
+    `a new database on a full disk: IO, and the directory is left as it was (${noTmpfs ?? 'tmpfs'})`,
+    async () => {
+      const disk = mountTmpfs('16m')
+      try {
+        // Room for the LMDB store but not for the SQLite projection: the open fails half-way.
+        // (With under ~24 KiB free, creating the LMDB environment itself kills the process: a
+        // store-lmdb bug, not exercised here.)
+        const ballast = fillDisk(disk.dir, 64 * 1024)
+        const fresh = join(disk.dir, 'db')
+        await expectCode(Azoth.open(fresh, { eventLog, logger: silentLogger }), 'IO')
+        expect(existsSync(fresh)).toBe(false)
+        const empty = join(disk.dir, 'empty')
+        mkdirSync(empty)
+        await expectCode(Azoth.open(empty, { eventLog, logger: silentLogger }), 'IO')
+        expect(readdirSync(empty)).toEqual([])
+        // With room again, the same directories become databases.
+        rmSync(ballast)
+        await using db = await Azoth.open(fresh, { eventLog })
+        await db.writeBatch().put('k', 1n).appendEvent('e').commit()
+        expect(db.head()).toBe(1)
+        await using other = await Azoth.open(empty, { eventLog })
+        expect(other.head()).toBe(0)
+      } finally {
+        disk.unmount()
+      }
+    },
+  )
 })
