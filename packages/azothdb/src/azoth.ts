@@ -2,7 +2,6 @@ import { resolve } from 'node:path'
 import {
   AzothError,
   type AzothEvent,
-  CorruptionError,
   type Key,
   type Logger,
   type ScanOptions,
@@ -10,20 +9,20 @@ import {
   type TypedValue,
   type WriteFn,
 } from '@azothdb/core'
-import { toError } from '@azothdb/core/internal'
+import { checkArgument, checkArgumentFields, checkOption, rules, toError } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
 import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { bindStreams, DatabaseStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
-import { type EventQuery, readEvents } from './event-reader.js'
+import { EVENT_QUERY_FIELDS, type EventQuery, readEvents } from './event-reader.js'
 import type { AzothMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
-import { type AzothOptions, resolveOptions } from './options.js'
+import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
 import { requiredValue } from './required-value.js'
-import { restoreFiles } from './restore.js'
-import { Snapshot } from './snapshot.js'
+import { checkTargetDir, restoreDatabase } from './restore.js'
+import { SCAN_OPTION_FIELDS, Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
@@ -81,8 +80,9 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    * Opens (creating when needed) the database in `dir`. One writer process at a time: another
    * process gets `LOCKED` (use {@link Azoth.openReadOnly} to inspect a database in use).
    */
-  static async open(dir: string, options: AzothOptions = {}): Promise<Azoth> {
-    return new Azoth(await openWritable(resolve(dir), resolveOptions(options)))
+  static async open(dir: string, options?: AzothOptions): Promise<Azoth> {
+    const resolved = resolveOptions('Azoth.open', options)
+    return new Azoth(await openWritable(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   /**
@@ -91,9 +91,10 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    */
   static async openReadOnly(
     dir: string,
-    options: Omit<AzothOptions, 'create' | 'eventLog'> = {},
+    options?: Omit<AzothOptions, 'create' | 'eventLog'>,
   ): Promise<Azoth> {
-    return new Azoth(await openReadOnly(resolve(dir), resolveOptions(options)))
+    const resolved = resolveOptions('Azoth.openReadOnly', options, READ_ONLY_OPTIONS)
+    return new Azoth(await openReadOnly(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   // ---- transactions and writes ----
@@ -131,12 +132,17 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   /** Entries whose key starts with `prefix`, in key order, lazily. Keys come back as the prefix's type. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     this.#write.checkOpen()
+    checkArgument('prefix', prefix, rules.key)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#parts.store.scan(prefix, options)
   }
 
   /** Entries with `start <= key < end`, in key order, lazily. */
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
     this.#write.checkOpen()
+    checkArgument('start', start, rules.key)
+    checkArgument('end', end, rules.key)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#parts.store.range(start, end, options)
   }
 
@@ -172,6 +178,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   /** Stored events, decoded, lazily and in id order. */
   events(query?: EventQuery): Generator<AzothEvent> {
     this.#write.checkOpen()
+    checkArgumentFields('query', query, EVENT_QUERY_FIELDS)
     return readEvents(this.#parts.store, query)
   }
 
@@ -210,6 +217,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   projector(options: ProjectorOptions = {}): Projector {
     // Projectors write their tables and cursors: not in a read-only process.
     this.#write.checkWritable()
+    checkOption('projector options', options, rules.object)
     return this.#parts.projection.projector(options)
   }
 
@@ -250,6 +258,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    */
   async migrate(migrations: readonly Migration[]): Promise<number> {
     this.#write.checkWritable()
+    checkArgument('migrations', migrations, rules.array)
     return this.#parts.projection.migrate(migrations)
   }
 
@@ -297,29 +306,28 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    */
   async backupTo(targetDir: string, options?: BackupOptions): Promise<BackupManifest> {
     this.#write.checkWritable()
+    const target = checkTargetDir('targetDir', targetDir)
     const { layout, manifest, store, eventLog, projection, options: opts } = this.#parts
     const parts = { layout, manifest, store, eventLog, projection, logger: this.logger, clock: opts.clock }
-    return backupDatabase(parts, resolve(targetDir), options)
+    return backupDatabase(parts, target, options)
   }
 
   /**
    * Verifies a backup (every checksum; `CORRUPTION` when anything is damaged), restores it into an
-   * empty `targetDir` and opens it for writing. The state digest is checked after opening.
+   * empty or missing `targetDir` and opens it for writing. All or nothing: the database is built in
+   * a temporary sibling directory, opened there to check its head and state digest against the
+   * manifest, synced, and only then renamed to `targetDir`; a restore that fails or is killed
+   * leaves `targetDir` as it was (a rerun removes what a killed one left).
    */
   static async restoreFrom(
     backupDir: string,
     targetDir: string,
-    options: Omit<AzothOptions, 'eventLog'> = {},
+    options?: Omit<AzothOptions, 'eventLog'>,
   ): Promise<Azoth> {
-    const manifest = await restoreFiles(resolve(backupDir), targetDir)
-    const db = await Azoth.open(targetDir, { ...options, eventLog: manifest.eventLog })
-    if (db.head() !== manifest.sealedEventId || db.stateDigest() !== manifest.stateDigest) {
-      await db.close()
-      throw new CorruptionError('the restored database does not match its backup manifest', {
-        details: { where: targetDir, head: manifest.sealedEventId },
-      })
-    }
-    return db
+    const resolved = resolveOptions('Azoth.restoreFrom', options, RESTORE_OPTIONS)
+    const from = resolve(checkArgument('backupDir', backupDir, rules.path))
+    const target = checkTargetDir('targetDir', targetDir)
+    return new Azoth(await restoreDatabase(from, target, resolved))
   }
 
   // ---- ingestion control ----

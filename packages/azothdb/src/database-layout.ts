@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, ConfigError, CorruptionError } from '@azothdb/core'
 
@@ -56,14 +66,17 @@ export function readManifest(layout: Layout): DatabaseManifest | undefined {
 }
 
 /**
- * Returns the database's manifest, creating the directory and `azoth.json` for a new database.
- * An `eventLog` option that contradicts the recorded one is refused with `CONFIG`.
+ * The manifest of the database in `layout`, or the one a new database there gets, checked against
+ * what the caller asked for. Reads only: a new database's `azoth.json` is written by
+ * {@link writeManifest} once its stores opened. `azoth.json` proves a database exists, so its
+ * absence next to database files is `CORRUPTION` (never a fresh database over old data), and an
+ * `eventLog` option that contradicts the recorded one is `CONFIG`.
  */
-export function prepareLayout(
+export function planManifest(
   layout: Layout,
   requested: EventLogKind | undefined,
   create: boolean,
-): DatabaseManifest {
+): { manifest: DatabaseManifest; isNew: boolean } {
   const existing = readManifest(layout)
   if (existing) {
     if (requested !== undefined && requested !== existing.eventLog) {
@@ -72,34 +85,84 @@ export function prepareLayout(
         { details: { field: 'eventLog', value: requested } },
       )
     }
-    return existing
+    checkCanonicalPresent(layout)
+    return { manifest: existing, isNew: false }
+  }
+  const found = DATABASE_FILES.filter((name) => existsSync(join(layout.dir, name)))
+  if (found.length > 0) {
+    throw new CorruptionError(
+      `${layout.manifest} is missing but ${found.join(', ')} exist: the directory held a database; restore azoth.json or a backup`,
+      { details: { where: layout.manifest, found } },
+    )
   }
   if (!create)
     throw new AzothError('NOT_FOUND', `no Azoth database in ${layout.dir}`, { details: { path: layout.dir } })
-  try {
-    mkdirSync(layout.dir, { recursive: true })
-  } catch (e) {
-    throw new AzothError('IO', `cannot create ${layout.dir}`, { cause: e, details: { path: layout.dir } })
-  }
   const manifest: DatabaseManifest = {
     format: LAYOUT_FORMAT_VERSION,
     eventLog: requested ?? 'lmdb',
     createdAt: new Date().toISOString(),
   }
-  writeManifest(layout, manifest)
-  return manifest
+  return { manifest, isNew: true }
 }
 
-/** Writes `azoth.json` atomically (temp file + rename). */
+/** What a database directory holds besides `azoth.json` and `LOCK`. */
+export const DATABASE_FILES = [
+  'canonical',
+  'events',
+  'projection.db',
+  'projection.db-wal',
+  'projection.db-shm',
+] as const
+
+/**
+ * The canonical store must be there when `azoth.json` is. The store checks it too (`mustExist`),
+ * but the file log opens first and may repair its tail: checked here, a missing store fails the
+ * open before any file is touched.
+ */
+function checkCanonicalPresent(layout: Layout): void {
+  const dataFile = join(layout.canonical, 'data.mdb')
+  let size: number
+  try {
+    size = statSync(dataFile).size
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new AzothError('IO', `cannot read ${dataFile}`, { cause: e, details: { path: dataFile } })
+    }
+    size = -1
+  }
+  if (size <= 0) {
+    throw new CorruptionError(
+      `the canonical store of ${layout.dir} is ${size < 0 ? 'missing' : 'empty'} (${dataFile}) while azoth.json says a database exists`,
+      { details: { where: dataFile } },
+    )
+  }
+}
+
+/**
+ * Writes `azoth.json` atomically and durably (temp file, fsync, rename, directory fsync): it is what
+ * proves the database exists, so it must not vanish in a power loss after the open succeeded.
+ */
 export function writeManifest(layout: Layout, manifest: DatabaseManifest): void {
   const tmp = `${layout.manifest}.tmp`
   try {
     writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
+    syncPath(tmp)
     renameSync(tmp, layout.manifest)
+    syncPath(layout.dir)
   } catch (e) {
+    rmSync(tmp, { force: true })
     throw new AzothError('IO', `cannot write ${layout.manifest}`, {
       cause: e,
-      details: { path: layout.manifest },
+      details: { path: layout.manifest, errno: (e as NodeJS.ErrnoException).code },
     })
+  }
+}
+
+function syncPath(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
   }
 }

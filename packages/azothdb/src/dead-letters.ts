@@ -1,4 +1,5 @@
 import type { DeadLetter } from '@azothdb/core'
+import { checkArgument, rules } from '@azothdb/core/internal'
 import type { DeadLetterRetryResult } from '@azothdb/projector'
 import type { SqlProjection } from './sql-projection.js'
 
@@ -20,35 +21,42 @@ export class DeadLetters {
   }
 
   /** Up to `limit` rows (default 100), oldest first; or filter with a query. */
-  list(
+  async list(
     limit: number | { projector?: string; status?: DeadLetter['status']; limit?: number } = 100,
   ): Promise<DeadLetter[]> {
-    const query = typeof limit === 'number' ? { limit } : limit
+    const query =
+      typeof limit === 'number' ? { limit: checkArgument('limit', limit, rules.positiveInteger) } : limit
+    checkArgument('query', query, rules.object)
     return this.#projection.store.deadLetters.list(query)
   }
 
   /** One row by id. */
-  get(id: number): Promise<DeadLetter | undefined> {
+  async get(id: number): Promise<DeadLetter | undefined> {
+    checkArgument('id', id, rules.positiveInteger)
     return this.#projection.store.deadLetters.get(id)
   }
 
   /** How many rows, optionally of one projector or status. */
-  count(query: { projector?: string; status?: DeadLetter['status'] } = {}): Promise<number> {
+  async count(query: { projector?: string; status?: DeadLetter['status'] } = {}): Promise<number> {
+    checkArgument('query', query, rules.object)
     return this.#projection.store.deadLetters.count(query)
   }
 
   /** Re-applies the event now through its projector's handlers; on success the row is removed. */
-  retry(id: number): Promise<DeadLetterRetryResult> {
+  async retry(id: number): Promise<DeadLetterRetryResult> {
+    checkArgument('id', id, rules.positiveInteger)
     return this.#projection.retryDeadLetter(id)
   }
 
   /** Makes the row due for the automatic replayer right away. */
-  markRetry(id: number): Promise<boolean> {
+  async markRetry(id: number): Promise<boolean> {
+    checkArgument('id', id, rules.positiveInteger)
     return this.#projection.store.deadLetters.markRetry(id, this.#now())
   }
 
   /** Deletes a row; false when there was none. */
-  remove(id: number): Promise<boolean> {
+  async remove(id: number): Promise<boolean> {
+    checkArgument('id', id, rules.positiveInteger)
     return this.#projection.store.deadLetters.remove(id)
   }
 }

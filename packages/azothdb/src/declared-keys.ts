@@ -1,5 +1,5 @@
 import { AzothError, type Key } from '@azothdb/core'
-import { keyId, keyToString, streamNameBytes } from '@azothdb/core/internal'
+import { checkArgument, keyId, keyToString, rules, streamNameBytes } from '@azothdb/core/internal'
 
 /** How a transaction declared a key: exclusive keys may be written, shared ones only read. */
 export enum Access {
@@ -15,11 +15,7 @@ export class DeclaredKeys {
   private streams: Set<string> | undefined
 
   add(key: Key, access: Access): void {
-    if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
-      throw new AzothError('INVALID_ARGUMENT', 'keys must be strings or Uint8Arrays', {
-        details: { key: String(key) },
-      })
-    }
+    if (typeof key !== 'string' && !(key instanceof Uint8Array)) checkArgument('key', key, rules.key)
     const id = keyId(key)
     const had = this.access.get(id)
     if (had === undefined) {
@@ -33,6 +29,8 @@ export class DeclaredKeys {
 
   /** Raises `UNDECLARED_KEY` unless the key was declared (for writing, when `write`). */
   check(key: Key, write: boolean): void {
+    // Inline on the hot path (every read and write of execute); the rule only words the error.
+    if (typeof key !== 'string' && !(key instanceof Uint8Array)) checkArgument('key', key, rules.key)
     const access = this.access.get(keyId(key))
     if (access === undefined) {
       throw new AzothError(

@@ -1,4 +1,5 @@
 import { type AzothEvent, decodeEvent, type EventRange, type EventSource } from '@azothdb/core'
+import { type Rule, rules } from '@azothdb/core/internal'
 
 /** Bounds of `db.events()`: inclusive ids and a count. */
 export interface EventQuery {
@@ -8,6 +9,18 @@ export interface EventQuery {
   readonly to?: number
   /** Most events to return. */
   readonly limit?: number
+}
+
+const COUNT_OR_INFINITY: Rule<number> = {
+  expected: 'an integer of at least 0, or Infinity',
+  test: (v): v is number => v === Number.POSITIVE_INFINITY || rules.nonNegativeInteger.test(v),
+}
+
+/** The fields of an {@link EventQuery}, checked when `db.events()` is called (not at the first read). */
+export const EVENT_QUERY_FIELDS = {
+  from: rules.nonNegativeInteger,
+  to: COUNT_OR_INFINITY,
+  limit: COUNT_OR_INFINITY,
 }
 
 /** Decodes stored events lazily, in id order. */

@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   type EventMetadata,
   type Key,
   type StreamAppendOutcome,
@@ -6,6 +7,7 @@ import {
   TypedValue,
   type WriteContext,
 } from '@azothdb/core'
+import { checkArgument, rules } from '@azothdb/core/internal'
 import type { DeclaredKeys } from './declared-keys.js'
 import { requiredValue } from './required-value.js'
 import { expectedVersionOf } from './stream-append.js'
@@ -49,52 +51,84 @@ export interface ExecuteContext {
   ): StreamAppendOutcome
 }
 
-/** The ExecuteContext of one transaction over the writer's context, enforcing declared keys. */
+/**
+ * The ExecuteContext of one transaction over the writer's context, enforcing declared keys. It
+ * dies when its `execute` returns: the writer's context is shared by the whole group, so a context
+ * leaked into a `.then` or another transaction would otherwise write keys nobody declared, or
+ * nothing at all, without a word.
+ */
 export class DeclaredExecuteContext implements ExecuteContext {
-  constructor(
-    private readonly ctx: WriteContext,
-    private readonly declared: DeclaredKeys,
-  ) {}
+  readonly #ctx: WriteContext
+  readonly #declared: DeclaredKeys
+  #live = true
+
+  constructor(ctx: WriteContext, declared: DeclaredKeys) {
+    this.#ctx = ctx
+    this.#declared = declared
+  }
+
+  /** Called by the transaction once its `execute` returned or threw: every later call raises `CLOSED`. */
+  end(): void {
+    this.#live = false
+  }
+
+  #checkLive(): void {
+    if (!this.#live) throw new ClosedError("this transaction's context (its execute has returned)")
+  }
 
   get(key: Key): TypedValue {
     return requiredValue(key, this.getOpt(key))
   }
 
   getOpt(key: Key): TypedValue | undefined {
-    this.declared.check(key, false)
-    return this.ctx.get(key)
+    this.#checkLive()
+    this.#declared.check(key, false)
+    return this.#ctx.get(key)
   }
 
   exists(key: Key): boolean {
-    this.declared.check(key, false)
-    return this.ctx.exists(key)
+    this.#checkLive()
+    this.#declared.check(key, false)
+    return this.#ctx.exists(key)
   }
 
   set(key: Key, value: ValueInput): void {
-    this.declared.check(key, true)
-    this.ctx.put(key, TypedValue.of(value))
+    this.#checkLive()
+    this.#declared.check(key, true)
+    this.#ctx.put(key, TypedValue.of(value))
   }
 
   delete(key: Key): void {
-    this.declared.check(key, true)
-    this.ctx.delete(key)
+    this.#checkLive()
+    this.#declared.check(key, true)
+    this.#ctx.delete(key)
   }
 
   update(key: Key, fn: (old: TypedValue | undefined) => ValueInput): void {
-    this.declared.check(key, true)
-    this.ctx.put(key, TypedValue.of(fn(this.ctx.get(key))))
+    this.#checkLive()
+    this.#declared.check(key, true)
+    if (typeof fn !== 'function') checkArgument('fn', fn, rules.function)
+    this.#ctx.put(key, TypedValue.of(fn(this.#ctx.get(key))))
   }
 
   log(type: string, payload: unknown = null, metadata?: EventMetadata): void {
-    this.ctx.appendEvent(type, payload, metadata)
+    this.#checkLive()
+    this.#ctx.appendEvent(type, payload, metadata)
   }
 
   logMany(events: Iterable<readonly [type: string, payload?: unknown, metadata?: EventMetadata]>): void {
-    for (const [type, payload, metadata] of events) this.ctx.appendEvent(type, payload ?? null, metadata)
+    this.#checkLive()
+    checkArgument('events', events, rules.iterable)
+    for (const entry of events) {
+      checkArgument('each event of logMany', entry, rules.array)
+      const [type, payload, metadata] = entry
+      this.#ctx.appendEvent(type, payload ?? null, metadata)
+    }
   }
 
   logBytes(bytes: Uint8Array, type = 'bytes', metadata?: EventMetadata): void {
-    this.ctx.appendRawEvent(type, bytes, metadata)
+    this.#checkLive()
+    this.#ctx.appendRawEvent(type, bytes, metadata)
   }
 
   appendToStream(
@@ -102,7 +136,8 @@ export class DeclaredExecuteContext implements ExecuteContext {
     events: readonly StreamEventInput[],
     options?: AppendToStreamOptions,
   ): StreamAppendOutcome {
-    this.declared.checkStream(stream)
-    return this.ctx.appendToStream(stream, events, expectedVersionOf(options))
+    this.#checkLive()
+    this.#declared.checkStream(stream)
+    return this.#ctx.appendToStream(stream, events, expectedVersionOf(options))
   }
 }

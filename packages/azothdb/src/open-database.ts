@@ -1,14 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { AzothError } from '@azothdb/core'
-import { acquireProcessLock, type ProcessLock } from '@azothdb/core/internal'
+import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
 import { type FileEventLog, openFileEventLog } from '@azothdb/store-filelog'
 import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import {
+  DATABASE_FILES,
   type DatabaseManifest,
   type Layout,
   layoutOf,
-  prepareLayout,
-  readManifest,
+  planManifest,
+  writeManifest,
 } from './database-layout.js'
 import type { ResolvedAzothOptions } from './options.js'
 import { SqlProjection } from './sql-projection.js'
@@ -30,32 +32,74 @@ function notFound(dir: string): AzothError {
   return new AzothError('NOT_FOUND', `no Azoth database in ${dir}`, { details: { path: dir } })
 }
 
-/** Opens (creating when `options.create`) a database for writing: the directory lock first, then the stores. */
+/**
+ * Opens (creating when `options.create`) a database for writing: the directory lock first, then
+ * the stores. An open that fails changes no file: everything that can be checked without writing
+ * is checked first, and what a failed open of a new database created is removed again.
+ * `azoth.json` is written last, once a new database's stores are open.
+ */
 export async function openWritable(dir: string, options: ResolvedAzothOptions): Promise<DatabaseParts> {
   const layout = layoutOf(dir)
+  let createdDir = false
   if (!existsSync(layout.dir)) {
     if (!options.create) throw notFound(layout.dir)
     try {
       mkdirSync(layout.dir, { recursive: true })
+      createdDir = true
     } catch (e) {
       throw new AzothError('IO', `cannot create ${layout.dir}`, { cause: e, details: { path: layout.dir } })
     }
   }
-  const lock = acquireProcessLock(layout.lock, `the database in ${layout.dir}`)
+  let lock: ProcessLock | undefined
+  let isNew = false
   try {
-    const manifest = prepareLayout(layout, options.eventLog, options.create)
-    return await openStores(layout, manifest, options, lock, false)
+    lock = acquireProcessLock(layout.lock, `the database in ${layout.dir}`)
+    const plan = planManifest(layout, options.eventLog, options.create)
+    isNew = plan.isNew
+    const parts = await openStores(layout, plan.manifest, options, lock, false, isNew)
+    if (isNew) {
+      try {
+        writeManifest(layout, plan.manifest)
+      } catch (e) {
+        await closeParts(parts, options)
+        throw e
+      }
+    }
+    return parts
   } catch (e) {
-    lock.release()
+    // Under the lock, nobody else can have created these files meanwhile.
+    if (createdDir) removeCreated([layout.dir], options)
+    else if (isNew)
+      removeCreated(
+        DATABASE_FILES.map((f) => join(layout.dir, f)),
+        options,
+      )
+    lock?.release()
     throw e
   }
+}
+
+/** Removes what a failed open created (logged when it cannot: the open's own error is the one to throw). */
+function removeCreated(paths: readonly string[], options: ResolvedAzothOptions): void {
+  for (const path of paths) {
+    try {
+      rmSync(path, { recursive: true, force: true })
+    } catch (e) {
+      options.logger.error({ err: toError(e), path }, 'could not remove what a failed open created')
+    }
+  }
+}
+
+async function closeParts(parts: DatabaseParts, options: ResolvedAzothOptions): Promise<void> {
+  const failed = (err: unknown) => options.logger.error({ err: toError(err) }, 'closing after a failed open')
+  await parts.projection.close().catch(failed)
+  await parts.store.close().catch(failed)
 }
 
 /** Opens an existing database for reading, also while a writer process holds it. */
 export async function openReadOnly(dir: string, options: ResolvedAzothOptions): Promise<DatabaseParts> {
   const layout = layoutOf(dir)
-  const manifest = readManifest(layout)
-  if (manifest === undefined) throw notFound(layout.dir)
+  const { manifest } = planManifest(layout, undefined, false)
   return openStores(layout, manifest, options, undefined, true)
 }
 
@@ -65,6 +109,7 @@ async function openStores(
   options: ResolvedAzothOptions,
   lock: ProcessLock | undefined,
   readOnly: boolean,
+  isNew = false,
 ): Promise<DatabaseParts> {
   const logger = options.logger
   let eventLog: FileEventLog | undefined
@@ -79,6 +124,8 @@ async function openStores(
     }
     store = await openLmdbStore(layout.canonical, {
       readOnly,
+      // azoth.json exists (a new database's is written after this open): a missing store is CORRUPTION.
+      mustExist: !isNew,
       durability: options.durability,
       limits: options.limits,
       clock: options.clock,

@@ -1,5 +1,13 @@
 import { type Clock, type Durability, type Limits, type Logger, systemClock } from '@azothdb/core'
-import { checkInteger, checkKnownFields, checkOneOf, resolveLimits } from '@azothdb/core/internal'
+import {
+  checkInteger,
+  checkKnownFields,
+  checkOneOf,
+  checkOption,
+  resolveLimits,
+  rules,
+  withMethods,
+} from '@azothdb/core/internal'
 import type { EventLogKind } from './database-layout.js'
 import { defaultLogger } from './default-logger.js'
 
@@ -49,24 +57,44 @@ const KNOWN = [
   'segmentBytes',
 ] as const
 
-/** Fills in defaults; a bad option raises `CONFIG` naming it. */
-export function resolveOptions(options: AzothOptions = {}): ResolvedAzothOptions {
-  checkKnownFields('Azoth.open', options, KNOWN)
+/** The options `Azoth.openReadOnly` takes: a read-only open neither creates nor chooses a backend. */
+export const READ_ONLY_OPTIONS = KNOWN.filter((f) => f !== 'create' && f !== 'eventLog')
+
+/** The options `Azoth.restoreFrom` takes: the backup says which event log the database has. */
+export const RESTORE_OPTIONS = KNOWN.filter((f) => f !== 'eventLog')
+
+const CLOCK = withMethods<Clock>('a Clock (with now() and sleep())', ['now', 'sleep'])
+const LOGGER = withMethods<Logger>('a Logger (pino-compatible: trace, debug, info, warn, error, child)', [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'child',
+])
+
+/**
+ * Fills in defaults; a bad option (or options that are not an object, or a field `what` does not
+ * take) raises `CONFIG` naming it, before anything touches the disk.
+ */
+export function resolveOptions(
+  what: string,
+  options: unknown,
+  known: readonly string[] = KNOWN,
+): ResolvedAzothOptions {
+  checkKnownFields(what, options, known)
+  const o = (options ?? {}) as AzothOptions
   return {
     eventLog:
-      options.eventLog === undefined
-        ? undefined
-        : checkOneOf('eventLog', options.eventLog, ['lmdb', 'file'] as const),
-    durability: checkOneOf('durability', options.durability ?? 'sync', ['sync', 'relaxed'] as const),
-    stripes: checkInteger('stripes', options.stripes ?? 16_384, 1, 1 << 20),
-    lockTimeoutMs: checkInteger('lockTimeoutMs', options.lockTimeoutMs ?? 5000, 0),
-    clock: options.clock ?? systemClock,
-    logger: options.logger ?? defaultLogger(),
-    limits: resolveLimits(options.limits),
-    create: options.create ?? true,
+      o.eventLog === undefined ? undefined : checkOneOf('eventLog', o.eventLog, ['lmdb', 'file'] as const),
+    durability: checkOneOf('durability', o.durability ?? 'sync', ['sync', 'relaxed'] as const),
+    stripes: checkInteger('stripes', o.stripes ?? 16_384, 1, 1 << 20),
+    lockTimeoutMs: checkInteger('lockTimeoutMs', o.lockTimeoutMs ?? 5000, 0),
+    clock: o.clock === undefined ? systemClock : checkOption('clock', o.clock, CLOCK),
+    logger: o.logger === undefined ? defaultLogger() : checkOption('logger', o.logger, LOGGER),
+    limits: resolveLimits(o.limits),
+    create: o.create === undefined ? true : checkOption('create', o.create, rules.boolean),
     segmentBytes:
-      options.segmentBytes === undefined
-        ? undefined
-        : checkInteger('segmentBytes', options.segmentBytes, 4096),
+      o.segmentBytes === undefined ? undefined : checkInteger('segmentBytes', o.segmentBytes, 4096),
   }
 }

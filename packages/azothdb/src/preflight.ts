@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   ConflictError,
   decodeTypedValue,
   isAzothError,
@@ -33,6 +34,8 @@ export interface PreflightContext {
  */
 export class PreflightReads implements PreflightContext {
   private readonly seen = new Map<string, { key: Key; bytes: Uint8Array | undefined }>()
+  // A validator may keep its context past the preflight (a `.then`, a timer): it reads nothing then.
+  #live = true
 
   constructor(
     private readonly state: CommittedState,
@@ -41,6 +44,7 @@ export class PreflightReads implements PreflightContext {
 
   /** Reads a key for a require* check (declared by that check). */
   read(key: Key): TypedValue | undefined {
+    this.#checkLive()
     const id = keyId(key)
     let entry = this.seen.get(id)
     if (entry === undefined) {
@@ -55,6 +59,7 @@ export class PreflightReads implements PreflightContext {
   }
 
   getOpt(key: Key): TypedValue | undefined {
+    this.#checkLive()
     this.declared.check(key, false)
     return this.read(key)
   }
@@ -65,6 +70,15 @@ export class PreflightReads implements PreflightContext {
 
   get size(): number {
     return this.seen.size
+  }
+
+  #checkLive(): void {
+    if (!this.#live) throw new ClosedError("this transaction's preflight context (its preflight has ended)")
+  }
+
+  /** Ends the preflight: reads through this context raise `CLOSED` from now on. */
+  end(): void {
+    this.#live = false
   }
 
   /** In the writer: raises `CONFLICT` when a key read in preflight no longer holds what was seen. */

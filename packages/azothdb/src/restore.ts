@@ -1,40 +1,206 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { AzothError, CorruptionError } from '@azothdb/core'
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { AzothError, CorruptionError, isAzothError, type Logger } from '@azothdb/core'
+import { checkArgument, rules, toError } from '@azothdb/core/internal'
 import { type BackupManifest, readBackupManifest } from './backup-manifest.js'
 import { sha256File } from './file-checksums.js'
+import { type DatabaseParts, openWritable } from './open-database.js'
+import type { ResolvedAzothOptions } from './options.js'
 
 /**
- * Checks every file of a backup against its manifest (presence, size, SHA-256) and copies it into
- * an empty `targetDir`. A damaged backup is refused with `CORRUPTION` naming the file, before
- * anything is copied. Returns the manifest.
+ * Checks a backup or restore target up front: a path naming a missing or empty directory.
+ * Returns it resolved; anything else is `INVALID_ARGUMENT`, before anything is written.
  */
-export async function restoreFiles(backupDir: string, targetDir: string) {
-  const manifest = readBackupManifest(backupDir)
-  checkCompleteness(backupDir, manifest)
-  for (const file of manifest.files) {
-    const path = join(backupDir, file.path)
-    if (!existsSync(path)) {
-      throw new CorruptionError(`backup file ${file.path} is missing`, { details: { where: path } })
+export function checkTargetDir(name: string, dir: unknown): string {
+  const target = resolve(checkArgument(name, dir, rules.path))
+  let entries: string[] | undefined
+  try {
+    entries = statSync(target).isDirectory() ? readdirSync(target) : undefined
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return target
+    throw new AzothError('IO', `cannot read ${target}`, { cause: e, details: { path: target } })
+  }
+  if (entries === undefined || entries.length > 0) {
+    throw new AzothError(
+      'INVALID_ARGUMENT',
+      `${name} ${target} must be an empty directory or not exist; it is ${entries === undefined ? 'a file' : 'not empty'}`,
+      { details: { argument: name, path: target } },
+    )
+  }
+  return target
+}
+
+/**
+ * Restores a verified backup at `target` (see {@link stageRestore}): the staged database is opened
+ * where it was built and its head and state digest checked against the manifest before it is
+ * published; then it is opened at `target` for the caller.
+ */
+export async function restoreDatabase(
+  backupDir: string,
+  target: string,
+  options: ResolvedAzothOptions,
+): Promise<DatabaseParts> {
+  const { staging, manifest } = await stageRestore(backupDir, target, options.logger)
+  const opening = { ...options, eventLog: manifest.eventLog, create: false }
+  try {
+    const staged = await openWritable(staging, opening)
+    let matches = false
+    try {
+      matches =
+        staged.store.head() === manifest.sealedEventId && staged.store.stateDigest() === manifest.stateDigest
+    } finally {
+      try {
+        await staged.projection.close()
+        await staged.store.close()
+      } finally {
+        staged.lock?.release()
+      }
     }
-    if (statSync(path).size !== file.bytes || (await sha256File(path)) !== file.sha256) {
-      throw new CorruptionError(`backup file ${file.path} does not match its checksum`, {
-        details: { where: path },
+    if (!matches) {
+      throw new CorruptionError('the restored database does not match its backup manifest', {
+        details: { where: backupDir, head: manifest.sealedEventId },
       })
     }
+    publishRestore(staging, target)
+  } catch (e) {
+    discardStaging(staging, options.logger)
+    throw e
   }
-  const target = resolve(targetDir)
-  if (existsSync(target) && readdirSync(target).length > 0) {
-    throw new AzothError('INVALID_ARGUMENT', `restore target ${target} is not empty`, {
-      details: { path: target },
+  return openWritable(target, opening)
+}
+
+/** Prefix of the sibling directory a restore builds in; the pid says whether its builder still lives. */
+function stagingPrefix(target: string): string {
+  return join(dirname(target), `.${basename(target)}.restoring-`)
+}
+
+/**
+ * Verifies a backup against its manifest (presence, size, SHA-256: `CORRUPTION` naming the file)
+ * and builds the database in a temporary sibling of `target`: every file copied, checked again,
+ * and synced. Returns the staging directory, which the caller opens to verify and then publishes
+ * with {@link publishRestore}; nothing is ever written at `target` itself, so a restore killed at
+ * any point leaves `target` missing (or as empty as it was).
+ */
+async function stageRestore(
+  backupDir: string,
+  target: string,
+  logger: Logger,
+): Promise<{ staging: string; manifest: BackupManifest }> {
+  const manifest = readBackupManifest(backupDir)
+  checkCompleteness(backupDir, manifest)
+  for (const file of manifest.files) await checkFile(join(backupDir, file.path), file, 'backup')
+  removeAbandonedStaging(target, logger)
+  const staging = `${stagingPrefix(target)}${process.pid}-${Date.now().toString(36)}`
+  try {
+    mkdirSync(staging, { recursive: true })
+    for (const file of manifest.files) {
+      const to = join(staging, file.path)
+      mkdirSync(dirname(to), { recursive: true })
+      copyFileSync(join(backupDir, file.path), to)
+      await checkFile(to, file, 'restored')
+      syncPath(to)
+    }
+    for (const dir of new Set(manifest.files.map((f) => dirname(join(staging, f.path))))) syncPath(dir)
+    syncPath(staging)
+  } catch (e) {
+    discardStaging(staging, logger)
+    if (isAzothError(e)) throw e
+    throw new AzothError('IO', `cannot build the restored database in ${staging}`, {
+      cause: e,
+      details: { path: staging },
     })
   }
-  for (const file of manifest.files) {
-    const to = join(target, file.path)
-    mkdirSync(dirname(to), { recursive: true })
-    copyFileSync(join(backupDir, file.path), to)
+  return { staging, manifest }
+}
+
+/** Moves a verified staging directory to `target` in one rename, and makes the rename durable. */
+function publishRestore(staging: string, target: string): void {
+  // `checkTargetDir` ran before the copy; a target filled since then fails the rename (ENOTEMPTY).
+  try {
+    renameSync(staging, target)
+    syncPath(dirname(target))
+  } catch (e) {
+    throw new AzothError('IO', `cannot move the restored database to ${target}`, {
+      cause: e,
+      details: { path: target, errno: (e as NodeJS.ErrnoException).code },
+    })
   }
-  return manifest
+}
+
+/** Removes a staging directory after a failure (logged, never thrown: the first error is the one to report). */
+function discardStaging(staging: string, logger: Logger): void {
+  try {
+    rmSync(staging, { recursive: true, force: true })
+  } catch (e) {
+    logger.error(
+      { err: toError(e), path: staging },
+      'could not remove the staging directory of a failed restore',
+    )
+  }
+}
+
+/** Staging directories left by restores that were killed: their process is gone. */
+function removeAbandonedStaging(target: string, logger: Logger): void {
+  const prefix = basename(stagingPrefix(target))
+  let siblings: string[]
+  try {
+    siblings = readdirSync(dirname(target))
+  } catch {
+    return // the parent does not exist yet: nothing was left there
+  }
+  for (const name of siblings) {
+    if (!name.startsWith(prefix)) continue
+    const pid = Number.parseInt(name.slice(prefix.length), 10)
+    if (Number.isSafeInteger(pid) && pid !== process.pid && isAlive(pid)) continue
+    logger.warn({ path: join(dirname(target), name) }, 'removing what a killed restore left')
+    discardStaging(join(dirname(target), name), logger)
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function checkFile(
+  path: string,
+  file: BackupManifest['files'][number],
+  what: 'backup' | 'restored',
+): Promise<void> {
+  if (!existsSync(path)) {
+    throw new CorruptionError(`${what} file ${file.path} is missing`, { details: { where: path } })
+  }
+  if (statSync(path).size !== file.bytes || (await sha256File(path)) !== file.sha256) {
+    throw new CorruptionError(`${what} file ${file.path} does not match its checksum`, {
+      details: { where: path },
+    })
+  }
+}
+
+/** fsync of a file or a directory (a directory's fsync makes the names in it durable). */
+function syncPath(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** Files every backup must list: a manifest that drops one describes an incomplete backup. */

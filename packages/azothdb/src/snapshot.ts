@@ -1,5 +1,9 @@
 import type { Key, ScanOptions, StateEntry, StateSnapshot, TypedValue } from '@azothdb/core'
+import { checkArgument, checkArgumentFields, rules } from '@azothdb/core/internal'
 import { requiredValue } from './required-value.js'
+
+/** The fields of `ScanOptions`: a typo or a bad limit must not silently mean "everything". */
+export const SCAN_OPTION_FIELDS = { limit: rules.nonNegativeInteger, reverse: rules.boolean }
 
 /**
  * A consistent read view of the committed state, from {@link Azoth.snapshot}: every read sees the
@@ -37,11 +41,16 @@ export class Snapshot implements Disposable {
 
   /** Entries whose key starts with `prefix`, in key order, lazily, as of the snapshot. */
   scan(prefix: Key, options?: ScanOptions): IterableIterator<StateEntry> {
+    checkArgument('prefix', prefix, rules.key)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#view.scan(prefix, options)
   }
 
   /** Entries with `start <= key < end`, in key order, lazily, as of the snapshot. */
   range(start: Key, end: Key, options?: ScanOptions): IterableIterator<StateEntry> {
+    checkArgument('start', start, rules.key)
+    checkArgument('end', end, rules.key)
+    checkArgumentFields('options', options, SCAN_OPTION_FIELDS)
     return this.#view.range(start, end, options)
   }
 

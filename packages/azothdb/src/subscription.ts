@@ -1,12 +1,5 @@
-import {
-  AzothError,
-  type AzothEvent,
-  type Clock,
-  ClosedError,
-  decodeEvent,
-  type EventSource,
-} from '@azothdb/core'
-import { HeadFollower } from '@azothdb/core/internal'
+import { type AzothEvent, type Clock, ClosedError, decodeEvent, type EventSource } from '@azothdb/core'
+import { checkArgumentFields, HeadFollower, rules } from '@azothdb/core/internal'
 import { type EventFilterOptions, eventFilter } from './event-filter.js'
 
 /** Options of `db.subscribe`; the filters (`eventTypes`, `streams`, `streamPrefix`) skip events unread. */
@@ -21,6 +14,16 @@ export interface SubscribeOptions extends EventFilterOptions {
    * defaults to 100.
    */
   readonly pollIntervalMs?: number
+}
+
+const SUBSCRIBE_OPTION_FIELDS = {
+  from: rules.positiveInteger,
+  batchSize: rules.positiveInteger,
+  pollIntervalMs: rules.positiveNumber,
+  // The filter's fields: eventFilter() checks their contents.
+  eventTypes: rules.array,
+  streams: rules.array,
+  streamPrefix: rules.string,
 }
 
 /**
@@ -61,27 +64,10 @@ export class Subscription implements AsyncIterable<AzothEvent> {
   ) {
     this.#source = source
     this.#onClose = onClose
+    checkArgumentFields('subscribe options', options, SUBSCRIBE_OPTION_FIELDS)
     const from = options.from ?? source.head() + 1
-    if (!Number.isSafeInteger(from) || from < 1) {
-      throw new AzothError(
-        'INVALID_ARGUMENT',
-        `subscribe: from must be an event id >= 1, got ${String(from)}`,
-      )
-    }
     const batchSize = options.batchSize ?? 256
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new AzothError(
-        'INVALID_ARGUMENT',
-        `subscribe: batchSize must be a positive integer, got ${String(batchSize)}`,
-      )
-    }
     const poll = options.pollIntervalMs ?? defaultPollIntervalMs
-    if (poll !== undefined && !(Number.isFinite(poll) && poll > 0)) {
-      throw new AzothError(
-        'INVALID_ARGUMENT',
-        `subscribe: pollIntervalMs must be a positive number, got ${String(poll)}`,
-      )
-    }
     this.#filter = eventFilter(options)
     this.#next = from
     this.#batchSize = batchSize

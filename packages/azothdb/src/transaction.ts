@@ -1,5 +1,5 @@
 import { AzothError, type CommitResult, type Key, type TypedValue } from '@azothdb/core'
-import { keyToString, type StripeLease } from '@azothdb/core/internal'
+import { checkArgument, keyToString, rules, type StripeLease } from '@azothdb/core/internal'
 import { Access, DeclaredKeys } from './declared-keys.js'
 import { DeclaredExecuteContext, type ExecuteContext } from './execute-context.js'
 import { type PreflightContext, PreflightReads, runCheck } from './preflight.js'
@@ -76,7 +76,8 @@ export class Transaction {
   /** Declares keys the transaction may read and write (locked exclusively during preflight). */
   keys(keys: Iterable<Key>): this {
     this.#checkNotExecuted('keys')
-    for (const k of keys) this.#declared.add(k, Access.Exclusive)
+    for (const k of checkArgument('keys', keys, rules.iterable) as Iterable<Key>)
+      this.#declared.add(k, Access.Exclusive)
     return this
   }
 
@@ -93,29 +94,32 @@ export class Transaction {
   /** Declares keys the transaction only reads (shared locks; writing one raises `UNDECLARED_KEY`). */
   reads(keys: Iterable<Key>): this {
     this.#checkNotExecuted('reads')
-    for (const k of keys) this.#declared.add(k, Access.Shared)
+    for (const k of checkArgument('keys', keys, rules.iterable) as Iterable<Key>)
+      this.#declared.add(k, Access.Shared)
     return this
   }
 
   /** Checks a key's committed value in preflight: throw or return false to reject. Declares the key. */
-  require(
-    key: Key,
-    check: (value: TypedValue | undefined) => unknown,
-    name = `require(${keyToString(key)})`,
-  ): this {
+  require(key: Key, check: (value: TypedValue | undefined) => unknown, name?: string): this {
     this.#checkNotExecuted('require')
+    checkArgument('key', key, rules.key)
+    checkArgument('check', check, rules.function)
+    const label =
+      name === undefined ? `require(${keyToString(key)})` : checkArgument('name', name, rules.string)
     this.#declared.add(key, Access.Exclusive)
-    ;(this.#checks ??= []).push({ kind: 'require', key, name, fn: check })
+    ;(this.#checks ??= []).push({ kind: 'require', key, name: label, fn: check })
     return this
   }
 
   /** Requires the key to have a value. */
   requireExists(key: Key): this {
+    checkArgument('key', key, rules.key)
     return this.require(key, (v) => v !== undefined, `requireExists(${keyToString(key)})`)
   }
 
   /** Requires an i64/u256 value of at least `min` (a missing key fails). */
   requireMin(key: Key, min: bigint | number): this {
+    checkArgument('key', key, rules.key)
     const bound = toBigInt(min, 'requireMin bound')
     return this.require(
       key,
@@ -126,6 +130,7 @@ export class Transaction {
 
   /** Requires an i64/u256 value of at most `max` (a missing key fails). */
   requireMax(key: Key, max: bigint | number): this {
+    checkArgument('key', key, rules.key)
     const bound = toBigInt(max, 'requireMax bound')
     return this.require(
       key,
@@ -137,6 +142,7 @@ export class Transaction {
   /** An async check over declared keys (`ctx.get`, `getOpt`, `exists`): throw or return false to reject. */
   validate(fn: (ctx: PreflightContext) => unknown): this {
     this.#checkNotExecuted('validate')
+    checkArgument('fn', fn, rules.function)
     ;(this.#validators ??= []).push(fn)
     return this
   }
@@ -177,7 +183,11 @@ export class Transaction {
       lease = await pending
       if (this.#checks !== undefined || this.#validators !== undefined) {
         reads = new PreflightReads(this.#host.state, this.#declared)
-        await this.#preflight(reads)
+        try {
+          await this.#preflight(reads)
+        } finally {
+          reads.end()
+        }
       }
     } catch (e) {
       lease?.release()
@@ -198,7 +208,12 @@ export class Transaction {
     return host
       .commit((ctx) => {
         reads?.recheck(ctx)
-        return fn(new DeclaredExecuteContext(ctx, declared))
+        const context = new DeclaredExecuteContext(ctx, declared)
+        try {
+          return fn(context)
+        } finally {
+          context.end()
+        }
       })
       .then(
         (result: CommitResult<R>) => {

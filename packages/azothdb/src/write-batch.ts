@@ -6,6 +6,7 @@ import {
   TypedValue,
   type WriteContext,
 } from '@azothdb/core'
+import { checkArgument, rules } from '@azothdb/core/internal'
 import type { ValueInput } from './execute-context.js'
 
 type BatchOp =
@@ -42,26 +43,42 @@ export class WriteBatch {
     this.#commit = commit
   }
 
+  // commit() hands the writer this batch's operations: one added later would land in the commit
+  // already queued, or silently nowhere, depending on when the writer runs.
+  #checkNotCommitted(method: string): void {
+    if (this.#committed) {
+      throw new AzothError('INVALID_ARGUMENT', `${method}() cannot be called after commit()`, {
+        details: { method },
+      })
+    }
+  }
+
   /** Sets a key (plain values go through `TypedValue.of`). */
   put(key: Key, value: ValueInput): this {
+    this.#checkNotCommitted('put')
+    checkArgument('key', key, rules.key)
     this.#ops.push({ kind: 'put', key, value: TypedValue.of(value) })
     return this
   }
 
   /** Removes a key. */
   delete(key: Key): this {
+    this.#checkNotCommitted('delete')
+    checkArgument('key', key, rules.key)
     this.#ops.push({ kind: 'delete', key })
     return this
   }
 
   /** Appends an event with a CBOR payload. */
   appendEvent(type: string, payload: unknown = null, metadata?: EventMetadata): this {
+    this.#checkNotCommitted('appendEvent')
     this.#ops.push({ kind: 'event', type, payload, metadata })
     return this
   }
 
   /** Appends an event whose payload bytes are stored as they are. */
   appendBytes(type: string, payload: Uint8Array, metadata?: EventMetadata): this {
+    this.#checkNotCommitted('appendBytes')
     this.#ops.push({ kind: 'raw', type, payload, metadata })
     return this
   }

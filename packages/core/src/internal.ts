@@ -2,7 +2,19 @@
 // signatures here change without notice in any release (see the README).
 export { allocateBytes } from './byte-slab.js'
 export { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
-export { checkInteger, checkKnownFields, checkNumber, checkOneOf } from './config.js'
+export {
+  checkArgument,
+  checkArgumentFields,
+  checkInteger,
+  checkKnownFields,
+  checkNumber,
+  checkOneOf,
+  checkOption,
+  optional,
+  type Rule,
+  rules,
+  withMethods,
+} from './config.js'
 export {
   decodeEnvelopeHeader,
   decodeEnvelopePayload,

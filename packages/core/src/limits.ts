@@ -1,3 +1,4 @@
+import { checkKnownFields } from './config.js'
 import { AzothError, ConfigError } from './errors.js'
 
 /** Size limits enforced before anything is written. */
@@ -37,6 +38,7 @@ const HARD_MAX: Limits = Object.freeze({
 
 /** Fills in defaults and validates; a bad field raises `CONFIG` naming it. */
 export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
+  checkKnownFields('limits', partial, Object.keys(DEFAULT_LIMITS))
   const out = { ...DEFAULT_LIMITS, ...partial }
   for (const field of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
     const v = out[field]

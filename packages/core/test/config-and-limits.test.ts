@@ -1,13 +1,19 @@
 import { DEFAULT_LIMITS } from '@azothdb/core'
 import {
+  checkArgument,
+  checkArgumentFields,
   checkEventSize,
   checkInteger,
   checkKeySize,
   checkKnownFields,
   checkNumber,
   checkOneOf,
+  checkOption,
   checkValueSize,
+  optional,
   resolveLimits,
+  rules,
+  withMethods,
 } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError } from './helpers.js'
@@ -47,6 +53,12 @@ describe('resolveLimits', () => {
     expect(Object.is((e.details as { value: unknown }).value, value)).toBe(true)
     expect(e.message).toContain(`limits.${field}`)
     expect(e.message).toContain(String(value))
+  })
+
+  it('raises CONFIG for limits that are not an object or name an unknown field', () => {
+    for (const bad of ['x', null, 5, [1]]) expectAzothError(() => resolveLimits(bad as never), 'CONFIG')
+    const e = expectAzothError(() => resolveLimits({ maxKeys: 1 } as never), 'CONFIG')
+    expect(e.details).toEqual({ field: 'maxKeys' })
   })
 })
 
@@ -97,6 +109,47 @@ describe('config checks', () => {
     const e = expectAzothError(() => checkKnownFields('open()', { a: 1, durabilty: 'sync' }, ['a']), 'CONFIG')
     expect(e.details).toEqual({ field: 'durabilty' })
     expect(e.message).toContain('open()')
+  })
+
+  it('checkKnownFields refuses options that are not an object', () => {
+    for (const bad of [null, 5, 'x', [], true])
+      expectAzothError(() => checkKnownFields('open()', bad, ['a']), 'CONFIG')
+  })
+
+  it('one rule checks an option (CONFIG) or an argument (INVALID_ARGUMENT), naming it', () => {
+    expect(checkOption('create', true, rules.boolean)).toBe(true)
+    expect(checkArgument('dir', './db', rules.path)).toBe('./db')
+    const option = expectAzothError(() => checkOption('create', 'no', rules.boolean), 'CONFIG')
+    expect(option.details).toEqual({ field: 'create', value: "'no'" })
+    const argument = expectAzothError(() => checkArgument('dir', '', rules.path), 'INVALID_ARGUMENT')
+    expect(argument.details).toEqual({ argument: 'dir', value: "''" })
+    expectAzothError(() => checkArgument('dir', 'a\0b', rules.path), 'INVALID_ARGUMENT')
+    expectAzothError(() => checkArgument('keys', 'ab', rules.iterable), 'INVALID_ARGUMENT')
+    expect(checkArgument('keys', new Set(['a']), rules.iterable)).toBeInstanceOf(Set)
+    expectAzothError(() => checkArgument('id', 0, rules.positiveInteger), 'INVALID_ARGUMENT')
+    expectAzothError(() => checkArgument('key', 5, rules.key), 'INVALID_ARGUMENT')
+    expect(checkArgument('options', undefined, optional(rules.object))).toBeUndefined()
+    expectAzothError(() => checkArgument('options', null, optional(rules.object)), 'INVALID_ARGUMENT')
+    const clock = withMethods('a Clock', ['now', 'sleep'])
+    expectAzothError(() => checkOption('clock', { now: () => 0 }, clock), 'CONFIG')
+    expect(checkOption('clock', { now: () => 0, sleep: async () => {} }, clock)).toBeDefined()
+  })
+
+  it('checkArgumentFields names an unknown or bad field of a call-time option bag', () => {
+    const fields = { limit: rules.nonNegativeInteger, reverse: rules.boolean }
+    checkArgumentFields('options', undefined, fields)
+    checkArgumentFields('options', { limit: 0, reverse: undefined }, fields)
+    const unknown = expectAzothError(
+      () => checkArgumentFields('options', { lmit: 1 }, fields),
+      'INVALID_ARGUMENT',
+    )
+    expect(unknown.details).toEqual({ argument: 'options.lmit' })
+    const badLimit = expectAzothError(
+      () => checkArgumentFields('options', { limit: 'x' }, fields),
+      'INVALID_ARGUMENT',
+    )
+    expect(badLimit.details).toMatchObject({ argument: 'options.limit' })
+    expectAzothError(() => checkArgumentFields('options', null, fields), 'INVALID_ARGUMENT')
   })
 })
 

@@ -1,14 +1,20 @@
-import { copyFileSync, renameSync } from 'node:fs'
-import { AzothError, CorruptionError } from '@azothdb/core'
+import { closeSync, copyFileSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { AzothError, CorruptionError, isAzothError } from '@azothdb/core'
+import { checkArgument, rules } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
 import { removeSqliteFiles } from './sqlite-projection-store.js'
 
 /**
  * Replaces the projection file at `targetPath` (which must not be open) with a backup, after
  * checking it: a file that fails `PRAGMA integrity_check` or lacks the system tables is refused
- * with `CORRUPTION` and the target is left untouched.
+ * with `CORRUPTION` and the target is left untouched. The copy is written under a temporary name,
+ * synced and renamed over the target, so a restore killed mid-copy never leaves a partial file
+ * under the target's name.
  */
 export function restoreSqliteProjection(backupFile: string, targetPath: string): void {
+  checkArgument('backupFile', backupFile, rules.path)
+  checkArgument('targetPath', targetPath, rules.path)
   let db: Database.Database
   try {
     db = new Database(backupFile, { readonly: true, fileMustExist: true })
@@ -30,7 +36,27 @@ export function restoreSqliteProjection(backupFile: string, targetPath: string):
     db.close()
   }
   const temp = `${targetPath}.restoring`
-  copyFileSync(backupFile, temp)
-  removeSqliteFiles(targetPath)
-  renameSync(temp, targetPath)
+  try {
+    copyFileSync(backupFile, temp)
+    syncPath(temp)
+    removeSqliteFiles(targetPath)
+    renameSync(temp, targetPath)
+    syncPath(dirname(targetPath))
+  } catch (e) {
+    rmSync(temp, { force: true })
+    if (isAzothError(e)) throw e
+    throw new AzothError('IO', `cannot restore the projection into ${targetPath}`, {
+      cause: e,
+      details: { path: targetPath, errno: (e as NodeJS.ErrnoException).code },
+    })
+  }
+}
+
+function syncPath(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }

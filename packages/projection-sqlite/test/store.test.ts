@@ -351,6 +351,13 @@ describe('SqliteProjectionStore', () => {
     expect(() => restoreSqliteProjection(damaged, join(dir, 'other.db'))).toThrow(
       expect.objectContaining({ code: 'CORRUPTION' }),
     )
+    expect(() => restoreSqliteProjection(backupFile, '')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    )
+    // A target that cannot be written is IO, and leaves no temporary file behind.
+    expect(() => restoreSqliteProjection(backupFile, join(dir, 'missing', 'p.db'))).toThrow(
+      expect.objectContaining({ code: 'IO' }),
+    )
   })
 
   it('backs up consistent snapshots while transactions keep committing, and the source keeps working', async () => {

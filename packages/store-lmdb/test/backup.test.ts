@@ -90,5 +90,26 @@ describe('backup and restore', () => {
     expect(() => restoreLmdbStore(garbage, `${tempDir()}/t`)).toThrow(
       expect.objectContaining({ code: 'CORRUPTION' }),
     )
+    expect(() => restoreLmdbStore(b, '')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+  })
+
+  it('a restore killed mid-copy leaves no data.mdb; a rerun removes its leftover and restores', async () => {
+    const { existsSync, readFileSync, writeFileSync, mkdirSync } = await import('node:fs')
+    const store = await openLmdbStore(tempDir())
+    await store.commit((tx) => tx.appendEvent('one', {}))
+    const b = `${tempDir()}/b`
+    await store.backup(b)
+    await store.close()
+    // What a kill mid-copy leaves: the first part of the data file under the temporary name.
+    const target = `${tempDir()}/t`
+    mkdirSync(target)
+    writeFileSync(`${target}/data.mdb.restoring`, readFileSync(`${b}/data.mdb`).subarray(0, 4096))
+    expect(existsSync(`${target}/data.mdb`)).toBe(false)
+    await expect(openLmdbStore(target, { mustExist: true })).rejects.toMatchObject({ code: 'CORRUPTION' })
+    expect(restoreLmdbStore(b, target)).toBe(1)
+    expect(existsSync(`${target}/data.mdb.restoring`)).toBe(false)
+    const restored = await openLmdbStore(target, { mustExist: true })
+    expect(restored.head()).toBe(1)
+    await restored.close()
   })
 })
