@@ -115,12 +115,16 @@ async function openStores(
   let eventLog: FileEventLog | undefined
   let store: LmdbStore | undefined
   try {
-    if (manifest.eventLog === 'file') {
+    // The file log opens once LMDB's committed head is known, so a damaged log whose repair would
+    // cut committed events is refused (CORRUPTION) before anything is cut.
+    const openEventLog = async (committedHead: number) => {
       eventLog = await openFileEventLog(layout.events, {
         readOnly,
         logger,
+        committedHead,
         ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       })
+      return eventLog
     }
     store = await openLmdbStore(layout.canonical, {
       readOnly,
@@ -130,15 +134,14 @@ async function openStores(
       limits: options.limits,
       clock: options.clock,
       logger,
-      ...(eventLog ? { eventLog } : {}),
+      ...(manifest.eventLog === 'file' ? { eventLog: openEventLog } : {}),
     })
     const projection = SqlProjection.open(layout, store, options, readOnly)
     return { layout, manifest, options, store, eventLog, projection, lock, readOnly }
   } catch (e) {
+    // A failed openLmdbStore has closed the log it opened; a later failure leaves both open here.
     if (store)
       await store.close().catch((err: unknown) => logger.error({ err }, 'closing after a failed open'))
-    else if (eventLog)
-      await eventLog.close().catch((err: unknown) => logger.error({ err }, 'closing after a failed open'))
     throw e
   }
 }

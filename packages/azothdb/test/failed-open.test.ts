@@ -112,6 +112,29 @@ const DAMAGES: Record<string, Damage> = {
 
 const noTmpfs = cannotMountTmpfs()
 
+// The file log repairs a torn tail on open; a tail that holds committed events is damage, not a
+// torn write: the log opens with LMDB's committed head and refuses before it cuts anything.
+it('a file log missing committed events at its end: CORRUPTION, nothing cut, for writers and readers', async () => {
+  const { dir, fingerprint } = await seeded('file')
+  const segments = readdirSync(join(dir, 'events')).filter((f) => f.endsWith('.seg'))
+  const newest = join(dir, 'events', segments.sort().at(-1)!)
+  const undo = keepBytes(newest)
+  truncateSync(newest, readFileSync(newest).length - 3)
+  // LMDB has opened here (the head is read from it), and opening an environment rewrites its
+  // reader table, data.mdb-lock: that file aside, nothing may change.
+  const files = () => {
+    const { 'canonical/data.mdb-lock': _readerTable, ...rest } = filesOf(dir)
+    return rest
+  }
+  const before = files()
+  await expectCode(Azoth.open(dir), 'CORRUPTION')
+  await expectCode(Azoth.openReadOnly(dir), 'CORRUPTION')
+  expect(files()).toEqual(before)
+  undo()
+  await using db = await Azoth.open(dir)
+  expect({ head: db.head(), digest: db.stateDigest() }).toEqual(fingerprint)
+})
+
 describe.each(['lmdb', 'file'] as const)('a failed open changes no file (eventLog %s)', (eventLog) => {
   it.each(Object.entries(DAMAGES))('%s', async (_, damage) => {
     const { dir, fingerprint } = await seeded(eventLog)

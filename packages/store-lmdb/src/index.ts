@@ -1,6 +1,6 @@
 export type { LmdbStore } from './lmdb-store.js'
 export { STORE_FORMAT_VERSION } from './meta.js'
 export { openLmdbStore, WRITER_LOCK_FILE } from './open-store.js'
-export type { LmdbStoreOptions } from './options.js'
+export type { EventLogOpener, LmdbStoreOptions } from './options.js'
 export { DATA_FILE } from './store-backup.js'
 export { restoreLmdbStore } from './store-restore.js'

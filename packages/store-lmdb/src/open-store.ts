@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { AzothError, CorruptionError, isAzothError } from '@azothdb/core'
+import { AzothError, CorruptionError, type EventLog, isAzothError } from '@azothdb/core'
 import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
 import { checkDataFile } from './data-file-check.js'
 import { LmdbStore } from './lmdb-store.js'
@@ -109,6 +109,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
   let lock: ProcessLock | undefined
   let dbs: StoreDatabases | undefined
   let reserve: SpaceReserve | undefined
+  let eventLog: EventLog | undefined
   try {
     if (!opts.readOnly) lock = acquireProcessLock(join(path, WRITER_LOCK_FILE), `the store in ${path}`)
     dbs = openDatabases(dataFile, path, {
@@ -117,7 +118,11 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       mapSize: opts.mapSize,
       location: opts.eventLog ? 'external' : 'lmdb',
     })
-    if (opts.eventLog) await reconcileEventLog(dbs, opts.eventLog, path, opts.readOnly)
+    eventLog =
+      typeof opts.eventLog === 'function'
+        ? await opts.eventLog(readHead(dbs.meta, dbs.events))
+        : opts.eventLog
+    if (eventLog) await reconcileEventLog(dbs, eventLog, path, opts.readOnly)
     if (!opts.readOnly && opts.reserveSpace) reserve = openReserve(dataFile, dbs)
     return new LmdbStore({
       dir: path,
@@ -127,13 +132,18 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       limits: opts.limits,
       clock: opts.clock,
       logger: opts.logger.child({ component: 'store-lmdb' }),
-      eventLog: opts.eventLog,
+      eventLog,
       eventChunkBytes: opts.eventChunkBytes,
       lock,
       reserve,
     })
   } catch (e) {
     reserve?.close()
+    // A log this open opened is this open's to close; one the caller passed stays the caller's.
+    if (eventLog !== undefined && typeof opts.eventLog === 'function')
+      await eventLog
+        .close()
+        .catch((err: unknown) => opts.logger.error({ err }, 'closing after a failed open'))
     if (dbs) await dbs.env.close()
     // A failed open leaves the disk as it found it: what it created goes, but only under the writer
     // lock (without it, another writer may have created the same files meanwhile).
@@ -189,7 +199,7 @@ function undoCreation(
 /** The append-then-commit protocol: the log may run ahead of LMDB (cut it back), never behind. */
 async function reconcileEventLog(
   dbs: StoreDatabases,
-  log: NonNullable<LmdbStoreOptions['eventLog']>,
+  log: EventLog,
   dir: string,
   readOnly: boolean,
 ): Promise<void> {

@@ -2,6 +2,7 @@ import {
   type Clock,
   ConfigError,
   type Durability,
+  type EventId,
   type EventLog,
   type Limits,
   type Logger,
@@ -9,6 +10,9 @@ import {
   systemClock,
 } from '@azothdb/core'
 import { checkKnownFields, checkOneOf, resolveLimits } from '@azothdb/core/internal'
+
+/** Opens an external event log once the store knows its committed head (see `eventLog`). */
+export type EventLogOpener = (committedHead: EventId) => Promise<EventLog>
 
 /** Options of {@link openLmdbStore}. */
 export interface LmdbStoreOptions {
@@ -18,8 +22,12 @@ export interface LmdbStoreOptions {
   readonly readOnly?: boolean
   /** Create the directory when missing (default true; ignored for read-only opens). */
   readonly create?: boolean
-  /** Where events go: the built-in LMDB event log (default), or any `EventLog` (e.g. the file log). */
-  readonly eventLog?: EventLog
+  /**
+   * Where events go: the built-in LMDB event log (default), or any `EventLog` (e.g. the file log),
+   * or a function that opens one given the head LMDB committed: an opener lets a log that repairs
+   * itself on open refuse, instead of cutting, a tail that committed events need.
+   */
+  readonly eventLog?: EventLog | EventLogOpener
   /**
    * Size limits for keys, values and events; omitted fields keep `DEFAULT_LIMITS` from
    * `@azothdb/core`. A bad field raises `CONFIG`.
@@ -54,7 +62,7 @@ export interface ResolvedLmdbStoreOptions {
   readonly create: boolean
   readonly mustExist: boolean
   readonly reserveSpace: boolean
-  readonly eventLog: EventLog | undefined
+  readonly eventLog: EventLog | EventLogOpener | undefined
   readonly limits: Limits
   readonly clock: Clock
   readonly logger: Logger
