@@ -3,6 +3,7 @@
 export { allocateBytes } from './byte-slab.js'
 export { canonicalize, decodeCbor, encodeCbor } from './cbor.js'
 export { checkInteger, checkKnownFields, checkNumber, checkOneOf } from './config.js'
+export { CRC32C_TABLES, crc32c } from './crc32c.js'
 export {
   decodeEnvelopeHeader,
   decodeEnvelopePayload,

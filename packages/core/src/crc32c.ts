@@ -5,7 +5,7 @@
 const POLY = 0x82f63b78
 const T = buildTables()
 
-/** @internal The sixteen slice-by-16 tables, 256 entries each, table k at k * 256. */
+/** The sixteen slice-by-16 tables, 256 entries each, table k at k * 256. */
 export const CRC32C_TABLES: Readonly<Int32Array> = T
 
 function buildTables(): Int32Array {
