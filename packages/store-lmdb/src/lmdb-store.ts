@@ -26,7 +26,7 @@ import { CommitQueue } from './commit-queue.js'
 import { CommitState } from './commit-state.js'
 import { checkRange } from './event-range.js'
 import { EventsReader } from './events-reader.js'
-import { readFast } from './fast-read.js'
+import { readValue, readValueCopy } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
 import { settleFailedCommit } from './lmdb-commit.js'
 import { lookupKey } from './lookup-key.js'
@@ -122,14 +122,13 @@ export class LmdbStore implements CanonicalStore {
 
   get(key: Key): TypedValue | undefined {
     this.checkOpen()
-    const bytes = readFast(this.dbs.state, lookupKey(key, this.limits))
+    const bytes = readValue(this.dbs.state, lookupKey(key, this.limits))
     return bytes === undefined ? undefined : decodeTypedValue(bytes)
   }
 
   getBytes(key: Key): Uint8Array | undefined {
     this.checkOpen()
-    const value = this.dbs.state.getBinary(lookupKey(key, this.limits))
-    return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+    return readValueCopy(this.dbs.state, lookupKey(key, this.limits))
   }
 
   exists(key: Key): boolean {
