@@ -38,6 +38,8 @@ import { LmdbStateSnapshot } from './state-snapshot.js'
 import { copyBackup } from './store-backup.js'
 import type { StoreDatabases } from './store-databases.js'
 import { StoreIterator } from './store-iterator.js'
+import { verifyStore } from './store-verify.js'
+import type { VerifyReport } from './verify-report.js'
 
 /** Internal construction parameters; use {@link openLmdbStore}. */
 export interface LmdbStoreInit {
@@ -295,6 +297,21 @@ export class LmdbStore implements CanonicalStore {
   stateDigest(): string {
     this.checkOpen()
     return stateDigest(this.dbs.state)
+  }
+
+  /**
+   * Walks every state entry and every event up to the head (in LMDB, or the external event log)
+   * and checks each one's checksum, the gapless ids and LMDB's own entry count, reporting what is
+   * damaged and where instead of throwing. Runs in slices between which commits go on.
+   */
+  verify(): Promise<VerifyReport> {
+    this.checkOpen()
+    return verifyStore({
+      dbs: this.dbs,
+      external: this.eventLog,
+      head: () => this.head(),
+      isClosed: () => this.closed || this.closing !== undefined,
+    })
   }
 
   commitStats(): CommitStats {
