@@ -1,9 +1,10 @@
 import { join } from 'node:path'
-import { isAzothError, TypedValue } from '@azothdb/core'
+import { CorruptionError, type EventRange, type EventRecord, isAzothError, TypedValue } from '@azothdb/core'
 import { DATA_FILE, type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { flipBit, occurrences } from './support/bit-flips.js'
+import { MemoryEventLog } from './support/memory-event-log.js'
 import { tempDir } from './support/temp-dir.js'
 
 const KEYS = 12
@@ -260,4 +261,45 @@ describe('checksums of stored values and events', () => {
       { numRuns: 30 },
     )
   }, 120_000)
+})
+
+/** A log whose records `damaged` fail their checksum when read, as the file log's do. */
+class DamagedLog extends MemoryEventLog {
+  damaged = new Set<number>()
+
+  override *read(range: EventRange = {}): IterableIterator<EventRecord> {
+    for (const record of super.read(range)) {
+      if (this.damaged.has(record.id)) {
+        throw new CorruptionError(`record ${record.id} fails its checksum`, { details: { id: record.id } })
+      }
+      yield record
+    }
+  }
+}
+
+describe('verify() with an external event log', () => {
+  it('reads every event, names each unreadable one and goes on after it, and finds events missing below the head', async () => {
+    const log = new DamagedLog()
+    const store = await openLmdbStore(tempDir(), { eventLog: log })
+    try {
+      for (let i = 0; i < 6; i++) await store.commit((tx) => tx.appendEvent('e', i))
+      expect(await store.verify()).toMatchObject({ ok: true, checked: { events: 6, head: 6 } })
+
+      log.damaged = new Set([2, 3])
+      const damaged = await store.verify()
+      expect(damaged.checked.events).toBe(4)
+      expect(damaged.problems).toEqual([
+        expect.objectContaining({ kind: 'event-checksum', where: 'event 2', eventId: 2 }),
+        expect.objectContaining({ kind: 'event-checksum', where: 'event 3', eventId: 3 }),
+      ])
+
+      log.damaged = new Set()
+      log.records.length = 4
+      const short = await store.verify()
+      expect(short.problems).toEqual([expect.objectContaining({ kind: 'event-gap', eventId: 5 })])
+      expect(short.problems[0]!.detail).toMatch('events 5 to 6 are missing')
+    } finally {
+      await store.close()
+    }
+  })
 })
