@@ -13,6 +13,7 @@ import {
 import { toError } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
+import type { VerifyReport } from '@azothdb/store-lmdb'
 import { backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { DeadLetters } from './dead-letters.js'
@@ -26,6 +27,7 @@ import { Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
+import { verifyDatabase } from './verify.js'
 import { WriteBatch } from './write-batch.js'
 import { WritePath } from './write-path.js'
 
@@ -191,6 +193,16 @@ export class Azoth implements AsyncDisposable {
   stateDigest(): string {
     this.#write.checkOpen()
     return this.#parts.store.stateDigest()
+  }
+
+  /**
+   * Walks the whole database and reports (`{ ok, problems: [{ kind, where, detail }], checked }`)
+   * what is damaged and where, instead of throwing: every state value's and event's checksum,
+   * gapless event ids, projection cursors at or below the head, dead letters naming stored events.
+   */
+  verify(): Promise<VerifyReport> {
+    this.#write.checkOpen()
+    return verifyDatabase(this.#parts, this.logger)
   }
 
   // ---- projections ----

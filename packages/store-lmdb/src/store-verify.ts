@@ -8,9 +8,6 @@ import { ProblemList, type VerifyReport } from './verify-report.js'
 /** Entries (state entries or events) checked between two yields to the event loop. */
 const SLICE = 4096
 
-/** Once this many events in a row of an external log cannot be read, the rest is not tried one by one. */
-const MAX_UNREADABLE_RUN = 64
-
 export interface VerifyTarget {
   readonly dbs: StoreDatabases
   readonly external: EventLog | undefined
@@ -225,8 +222,9 @@ function checkEvent(chunk: Chunk, index: number, problems: ProblemList): void {
 
 /**
  * An external log (the file log checks each record's checksum as it reads it): every id from 1 to
- * `head` is read, in order and without gaps. A read that fails names the id it stopped before, and
- * the walk resumes after it.
+ * `head` is read, in order and without gaps. A read that fails names the id it failed at; the walk
+ * then looks for the first id after it that reads again (a log may be unable to read past a damaged
+ * record: the file log reads a segment in order), reports the ids between as unreadable, and goes on.
  */
 async function verifyExternal(
   target: VerifyTarget,
@@ -236,7 +234,6 @@ async function verifyExternal(
 ): Promise<number> {
   let checked = 0
   let next = 1
-  let unreadableRun = 0
   while (next <= head) {
     const from = next
     try {
@@ -252,7 +249,6 @@ async function verifyExternal(
         }
         next = record.id + 1
         checked++
-        unreadableRun = 0
       }
     } catch (e) {
       problems.add({
@@ -261,16 +257,17 @@ async function verifyExternal(
         detail: `the event log cannot read event ${next}: ${toError(e).message}`,
         eventId: next,
       })
-      if (++unreadableRun >= MAX_UNREADABLE_RUN) {
+      const readable = firstReadable(log, next + 1, head, toError(e).message)
+      if (readable > next + 1) {
         problems.add({
           kind: 'unreadable',
-          where: `events from ${next}`,
-          detail: `${MAX_UNREADABLE_RUN} events in a row cannot be read; events ${next + 1} to ${head} were not checked`,
-          eventId: next,
+          where: `events ${next + 1} to ${readable - 1}`,
+          detail: `the event log cannot read past event ${next}: ${readable - next - 1} events after it were not checked`,
+          eventId: next + 1,
         })
-        return checked
       }
-      next++
+      next = readable
+      await nextSlice(target)
       continue
     }
     if (next === from) {
@@ -285,4 +282,40 @@ async function verifyExternal(
     if (next <= head) await nextSlice(target)
   }
   return checked
+}
+
+/** False when reading `id` fails with the same error as the damage before it (it cannot be read past). */
+function readsAt(log: EventLog, id: EventId, blockedBy: string): boolean {
+  try {
+    for (const _ of log.read({ from: id, to: id, limit: 1 })) return true
+    return true // absent: a gap, which the walk reports when it gets there
+  } catch (e) {
+    // Another error is damage of its own, which the walk reports when it gets there.
+    return toError(e).message !== blockedBy
+  }
+}
+
+/**
+ * The first id in `[from, head + 1]` from which the log reads again (or fails otherwise than with
+ * `blockedBy`), probing at growing distances and then bisecting: O(log n) reads, assuming (as in
+ * a log read in order) that once a read gets past the damage the ids after it do too.
+ */
+function firstReadable(log: EventLog, from: EventId, head: EventId, blockedBy: string): EventId {
+  let bad = from - 1
+  let step = 1
+  let good = head + 1
+  for (let probe = from; probe <= head; probe = bad + step) {
+    if (readsAt(log, probe, blockedBy)) {
+      good = probe
+      break
+    }
+    bad = probe
+    step *= 2
+  }
+  while (good - bad > 1) {
+    const mid = bad + Math.floor((good - bad) / 2)
+    if (readsAt(log, mid, blockedBy)) good = mid
+    else bad = mid
+  }
+  return good
 }

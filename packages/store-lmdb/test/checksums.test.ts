@@ -125,6 +125,15 @@ async function checkAgainstModel(
   return { keys: damagedKeys, events: damagedEvents }
 }
 
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (e) {
+    return e
+  }
+  throw new Error('expected an error')
+}
+
 /** Opens the damaged store; an open refused with CORRUPTION (a damaged last chunk) is a right answer too. */
 async function openDamaged(dir: string): Promise<LmdbStore | 'CORRUPTION'> {
   try {
@@ -143,13 +152,7 @@ describe('checksums of stored values and events', () => {
     expect(flipBit(w.dataFile, valueRegions(w, victim), 8, 1)).toBeGreaterThan(0)
     const store = await openLmdbStore(w.dir)
     try {
-      const e = (() => {
-        try {
-          store.get(victim)
-        } catch (err) {
-          return err
-        }
-      })()
+      const e = thrown(() => store.get(victim))
       expect(isAzothError(e, 'CORRUPTION')).toBe(true)
       expect((e as { details: unknown }).details).toMatchObject({ where: 'key', key: victim })
       const damaged = await checkAgainstModel(store, w)
@@ -173,13 +176,7 @@ describe('checksums of stored values and events', () => {
     expect(flipBit(w.dataFile, chunkRegions(w, 4), 12 + 20, 3)).toBeGreaterThan(0)
     const store = await openLmdbStore(w.dir)
     try {
-      const e = (() => {
-        try {
-          store.getEvent(4)
-        } catch (err) {
-          return err
-        }
-      })()
+      const e = thrown(() => store.getEvent(4))
       expect((e as { details: unknown }).details).toMatchObject({ where: 'event', eventId: 4 })
       const damaged = await checkAgainstModel(store, w)
       expect(damaged.events).toEqual(new Set([4]))
