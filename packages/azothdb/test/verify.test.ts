@@ -73,6 +73,9 @@ describe.each(['lmdb', 'file'] as const)('db.verify() (eventLog %s)', (eventLog)
     // The reads of the damaged key and event fail with CORRUPTION; the others still work.
     expect(() => reopened.get('acct-3')).toThrow(expect.objectContaining({ code: 'CORRUPTION' }))
     expect(reopened.get('acct-4')?.asString()).toBe('value-marker-4')
+    // A read-only process (an operator's check next to the running writer) finds the same.
+    await using ro = await Azoth.openReadOnly(dir, { logger: silentLogger })
+    expect((await ro.verify()).problems).toEqual(report.problems)
   })
 
   it('finds a projection cursor beyond the head and a dead letter naming an event the log does not hold', async () => {
