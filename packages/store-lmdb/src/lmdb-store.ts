@@ -304,7 +304,7 @@ export class LmdbStore implements CanonicalStore {
    * and checks each one's checksum, the gapless ids and LMDB's own entry count, reporting what is
    * damaged and where instead of throwing. Runs in slices between which commits go on.
    */
-  verify(): Promise<VerifyReport> {
+  async verify(): Promise<VerifyReport> {
     this.checkOpen()
     return verifyStore({
       dbs: this.dbs,

@@ -4,6 +4,7 @@ import { DATA_FILE, type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { flipBit, occurrences } from './support/bit-flips.js'
+import { codeOf } from './support/code-of.js'
 import { MemoryEventLog } from './support/memory-event-log.js'
 import { tempDir } from './support/temp-dir.js'
 
@@ -298,5 +299,19 @@ describe('verify() with an external event log', () => {
     } finally {
       await store.close()
     }
+  })
+})
+
+describe('verify() and close()', () => {
+  it('a close() during a walk ends it with CLOSED and finishes; a closed store refuses verify() with CLOSED', async () => {
+    const store = await openLmdbStore(tempDir(), { durability: 'relaxed' })
+    // More entries than one slice of the walk, so it yields to the event loop at least once.
+    await store.commit((tx) => {
+      for (let i = 0; i < 10_000; i++) tx.put(`k-${String(i).padStart(5, '0')}`, TypedValue.i64(BigInt(i)))
+    })
+    const walk = store.verify()
+    await store.close()
+    expect(await codeOf(walk)).toBe('CLOSED')
+    expect(await codeOf(store.verify())).toBe('CLOSED')
   })
 })
