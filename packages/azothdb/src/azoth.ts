@@ -1,23 +1,16 @@
 import { resolve } from 'node:path'
-import {
-  AzothError,
-  type AzothEvent,
-  type Key,
-  type Logger,
-  type ScanOptions,
-  type StateEntry,
-  type TypedValue,
-  type WriteFn,
-} from '@azothdb/core'
-import { checkArgument, checkArgumentFields, checkOption, rules, toError } from '@azothdb/core/internal'
+import type { AzothEvent, Key, Logger, ScanOptions, StateEntry, TypedValue, WriteFn } from '@azothdb/core'
+import { checkArgument, checkArgumentFields, checkOption, rules } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
+import type { VerifyReport } from '@azothdb/store-lmdb'
 import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
+import { closeParts } from './close-parts.js'
 import { bindStreams, DatabaseStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
 import { EVENT_QUERY_FIELDS, type EventQuery, readEvents } from './event-reader.js'
-import type { AzothMetrics } from './metrics.js'
+import { type AzothMetrics, collectMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
 import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
 import { requiredValue } from './required-value.js'
@@ -26,6 +19,7 @@ import { SCAN_OPTION_FIELDS, Snapshot } from './snapshot.js'
 import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
+import { verifyDatabase } from './verify.js'
 import { WriteBatch } from './write-batch.js'
 import { WritePath } from './write-path.js'
 
@@ -203,6 +197,16 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
     return this.#parts.store.stateDigest()
   }
 
+  /**
+   * Walks the whole database and reports (`{ ok, problems: [{ kind, where, detail }], checked }`)
+   * what is damaged and where, instead of throwing: every state value's and event's checksum,
+   * gapless event ids, projection cursors at or below the head, dead letters naming stored events.
+   */
+  verify(): Promise<VerifyReport> {
+    this.#write.checkOpen()
+    return verifyDatabase(this.#parts, this.logger)
+  }
+
   // ---- projections ----
 
   /**
@@ -281,18 +285,14 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   async metrics(): Promise<AzothMetrics> {
     this.#write.checkOpen()
     const { store, projection } = this.#parts
-    return {
-      head: store.head(),
-      transactions: this.#write.metrics(),
-      commits: store.commitStats(),
-      projectors: projection.metrics(),
-      deadLetters: {
-        pending: await this.deadLetters.count({ status: 'pending' }),
-        retrying: await this.deadLetters.count({ status: 'retrying' }),
-        permanent: await this.deadLetters.count({ status: 'permanent' }),
-      },
-      subscriptions: this.#subscriptions.size,
-    }
+    const transactions = this.#write.metrics()
+    return collectMetrics(
+      store,
+      transactions,
+      projection.metrics(),
+      this.deadLetters,
+      this.#subscriptions.size,
+    )
   }
 
   // ---- backup ----
@@ -373,22 +373,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   async #close(): Promise<void> {
     this.#write.close()
     for (const s of [...this.#subscriptions]) s.close()
-    const { store, projection, lock } = this.#parts
-    const errors: unknown[] = []
-    const attempt = async (what: string, fn: () => Promise<unknown>) => {
-      try {
-        await fn()
-      } catch (e) {
-        errors.push(e)
-        this.logger.error({ err: toError(e) }, `closing ${what} failed`)
-      }
-    }
-    await attempt('projectors', () => projection.group.stopAll())
-    await attempt('the canonical store', () => store.close())
-    await attempt('the projection store', () => projection.close())
-    lock?.release()
-    if (errors.length > 0)
-      throw new AzothError('IO', 'the database did not close cleanly', { cause: errors[0] })
+    await closeParts(this.#parts, this.logger)
   }
 
   /** Closes the database: what `await using db = await Azoth.open(...)` calls on scope exit. */

@@ -72,6 +72,7 @@ export {
   type RunProgress,
   type RunStats,
 } from '@azothdb/projector'
+export type { VerifyCounts, VerifyProblem, VerifyProblemKind, VerifyReport } from '@azothdb/store-lmdb'
 export { Azoth } from './azoth.js'
 export type { BackupOptions } from './backup.js'
 export type { BackupManifest } from './backup-manifest.js'

@@ -1,4 +1,4 @@
-import type { CommitStats } from '@azothdb/core'
+import type { CommitStats, DeadLetterStatus } from '@azothdb/core'
 import type { ProjectorMetrics } from '@azothdb/projector'
 import type { TransactionMetrics } from './commit-metrics.js'
 
@@ -23,4 +23,29 @@ export interface AzothMetrics {
   }
   /** Open `subscribe()` feeds. */
   readonly subscriptions: number
+}
+
+/**
+ * Assembles `db.metrics()`: the writer's counters, the Transaction API's, each projector's and the
+ * dead-letter counts by status, read at one call.
+ */
+export async function collectMetrics(
+  store: { head(): number; commitStats(): CommitStats },
+  transactions: TransactionMetrics,
+  projectors: Readonly<Record<string, ProjectorMetrics>>,
+  deadLetters: { count(query: { status: DeadLetterStatus }): Promise<number> },
+  subscriptions: number,
+): Promise<AzothMetrics> {
+  return {
+    head: store.head(),
+    transactions,
+    commits: store.commitStats(),
+    projectors,
+    deadLetters: {
+      pending: await deadLetters.count({ status: 'pending' }),
+      retrying: await deadLetters.count({ status: 'retrying' }),
+      permanent: await deadLetters.count({ status: 'permanent' }),
+    },
+    subscriptions,
+  }
 }

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { Azoth, isAzothError } from 'azothdb'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'

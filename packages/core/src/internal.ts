@@ -15,6 +15,7 @@ export {
   rules,
   withMethods,
 } from './config.js'
+export { CRC32C_TABLES, crc32c } from './crc32c.js'
 export {
   decodeEnvelopeHeader,
   decodeEnvelopePayload,

@@ -9,8 +9,7 @@
 
 import { readFileSync, readSync, unlinkSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
-import { readEventId, writeEventId } from '@azothdb/core/internal'
-import { crc32c } from './crc32c.js'
+import { crc32c, readEventId, writeEventId } from '@azothdb/core/internal'
 import type { Segment } from './segment.js'
 import { readU32, SEGMENT_HEADER_BYTES, writeU32 } from './segment-format.js'
 

@@ -14,7 +14,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from '@azothdb/core'
-import { CRC32C_TABLES } from './crc32c.js'
+import { CRC32C_TABLES } from '@azothdb/core/internal'
 import { checksumModule, SCRATCH_BASE, SCRATCH_BYTES } from './record-checksums.js'
 
 const QUEUED = -1

@@ -4,7 +4,7 @@
 // one call covers a whole read chunk or write buffer. Records are copied into the module's scratch memory (a memcpy, cheap next to the
 // CRC). Records larger than the scratch take the JavaScript path.
 
-import { CRC32C_TABLES } from './crc32c.js'
+import { CRC32C_TABLES } from '@azothdb/core/internal'
 import { RECORD_CHECKSUMS_WASM } from './record-checksums-wasm.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches, writeRecordChecksum } from './segment-format.js'
 

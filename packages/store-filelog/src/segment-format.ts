@@ -8,8 +8,7 @@
 // than sending the reader off to a wrong offset.
 
 import { CorruptionError } from '@azothdb/core'
-import { readEventId, writeEventId } from '@azothdb/core/internal'
-import { crc32c } from './crc32c.js'
+import { crc32c, readEventId, writeEventId } from '@azothdb/core/internal'
 
 /** Bytes of a segment header. */
 export const SEGMENT_HEADER_BYTES = 32

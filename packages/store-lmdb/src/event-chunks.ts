@@ -1,15 +1,30 @@
 import { CorruptionError, type EventId, type EventRecord } from '@azothdb/core'
-import { eventIdBytes, readEventId } from '@azothdb/core/internal'
+import { crc32c, eventIdBytes, readEventId, writeEventId } from '@azothdb/core/internal'
 
 /*
  * The built-in event log packs the events of one group commit into a few LMDB entries ("chunks")
  * keyed by the u64 big-endian id of their first event: iteration reads one entry per chunk instead
  * of one per event, and `get(id)` floor-seeks to the chunk that holds `id`.
  *
- * Chunk value: [u32 count][u32 end offset of each event, relative to the data start][event bytes...]
+ * Chunk value: [u32 count][u32 end offset of each event, relative to the data start]
+ *              [u32 CRC-32C of each event: its u64 big-endian id, then its bytes][event bytes...]
+ *
+ * A checksum per event rather than per chunk: a damaged event is named by its id, and a read of one
+ * event checks only that event's bytes. The id is in the checksum, so an event read under another
+ * id (a flipped chunk key or offset) is caught as well.
  */
 
 const HEADER = 4
+/** Bytes per event in the header: its end offset and its checksum. */
+const PER_EVENT = 8
+
+const idScratch = new Uint8Array(8)
+
+/** The checksum of event `id` with envelope `data[start, end)`. */
+function eventChecksum(id: EventId, data: Uint8Array, start: number, end: number): number {
+  writeEventId(idScratch, 0, id)
+  return crc32c(data, start, end, crc32c(idScratch))
+}
 
 /** Splits `events` (ids `firstId`...) into chunks of at most `maxBytes` each (one event may exceed it). */
 export function* buildChunks(
@@ -26,10 +41,11 @@ export function* buildChunks(
       end++
     }
     const count = end - start
-    const out = new Uint8Array(HEADER + 4 * count + bytes)
+    const out = new Uint8Array(HEADER + PER_EVENT * count + bytes)
     const view = new DataView(out.buffer)
     view.setUint32(0, count)
-    let dataAt = HEADER + 4 * count
+    const sums = HEADER + 4 * count
+    let dataAt = HEADER + PER_EVENT * count
     let rel = 0
     for (let i = 0; i < count; i++) {
       const e = events[start + i]!
@@ -37,6 +53,7 @@ export function* buildChunks(
       dataAt += e.length
       rel += e.length
       view.setUint32(HEADER + 4 * i, rel)
+      view.setUint32(sums + 4 * i, eventChecksum(firstId + start + i, e, 0, e.length))
     }
     yield [eventIdBytes(firstId + start), out]
     start = end
@@ -60,7 +77,7 @@ export class Chunk {
     this.arrayBuffer = value.buffer
     this.view = new DataView(this.arrayBuffer, value.byteOffset, value.byteLength)
     this.count = this.view.getUint32(0)
-    this.dataStart = HEADER + 4 * this.count
+    this.dataStart = HEADER + PER_EVENT * this.count
     this.base = value.byteOffset + this.dataStart
     if (this.count === 0 || this.dataStart > value.length)
       throw chunkCorrupt(firstId, `bad count ${this.count}`)
@@ -73,12 +90,23 @@ export class Chunk {
     return this.firstId + this.count - 1
   }
 
-  /** The envelope of the `index`-th event (a view, not a copy). */
+  /**
+   * The envelope of the `index`-th event (a view, not a copy), its checksum checked: a mismatch
+   * is `CORRUPTION` naming the event.
+   */
   event(index: number): Uint8Array {
     const start = index === 0 ? 0 : this.view.getUint32(HEADER + 4 * (index - 1))
     const end = this.view.getUint32(HEADER + 4 * index)
     if (end < start || this.dataStart + end > this.value.length)
       throw chunkCorrupt(this.firstId, `bad offset ${index}`)
+    const id = this.firstId + index
+    const expected = this.view.getUint32(HEADER + 4 * (this.count + index))
+    const actual = eventChecksum(id, this.value, this.dataStart + start, this.dataStart + end)
+    if (actual !== expected) {
+      throw new CorruptionError(`event ${id} is corrupt: checksum mismatch`, {
+        details: { where: 'event', eventId: id, reason: 'checksum mismatch', expected, actual },
+      })
+    }
     // A plain Uint8Array view (the value may be a Buffer): no copy.
     return new Uint8Array(this.arrayBuffer, this.base + start, end - start)
   }
@@ -86,7 +114,7 @@ export class Chunk {
 
 export function chunkCorrupt(firstId: EventId, reason: string): CorruptionError {
   return new CorruptionError(`event chunk starting at id ${firstId} is corrupt: ${reason}`, {
-    details: { where: `events chunk ${firstId}`, reason },
+    details: { where: 'event', eventId: firstId, chunk: firstId, reason },
   })
 }
 

@@ -12,7 +12,7 @@ import { toError } from '@azothdb/core/internal'
 import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
 import type { CommitState } from './commit-state.js'
 import { buildChunks } from './event-chunks.js'
-import { readFast } from './fast-read.js'
+import { readValue } from './fast-read.js'
 import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
 import type { SpaceReserve } from './space-reserve.js'
@@ -44,7 +44,7 @@ export interface GroupWriterDeps {
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, commitState, eventLog } = deps
   const ctx = new UnitContext(
-    { readCommitted: (key) => readFast(dbs.state, key), streamVersion: committedStreamVersion(dbs) },
+    { readCommitted: (key) => readValue(dbs.state, key), streamVersion: committedStreamVersion(dbs) },
     deps.limits,
   )
 

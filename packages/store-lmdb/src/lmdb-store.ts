@@ -27,7 +27,7 @@ import { CommitQueue } from './commit-queue.js'
 import { CommitState } from './commit-state.js'
 import { checkRange } from './event-range.js'
 import { EventsReader } from './events-reader.js'
-import { readFast } from './fast-read.js'
+import { readValue, readValueCopy } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
 import { settleFailedCommit } from './lmdb-commit.js'
 import { lookupKey } from './lookup-key.js'
@@ -39,7 +39,9 @@ import { LmdbStateSnapshot } from './state-snapshot.js'
 import { copyBackup } from './store-backup.js'
 import type { StoreDatabases } from './store-databases.js'
 import { StoreIterator } from './store-iterator.js'
+import { verifyStore } from './store-verify.js'
 import { checkStreamRange, StreamReads, type StreamRecord } from './stream-reads.js'
+import type { VerifyReport } from './verify-report.js'
 
 /** Internal construction parameters; use {@link openLmdbStore}. */
 export interface LmdbStoreInit {
@@ -126,14 +128,13 @@ export class LmdbStore implements CanonicalStore {
 
   get(key: Key): TypedValue | undefined {
     this.checkOpen()
-    const bytes = readFast(this.dbs.state, lookupKey(key, this.limits))
+    const bytes = readValue(this.dbs.state, lookupKey(key, this.limits))
     return bytes === undefined ? undefined : decodeTypedValue(bytes)
   }
 
   getBytes(key: Key): Uint8Array | undefined {
     this.checkOpen()
-    const value = this.dbs.state.getBinary(lookupKey(key, this.limits))
-    return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+    return readValueCopy(this.dbs.state, lookupKey(key, this.limits))
   }
 
   exists(key: Key): boolean {
@@ -324,6 +325,21 @@ export class LmdbStore implements CanonicalStore {
   stateDigest(): string {
     this.checkOpen()
     return stateDigest(this.dbs.state)
+  }
+
+  /**
+   * Walks every state entry and every event up to the head (in LMDB, or the external event log)
+   * and checks each one's checksum, the gapless ids and LMDB's own entry count, reporting what is
+   * damaged and where instead of throwing. Runs in slices between which commits go on.
+   */
+  async verify(): Promise<VerifyReport> {
+    this.checkOpen()
+    return verifyStore({
+      dbs: this.dbs,
+      external: this.eventLog,
+      head: () => this.head(),
+      isClosed: () => this.closed || this.closing !== undefined,
+    })
   }
 
   commitStats(): CommitStats {

@@ -3,8 +3,11 @@ import { eventIdBytes, readEventId } from '@azothdb/core/internal'
 import type { Database } from 'lmdb'
 import { Chunk, chunkKeyToId } from './event-chunks.js'
 
-/** The on-disk format of the LMDB store; a store written by a newer version is refused. */
-export const STORE_FORMAT_VERSION = 1
+/**
+ * The on-disk format of the LMDB store; a store of any other format is refused. 2: state values and
+ * events carry a CRC-32C (value-checksum.ts, event-chunks.ts).
+ */
+export const STORE_FORMAT_VERSION = 2
 
 const enc = new TextEncoder()
 export const META_FORMAT = Buffer.from(enc.encode('format'))

@@ -164,6 +164,14 @@ function checkMeta(meta: Database<Bytes, Bytes>, dir: string, options: OpenDatab
       { details: { field: 'format', value: format, path: dir } },
     )
   }
+  // Older formats lack the checksums every read checks; nothing of them was published, so there is
+  // no migration: a store of one is refused rather than read as damaged.
+  if (format !== undefined && format < STORE_FORMAT_VERSION) {
+    throw new ConfigError(
+      `the store in ${dir} has format ${format}, this version of Azoth reads format ${STORE_FORMAT_VERSION} only (no migration from earlier formats)`,
+      { details: { field: 'format', value: format, path: dir } },
+    )
+  }
   const stored = readEventsLocation(meta) ?? 'lmdb'
   if (!options.readOnly && stored !== options.location) {
     throw new ConfigError(

@@ -1,6 +1,7 @@
 import { decodeTypedValue, type Key, type Limits, type ScanOptions, type StateEntry } from '@azothdb/core'
 import { compareBytes, encodeKey } from '@azothdb/core/internal'
 import type { Database, Transaction } from 'lmdb'
+import { checkedValueLength } from './value-checksum.js'
 
 /** The smallest key greater than every key starting with `prefix`, or undefined when there is none. */
 function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
@@ -57,7 +58,7 @@ export function* scanState(
     }
     const rangeOptions = hi === undefined ? from : { ...from, end: Buffer.from(hi) }
     for (const { key, value } of state.getRange(rangeOptions)) {
-      yield { key: toKey(key), value: decodeTypedValue(value) }
+      yield { key: toKey(key), value: decodeTypedValue(value.subarray(0, checkedValueLength(key, value))) }
       if (++count >= limit) return
     }
     return
@@ -72,7 +73,7 @@ export function* scanState(
   for (const { key, value } of state.getRange(rangeOptions)) {
     if (hi !== undefined && compareBytes(key, hi) >= 0) continue
     if (compareBytes(key, lo) < 0) return
-    yield { key: toKey(key), value: decodeTypedValue(value) }
+    yield { key: toKey(key), value: decodeTypedValue(value.subarray(0, checkedValueLength(key, value))) }
     if (++count >= limit) return
   }
 }

@@ -8,17 +8,12 @@ import {
   type StateSnapshot,
   type TypedValue,
 } from '@azothdb/core'
-import type { Database, GetOptions, Transaction } from 'lmdb'
-import { readFast } from './fast-read.js'
+import type { Database, Transaction } from 'lmdb'
+import { readFast, readValue, readValueCopy } from './fast-read.js'
 import { lookupKey } from './lookup-key.js'
 import { scanState } from './state-scan.js'
 
 type Bytes = Uint8Array
-
-/** lmdb-js's `getBinary`, with the options argument its typings leave out. */
-interface BinaryReader {
-  getBinary(key: Bytes, options?: GetOptions): Buffer | undefined
-}
 
 /**
  * A {@link StateSnapshot} over one lmdb-js read transaction (`useReadTransaction`). Reads go through
@@ -42,14 +37,13 @@ export class LmdbStateSnapshot implements StateSnapshot {
 
   get(key: Key): TypedValue | undefined {
     this.checkOpen()
-    const bytes = readFast(this.state, lookupKey(key, this.limits), this.options)
+    const bytes = readValue(this.state, lookupKey(key, this.limits), this.options)
     return bytes === undefined ? undefined : decodeTypedValue(bytes)
   }
 
   getBytes(key: Key): Uint8Array | undefined {
     this.checkOpen()
-    const value = (this.state as unknown as BinaryReader).getBinary(lookupKey(key, this.limits), this.options)
-    return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+    return readValueCopy(this.state, lookupKey(key, this.limits), this.options)
   }
 
   exists(key: Key): boolean {

@@ -16,16 +16,25 @@ import {
 import { checkEventSize, checkValueSize, encodeKey, keyId } from '@azothdb/core/internal'
 import { checkStreamEvents, encodeStreamEvents } from './stream-events.js'
 import { type CommittedStreamReader, GroupStreams, TxStreams } from './stream-writes.js'
+import { sealValue, VALUE_CHECKSUM_BYTES } from './value-checksum.js'
 
-/** A buffered write: `value` null deletes the key. */
+/** A buffered write: `value` (the stored form: encoding and checksum) null deletes the key. */
 export interface PendingWrite {
   readonly key: Uint8Array
   readonly value: Uint8Array | null
 }
 
+/** The encoding inside a pending write's stored form. */
+function encodingOf(stored: Uint8Array): Uint8Array {
+  return stored.subarray(0, stored.length - VALUE_CHECKSUM_BYTES)
+}
+
 /** Reads committed state: the store's LMDB database. */
 export interface CommittedReader {
-  /** The committed value bytes; the buffer may be reused by the next read, so use it at once. */
+  /**
+   * The committed value's encoding, its checksum checked; the buffer may be reused by the next
+   * read, so use it at once.
+   */
   readCommitted(key: Uint8Array): Uint8Array | undefined
   /** The version of a stream's last committed event, or undefined when it has none. */
   readonly streamVersion: CommittedStreamReader
@@ -90,7 +99,7 @@ export class UnitContext implements WriteContext {
 
   getBytes(key: Key): Uint8Array | undefined {
     const pending = this.lookup(this.ref(key))
-    if (pending !== undefined) return pending.value ?? undefined
+    if (pending !== undefined) return pending.value === null ? undefined : encodingOf(pending.value)
     const committed = this.reader.readCommitted(this.keyBytes)
     // A copy: the reader's buffer is reused by the next read.
     return committed === undefined ? undefined : new Uint8Array(committed)
@@ -98,7 +107,9 @@ export class UnitContext implements WriteContext {
 
   get(key: Key): TypedValue | undefined {
     const pending = this.lookup(this.ref(key))
-    if (pending !== undefined) return pending.value === null ? undefined : decodeTypedValue(pending.value)
+    if (pending !== undefined) {
+      return pending.value === null ? undefined : decodeTypedValue(encodingOf(pending.value))
+    }
     const bytes = this.reader.readCommitted(this.keyBytes)
     return bytes === undefined ? undefined : decodeTypedValue(bytes)
   }
@@ -123,7 +134,8 @@ export class UnitContext implements WriteContext {
     const bytes = encodeTypedValue(value)
     checkValueSize(bytes.length, this.limits, key)
     if (this.writes === undefined) this.writes = new Map()
-    this.writes.set(id, { key: this.ownKeyBytes(key), value: bytes })
+    const keyBytes = this.ownKeyBytes(key)
+    this.writes.set(id, { key: keyBytes, value: sealValue(keyBytes, bytes) })
   }
 
   delete(key: Key): void {

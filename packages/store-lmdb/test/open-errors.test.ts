@@ -40,6 +40,24 @@ function writeFormatVersion(dir: string, version: number): void {
   }
 }
 
+describe('opening a store of an older format', () => {
+  it('is refused with CONFIG naming both formats (format 1 had no checksums), and leaves the store intact', async () => {
+    const dir = tempDir()
+    const store = await openLmdbStore(dir)
+    await store.commit((tx) => tx.put('kept', TypedValue.i64(7n)))
+    await store.close()
+    writeFormatVersion(dir, 1)
+    const before = dirSnapshot(dir)
+
+    const e = await openError(dir)
+    expect(e.code).toBe('CONFIG')
+    expect(e.details).toMatchObject({ field: 'format', value: 1 })
+    expect(e.message).toMatch(`has format 1, this version of Azoth reads format ${STORE_FORMAT_VERSION}`)
+    expect((await openError(dir, { readOnly: true })).code).toBe('CONFIG')
+    expect(dirSnapshot(dir)).toEqual(before)
+  })
+})
+
 describe('opening a store written by a newer version', () => {
   it('is refused with CONFIG naming the format, for writers and readers, and leaves the store intact', async () => {
     const dir = tempDir()

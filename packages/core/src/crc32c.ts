@@ -5,7 +5,7 @@
 const POLY = 0x82f63b78
 const T = buildTables()
 
-/** @internal The sixteen slice-by-16 tables, 256 entries each, table k at k * 256. */
+/** The sixteen slice-by-16 tables, 256 entries each, table k at k * 256. */
 export const CRC32C_TABLES: Readonly<Int32Array> = T
 
 function buildTables(): Int32Array {
@@ -53,6 +53,13 @@ export function crc32c(data: Uint8Array, start = 0, end = data.length, previous 
       t[256 + data[i + 14]!]! ^
       t[data[i + 15]!]!
     i += 16
+  }
+  // Four bytes per step for the rest: the keys and small values of state entries are all rest.
+  const fast4 = end - 4
+  while (i <= fast4) {
+    const a = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))
+    crc = t[768 + (a & 0xff)]! ^ t[512 + ((a >>> 8) & 0xff)]! ^ t[256 + ((a >>> 16) & 0xff)]! ^ t[a >>> 24]!
+    i += 4
   }
   while (i < end) {
     crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
