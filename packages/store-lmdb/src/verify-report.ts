@@ -23,6 +23,7 @@ export type VerifyProblemKind =
 
 /** One thing found damaged: what, where, and how much. */
 export interface VerifyProblem {
+  /** What kind of damage (see {@link VerifyProblemKind}). */
   readonly kind: VerifyProblemKind
   /** Where, for people: `key "acct-7"`, `event 42`, `events from 40`, `projector "balances"`. */
   readonly where: string
