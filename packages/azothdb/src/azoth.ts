@@ -1,9 +1,17 @@
 import { resolve } from 'node:path'
-import type { AzothEvent, Key, Logger, ScanOptions, StateEntry, TypedValue, WriteFn } from '@azothdb/core'
+import type {
+  AzothEvent,
+  Key,
+  Logger,
+  ScanOptions,
+  StateEntry,
+  TypedValue,
+  VerifyReport,
+  WriteFn,
+} from '@azothdb/core'
 import { checkArgument, checkArgumentFields, checkOption, rules } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
-import type { VerifyReport } from '@azothdb/store-lmdb'
 import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { closeParts } from './close-parts.js'

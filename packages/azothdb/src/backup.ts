@@ -23,7 +23,7 @@ import { type DatabaseManifest, LAYOUT_FORMAT_VERSION, type Layout } from './dat
 import { checksumFiles, listFiles } from './file-checksums.js'
 import type { SqlProjection } from './sql-projection.js'
 
-/** What a backup reads from. */
+/** @internal What a backup reads from. */
 export interface BackupSource {
   readonly layout: Layout
   readonly manifest: DatabaseManifest
@@ -155,7 +155,7 @@ function copyEventLogFiles(from: string, to: string): void {
 }
 
 /**
- * The backup protocol: pause ingestion (new commits wait), seal at the head, let the projectors
+ * @internal The backup protocol: pause ingestion (new commits wait), seal at the head, let the projectors
  * catch up to the seal (bounded by `catchUpTimeoutMs`), copy LMDB (a consistent LMDB copy), the file log and the SQLite projection
  * (online backup API), write `manifest.json` with checksums and the state digest, then resume —
  * also when anything fails, and then the target is left as it was found.

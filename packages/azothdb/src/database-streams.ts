@@ -87,7 +87,7 @@ export class DatabaseStreams {
   }
 }
 
-/** Connects a database's stream methods to its store and write path (called by its constructor). */
+/** @internal Connects a database's stream methods to its store and write path (called by its constructor). */
 export function bindStreams(db: DatabaseStreams, store: LmdbStore, write: WritePath): void {
   bind(db, store, write)
 }

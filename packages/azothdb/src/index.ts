@@ -1,3 +1,4 @@
+export type { VerifyCounts, VerifyProblem, VerifyProblemKind, VerifyReport } from '@azothdb/core'
 export {
   type ArrayValue,
   AZOTH_ERROR_CODES,
@@ -72,7 +73,6 @@ export {
   type RunProgress,
   type RunStats,
 } from '@azothdb/projector'
-export type { VerifyCounts, VerifyProblem, VerifyProblemKind, VerifyReport } from '@azothdb/store-lmdb'
 export { Azoth } from './azoth.js'
 export type { BackupOptions } from './backup.js'
 export type { BackupManifest } from './backup-manifest.js'

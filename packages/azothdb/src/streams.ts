@@ -70,7 +70,7 @@ export interface AggregateStreamResult<S> {
   readonly streamExists: boolean
 }
 
-/** Decodes a stream's events read through its index (the store checks each is the one it names). */
+/** @internal Decodes a stream's events read through its index (the store checks each is the one it names). */
 export function* streamEvents(
   store: LmdbStore,
   stream: string,
@@ -79,7 +79,7 @@ export function* streamEvents(
   for (const record of store.readStream(stream, options)) yield decodeEvent(record.id, record.bytes)
 }
 
-/** Reads a stream at one moment: its events and its current version agree. */
+/** @internal Reads a stream at one moment: its events and its current version agree. */
 export function readStream(
   store: LmdbStore,
   stream: string,
@@ -90,7 +90,7 @@ export function readStream(
   return { events, currentStreamVersion: current, streamExists: current !== undefined }
 }
 
-/** Folds a stream's events, in version order, into a state. */
+/** @internal Folds a stream's events, in version order, into a state. */
 export function aggregateStream<S>(
   store: LmdbStore,
   stream: string,
@@ -123,7 +123,7 @@ export interface StreamsQuery {
   readonly prefix?: string
 }
 
-/** Streams with committed events whose names start with `query.prefix`. */
+/** @internal Streams with committed events whose names start with `query.prefix`. */
 export function streamsOf(store: LmdbStore, query: StreamsQuery | undefined): IterableIterator<StreamInfo> {
   if (query !== undefined && (query === null || typeof query !== 'object')) {
     throw new AzothError('INVALID_ARGUMENT', 'streams() takes an options object', {})

@@ -1,6 +1,6 @@
+import type { VerifyProblem, VerifyReport } from '@azothdb/core'
 import { isAzothError, type Logger } from '@azothdb/core'
 import { bytesEqual } from '@azothdb/core/internal'
-import type { VerifyProblem, VerifyReport } from '@azothdb/store-lmdb'
 import type { DatabaseParts } from './open-database.js'
 
 /** As many problems as the store lists; the rest are counted. */

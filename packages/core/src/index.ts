@@ -80,3 +80,4 @@ export {
   type U256Value,
 } from './typed-value.js'
 export { decodeTypedValue, encodeTypedValue } from './typed-value-codec.js'
+export type { VerifyCounts, VerifyProblem, VerifyProblemKind, VerifyReport } from './verify-report.js'

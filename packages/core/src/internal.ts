@@ -47,3 +47,4 @@ export {
 export { bytesEqual, compareBytes, compareUtf8 } from './typed-value.js'
 export { TYPED_VALUE_TAGS } from './typed-value-codec.js'
 export { utf8DecodeStrict, utf8Encode, utf8Length } from './utf8.js'
+export { ProblemList } from './verify-report.js'

@@ -1,3 +1,4 @@
+import type { VerifyReport } from '@azothdb/core'
 import {
   AzothError,
   type CanonicalStore,
@@ -41,7 +42,6 @@ import type { StoreDatabases } from './store-databases.js'
 import { StoreIterator } from './store-iterator.js'
 import { verifyStore } from './store-verify.js'
 import { checkStreamRange, StreamReads, type StreamRecord } from './stream-reads.js'
-import type { VerifyReport } from './verify-report.js'
 
 /** Internal construction parameters; use {@link openLmdbStore}. */
 export interface LmdbStoreInit {

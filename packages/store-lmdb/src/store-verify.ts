@@ -1,9 +1,15 @@
-import { ClosedError, decodeTypedValue, type EventId, type EventLog, isAzothError } from '@azothdb/core'
-import { bytesEqual, eventIdBytes, keyToString, toError } from '@azothdb/core/internal'
+import {
+  ClosedError,
+  decodeTypedValue,
+  type EventId,
+  type EventLog,
+  isAzothError,
+  type VerifyReport,
+} from '@azothdb/core'
+import { bytesEqual, eventIdBytes, keyToString, ProblemList, toError } from '@azothdb/core/internal'
 import { Chunk, chunkKeyToId } from './event-chunks.js'
 import type { StoreDatabases } from './store-databases.js'
 import { checkedValueLength } from './value-checksum.js'
-import { ProblemList, type VerifyReport } from './verify-report.js'
 
 /** Entries (state entries or events) checked between two yields to the event loop. */
 const SLICE = 4096

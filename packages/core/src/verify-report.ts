@@ -1,4 +1,4 @@
-import type { EventId } from '@azothdb/core'
+import type { EventId } from './ids.js'
 
 /** What kind of damage a verify found. */
 export type VerifyProblemKind =
