@@ -171,6 +171,15 @@ export function buildProgram(run: ProgramRun, interruption: Interruption): Comma
 
   leaf(
     program
+      .command('verify')
+      .description('checksums, ids, cursors and dead letters (or a backup with --backup); exit 1 on damage')
+      .argument('<dir>')
+      .option('--backup', '<dir> is a backup: check its manifest and every file'),
+    async (ctx, dir: string, opts: { backup?: boolean }) =>
+      (await import('./commands/verify.js')).verifyCommand(ctx, dir, opts),
+  )
+  leaf(
+    program
       .command('backup')
       .description('a verified backup into an empty directory')
       .argument('<dir>')

@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Azoth, silentLogger, TypedValue } from 'azothdb'
+import { describe, expect, it } from 'vitest'
+import { azothdb, jsonObject } from './support/cli.js'
+import { tempDir } from './support/temp-dir.js'
+
+const MARKER = 'verify-marker-0123456789'
+
+async function build(eventLog: 'lmdb' | 'file'): Promise<string> {
+  const dir = tempDir()
+  const db = await Azoth.open(dir, { eventLog, logger: silentLogger })
+  try {
+    await db.writeBatch().put('acct/alice', 100n).put('note', TypedValue.string(MARKER)).commit()
+    for (let i = 0; i < 5; i++) await db.writeBatch().appendEvent('deposited', { i, memo: MARKER }).commit()
+  } finally {
+    await db.close()
+  }
+  return dir
+}
+
+/** Flips one byte inside every copy of `marker` in `path`; returns how many copies there were. */
+function flipInside(path: string, marker: string): number {
+  const bytes = readFileSync(path)
+  const needle = Buffer.from(marker)
+  let copies = 0
+  for (let at = bytes.indexOf(needle); at !== -1; at = bytes.indexOf(needle, at + 1)) {
+    bytes[at + 3] = bytes[at + 3]! ^ 0x01
+    copies++
+  }
+  writeFileSync(path, bytes)
+  return copies
+}
+
+describe.each(['lmdb', 'file'] as const)('azothdb verify (eventLog %s)', (eventLog) => {
+  it('a clean database: exit 0, every value and event checked', async () => {
+    const dir = await build(eventLog)
+    const run = await azothdb(['verify', dir, '--json'])
+    expect(run.code).toBe(0)
+    expect(jsonObject(run.stdout)).toMatchObject({
+      ok: true,
+      problems: [],
+      checked: { keys: 2, events: 5, head: 5 },
+    })
+    const table = await azothdb(['verify', dir])
+    expect(table.code).toBe(0)
+    expect(table.stdout).toContain('2 keys, 5 events (head 5)')
+  })
+
+  it('a flipped byte in a stored value: exit 1, the key named', async () => {
+    const dir = await build(eventLog)
+    expect(flipInside(join(dir, 'canonical', 'data.mdb'), MARKER)).toBeGreaterThan(0)
+    const run = await azothdb(['verify', dir, '--json'])
+    expect(run.code).toBe(1)
+    const report = jsonObject(run.stdout) as { ok: boolean; problems: { where: string }[] }
+    expect(report.ok).toBe(false)
+    expect(report.problems.some((p) => p.where.includes('note'))).toBe(true)
+    const table = await azothdb(['verify', dir])
+    expect(table.code).toBe(1)
+    expect(table.stdout).toContain('DAMAGED')
+  })
+
+  it('a flipped byte in a stored event: exit 1, the event named', async () => {
+    const dir = await build(eventLog)
+    const files =
+      eventLog === 'lmdb'
+        ? [join(dir, 'canonical', 'data.mdb')]
+        : readdirSync(join(dir, 'events'))
+            .filter((f) => f.endsWith('.seg'))
+            .map((f) => join(dir, 'events', f))
+    // The value holds the marker too: damage only the events' copies, found after the value's.
+    let flipped = 0
+    for (const f of files) {
+      const bytes = readFileSync(f)
+      const needle = Buffer.from(`memo`)
+      for (let at = bytes.indexOf(needle); at !== -1; at = bytes.indexOf(needle, at + 1)) {
+        bytes[at + 1] = bytes[at + 1]! ^ 0x01
+        flipped++
+      }
+      writeFileSync(f, bytes)
+    }
+    expect(flipped).toBeGreaterThan(0)
+    const run = await azothdb(['verify', dir, '--json'])
+    expect(run.code).toBe(1)
+    const report = jsonObject(run.stdout) as { problems: { kind: string; where: string }[] }
+    expect(report.problems.some((p) => p.where.startsWith('event'))).toBe(true)
+  })
+})
+
+describe('azothdb verify --backup', () => {
+  it('a sound backup passes; a flipped byte in one of its files is CORRUPTION naming it, exit 1', async () => {
+    const dir = await build('lmdb')
+    const out = join(tempDir(), 'backup')
+    expect((await azothdb(['backup', dir, out])).code).toBe(0)
+    const sound = await azothdb(['verify', '--backup', out, '--json'])
+    expect(sound.code).toBe(0)
+    expect(jsonObject(sound.stdout)).toMatchObject({ ok: true, sealedEventId: 5 })
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+      files: { path: string }[]
+    }
+    const victim = manifest.files.find((f) => f.path.endsWith('projection.db'))!.path
+    const bytes = readFileSync(join(out, victim))
+    bytes[100] = bytes[100]! ^ 0xff
+    writeFileSync(join(out, victim), bytes)
+    const damaged = await azothdb(['verify', '--backup', out])
+    expect(damaged.code).toBe(1)
+    expect(damaged.stderr).toContain('CORRUPTION')
+    expect(damaged.stderr).toContain('projection.db')
+  })
+
+  it('a missing directory: exit 1 with NOT_FOUND or CORRUPTION, never a stack trace', async () => {
+    const run = await azothdb(['verify', join(tempDir(), 'nothing-here')])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/azothdb: (NOT_FOUND|CORRUPTION):/)
+    expect(run.stderr).not.toContain('    at ')
+  })
+})
