@@ -46,6 +46,13 @@ export type { EventId } from './ids.js'
 export type { Key } from './keys.js'
 export { DEFAULT_LIMITS, type Limits } from './limits.js'
 export { type LogFn, type Logger, silentLogger } from './logger.js'
+export {
+  type AppliedMigration,
+  type Migration,
+  type MigrationHistory,
+  type MigrationTarget,
+  Migrator,
+} from './migrator.js'
 export type {
   DeadLetter,
   DeadLetterQuery,

@@ -1,11 +1,11 @@
-export { PostgresDeadLetterStore } from './dead-letter-table.js'
 export {
   type AppliedMigration,
   type Migration,
   type MigrationHistory,
   type MigrationTarget,
   Migrator,
-} from './migrations.js'
+} from '@azothdb/core'
+export { PostgresDeadLetterStore } from './dead-letter-table.js'
 export { PostgresProjectionStore, type PostgresProjectionStoreOptions } from './postgres-projection-store.js'
 export { type PgParams, type PgRow, PostgresTx } from './postgres-tx.js'
 export type { ProjectorLock, ProjectorLockOptions } from './projector-lock.js'

@@ -1,10 +1,14 @@
 import {
+  type AppliedMigration,
   AzothError,
   type Clock,
   ClosedError,
   type EventId,
   isAzothError,
   type Logger,
+  type Migration,
+  type MigrationHistory,
+  Migrator,
   type ProjectionBackupInfo,
   type ProjectionStore,
   silentLogger,
@@ -14,7 +18,6 @@ import { checkInteger, checkKnownFields } from '@azothdb/core/internal'
 import pg from 'pg'
 import { backupDatabase } from './backup.js'
 import { PostgresDeadLetterStore } from './dead-letter-table.js'
-import { type AppliedMigration, type Migration, type MigrationHistory, Migrator } from './migrations.js'
 import { toPgAzothError } from './pg-errors.js'
 import { finishTx, type PgParams, PostgresTx } from './postgres-tx.js'
 import { lockProjector, type ProjectorLock, type ProjectorLockOptions } from './projector-lock.js'

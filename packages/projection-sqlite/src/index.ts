@@ -1,5 +1,6 @@
+export { type AppliedMigration, Migrator } from '@azothdb/core'
 export { SqliteDeadLetterStore } from './dead-letter-table.js'
-export { type AppliedMigration, type Migration, Migrator } from './migrations.js'
+export type { Migration } from './migrations.js'
 export { restoreSqliteProjection } from './restore.js'
 export { loadSqlMigrations } from './sql-migrations.js'
 export {

@@ -7,6 +7,7 @@ import {
   type EventId,
   LockedError,
   type Logger,
+  Migrator,
   type ProjectionBackupInfo,
   type ProjectionStore,
   silentLogger,
@@ -15,7 +16,7 @@ import {
 import { checkInteger, checkKnownFields, checkOneOf } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
-import { type Migration, Migrator } from './migrations.js'
+import { type Migration, SQLITE_MIGRATION_HISTORY } from './migrations.js'
 import { ReaderPool, runQuery } from './reader-pool.js'
 import { backupConnection, backupFile, readBackupCursors } from './sqlite-backup.js'
 import { SqliteTx, type SqlParams } from './sqlite-tx.js'
@@ -322,8 +323,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
    * Versioned migrations of the projection tables. Duplicate, non-consecutive or vanished versions
    * raise `CONFIG`.
    */
-  migrator(migrations: readonly Migration[]): Migrator {
-    return new Migrator(this, migrations, this.clock)
+  migrator(migrations: readonly Migration[]): Migrator<SqliteTx> {
+    return new Migrator(this, SQLITE_MIGRATION_HISTORY, migrations, this.clock)
   }
 
   /**

@@ -1,8 +1,10 @@
-import { AzothError, type Clock, ConfigError } from '@azothdb/core'
+import type { Clock } from './clock.js'
+import { AzothError, ConfigError } from './errors.js'
 
 /**
- * One schema change of the projection tables, generic over the store's transaction type. `up` and
- * `down` run inside their own transaction (with the history row) and may be asynchronous.
+ * One schema change of a projection store's tables, generic over the store's transaction type
+ * (`SqliteTx`, `PostgresTx`, a third party's). `up` and `down` run inside their own transaction
+ * (with the history row) and may be asynchronous.
  */
 export interface Migration<Tx> {
   /** Position in the sequence: versions are consecutive integers (1, 2, 3...). */
@@ -47,7 +49,7 @@ export interface MigrationTarget<Tx> {
 
 /**
  * Applies and rolls back versioned migrations, each in its own transaction together with its history
- * row. Duplicate versions, gaps and non-positive versions raise `CONFIG` when the migrator is made;
+ * row. Every projection store uses this one migrator, with its own `MigrationHistory` table. Duplicate versions, gaps and non-positive versions raise `CONFIG` when the migrator is made;
  * `up`/`pending` raise `CONFIG` when the database has a version the set lacks, or one under another
  * name.
  */
