@@ -25,7 +25,9 @@ module.exports = {
       comment:
         'Stores, projection stores and the projector build on @azothdb/core alone (their tests may use more, ' +
         'through devDependencies); only the azothdb facade composes them.',
-      from: { path: '^packages/(store-lmdb|store-filelog|projection-sqlite|projector)/src/' },
+      from: {
+        path: '^packages/(store-lmdb|store-filelog|projection-sqlite|projection-postgres|projector)/src/',
+      },
       to: { path: '^(packages|apps)/', pathNot: ['^packages/$1/', '^packages/core/src/'] },
     },
     {

@@ -3,6 +3,8 @@ import type {
   AzothEvent,
   Key,
   Logger,
+  Migration,
+  ProjectionTxControl,
   ScanOptions,
   StateEntry,
   TypedValue,
@@ -10,7 +12,7 @@ import type {
   WriteFn,
 } from '@azothdb/core'
 import { checkArgument, checkArgumentFields, checkOption, rules } from '@azothdb/core/internal'
-import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
+import type { SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
 import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
@@ -24,7 +26,7 @@ import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions }
 import { requiredValue } from './required-value.js'
 import { checkTargetDir, restoreDatabase } from './restore.js'
 import { SCAN_OPTION_FIELDS, Snapshot } from './snapshot.js'
-import type { Projector, ProjectorBuilder, ProjectorOptions } from './sql-projection.js'
+import type { Projector, ProjectorBuilder, ProjectorOptions, SqlProjection } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
 import { verifyDatabase } from './verify.js'
@@ -36,7 +38,9 @@ const READ_ONLY_POLL_MS = 100
 
 /**
  * An Azoth database: typed key-value state with ACID transactions, an event log committed
- * atomically with it, and SQL projections of the events. Open one with {@link Azoth.open}.
+ * atomically with it, and SQL projections of the events. Open one with {@link Azoth.open}. `Tx` is
+ * the projection's transaction, which projector handlers and migrations see (`SqliteTx` unless
+ * the `projection` option chose another store).
  *
  * @example
  * const db = await Azoth.open('./data')
@@ -50,7 +54,10 @@ const READ_ONLY_POLL_MS = 100
  *   await db.close()
  * }
  */
-export class Azoth extends DatabaseStreams implements AsyncDisposable {
+export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
+  extends DatabaseStreams
+  implements AsyncDisposable
+{
   /** The directory of this database. */
   readonly dir: string
   /** True for `Azoth.openReadOnly` databases: writes raise `READ_ONLY`. */
@@ -82,21 +89,24 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    * Opens (creating when needed) the database in `dir`. One writer process at a time: another
    * process gets `LOCKED` (use {@link Azoth.openReadOnly} to inspect a database in use).
    */
-  static async open(dir: string, options?: AzothOptions): Promise<Azoth> {
+  static async open<Tx extends ProjectionTxControl = SqliteTx>(
+    dir: string,
+    options?: AzothOptions<Tx>,
+  ): Promise<Azoth<Tx>> {
     const resolved = resolveOptions('Azoth.open', options)
-    return new Azoth(await openWritable(resolve(checkArgument('dir', dir, rules.path)), resolved))
+    return new Azoth<Tx>(await openWritable(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   /**
    * Opens a database for reading only, also while a writer process runs: reads, events, queries
    * and metrics work; writes raise `READ_ONLY`.
    */
-  static async openReadOnly(
+  static async openReadOnly<Tx extends ProjectionTxControl = SqliteTx>(
     dir: string,
-    options?: Omit<AzothOptions, 'create' | 'eventLog'>,
-  ): Promise<Azoth> {
+    options?: Omit<AzothOptions<Tx>, 'create' | 'eventLog'>,
+  ): Promise<Azoth<Tx>> {
     const resolved = resolveOptions('Azoth.openReadOnly', options, READ_ONLY_OPTIONS)
-    return new Azoth(await openReadOnly(resolve(checkArgument('dir', dir, rules.path)), resolved))
+    return new Azoth<Tx>(await openReadOnly(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   // ---- transactions and writes ----
@@ -226,11 +236,11 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    * const balances = db.projector({ name: 'balances', handlers: [balancesHandler] })
    * await balances.runOnce()
    */
-  projector(options: ProjectorOptions = {}): Projector {
+  projector(options: ProjectorOptions<Tx> = {}): Projector<Tx> {
     // Projectors write their tables and cursors: not in a read-only process.
     this.#write.checkWritable()
     checkOption('projector options', options, rules.object)
-    return this.#parts.projection.projector(options)
+    return this.#projection.projector(options)
   }
 
   /**
@@ -245,14 +255,19 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    *   .withErrorStrategy(ErrorStrategy.deadLetter())
    *   .build()
    */
-  projectorBuilder(): ProjectorBuilder {
+  projectorBuilder(): ProjectorBuilder<Tx> {
     this.#write.checkWritable()
-    return this.#parts.projection.builder()
+    return this.#projection.builder()
   }
 
   /** Every projector of this database: run, start, stop or rebuild them together or by name. */
-  get projectors(): ProjectorGroup<SqliteTx> {
-    return this.#parts.projection.group
+  get projectors(): ProjectorGroup<Tx> {
+    return this.#projection.group
+  }
+
+  /** The projection, with the transaction type the `projection` option gave this database. */
+  get #projection(): SqlProjection<Tx> {
+    return this.#parts.projection as unknown as SqlProjection<Tx>
   }
 
   /**
@@ -268,10 +283,10 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    * Applies pending projection migrations, each in its own transaction; returns how many ran. Every
    * failure (`CLOSED`, `READ_ONLY` included) comes as a rejection.
    */
-  async migrate(migrations: readonly Migration[]): Promise<number> {
+  async migrate(migrations: readonly Migration<Tx>[]): Promise<number> {
     this.#write.checkWritable()
     checkArgument('migrations', migrations, rules.array)
-    return this.#parts.projection.migrate(migrations)
+    return this.#projection.migrate(migrations)
   }
 
   /**
@@ -327,15 +342,15 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    * manifest, synced, and only then renamed to `targetDir`; a restore that fails or is killed
    * leaves `targetDir` as it was (a rerun removes what a killed one left).
    */
-  static async restoreFrom(
+  static async restoreFrom<Tx extends ProjectionTxControl = SqliteTx>(
     backupDir: string,
     targetDir: string,
-    options?: Omit<AzothOptions, 'eventLog'>,
-  ): Promise<Azoth> {
+    options?: Omit<AzothOptions<Tx>, 'eventLog'>,
+  ): Promise<Azoth<Tx>> {
     const resolved = resolveOptions('Azoth.restoreFrom', options, RESTORE_OPTIONS)
     const from = resolve(checkArgument('backupDir', backupDir, rules.path))
     const target = checkTargetDir('targetDir', targetDir)
-    return new Azoth(await restoreDatabase(from, target, resolved))
+    return new Azoth<Tx>(await restoreDatabase(from, target, resolved))
   }
 
   // ---- ingestion control ----

@@ -10,6 +10,14 @@ import type { FileChecksum } from './file-checksums.js'
 export const BACKUP_MANIFEST = 'manifest.json'
 export const BACKUP_FORMAT_VERSION = 1
 
+/** Where a backup's projection copy comes from. */
+export interface BackupProjection {
+  /** The projection backend of the backed-up database (`'sqlite'`, `'postgres'`). */
+  readonly backend: string
+  /** The copy's file in the backup directory (`'projection.db'`, `'projection.pgdump'`). */
+  readonly file: string
+}
+
 /** What `manifest.json` of a backup records. */
 export interface BackupManifest {
   /** Version of this manifest format. */
@@ -29,6 +37,11 @@ export interface BackupManifest {
     /** Of the event envelope. */
     readonly envelope: number
   }
+  /**
+   * The projection backend the copy comes from and its file in the backup (`'sqlite'`,
+   * `'projection.db'`); absent in backups made before the choice existed, which are SQLite's.
+   */
+  readonly projection?: BackupProjection
   /** Each projector's cursor in the copied projection. */
   readonly projectorCursors: Readonly<Record<string, number>>
   /** SHA-256 over the whole state, to check a restore end to end. */
@@ -39,6 +52,15 @@ export interface BackupManifest {
 
 export function currentVersions(layout: number): BackupManifest['versions'] {
   return { layout, store: STORE_FORMAT_VERSION, envelope: ENVELOPE_FORMAT_VERSION }
+}
+
+/** The projection a manifest records, with the default of backups made before it recorded one. */
+export function projectionOf(manifest: BackupManifest): BackupProjection {
+  return manifest.projection ?? { backend: 'sqlite', file: 'projection.db' }
+}
+
+function isPlainFileName(name: unknown): boolean {
+  return typeof name === 'string' && name.length > 0 && !name.includes('/') && !name.includes('..')
 }
 
 /** Reads and checks the shape of a backup's manifest; anything off raises `CORRUPTION`. */
@@ -57,6 +79,8 @@ export function readBackupManifest(backupDir: string): BackupManifest {
     Number.isSafeInteger(parsed.sealedEventId) &&
     (parsed.eventLog === 'lmdb' || parsed.eventLog === 'file') &&
     typeof parsed.stateDigest === 'string' &&
+    (parsed.projection === undefined ||
+      (typeof parsed.projection?.backend === 'string' && isPlainFileName(parsed.projection.file))) &&
     Array.isArray(parsed.files) &&
     parsed.files.every(
       (f) =>

@@ -156,8 +156,8 @@ function copyEventLogFiles(from: string, to: string): void {
 
 /**
  * @internal The backup protocol: pause ingestion (new commits wait), seal at the head, let the projectors
- * catch up to the seal (bounded by `catchUpTimeoutMs`), copy LMDB (a consistent LMDB copy), the file log and the SQLite projection
- * (online backup API), write `manifest.json` with checksums and the state digest, then resume —
+ * catch up to the seal (bounded by `catchUpTimeoutMs`), copy LMDB (a consistent LMDB copy), the file log and the projection
+ * (SQLite's online backup API, or `pg_dump`), write `manifest.json` with checksums and the state digest, then resume —
  * also when anything fails, and then the target is left as it was found.
  */
 export async function backupDatabase(
@@ -183,7 +183,7 @@ export async function backupDatabase(
         await source.eventLog.flush()
         copyEventLogFiles(layout.events, join(targetDir, 'events'))
       }
-      const copy = await projection.store.backup(join(targetDir, 'projection.db'))
+      const copy = await projection.store.backup(join(targetDir, projection.backend.backupFile))
       copyFileSync(layout.manifest, join(targetDir, 'azoth.json'))
       removeRuntimeFiles(targetDir)
       const files = await checksumFiles(targetDir, listFiles(targetDir))
@@ -193,6 +193,7 @@ export async function backupDatabase(
         sealedEventId,
         eventLog: source.manifest.eventLog,
         versions: currentVersions(LAYOUT_FORMAT_VERSION),
+        projection: { backend: projection.backend.backend, file: projection.backend.backupFile },
         projectorCursors: copy.cursors,
         stateDigest: store.stateDigest(),
         files,

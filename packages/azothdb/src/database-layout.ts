@@ -25,7 +25,7 @@ export interface DatabaseManifest {
   readonly createdAt: string
 }
 
-/** The paths of a database directory: `azoth.json`, `LOCK`, `canonical/`, `events/`, `projection.db`. */
+/** The paths of a database directory: `azoth.json`, `LOCK`, `canonical/`, `events/` (a SQLite projection keeps `projection.db` beside them). */
 export function layoutOf(dir: string) {
   return {
     dir,
@@ -33,7 +33,6 @@ export function layoutOf(dir: string) {
     lock: join(dir, 'LOCK'),
     canonical: join(dir, 'canonical'),
     events: join(dir, 'events'),
-    projection: join(dir, 'projection.db'),
   } as const
 }
 

@@ -34,6 +34,8 @@ export {
   type Logger,
   ManualClock,
   PreflightFailedError,
+  type ProjectionBackend,
+  type ProjectionTxControl,
   type ScanOptions,
   type SetValue,
   type StateEntry,
@@ -49,13 +51,15 @@ export {
   TypeMismatchError,
   type U256Value,
 } from '@azothdb/core'
-export type {
-  Migration,
-  SqliteTx,
-  SqlParams,
-  SqlRow,
-  SqlRunResult,
-  SqlStatement,
+export {
+  type Migration,
+  type SqliteProjectionOptions,
+  type SqliteTx,
+  type SqlParams,
+  type SqlRow,
+  type SqlRunResult,
+  type SqlStatement,
+  sqliteProjection,
 } from '@azothdb/projection-sqlite'
 export {
   type BatchPolicy,
@@ -75,7 +79,7 @@ export {
 } from '@azothdb/projector'
 export { Azoth } from './azoth.js'
 export type { BackupOptions } from './backup.js'
-export type { BackupManifest } from './backup-manifest.js'
+export type { BackupManifest, BackupProjection } from './backup-manifest.js'
 export type { TransactionMetrics } from './commit-metrics.js'
 export type { EventLogKind } from './database-layout.js'
 export type { DatabaseStreams } from './database-streams.js'

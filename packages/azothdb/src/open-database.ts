@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError } from '@azothdb/core'
+import { AzothError, CorruptionError } from '@azothdb/core'
 import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
 import { type FileEventLog, openFileEventLog } from '@azothdb/store-filelog'
 import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
@@ -114,6 +114,7 @@ async function openStores(
   const logger = options.logger
   let eventLog: FileEventLog | undefined
   let store: LmdbStore | undefined
+  let projection: SqlProjection | undefined
   try {
     // The file log opens once LMDB's committed head is known, so a damaged log whose repair would
     // cut committed events is refused (CORRUPTION) before anything is cut.
@@ -136,12 +137,33 @@ async function openStores(
       logger,
       ...(manifest.eventLog === 'file' ? { eventLog: openEventLog } : {}),
     })
-    const projection = SqlProjection.open(layout, store, options, readOnly)
+    projection = await SqlProjection.open(layout, store, options, readOnly)
+    // A read-only open is how an operator inspects such a database (verify names the cursor).
+    if (!readOnly) await checkProjectionHistory(projection, store.head())
     return { layout, manifest, options, store, eventLog, projection, lock, readOnly }
   } catch (e) {
     // A failed openLmdbStore has closed the log it opened; a later failure leaves both open here.
-    if (store)
-      await store.close().catch((err: unknown) => logger.error({ err }, 'closing after a failed open'))
+    const failed = (err: unknown) => logger.error({ err }, 'closing after a failed open')
+    if (projection) await projection.close().catch(failed)
+    if (store) await store.close().catch(failed)
     throw e
   }
+}
+
+/**
+ * A projector cursor past the head means the projection holds effects of events this database
+ * does not have (a database restored from an older backup while its PostgreSQL projection went on,
+ * or another database's projection): more events would land on top of another history, so the
+ * open fails instead. Reset that projection (restore its dump, or drop its tables and cursor row)
+ * and open again; projectors then rebuild from the events.
+ */
+async function checkProjectionHistory(projection: SqlProjection, head: number): Promise<void> {
+  const cursors = await projection.store.cursors()
+  const ahead = Object.entries(cursors).filter(([, cursor]) => cursor > head)
+  if (ahead.length === 0) return
+  const [name, cursor] = ahead[0]!
+  throw new CorruptionError(
+    `projector '${name}' of the ${projection.store.backend} projection is at event ${cursor}, past this database's head ${head}: the projection belongs to another history; restore it from the same backup or reset it, then open again`,
+    { details: { projector: name, cursor, head, projectors: Object.fromEntries(ahead) } },
+  )
 }

@@ -1,4 +1,12 @@
-import { type Clock, type Durability, type Limits, type Logger, systemClock } from '@azothdb/core'
+import {
+  type Clock,
+  type Durability,
+  type Limits,
+  type Logger,
+  type ProjectionBackend,
+  type ProjectionTxControl,
+  systemClock,
+} from '@azothdb/core'
 import {
   checkInteger,
   checkKnownFields,
@@ -8,11 +16,17 @@ import {
   rules,
   withMethods,
 } from '@azothdb/core/internal'
+import { type SqliteTx, sqliteProjection } from '@azothdb/projection-sqlite'
 import type { EventLogKind } from './database-layout.js'
 import { defaultLogger } from './default-logger.js'
 
-/** Options of `Azoth.open`. */
-export interface AzothOptions {
+/** Options of `Azoth.open`; `Tx` is the projection's transaction (set by the `projection` option). */
+export interface AzothOptions<Tx extends ProjectionTxControl = SqliteTx> {
+  /**
+   * Where projections live: `sqliteProjection()` (default: `projection.db` in the directory) or a
+   * networked store such as `postgresProjection({ connectionString })` from `@azothdb/projection-postgres`.
+   */
+  readonly projection?: ProjectionBackend<Tx>
   /** Where events live: in LMDB with the state (default for a new database), or in a segmented file log. */
   readonly eventLog?: EventLogKind
   /** `'sync'` (default): a commit resolves once on disk. `'relaxed'`: once the OS has it. */
@@ -34,6 +48,8 @@ export interface AzothOptions {
 }
 
 export interface ResolvedAzothOptions {
+  // biome-ignore lint/suspicious/noExplicitAny: the database's type parameter carries the backend's Tx.
+  readonly projection: ProjectionBackend<any>
   readonly eventLog: EventLogKind | undefined
   readonly durability: Durability
   readonly stripes: number
@@ -46,6 +62,7 @@ export interface ResolvedAzothOptions {
 }
 
 const KNOWN = [
+  'projection',
   'eventLog',
   'durability',
   'stripes',
@@ -63,6 +80,10 @@ export const READ_ONLY_OPTIONS = KNOWN.filter((f) => f !== 'create' && f !== 'ev
 /** The options `Azoth.restoreFrom` takes: the backup says which event log the database has. */
 export const RESTORE_OPTIONS = KNOWN.filter((f) => f !== 'eventLog')
 
+const PROJECTION = withMethods<ProjectionBackend>(
+  'a ProjectionBackend (sqliteProjection(), postgresProjection())',
+  ['open'],
+)
 const CLOCK = withMethods<Clock>('a Clock (with now() and sleep())', ['now', 'sleep'])
 const LOGGER = withMethods<Logger>('a Logger (pino-compatible: trace, debug, info, warn, error, child)', [
   'trace',
@@ -83,8 +104,10 @@ export function resolveOptions(
   known: readonly string[] = KNOWN,
 ): ResolvedAzothOptions {
   checkKnownFields(what, options, known)
-  const o = (options ?? {}) as AzothOptions
+  const o = (options ?? {}) as AzothOptions<ProjectionTxControl>
   return {
+    projection:
+      o.projection === undefined ? sqliteProjection() : checkOption('projection', o.projection, PROJECTION),
     eventLog:
       o.eventLog === undefined ? undefined : checkOneOf('eventLog', o.eventLog, ['lmdb', 'file'] as const),
     durability: checkOneOf('durability', o.durability ?? 'sync', ['sync', 'relaxed'] as const),

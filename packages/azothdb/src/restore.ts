@@ -14,7 +14,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path'
 import { AzothError, CorruptionError, isAzothError, type Logger } from '@azothdb/core'
 import { checkArgument, rules, toError } from '@azothdb/core/internal'
-import { type BackupManifest, readBackupManifest } from './backup-manifest.js'
+import { type BackupManifest, projectionOf, readBackupManifest } from './backup-manifest.js'
 import { sha256File } from './file-checksums.js'
 import { type DatabaseParts, openWritable } from './open-database.js'
 import type { ResolvedAzothOptions } from './options.js'
@@ -52,7 +52,7 @@ export async function restoreDatabase(
   target: string,
   options: ResolvedAzothOptions,
 ): Promise<DatabaseParts> {
-  const { staging, manifest } = await stageRestore(backupDir, target, options.logger)
+  const { staging, manifest } = await stageRestore(backupDir, target, options)
   const opening = { ...options, eventLog: manifest.eventLog, create: false }
   try {
     const staged = await openWritable(staging, opening)
@@ -96,23 +96,25 @@ function stagingPrefix(target: string): string {
 async function stageRestore(
   backupDir: string,
   target: string,
-  logger: Logger,
+  options: ResolvedAzothOptions,
 ): Promise<{ staging: string; manifest: BackupManifest }> {
+  const logger = options.logger
   const manifest = readBackupManifest(backupDir)
   checkCompleteness(backupDir, manifest)
   for (const file of manifest.files) await checkFile(join(backupDir, file.path), file, 'backup')
+  const files = restoredFiles(backupDir, manifest, options)
   removeAbandonedStaging(target, logger)
   const staging = `${stagingPrefix(target)}${process.pid}-${Date.now().toString(36)}`
   try {
     mkdirSync(staging, { recursive: true })
-    for (const file of manifest.files) {
+    for (const file of files) {
       const to = join(staging, file.path)
       mkdirSync(dirname(to), { recursive: true })
       copyFileSync(join(backupDir, file.path), to)
       await checkFile(to, file, 'restored')
       syncPath(to)
     }
-    for (const dir of new Set(manifest.files.map((f) => dirname(join(staging, f.path))))) syncPath(dir)
+    for (const dir of new Set(files.map((f) => dirname(join(staging, f.path))))) syncPath(dir)
     syncPath(staging)
   } catch (e) {
     discardStaging(staging, logger)
@@ -123,6 +125,29 @@ async function stageRestore(
     })
   }
   return { staging, manifest }
+}
+
+/**
+ * The backup's files the restored database gets. Its projection copy only when the restored
+ * database keeps the same backend in its directory (SQLite); a PostgreSQL dump stays in the backup
+ * for `pg_restore`, and the restored database opens only once that projection is at or behind its
+ * head (see the open's history check).
+ */
+function restoredFiles(
+  backupDir: string,
+  manifest: BackupManifest,
+  options: ResolvedAzothOptions,
+): BackupManifest['files'] {
+  const copy = projectionOf(manifest)
+  const into = options.projection
+  if (copy.backend === into.backend && into.restoredWithDatabase) return manifest.files
+  options.logger.warn(
+    { backup: backupDir, copy: join(backupDir, copy.file), from: copy.backend, into: into.backend },
+    copy.backend === into.backend
+      ? `the ${copy.backend} projection is not restored with the database: restore ${copy.file} with that server's tools (pg_restore), or rebuild the projectors`
+      : `the backup's ${copy.backend} projection does not go into a ${into.backend} projection: rebuild the projectors`,
+  )
+  return manifest.files.filter((f) => f.path !== copy.file)
 }
 
 /** Moves a verified staging directory to `target` in one rename, and makes the rename durable. */
@@ -204,11 +229,11 @@ function syncPath(path: string): void {
 }
 
 /** Files every backup must list: a manifest that drops one describes an incomplete backup. */
-const REQUIRED_FILES = ['azoth.json', 'canonical/data.mdb', 'projection.db']
+const REQUIRED_FILES = ['azoth.json', 'canonical/data.mdb']
 
 function checkCompleteness(backupDir: string, manifest: BackupManifest): void {
   const listed = new Set(manifest.files.map((f) => f.path))
-  const missing = REQUIRED_FILES.filter((f) => !listed.has(f))
+  const missing = [...REQUIRED_FILES, projectionOf(manifest).file].filter((f) => !listed.has(f))
   if (manifest.eventLog === 'file' && !manifest.files.some((f) => f.path.startsWith('events/')))
     missing.push('events/')
   if (missing.length > 0) {

@@ -1,10 +1,14 @@
-import { AzothError, ConfigError, type EventHandler, type EventSource } from '@azothdb/core'
 import {
+  AzothError,
+  ConfigError,
+  type DatabaseProjectionStore,
+  type EventHandler,
+  type EventSource,
   type Migration,
-  SqliteProjectionStore,
-  type SqliteTx,
-  type SqlParams,
-} from '@azothdb/projection-sqlite'
+  type ProjectionBackend,
+  type ProjectionTxControl,
+} from '@azothdb/core'
+import type { SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import {
   type DeadLetterRetryResult,
   ProjectorBuilder as ProjectorBuilderClass,
@@ -16,57 +20,71 @@ import {
 import type { Layout } from './database-layout.js'
 import type { ResolvedAzothOptions } from './options.js'
 
-/** A projector over a database's events and its SQLite projection. */
-export type Projector = ProjectorClass<SqliteTx>
+/** A projector over a database's events and its projection (`Tx`: the projection's transaction). */
+export type Projector<Tx extends ProjectionTxControl = SqliteTx> = ProjectorClass<Tx>
 
-/** A handler writing into the SQLite projection. */
-export type SqlEventHandler = EventHandler<SqliteTx>
+/** A handler writing into the projection (SQLite's `SqliteTx` unless the database chose another store). */
+export type SqlEventHandler<Tx extends ProjectionTxControl = SqliteTx> = EventHandler<Tx>
 
 /**
  * Options of `db.projector()`: a projector's options without its source and store (the database's)
  * and with the database's clock and logger as defaults. Handlers are given once, when it is created.
  */
-export type ProjectorOptions = Omit<ProjectorClassOptions<SqliteTx>, 'source' | 'store' | 'handlers'> & {
+export type ProjectorOptions<Tx extends ProjectionTxControl = SqliteTx> = Omit<
+  ProjectorClassOptions<Tx>,
+  'source' | 'store' | 'handlers'
+> & {
   /** The handlers; required when the projector is created, omitted to look it up by name. */
-  readonly handlers?: readonly SqlEventHandler[]
+  readonly handlers?: readonly SqlEventHandler<Tx>[]
 }
 
 /** The projector builder bound to a database: `db.projectorBuilder()`; `build()` registers the projector. */
-export type ProjectorBuilder = ProjectorBuilderClass<SqliteTx, Projector>
+export type ProjectorBuilder<Tx extends ProjectionTxControl = SqliteTx> = ProjectorBuilderClass<
+  Tx,
+  Projector<Tx>
+>
 
 /**
- * The projection side of a database: its SQLite store and the group of its projectors (the one
- * registry: `close` stops them, metrics and backups walk them, dead letters find theirs).
+ * The projection side of a database: the store its `projection` backend opened and the group of
+ * its projectors (the one registry: `close` stops them, metrics and backups walk them, dead
+ * letters find theirs).
  */
-export class SqlProjection {
-  readonly store: SqliteProjectionStore
-  readonly group = new ProjectorGroup<SqliteTx>()
+export class SqlProjection<Tx extends ProjectionTxControl = ProjectionTxControl> {
+  readonly store: DatabaseProjectionStore<Tx>
+  /** The backend that opened `store` (the database's `projection` option). */
+  readonly backend: ProjectionBackend<Tx>
+  readonly group = new ProjectorGroup<Tx>()
   readonly #source: EventSource
   readonly #options: ResolvedAzothOptions
 
-  private constructor(store: SqliteProjectionStore, source: EventSource, options: ResolvedAzothOptions) {
+  private constructor(
+    store: DatabaseProjectionStore<Tx>,
+    source: EventSource,
+    options: ResolvedAzothOptions,
+  ) {
     this.store = store
+    this.backend = options.projection
     this.#source = source
     this.#options = options
   }
 
-  static open(
+  static async open(
     layout: Layout,
     source: EventSource,
     options: ResolvedAzothOptions,
     readOnly: boolean,
-  ): SqlProjection {
-    const store = SqliteProjectionStore.open({
-      path: layout.projection,
+  ): Promise<SqlProjection> {
+    const store = await options.projection.open({
+      dir: layout.dir,
+      readOnly,
       clock: options.clock,
       logger: options.logger,
-      readOnly,
     })
     return new SqlProjection(store, source, options)
   }
 
   /** Returns the projector named `options.name` (default `'default'`), creating it when handlers are given. */
-  projector(options: ProjectorOptions = {}): Projector {
+  projector(options: ProjectorOptions<Tx> = {}): Projector<Tx> {
     const { handlers, ...rest } = options
     const name = options.name ?? 'default'
     const existing = this.group.find(name)
@@ -89,13 +107,13 @@ export class SqlProjection {
   }
 
   /** A builder whose `build()` creates the projector here and registers it. */
-  builder(): ProjectorBuilder {
-    return new ProjectorBuilderClass<SqliteTx, Projector>(this.#defaults(), (options) => this.create(options))
+  builder(): ProjectorBuilder<Tx> {
+    return new ProjectorBuilderClass<Tx, Projector<Tx>>(this.#defaults(), (options) => this.create(options))
   }
 
   /** Creates a projector over this database (`CONFIG` for bad options or a taken name) and registers it. */
-  create(options: ProjectorClassOptions<SqliteTx>): Projector {
-    const projector = new ProjectorClass<SqliteTx>({ ...options, source: this.#source, store: this.store })
+  create(options: ProjectorClassOptions<Tx>): Projector<Tx> {
+    const projector = new ProjectorClass<Tx>({ ...options, source: this.#source, store: this.store })
     this.group.add(projector)
     return projector
   }
@@ -117,7 +135,7 @@ export class SqlProjection {
     return cursors.length === 0 ? undefined : Math.min(...cursors)
   }
 
-  async migrate(migrations: readonly Migration[]): Promise<number> {
+  async migrate(migrations: readonly Migration<Tx>[]): Promise<number> {
     return (await this.store.migrator(migrations).up()).length
   }
 
@@ -140,7 +158,7 @@ export class SqlProjection {
     return projector.deadLetters.retry(id)
   }
 
-  #defaults(): Pick<ProjectorClassOptions<SqliteTx>, 'source' | 'store' | 'clock' | 'logger'> {
+  #defaults(): Pick<ProjectorClassOptions<Tx>, 'source' | 'store' | 'clock' | 'logger'> {
     return {
       source: this.#source,
       store: this.store,

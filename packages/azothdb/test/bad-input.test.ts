@@ -1,4 +1,4 @@
-import { Azoth, isAzothError, TypedValue } from 'azothdb'
+import { Azoth, type AzothOptions, isAzothError, TypedValue } from 'azothdb'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
 import { expectCode } from './support/expect-code.js'
@@ -11,7 +11,7 @@ function fingerprint(db: Azoth) {
   return { head: db.head(), digest: db.stateDigest(), events: [...db.events()] }
 }
 
-async function seeded(eventLog: 'lmdb' | 'file', options: Parameters<typeof Azoth.open>[1] = {}) {
+async function seeded(eventLog: 'lmdb' | 'file', options: AzothOptions = {}) {
   const dir = tempDir()
   const db = await Azoth.open(dir, { eventLog, limits: LIMITS, ...options })
   await db

@@ -54,6 +54,11 @@ export {
   Migrator,
 } from './migrator.js'
 export type {
+  DatabaseProjectionStore,
+  ProjectionBackend,
+  ProjectionOpenContext,
+} from './projection-backend.js'
+export type {
   DeadLetter,
   DeadLetterQuery,
   DeadLetterStatus,

@@ -102,7 +102,7 @@ export interface ProjectionBackupInfo {
 
 /**
  * Where projections live: read-model tables, projector cursors and dead letters, in one
- * transactional store. Implemented by `@azothdb/projection-sqlite`. Every method outside a
+ * transactional store. Implemented by `@azothdb/projection-sqlite` and `@azothdb/projection-postgres`. Every method outside a
  * transaction is asynchronous so that a networked backend such as PostgreSQL can implement it.
  */
 export interface ProjectionStore<Tx extends ProjectionTxControl = ProjectionTxControl> {

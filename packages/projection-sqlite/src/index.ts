@@ -4,6 +4,11 @@ export type { Migration } from './migrations.js'
 export { restoreSqliteProjection } from './restore.js'
 export { loadSqlMigrations } from './sql-migrations.js'
 export {
+  SQLITE_PROJECTION_FILE,
+  type SqliteProjectionOptions,
+  sqliteProjection,
+} from './sqlite-projection.js'
+export {
   removeSqliteFiles,
   SqliteProjectionStore,
   type SqliteProjectionStoreOptions,
