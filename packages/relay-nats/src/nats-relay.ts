@@ -165,7 +165,8 @@ export class NatsRelay {
         const nc = await this.#connect()
         const jsm = await jetstreamManager(nc, { timeout: this.#options.ackTimeoutMs })
         const resume = await recoverResumePoint(jsm, this.#db, this.#options)
-        this.#lastAckedId = Math.max(this.#lastAckedId, resume.next - 1)
+        // What JetStream holds is the truth: a crashed server may have lost acknowledged messages.
+        this.#lastAckedId = resume.next - 1
         this.#resolveReady(resume.next - 1)
         this.#state = 'running'
         this.#logger.info({ next: resume.next, lastSeq: resume.lastSeq }, 'relay resumes')

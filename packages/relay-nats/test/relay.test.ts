@@ -156,6 +156,44 @@ describe.skipIf(natsUnavailable !== undefined)(
       expect(eventIds(await readStream(server.url, stream))).toHaveLength(2000)
     })
 
+    it('a publish lost on the way never lets the events behind it overtake it', async () => {
+      await openDb()
+      await logEvents(1, 300)
+      const nc = await connect({ servers: server.url })
+      const { stream, subjectPrefix } = target()
+      let dropped = 0
+      // Event 100's publish never reaches the server, once; the ones behind it do.
+      const lossy = new Proxy(nc, {
+        get(target, prop, receiver) {
+          if (prop === 'request') {
+            return (...args: Parameters<NatsConnection['request']>) => {
+              if (args[2]?.headers?.get('Azoth-Event-Id') === '100' && dropped++ === 0)
+                return new Promise((_, reject) => setTimeout(() => reject(new Error('lost')), 50))
+              return target.request(...args)
+            }
+          }
+          const value = Reflect.get(target, prop, receiver)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const relay = startNatsRelay(db, {
+        connection: lossy,
+        stream,
+        subjectPrefix,
+        maxInFlight: 64,
+        retryInitialDelayMs: 10,
+        logger: silentLogger,
+      })
+      await eventually(() => relay.metrics().lastAckedId === 300, 'the relay to catch up')
+      expect(relay.metrics().retries).toBe(1)
+      await relay.stop()
+      await nc.close()
+      expect(dropped).toBeGreaterThan(1)
+      expect(eventIds(await readStream(server.url, stream))).toEqual(
+        Array.from({ length: 300 }, (_, i) => i + 1),
+      )
+    })
+
     it('refuses a stream that holds another source, or events this database does not have', async () => {
       await openDb()
       await logEvents(1, 10)

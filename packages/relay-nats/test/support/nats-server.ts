@@ -51,6 +51,10 @@ export interface NatsServer {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>
   /** Starts it again on the same port and store; resolves once it accepts connections. */
   start(): Promise<void>
+  /** Freezes it (`SIGSTOP`): connections stay open, nothing is answered. */
+  pause(): void
+  /** Thaws it (`SIGCONT`). */
+  resume(): void
   /** Stops it and removes its store. */
   destroy(): Promise<void>
 }
@@ -89,7 +93,14 @@ export async function startNatsServer(): Promise<NatsServer> {
       c.kill(signal)
       await exited
     },
+    pause() {
+      child?.kill('SIGSTOP')
+    },
+    resume() {
+      child?.kill('SIGCONT')
+    },
     async destroy() {
+      server.resume()
       await server.stop('SIGKILL')
       rmSync(dir, { recursive: true, force: true })
     },
