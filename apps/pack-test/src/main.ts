@@ -146,7 +146,8 @@ async function consumerChecks(tarballs: Tarball[]): Promise<void> {
         throw new Error(`npm install exited ${installed.code ?? installed.signal}\n${installed.output}`)
       await runOrThrow('npm', ['ls', '--all'], { cwd: relay.dir, timeoutMs: 60_000 })
       for (const present of ['azothdb', '@nats-io/transport-node', '@nats-io/jetstream']) {
-        if (!existsSync(join(relay.dir, 'node_modules', present))) throw new Error(`${present} is not installed`)
+        if (!existsSync(join(relay.dir, 'node_modules', present)))
+          throw new Error(`${present} is not installed`)
       }
     },
   )
