@@ -160,6 +160,8 @@ export class NatsRelay {
 
   async #run(): Promise<void> {
     let failures = 0
+    // Failures in a row: the backoff grows only while no event gets through between them.
+    let ackedAtLastFailure = -1
     while (!this.#stopping.signal.aborted) {
       try {
         const nc = await this.#connect()
@@ -170,9 +172,7 @@ export class NatsRelay {
         this.#resolveReady(resume.next - 1)
         this.#state = 'running'
         this.#logger.info({ next: resume.next, lastSeq: resume.lastSeq }, 'relay resumes')
-        const before = this.#lastAckedId
         await this.#publish(jetstream(nc, { timeout: this.#options.ackTimeoutMs }), resume)
-        if (this.#lastAckedId > before) failures = 0
         // The feed ended without a stop: the database closed.
         if (!this.#stopping.signal.aborted) return this.#end('the database closed')
       } catch (e) {
@@ -187,6 +187,8 @@ export class NatsRelay {
           await this.#closeConnection()
           throw error
         }
+        if (this.#lastAckedId > ackedAtLastFailure) failures = 0
+        ackedAtLastFailure = this.#lastAckedId
         failures++
         this.#retries++
         this.#state = 'retrying'

@@ -284,6 +284,19 @@ describe.skipIf(natsUnavailable !== undefined)(
       }
     })
 
+    it('ends when the database closes, having shipped what was committed', async () => {
+      await openDb()
+      await logEvents(1, 50)
+      const { stream, subjectPrefix } = target()
+      const relay = startNatsRelay(db, { servers: server.url, stream, subjectPrefix, logger: silentLogger })
+      await eventually(() => relay.metrics().lastAckedId === 50, 'the relay to catch up')
+      await db.close()
+      await relay.done
+      expect(relay.metrics()).toMatchObject({ state: 'stopped', lastAckedId: 50 })
+      await relay.stop()
+      expect(eventIds(await readStream(server.url, stream))).toHaveLength(50)
+    })
+
     it('retries while NATS is unreachable and stop() ends it', async () => {
       await openDb()
       await logEvents(1, 3)
