@@ -159,6 +159,15 @@ export class NatsRelay {
   }
 
   async #run(): Promise<void> {
+    try {
+      await this.#loop()
+    } finally {
+      // Whatever ended the relay, a connection of its own must not keep the process alive.
+      await this.#closeConnection()
+    }
+  }
+
+  async #loop(): Promise<void> {
     let failures = 0
     // Failures in a row: the backoff grows only while no event gets through between them.
     let ackedAtLastFailure = -1
@@ -184,7 +193,6 @@ export class NatsRelay {
           this.#state = 'failed'
           this.#rejectReady(error)
           this.#logger.error({ err: error }, 'relay stopped')
-          await this.#closeConnection()
           throw error
         }
         if (this.#lastAckedId > ackedAtLastFailure) failures = 0

@@ -290,9 +290,12 @@ describe.skipIf(natsUnavailable !== undefined)(
       const { stream, subjectPrefix } = target()
       const relay = startNatsRelay(db, { servers: server.url, stream, subjectPrefix, logger: silentLogger })
       await eventually(() => relay.metrics().lastAckedId === 50, 'the relay to catch up')
+      expect(await server.connections()).toBe(1)
       await db.close()
       await relay.done
       expect(relay.metrics()).toMatchObject({ state: 'stopped', lastAckedId: 50 })
+      // Its own connection is closed too: nothing keeps the process alive.
+      await eventually(async () => (await server.connections()) === 0, 'the relay to close its connection')
       await relay.stop()
       expect(eventIds(await readStream(server.url, stream))).toHaveLength(50)
     })

@@ -51,6 +51,8 @@ export interface NatsServer {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>
   /** Starts it again on the same port and store; resolves once it accepts connections. */
   start(): Promise<void>
+  /** Client connections it holds now (from its monitoring endpoint). */
+  connections(): Promise<number>
   /** Freezes it (`SIGSTOP`): connections stay open, nothing is answered. */
   pause(): void
   /** Thaws it (`SIGCONT`). */
@@ -64,6 +66,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   if (natsUnavailable !== undefined) throw new Error(natsUnavailable)
   const dir = mkdtempSync(join(tmpdir(), 'azoth-nats-'))
   const port = await freePort()
+  const monitorPort = await freePort()
   let child: ChildProcess | undefined
   let log = ''
   const server: NatsServer = {
@@ -71,9 +74,13 @@ export async function startNatsServer(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     async start() {
       log = ''
-      const c = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
+      const c = spawn(
+        binary,
+        ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-sd', join(dir, 'store')],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
       c.stdout?.on('data', (d: Buffer) => (log += d.toString()))
       c.stderr?.on('data', (d: Buffer) => (log += d.toString()))
       child = c
@@ -92,6 +99,10 @@ export async function startNatsServer(): Promise<NatsServer> {
       const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()))
       c.kill(signal)
       await exited
+    },
+    async connections() {
+      const response = await fetch(`http://127.0.0.1:${monitorPort}/connz`)
+      return ((await response.json()) as { num_connections: number }).num_connections
     },
     pause() {
       child?.kill('SIGSTOP')
