@@ -1,4 +1,4 @@
-import { toError } from '@azothdb/core/internal'
+import { checkArgument, toError, withMethods } from '@azothdb/core/internal'
 import { type JetStreamClient, jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream'
 import { connect, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node'
 import {
@@ -17,6 +17,8 @@ import type { NatsRelayMetrics, NatsRelayState } from './metrics.js'
 import { type NatsRelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from './options.js'
 import { isPermanent, type ResumePoint, recoverResumePoint } from './resume-point.js'
 import { checkSubject } from './subject.js'
+
+const DATABASE = withMethods<Azoth>('an Azoth database', ['head', 'events', 'subscribe'])
 
 /**
  * Starts a relay that ships the committed events of `db` to a JetStream stream, in id order, each
@@ -71,8 +73,8 @@ export class NatsRelay {
 
   /** @internal relays are started with {@link startNatsRelay}. */
   constructor(db: Azoth, options: NatsRelayOptions) {
+    this.#db = checkArgument('db', db, DATABASE)
     this.#options = resolveRelayOptions(options)
-    this.#db = db
     this.#lastHead = db.head()
     this.#window = new AckWindow(this.#options.maxInFlight)
     this.#logger = (this.#options.logger ?? db.logger).child({

@@ -259,7 +259,7 @@ describe.skipIf(natsUnavailable !== undefined)(
       expect(eventIds(await readStream(server.url, stream))).toEqual([1, 2, 3])
     })
 
-    it('checks its options up front (CONFIG), starting nothing', async () => {
+    it('checks its arguments up front (CONFIG, INVALID_ARGUMENT), starting nothing', async () => {
       await openDb()
       const cases: unknown[] = [
         undefined,
@@ -282,6 +282,9 @@ describe.skipIf(natsUnavailable !== undefined)(
         }
         expect(isAzothError(error, 'CONFIG'), JSON.stringify(options)).toBe(true)
       }
+      expect(() => startNatsRelay(undefined as never, { servers: server.url, stream: 'S' })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      )
     })
 
     it('ends when the database closes, having shipped what was committed', async () => {

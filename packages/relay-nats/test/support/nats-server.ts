@@ -10,13 +10,14 @@ const which = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf
 const binary = which.status === 0 ? which.stdout.trim() : ''
 
 /**
- * Why NATS tests cannot run here, or undefined when they can. In CI (`CI=true`) a missing server is
- * a failure, not a skip: `.ci/run` installs it.
+ * Why NATS tests cannot run here, or undefined when they can. In CI (`CI` set, as `.ci/run` does) a
+ * missing server is a failure, not a skip: `.ci/run` installs it.
  */
 export const natsUnavailable: string | undefined =
   binary === '' ? 'nats-server not found on PATH (Debian package nats-server)' : undefined
 
-if (natsUnavailable !== undefined && process.env['CI'] === 'true') {
+const inCi = !['', '0', 'false', undefined].includes(process.env['CI'])
+if (natsUnavailable !== undefined && inCi) {
   throw new Error(`NATS tests must run in CI: ${natsUnavailable}`)
 }
 
