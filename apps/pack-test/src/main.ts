@@ -53,8 +53,10 @@ async function consumerChecks(tarballs: Tarball[]): Promise<void> {
   // while the tarballs are linted (the first compiles better-sqlite3 where no prebuilt binary fits).
   const app = createConsumer(join(work, 'app'), ['azothdb'], tarballs, { '@types/node': typesNodeVersion })
   const log = createConsumer(join(work, 'filelog'), ['@azothdb/store-filelog'], tarballs)
+  const relay = createConsumer(join(work, 'relay'), ['@azothdb/relay-nats'], tarballs)
   const appInstall = npmInstall(app)
   const logInstall = npmInstall(log)
+  const relayInstall = npmInstall(relay)
 
   for (const tarball of tarballs) {
     const name = tarball.pkg.name
@@ -135,6 +137,27 @@ async function consumerChecks(tarballs: Tarball[]): Promise<void> {
     if (logInstalled) await report.check(name, fn)
     else report.skipped(name, 'the install failed')
   }
+
+  const relayInstalled = await report.check(
+    '@azothdb/relay-nats alone: npm install pulls in azothdb and the official NATS client',
+    async () => {
+      const installed = await relayInstall
+      if (installed.code !== 0)
+        throw new Error(`npm install exited ${installed.code ?? installed.signal}\n${installed.output}`)
+      await runOrThrow('npm', ['ls', '--all'], { cwd: relay.dir, timeoutMs: 60_000 })
+      for (const present of ['azothdb', '@nats-io/transport-node', '@nats-io/jetstream']) {
+        if (!existsSync(join(relay.dir, 'node_modules', present)))
+          throw new Error(`${present} is not installed`)
+      }
+    },
+  )
+  const relayCheck = '@azothdb/relay-nats alone: imports as ESM, checks its options against a real database'
+  if (relayInstalled)
+    await report.check(relayCheck, async () => {
+      const result = await runNode(relay.dir, [addFixture(relay, 'relay-consumer.mjs')])
+      if (!result.stdout.includes('relay-nats ok')) throw new Error(result.output)
+    })
+  else report.skipped(relayCheck, 'the install failed')
 }
 
 /**

@@ -1,0 +1,5 @@
+export { type EncodedPayload, encodeJson, RELAY_HEADERS } from './message.js'
+export type { NatsRelayMetrics, NatsRelayState } from './metrics.js'
+export { NatsRelay, startNatsRelay } from './nats-relay.js'
+export type { NatsRelayOptions } from './options.js'
+export { defaultSubject, subjectToken } from './subject.js'
