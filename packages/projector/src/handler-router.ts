@@ -37,10 +37,7 @@ export class HandlerRouter<Tx> {
   /** Handlers of the event with this header, in registration order. */
   route(header: EnvelopeHeader): readonly EventHandler<Tx>[] {
     if (this.filter !== undefined && !this.filter(header)) return NONE
-    return this.routeType(header.type)
-  }
-
-  private routeType(type: string): readonly EventHandler<Tx>[] {
+    const type = header.type
     if (type === this.lastType) return this.lastList
     let list = this.byType.get(type)
     if (list === undefined) {
