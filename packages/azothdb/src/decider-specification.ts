@@ -46,13 +46,13 @@ export interface DeciderThen {
   then(expected: StreamEventInput | readonly StreamEventInput[]): void
   /** The command produces no event. */
   thenNothingHappened(): void
+  /** `decide` throws an error for which `check` does not return false. */
+  thenThrows(check: (error: Error) => unknown): void
   /**
    * `decide` throws: any error, an instance of `errorClass`, and/or one for which `check` does not
    * return false (a `check` may also throw its own assertion error).
    */
   thenThrows<E extends Error = Error>(errorClass?: ErrorClass<E>, check?: (error: E) => unknown): void
-  /** `decide` throws an error for which `check` does not return false. */
-  thenThrows(check: (error: Error) => unknown): void
 }
 
 function isErrorClass(value: unknown): value is ErrorClass {
