@@ -34,9 +34,9 @@ export interface HandleCommandOptions<S> {
    */
   readonly maxRetries?: number | undefined
   /**
-   * The version the stream must be at (e.g. what a client last saw, from an `If-Match` header). A
-   * stream at another version fails with `ExpectedVersionConflictError` before `decide` runs, and a
-   * conflict is never retried: loading again cannot make an older expectation true.
+   * What the stream must be when it is loaded (e.g. the version a client last saw, from an `If-Match`
+   * header): otherwise `ExpectedVersionConflictError` before `decide` runs. The append still expects
+   * the loaded version; after a conflict the reload is checked again, so a pinned version fails then.
    */
   readonly expectedStreamVersion?: ExpectedStreamVersion | undefined
   /** Passed to `appendToStream` as it is. */
@@ -147,10 +147,12 @@ export async function handleCommand<S>(
     try {
       appended = await db.appendToStream(stream, events, {
         ...keyOption,
-        expectedStreamVersion: fixed ?? current ?? 'no_stream',
+        // The loaded version, also when one was pinned: decide saw that state and no other.
+        expectedStreamVersion: current ?? 'no_stream',
       })
     } catch (e) {
-      if (fixed === undefined && attempt < maxRetries && isAzothError(e, 'CONFLICT')) continue
+      // A pinned version fails the next load's check: retrying cannot make it true again.
+      if (attempt < maxRetries && isAzothError(e, 'CONFLICT')) continue
       throw e
     }
     const next = appended.nextExpectedStreamVersion

@@ -165,7 +165,7 @@ describe('handleCommand failures', () => {
     expect(db.head()).toBe(head)
   })
 
-  it('a given expectedStreamVersion must match before decide runs, and its conflict is not retried', async () => {
+  it('a given expectedStreamVersion must hold at every load; the append expects the loaded version', async () => {
     await using db = await Azoth.open(tempDir())
     await handleCommand(db, 'cart-6', addItem({ sku: 'a' }), options)
     let decided = 0
@@ -182,6 +182,37 @@ describe('handleCommand failures', () => {
     const ok = await handleCommand(db, 'cart-6', decide, { ...options, expectedStreamVersion: 0n })
     expect(ok.nextExpectedStreamVersion).toBe(1n)
     expect(decided).toBe(1)
+    // Pinned at 1n, overtaken during decide: the reload is at 2n, so it fails without deciding again.
+    const overtaken = await expectCode(
+      handleCommand(
+        db,
+        'cart-6',
+        async () => {
+          decided++
+          await db.appendToStream('cart-6', [{ type: 'ItemAdded', data: { sku: 'rival' } }])
+          return { type: 'ItemAdded', data: { sku: 'mine' } }
+        },
+        { ...options, expectedStreamVersion: 1n },
+      ),
+      'CONFLICT',
+    )
+    expect(overtaken).toMatchObject({ expected: 1n, actual: 2n })
+    expect(decided).toBe(2)
+    // 'stream_exists' holds on every load, so an overtaken decision is retried on the new state.
+    let rivals = 0
+    const retried = await handleCommand(
+      db,
+      'cart-6',
+      async (cart: Cart) => {
+        if (rivals++ === 0)
+          await db.appendToStream('cart-6', [{ type: 'ItemAdded', data: { sku: 'rival-2' } }])
+        return { type: 'ItemAdded', data: { sku: `after-${cart.items.length}` } }
+      },
+      { ...options, expectedStreamVersion: 'stream_exists' },
+    )
+    expect(rivals).toBe(2)
+    expect(retried.newState.items.at(-1)).toBe('after-4')
+    expect(await versions(db, 'cart-6')).toEqual([0n, 1n, 2n, 3n, 4n])
   })
 
   it('bad arguments are INVALID_ARGUMENT and write nothing; the database stays usable', async () => {
