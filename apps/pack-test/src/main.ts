@@ -87,6 +87,12 @@ async function consumerChecks(tarballs: Tarball[]): Promise<void> {
     },
   ])
   appChecks.push([
+    "azothdb alone: import 'azothdb/testing' runs decider and projection specifications, and handleCommand",
+    async () => {
+      await runNode(app.dir, [addFixture(app, 'testing-consumer.mjs')])
+    },
+  ])
+  appChecks.push([
     'azothdb alone: tsc --noEmit, module nodenext (ESM and .cts), strict, skipLibCheck false',
     () =>
       typecheckConsumer(app, 'nodenext', [

@@ -17,6 +17,7 @@ export {
   type DeadLetter,
   type DeadLetterStatus,
   type Durability,
+  type EventFilterOptions,
   type EventHandler,
   type EventMetadata,
   type EventStreamRef,
@@ -80,11 +81,16 @@ export {
 export { Azoth } from './azoth.js'
 export type { BackupOptions } from './backup.js'
 export type { BackupManifest, BackupProjection } from './backup-manifest.js'
+export {
+  type CommandDecision,
+  type HandleCommandOptions,
+  type HandleCommandResult,
+  handleCommand,
+} from './command-handler.js'
 export type { TransactionMetrics } from './commit-metrics.js'
 export type { EventLogKind } from './database-layout.js'
 export type { DatabaseStreams } from './database-streams.js'
 export type { DeadLetters } from './dead-letters.js'
-export type { EventFilterOptions } from './event-filter.js'
 export { EventProcessor } from './event-processor.js'
 export type { EventQuery } from './event-reader.js'
 export type { ExecuteContext, ValueInput } from './execute-context.js'

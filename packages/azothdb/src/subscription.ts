@@ -1,6 +1,13 @@
-import { type AzothEvent, type Clock, ClosedError, decodeEvent, type EventSource } from '@azothdb/core'
+import {
+  type AzothEvent,
+  type Clock,
+  ClosedError,
+  decodeEvent,
+  type EventFilterOptions,
+  type EventSource,
+} from '@azothdb/core'
 import { checkArgumentFields, HeadFollower, rules } from '@azothdb/core/internal'
-import { type EventFilterOptions, eventFilter } from './event-filter.js'
+import { eventFilter } from './event-filter.js'
 
 /** Options of `db.subscribe`; the filters (`eventTypes`, `streams`, `streamPrefix`) skip events unread. */
 export interface SubscribeOptions extends EventFilterOptions {

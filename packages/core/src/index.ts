@@ -40,6 +40,7 @@ export {
   PreflightFailedError,
   TypeMismatchError,
 } from './errors.js'
+export type { EventFilterOptions } from './event-filter.js'
 export type { EventHandler } from './event-handler.js'
 export type { EventLog, EventLogStats, EventRange, EventRecord } from './event-log.js'
 export type { EventId } from './ids.js'

@@ -75,7 +75,7 @@ export class EventDispatcher<Tx> {
   /** Applies one event with every handler of its type, one handler after the other. */
   dispatch(record: EventRecord, tx: Tx, watch: HandlerWatch): void | Promise<void> {
     const header = readHeader(record)
-    const handlers = this.router.route(header.type)
+    const handlers = this.router.route(header)
     if (handlers.length === 0) return
     const event = toEvent(record, header)
     for (let i = 0; i < handlers.length; i++) {
@@ -147,7 +147,7 @@ export class EventDispatcher<Tx> {
       const record = records[i]!
       try {
         const header = readHeader(record)
-        const handlers = this.router.route(header.type)
+        const handlers = this.router.route(header)
         if (handlers.length > 0) {
           events[i] = toEvent(record, header)
           routes[i] = handlers
@@ -219,7 +219,7 @@ export class EventDispatcher<Tx> {
 
   private collect(record: EventRecord, tx: Tx, watch: HandlerWatch): void | Promise<void> {
     const header = readHeader(record)
-    const handlers = this.router.route(header.type)
+    const handlers = this.router.route(header)
     if (handlers.length === 0) return
     const event = toEvent(record, header)
     for (let i = 0; i < handlers.length; i++) {

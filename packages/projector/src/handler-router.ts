@@ -1,14 +1,24 @@
-import { ConfigError, type EventHandler } from '@azothdb/core'
+import { ConfigError, type EventFilterOptions, type EventHandler } from '@azothdb/core'
+import { compileEventFilter, type EnvelopeHeader, type HeaderFilter } from '@azothdb/core/internal'
+
+const NONE: readonly never[] = []
 
 /**
- * Finds the handlers of an event type: one map lookup per event once a type has been seen. Types
- * no handler wants map to an empty list, so their events are skipped without being decoded.
+ * Finds the handlers of an event from its header: one map lookup per event once a type has been
+ * seen. Types no handler wants, and events the projector's filter leaves out, get an empty list, so
+ * they are skipped without being decoded.
  */
 export class HandlerRouter<Tx> {
   private readonly byType = new Map<string, readonly EventHandler<Tx>[]>()
   private readonly wildcard: readonly EventHandler<Tx>[]
+  private readonly filter: HeaderFilter | undefined
 
-  constructor(readonly handlers: readonly EventHandler<Tx>[]) {
+  /** Bad handlers or filter fields raise `CONFIG`. */
+  constructor(
+    readonly handlers: readonly EventHandler<Tx>[],
+    filter?: EventFilterOptions,
+  ) {
+    this.filter = compileEventFilter(filter, 'CONFIG', 'projector filter')
     for (const h of handlers) {
       if (h === null || typeof h !== 'object' || typeof h.handle !== 'function') {
         throw new ConfigError('an event handler needs a handle(event, tx) function')
@@ -24,8 +34,10 @@ export class HandlerRouter<Tx> {
   private lastType: string | undefined
   private lastList: readonly EventHandler<Tx>[] = []
 
-  /** Handlers of `type`, in registration order. */
-  route(type: string): readonly EventHandler<Tx>[] {
+  /** Handlers of the event with this header, in registration order. */
+  route(header: EnvelopeHeader): readonly EventHandler<Tx>[] {
+    if (this.filter !== undefined && !this.filter(header)) return NONE
+    const type = header.type
     if (type === this.lastType) return this.lastList
     let list = this.byType.get(type)
     if (list === undefined) {

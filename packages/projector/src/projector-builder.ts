@@ -1,4 +1,4 @@
-import type { Clock, EventHandler, Logger, ProjectionTxControl } from '@azothdb/core'
+import type { Clock, EventFilterOptions, EventHandler, Logger, ProjectionTxControl } from '@azothdb/core'
 import type { BatchPolicy } from './batch-policy.js'
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
 import type { DeadLetterQueueOptions } from './dead-letter-queue.js'
@@ -39,6 +39,16 @@ export class ProjectorBuilder<Tx extends ProjectionTxControl, Built> {
   /** Adds a handler; several handlers may share event types (they run in the order added). */
   withHandler(handler: EventHandler<Tx>): this {
     this.#handlers.push(handler)
+    return this
+  }
+
+  /**
+   * Hands the handlers only the events of some streams, a stream prefix (category) and/or some types
+   * (`{ streams: ['cart-42'] }`, `{ streamPrefix: 'cart-' }`, `{ eventTypes: ['ItemAdded'] }`); the
+   * others are never decoded and the cursor moves past them.
+   */
+  withFilter(filter: EventFilterOptions): this {
+    this.#options.filter = filter
     return this
   }
 

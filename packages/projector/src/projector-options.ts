@@ -1,5 +1,6 @@
 import type {
   Clock,
+  EventFilterOptions,
   EventHandler,
   EventSource,
   Logger,
@@ -23,6 +24,12 @@ export interface ProjectorOptions<Tx extends ProjectionTxControl> {
    * The handlers that apply events; each sees the events of its `eventTypes`, in one transaction per batch.
    */
   readonly handlers: readonly EventHandler<Tx>[]
+  /**
+   * Only events of these streams, stream prefix (category) and types reach the handlers, judged on
+   * the envelope's header: the others are never decoded, and the cursor moves past them as it does
+   * past events no handler wants. Bad fields raise `CONFIG`.
+   */
+  readonly filter?: EventFilterOptions
   /** Default {@link ErrorStrategy.failFast}. */
   readonly errorStrategy?: ErrorStrategy
   /** Enables the automatic replayer of dead letters (and sets its backoff). */
@@ -56,6 +63,7 @@ export const PROJECTOR_OPTION_FIELDS: readonly string[] = [
   'store',
   'name',
   'handlers',
+  'filter',
   'errorStrategy',
   'deadLetterQueue',
   'batch',

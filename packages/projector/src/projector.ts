@@ -105,7 +105,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       logger: this.logger,
       counters: this.counters,
     })
-    this.router = new HandlerRouter(options.handlers)
+    this.router = new HandlerRouter(options.handlers, options.filter)
     this.dispatcher = new EventDispatcher(this.router)
     this.breaker =
       options.circuitBreaker === undefined
