@@ -18,9 +18,10 @@ import { closeParts } from './close-parts.js'
 import { bindStreams, DatabaseStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
 import { EVENT_QUERY_FIELDS, type EventQuery, readEvents } from './event-reader.js'
-import { type AzothMetrics, collectMetrics } from './metrics.js'
+import { type AzothMetrics, collectMetrics, type MetricsOptions, metricsFormat } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
 import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
+import { toPrometheus } from './prometheus-exposition.js'
 import { requiredValue } from './required-value.js'
 import { checkTargetDir, restoreDatabase } from './restore.js'
 import { SCAN_OPTION_FIELDS, Snapshot } from './snapshot.js'
@@ -290,17 +291,24 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   // ---- observability ----
 
   /** Counters and latency percentiles of commits, preflight, locks, projectors and the DLQ. */
-  async metrics(): Promise<AzothMetrics> {
+  metrics(options?: { readonly format?: 'object' }): Promise<AzothMetrics>
+  /** The same figures as Prometheus text exposition (`azoth_` names, seconds, a `projector` label). */
+  metrics(options: { readonly format: 'prometheus' }): Promise<string>
+  /** Either, as `options.format` says; see {@link MetricsOptions}. */
+  metrics(options?: MetricsOptions): Promise<AzothMetrics | string>
+  async metrics(options?: MetricsOptions): Promise<AzothMetrics | string> {
     this.#write.checkOpen()
+    const format = metricsFormat(options)
     const { store, projection } = this.#parts
-    const transactions = this.#write.metrics()
-    return collectMetrics(
+    const subscriptions = this.#subscriptions.size
+    const m = await collectMetrics(
       store,
-      transactions,
+      this.#write.metrics(),
       projection.metrics(),
       this.deadLetters,
-      this.#subscriptions.size,
+      subscriptions,
     )
+    return format === 'prometheus' ? toPrometheus(m) : m
   }
 
   // ---- backup ----

@@ -1,4 +1,5 @@
 import type { CommitStats, DeadLetterStatus } from '@azothdb/core'
+import { checkArgumentFields, type Rule } from '@azothdb/core/internal'
 import type { ProjectorMetrics } from '@azothdb/projector'
 import type { TransactionMetrics } from './commit-metrics.js'
 
@@ -23,6 +24,26 @@ export interface AzothMetrics {
   }
   /** Open `subscribe()` feeds. */
   readonly subscriptions: number
+}
+
+/** Options of `db.metrics(options)`. */
+export interface MetricsOptions {
+  /**
+   * `'object'` (default): an {@link AzothMetrics} object. `'prometheus'`: the same figures as
+   * Prometheus text exposition (version 0.0.4), ready to serve on a `/metrics` endpoint.
+   */
+  readonly format?: 'object' | 'prometheus'
+}
+
+const FORMAT: Rule<'object' | 'prometheus'> = {
+  expected: "'object' or 'prometheus'",
+  test: (v): v is 'object' | 'prometheus' => v === 'object' || v === 'prometheus',
+}
+
+/** The format `options` asks for; unknown fields or formats are `INVALID_ARGUMENT`. */
+export function metricsFormat(options: MetricsOptions | undefined): 'object' | 'prometheus' {
+  checkArgumentFields('options', options, { format: FORMAT })
+  return options?.format ?? 'object'
 }
 
 /**
