@@ -20,6 +20,7 @@ import {
   currentVersions,
 } from './backup-manifest.js'
 import { type DatabaseManifest, LAYOUT_FORMAT_VERSION, type Layout } from './database-layout.js'
+import { since } from './elapsed.js'
 import { checksumFiles, listFiles } from './file-checksums.js'
 import type { SqlProjection } from './sql-projection.js'
 
@@ -173,11 +174,16 @@ export async function backupDatabase(
     2_147_483_647,
   )
   const created = prepareTarget(targetDir)
-  const { store, projection, layout } = source
+  const { store, projection, layout, logger } = source
+  const started = performance.now()
+  logger.info({ targetDir, head: store.head() }, 'backup started')
   try {
     // whilePaused resumes however the copy ends; a failed copy is logged here, then rethrown.
-    return await store.whilePaused(async (sealedEventId) => {
+    const manifest = await store.whilePaused(async (sealedEventId) => {
+      const paused = performance.now()
+      logger.debug({ targetDir, sealedEventId }, 'backup: ingestion paused and sealed')
       await catchUp(source, sealedEventId, catchUpTimeoutMs)
+      logger.debug({ targetDir, sealedEventId, ms: since(paused) }, 'backup: projectors caught up; copying')
       await store.backup(join(targetDir, 'canonical'))
       if (source.eventLog) {
         await source.eventLog.flush()
@@ -200,10 +206,22 @@ export async function backupDatabase(
       const tmp = join(targetDir, `${BACKUP_MANIFEST}.tmp`)
       writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
       renameSync(tmp, join(targetDir, BACKUP_MANIFEST))
+      logger.debug({ targetDir, pausedMs: since(paused) }, 'backup: copied; ingestion resumes')
       return manifest
     })
+    logger.info(
+      {
+        targetDir,
+        sealedEventId: manifest.sealedEventId,
+        files: manifest.files.length,
+        bytes: manifest.files.reduce((sum, f) => sum + f.bytes, 0),
+        durationMs: since(started),
+      },
+      'backup finished',
+    )
+    return manifest
   } catch (e) {
-    source.logger.error({ err: toError(e), targetDir }, 'backup failed')
+    logger.error({ err: toError(e), targetDir, durationMs: since(started) }, 'backup failed')
     removePartialTarget(targetDir, created, source.logger)
     throw e
   }
