@@ -12,16 +12,18 @@ import type {
 import { checkArgument, checkArgumentFields, checkOption, rules } from '@azothdb/core/internal'
 import type { Migration, SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
+import type { AzothMetrics } from './azoth-metrics.js'
 import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { closeParts } from './close-parts.js'
+import { compactEventLog } from './compact-event-log.js'
 import { bindStreams, DatabaseStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
 import { EVENT_QUERY_FIELDS, type EventQuery, readEvents } from './event-reader.js'
-import { type AzothMetrics, collectMetrics, type MetricsOptions, metricsFormat } from './metrics.js'
+import type { IngestionState } from './ingestion-state.js'
+import { type MetricsOptions, readMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
 import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
-import { toPrometheus } from './prometheus-exposition.js'
 import { requiredValue } from './required-value.js'
 import { checkTargetDir, restoreDatabase } from './restore.js'
 import { SCAN_OPTION_FIELDS, Snapshot } from './snapshot.js'
@@ -281,11 +283,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    */
   async compactEventLog(): Promise<number> {
     this.#write.checkWritable()
-    const log = this.#parts.eventLog
-    if (log === undefined) return 0
-    const slowest = await this.#parts.projection.slowestCursor()
-    if (slowest === undefined || slowest < 1) return 0
-    return log.deleteBefore(slowest + 1)
+    return compactEventLog(this.#parts)
   }
 
   // ---- observability ----
@@ -294,21 +292,11 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   metrics(options?: { readonly format?: 'object' }): Promise<AzothMetrics>
   /** The same figures as Prometheus text exposition (`azoth_` names, seconds, a `projector` label). */
   metrics(options: { readonly format: 'prometheus' }): Promise<string>
-  /** Either, as `options.format` says; see {@link MetricsOptions}. */
-  metrics(options?: MetricsOptions): Promise<AzothMetrics | string>
   async metrics(options?: MetricsOptions): Promise<AzothMetrics | string> {
     this.#write.checkOpen()
-    const format = metricsFormat(options)
     const { store, projection } = this.#parts
-    const subscriptions = this.#subscriptions.size
-    const m = await collectMetrics(
-      store,
-      this.#write.metrics(),
-      projection.metrics(),
-      this.deadLetters,
-      subscriptions,
-    )
-    return format === 'prometheus' ? toPrometheus(m) : m
+    const sources = { store, projection, deadLetters: this.deadLetters, subscriptions: this.#subscriptions }
+    return readMetrics(sources, this.#write.metrics(), options)
   }
 
   // ---- backup ----
@@ -323,9 +311,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   async backupTo(targetDir: string, options?: BackupOptions): Promise<BackupManifest> {
     this.#write.checkWritable()
     const target = checkTargetDir('targetDir', targetDir)
-    const { layout, manifest, store, eventLog, projection, options: opts } = this.#parts
-    const parts = { layout, manifest, store, eventLog, projection, logger: this.logger, clock: opts.clock }
-    return backupDatabase(parts, target, options)
+    return backupDatabase(this.#parts, target, options)
   }
 
   /**
@@ -351,7 +337,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   /** Waits for in-flight commits, then holds new ones (they wait, not fail) until `resumeIngestion`. */
   async pauseIngestion(): Promise<number> {
     this.#write.checkWritable()
-    return this.#parts.store.pause()
+    return this.#published(await this.#parts.store.pause())
   }
 
   /**
@@ -360,7 +346,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    */
   resumeIngestion(): void {
     this.#write.checkOpen()
-    this.#parts.store.resume()
+    this.#published(this.#parts.store.resume())
   }
 
   /**
@@ -369,13 +355,25 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
    */
   async seal(): Promise<number> {
     this.#write.checkWritable()
-    return this.#parts.store.seal()
+    return this.#published(await this.#parts.store.seal())
   }
 
   /** Accepts commits again after `seal`. */
   unseal(): void {
     this.#write.checkOpen()
-    this.#parts.store.unseal()
+    this.#published(this.#parts.store.unseal())
+  }
+
+  /** Whether commits are paused or sealed now (read-only: as the writer process publishes it). */
+  ingestionState(): IngestionState {
+    this.#write.checkOpen()
+    return this.#parts.ingestion.read()
+  }
+
+  /** Mirrors a pause or seal change for other processes; passes `result` through. */
+  #published<T>(result: T): T {
+    this.#parts.ingestion.publish()
+    return result
   }
 
   // ---- lifecycle ----

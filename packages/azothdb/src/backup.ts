@@ -22,17 +22,18 @@ import {
 import { type DatabaseManifest, LAYOUT_FORMAT_VERSION, type Layout } from './database-layout.js'
 import { since } from './elapsed.js'
 import { checksumFiles, listFiles } from './file-checksums.js'
+import type { IngestionStateFile } from './ingestion-state.js'
 import type { SqlProjection } from './sql-projection.js'
 
-/** @internal What a backup reads from. */
+/** @internal What a backup reads from: the database's parts. */
 export interface BackupSource {
   readonly layout: Layout
   readonly manifest: DatabaseManifest
   readonly store: LmdbStore
   readonly eventLog: FileEventLog | undefined
   readonly projection: SqlProjection
-  readonly logger: Logger
-  readonly clock: Clock
+  readonly options: { readonly logger: Logger; readonly clock: Clock }
+  readonly ingestion: IngestionStateFile
 }
 
 /** Options of `db.backupTo(targetDir, options)`. */
@@ -102,7 +103,8 @@ function removePartialTarget(targetDir: string, created: boolean, logger: Logger
  * its run is told to stop after its batch in flight, which its handler timeout bounds.
  */
 async function catchUp(source: BackupSource, sealedEventId: number, timeoutMs: number): Promise<void> {
-  const { projection, logger, clock } = source
+  const { projection } = source
+  const { logger, clock } = source.options
   const abort = new AbortController()
   const expired = clock.sleep(timeoutMs, abort.signal).then(
     () => true as const,
@@ -174,12 +176,14 @@ export async function backupDatabase(
     2_147_483_647,
   )
   const created = prepareTarget(targetDir)
-  const { store, projection, layout, logger } = source
+  const { store, projection, layout, ingestion } = source
+  const { logger } = source.options
   const started = performance.now()
   logger.info({ targetDir, head: store.head() }, 'backup started')
   try {
     // whilePaused resumes however the copy ends; a failed copy is logged here, then rethrown.
     const manifest = await store.whilePaused(async (sealedEventId) => {
+      ingestion.publish()
       const paused = performance.now()
       logger.debug({ targetDir, sealedEventId }, 'backup: ingestion paused and sealed')
       await catchUp(source, sealedEventId, catchUpTimeoutMs)
@@ -222,7 +226,9 @@ export async function backupDatabase(
     return manifest
   } catch (e) {
     logger.error({ err: toError(e), targetDir, durationMs: since(started) }, 'backup failed')
-    removePartialTarget(targetDir, created, source.logger)
+    removePartialTarget(targetDir, created, logger)
     throw e
+  } finally {
+    ingestion.publish()
   }
 }

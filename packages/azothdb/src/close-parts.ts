@@ -26,6 +26,7 @@ export async function closeParts(parts: DatabaseParts, logger: Logger): Promise<
   }
   await attempt('projectors', () => projection.group.stopAll())
   await attempt('the canonical store', () => store.close())
+  parts.ingestion.clear()
   await attempt('the projection store', () => projection.close())
   lock?.release()
   const durationMs = since(started)

@@ -34,6 +34,8 @@ export function layoutOf(dir: string) {
     canonical: join(dir, 'canonical'),
     events: join(dir, 'events'),
     projection: join(dir, 'projection.db'),
+    /** Present only while the writer is paused or sealed (a runtime file, never backed up). */
+    ingestion: join(dir, 'ingestion.json'),
   } as const
 }
 

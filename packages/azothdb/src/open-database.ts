@@ -13,6 +13,7 @@ import {
   writeManifest,
 } from './database-layout.js'
 import { since } from './elapsed.js'
+import { IngestionStateFile } from './ingestion-state.js'
 import type { ResolvedAzothOptions } from './options.js'
 import { SqlProjection } from './sql-projection.js'
 
@@ -25,6 +26,8 @@ export interface DatabaseParts {
   readonly eventLog: FileEventLog | undefined
   readonly projection: SqlProjection
   readonly lock: ProcessLock | undefined
+  /** Pauses and seals, mirrored for other processes. */
+  readonly ingestion: IngestionStateFile
   /** True for `Azoth.openReadOnly` databases: writes raise `READ_ONLY`. */
   readonly readOnly: boolean
 }
@@ -142,8 +145,9 @@ async function openStores(
       ...(manifest.eventLog === 'file' ? { eventLog: openEventLog } : {}),
     })
     const projection = SqlProjection.open(layout, store, options, readOnly)
+    const ingestion = new IngestionStateFile(layout.ingestion, store, readOnly, logger)
     logOpened(logger, { layout, manifest, store, eventLog, readOnly, isNew }, logHeadAtOpen, started)
-    return { layout, manifest, options, store, eventLog, projection, lock, readOnly }
+    return { layout, manifest, options, store, eventLog, projection, lock, readOnly, ingestion }
   } catch (e) {
     // A failed openLmdbStore has closed the log it opened; a later failure leaves both open here.
     if (store)

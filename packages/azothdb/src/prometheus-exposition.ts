@@ -1,6 +1,6 @@
 import type { ProjectorMetrics } from '@azothdb/projector'
+import type { AzothMetrics } from './azoth-metrics.js'
 import type { LatencySummary } from './latency-histogram.js'
-import type { AzothMetrics } from './metrics.js'
 
 type Labels = Readonly<Record<string, string>>
 type Sample = readonly [labels: Labels, value: number]
