@@ -292,6 +292,8 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   metrics(options?: { readonly format?: 'object' }): Promise<AzothMetrics>
   /** The same figures as Prometheus text exposition (`azoth_` names, seconds, a `projector` label). */
   metrics(options: { readonly format: 'prometheus' }): Promise<string>
+  /** Either, as `options.format` says (for options chosen at run time). */
+  metrics(options?: MetricsOptions): Promise<AzothMetrics | string>
   async metrics(options?: MetricsOptions): Promise<AzothMetrics | string> {
     this.#write.checkOpen()
     const { store, projection } = this.#parts
