@@ -15,6 +15,7 @@ export const sourceAliases: Record<string, string> = {
   '@azothdb/projection-conformance': `${root}packages/projection-conformance/src/index.ts`,
   '@azothdb/projector': `${root}packages/projector/src/index.ts`,
   '@azothdb/relay-nats': `${root}packages/relay-nats/src/index.ts`,
+  '@azothdb/opentelemetry': `${root}packages/opentelemetry/src/index.ts`,
   'azothdb/testing': `${root}packages/azothdb/src/testing.ts`,
   azothdb: `${root}packages/azothdb/src/index.ts`,
 }

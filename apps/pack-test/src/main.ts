@@ -28,6 +28,17 @@ const typesNodeVersion = (
   }
 ).version
 
+// The @opentelemetry/api the workspace tests @azothdb/opentelemetry against (its peer dependency;
+// the package does not export its package.json, so it is read from the package's node_modules).
+const openTelemetryApiVersion = (
+  JSON.parse(
+    readFileSync(
+      join(repoRoot, 'packages', 'opentelemetry', 'node_modules', '@opentelemetry', 'api', 'package.json'),
+      'utf8',
+    ),
+  ) as { version: string }
+).version
+
 try {
   console.log(`pack test in ${work}`)
   let tarballs: Tarball[] = []
@@ -49,9 +60,12 @@ try {
 }
 
 async function consumerChecks(tarballs: Tarball[]): Promise<void> {
-  // One project depends on `azothdb` alone, one on `@azothdb/store-filelog` alone; both install
+  // One project depends on `azothdb` (and its OpenTelemetry bridge), one on `@azothdb/store-filelog` alone; both install
   // while the tarballs are linted (the first compiles better-sqlite3 where no prebuilt binary fits).
-  const app = createConsumer(join(work, 'app'), ['azothdb'], tarballs, { '@types/node': typesNodeVersion })
+  const app = createConsumer(join(work, 'app'), ['azothdb', '@azothdb/opentelemetry'], tarballs, {
+    '@types/node': typesNodeVersion,
+    '@opentelemetry/api': openTelemetryApiVersion,
+  })
   const log = createConsumer(join(work, 'filelog'), ['@azothdb/store-filelog'], tarballs)
   const relay = createConsumer(join(work, 'relay'), ['@azothdb/relay-nats'], tarballs)
   const appInstall = npmInstall(app)
@@ -90,6 +104,12 @@ async function consumerChecks(tarballs: Tarball[]): Promise<void> {
     "azothdb alone: import 'azothdb/testing' runs decider and projection specifications, and handleCommand",
     async () => {
       await runNode(app.dir, [addFixture(app, 'testing-consumer.mjs')])
+    },
+  ])
+  appChecks.push([
+    'azothdb alone: @azothdb/opentelemetry registers on the @opentelemetry/api meter and unregisters',
+    async () => {
+      await runNode(app.dir, [addFixture(app, 'otel-consumer.mjs')])
     },
   ])
   appChecks.push([

@@ -3,7 +3,6 @@ import type {
   AzothEvent,
   Key,
   Logger,
-  Migration,
   ProjectionTxControl,
   ScanOptions,
   StateEntry,
@@ -12,21 +11,23 @@ import type {
   WriteFn,
 } from '@azothdb/core'
 import { checkArgument, checkArgumentFields, checkOption, rules } from '@azothdb/core/internal'
-import type { SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
-import type { ProjectorGroup } from '@azothdb/projector'
+import type { SqliteTx } from '@azothdb/projection-sqlite'
+import type { AzothMetrics } from './azoth-metrics.js'
 import { type BackupOptions, backupDatabase } from './backup.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { closeParts } from './close-parts.js'
-import { bindStreams, DatabaseStreams } from './database-streams.js'
+import { compactEventLog } from './compact-event-log.js'
+import { bindProjections, DatabaseProjections } from './database-projections.js'
+import { bindStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
 import { EVENT_QUERY_FIELDS, type EventQuery, readEvents } from './event-reader.js'
-import { type AzothMetrics, collectMetrics } from './metrics.js'
+import type { IngestionState } from './ingestion-state.js'
+import { type MetricsOptions, readMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
 import { type AzothOptions, READ_ONLY_OPTIONS, RESTORE_OPTIONS, resolveOptions } from './options.js'
 import { requiredValue } from './required-value.js'
 import { checkTargetDir, restoreDatabase } from './restore.js'
 import { SCAN_OPTION_FIELDS, Snapshot } from './snapshot.js'
-import type { Projector, ProjectorBuilder, ProjectorOptions, SqlProjection } from './sql-projection.js'
 import { type SubscribeOptions, Subscription } from './subscription.js'
 import { Transaction } from './transaction.js'
 import { verifyDatabase } from './verify.js'
@@ -55,7 +56,7 @@ const READ_ONLY_POLL_MS = 100
  * }
  */
 export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
-  extends DatabaseStreams
+  extends DatabaseProjections<Tx>
   implements AsyncDisposable
 {
   /** The directory of this database. */
@@ -82,6 +83,7 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
     this.logger = parts.options.logger
     this.#write = new WritePath(parts.store, parts.readOnly, parts.options)
     bindStreams(this, parts.store, this.#write)
+    bindProjections(this, parts.projection, this.#write)
     this.deadLetters = new DeadLetters(parts.projection, () => parts.options.clock.now())
   }
 
@@ -225,97 +227,28 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
     return verifyDatabase(this.#parts, this.logger)
   }
 
-  // ---- projections ----
-
-  /**
-   * The projector named `options.name` (default `'default'`). Pass handlers to create it; later
-   * calls with the name alone return it. It runs over this database's events and SQLite projection,
-   * with the database's clock and logger unless the options say otherwise.
-   *
-   * @example
-   * const balances = db.projector({ name: 'balances', handlers: [balancesHandler] })
-   * await balances.runOnce()
-   */
-  projector(options: ProjectorOptions<Tx> = {}): Projector<Tx> {
-    // Projectors write their tables and cursors: not in a read-only process.
-    this.#write.checkWritable()
-    checkOption('projector options', options, rules.object)
-    return this.#projection.projector(options)
-  }
-
-  /**
-   * A projector builder bound to this database: `build()` creates the projector and registers it
-   * here (so `close` stops it and `metrics()` lists it).
-   *
-   * @example
-   * const projector = db
-   *   .projectorBuilder()
-   *   .withName('balances')
-   *   .withHandler(balancesHandler)
-   *   .withErrorStrategy(ErrorStrategy.deadLetter())
-   *   .build()
-   */
-  projectorBuilder(): ProjectorBuilder<Tx> {
-    this.#write.checkWritable()
-    return this.#projection.builder()
-  }
-
-  /** Every projector of this database: run, start, stop or rebuild them together or by name. */
-  get projectors(): ProjectorGroup<Tx> {
-    return this.#projection.group
-  }
-
-  /** The projection, with the transaction type the `projection` option gave this database. */
-  get #projection(): SqlProjection<Tx> {
-    return this.#parts.projection as unknown as SqlProjection<Tx>
-  }
-
-  /**
-   * Runs a read-only SQL query against the projection (on a reader connection). Every failure,
-   * `CLOSED` included, comes as a rejection.
-   */
-  async query<Row = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<Row[]> {
-    this.#write.checkOpen()
-    return this.#parts.projection.query<Row>(sql, params)
-  }
-
-  /**
-   * Applies pending projection migrations, each in its own transaction; returns how many ran. Every
-   * failure (`CLOSED`, `READ_ONLY` included) comes as a rejection.
-   */
-  async migrate(migrations: readonly Migration<Tx>[]): Promise<number> {
-    this.#write.checkWritable()
-    checkArgument('migrations', migrations, rules.array)
-    return this.#projection.migrate(migrations)
-  }
-
   /**
    * Drops file-log segments whose events every projector has applied (the file log only; the
    * LMDB log keeps everything). Returns how many events were dropped.
    */
   async compactEventLog(): Promise<number> {
     this.#write.checkWritable()
-    const log = this.#parts.eventLog
-    if (log === undefined) return 0
-    const slowest = await this.#parts.projection.slowestCursor()
-    if (slowest === undefined || slowest < 1) return 0
-    return log.deleteBefore(slowest + 1)
+    return compactEventLog(this.#parts)
   }
 
   // ---- observability ----
 
   /** Counters and latency percentiles of commits, preflight, locks, projectors and the DLQ. */
-  async metrics(): Promise<AzothMetrics> {
+  metrics(options?: { readonly format?: 'object' }): Promise<AzothMetrics>
+  /** The same figures as Prometheus text exposition (`azoth_` names, seconds, a `projector` label). */
+  metrics(options: { readonly format: 'prometheus' }): Promise<string>
+  /** Either, as `options.format` says (for options chosen at run time). */
+  metrics(options?: MetricsOptions): Promise<AzothMetrics | string>
+  async metrics(options?: MetricsOptions): Promise<AzothMetrics | string> {
     this.#write.checkOpen()
     const { store, projection } = this.#parts
-    const transactions = this.#write.metrics()
-    return collectMetrics(
-      store,
-      transactions,
-      projection.metrics(),
-      this.deadLetters,
-      this.#subscriptions.size,
-    )
+    const sources = { store, projection, deadLetters: this.deadLetters, subscriptions: this.#subscriptions }
+    return readMetrics(sources, this.#write.metrics(), options)
   }
 
   // ---- backup ----
@@ -330,9 +263,7 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
   async backupTo(targetDir: string, options?: BackupOptions): Promise<BackupManifest> {
     this.#write.checkWritable()
     const target = checkTargetDir('targetDir', targetDir)
-    const { layout, manifest, store, eventLog, projection, options: opts } = this.#parts
-    const parts = { layout, manifest, store, eventLog, projection, logger: this.logger, clock: opts.clock }
-    return backupDatabase(parts, target, options)
+    return backupDatabase(this.#parts, target, options)
   }
 
   /**
@@ -358,7 +289,7 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
   /** Waits for in-flight commits, then holds new ones (they wait, not fail) until `resumeIngestion`. */
   async pauseIngestion(): Promise<number> {
     this.#write.checkWritable()
-    return this.#parts.store.pause()
+    return this.#published(await this.#parts.store.pause())
   }
 
   /**
@@ -367,7 +298,7 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
    */
   resumeIngestion(): void {
     this.#write.checkOpen()
-    this.#parts.store.resume()
+    this.#published(this.#parts.store.resume())
   }
 
   /**
@@ -376,13 +307,25 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
    */
   async seal(): Promise<number> {
     this.#write.checkWritable()
-    return this.#parts.store.seal()
+    return this.#published(await this.#parts.store.seal())
   }
 
   /** Accepts commits again after `seal`. */
   unseal(): void {
     this.#write.checkOpen()
-    this.#parts.store.unseal()
+    this.#published(this.#parts.store.unseal())
+  }
+
+  /** Whether commits are paused or sealed now (read-only: as the writer process publishes it). */
+  ingestionState(): IngestionState {
+    this.#write.checkOpen()
+    return this.#parts.ingestion.read()
+  }
+
+  /** Mirrors a pause or seal change for other processes; passes `result` through. */
+  #published<T>(result: T): T {
+    this.#parts.ingestion.publish()
+    return result
   }
 
   // ---- lifecycle ----

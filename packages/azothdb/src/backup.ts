@@ -20,18 +20,20 @@ import {
   currentVersions,
 } from './backup-manifest.js'
 import { type DatabaseManifest, LAYOUT_FORMAT_VERSION, type Layout } from './database-layout.js'
+import { since } from './elapsed.js'
 import { checksumFiles, listFiles } from './file-checksums.js'
+import type { IngestionStateFile } from './ingestion-state.js'
 import type { SqlProjection } from './sql-projection.js'
 
-/** @internal What a backup reads from. */
+/** @internal What a backup reads from: the database's parts. */
 export interface BackupSource {
   readonly layout: Layout
   readonly manifest: DatabaseManifest
   readonly store: LmdbStore
   readonly eventLog: FileEventLog | undefined
   readonly projection: SqlProjection
-  readonly logger: Logger
-  readonly clock: Clock
+  readonly options: { readonly logger: Logger; readonly clock: Clock }
+  readonly ingestion: IngestionStateFile
 }
 
 /** Options of `db.backupTo(targetDir, options)`. */
@@ -101,7 +103,8 @@ function removePartialTarget(targetDir: string, created: boolean, logger: Logger
  * its run is told to stop after its batch in flight, which its handler timeout bounds.
  */
 async function catchUp(source: BackupSource, sealedEventId: number, timeoutMs: number): Promise<void> {
-  const { projection, logger, clock } = source
+  const { projection } = source
+  const { logger, clock } = source.options
   const abort = new AbortController()
   const expired = clock.sleep(timeoutMs, abort.signal).then(
     () => true as const,
@@ -173,11 +176,18 @@ export async function backupDatabase(
     2_147_483_647,
   )
   const created = prepareTarget(targetDir)
-  const { store, projection, layout } = source
+  const { store, projection, layout, ingestion } = source
+  const { logger } = source.options
+  const started = performance.now()
+  logger.info({ targetDir, head: store.head() }, 'backup started')
   try {
     // whilePaused resumes however the copy ends; a failed copy is logged here, then rethrown.
-    return await store.whilePaused(async (sealedEventId) => {
+    const manifest = await store.whilePaused(async (sealedEventId) => {
+      ingestion.publish()
+      const paused = performance.now()
+      logger.debug({ targetDir, sealedEventId }, 'backup: ingestion paused and sealed')
       await catchUp(source, sealedEventId, catchUpTimeoutMs)
+      logger.debug({ targetDir, sealedEventId, ms: since(paused) }, 'backup: projectors caught up; copying')
       await store.backup(join(targetDir, 'canonical'))
       if (source.eventLog) {
         await source.eventLog.flush()
@@ -201,11 +211,25 @@ export async function backupDatabase(
       const tmp = join(targetDir, `${BACKUP_MANIFEST}.tmp`)
       writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
       renameSync(tmp, join(targetDir, BACKUP_MANIFEST))
+      logger.debug({ targetDir, pausedMs: since(paused) }, 'backup: copied; ingestion resumes')
       return manifest
     })
+    logger.info(
+      {
+        targetDir,
+        sealedEventId: manifest.sealedEventId,
+        files: manifest.files.length,
+        bytes: manifest.files.reduce((sum, f) => sum + f.bytes, 0),
+        durationMs: since(started),
+      },
+      'backup finished',
+    )
+    return manifest
   } catch (e) {
-    source.logger.error({ err: toError(e), targetDir }, 'backup failed')
-    removePartialTarget(targetDir, created, source.logger)
+    logger.error({ err: toError(e), targetDir, durationMs: since(started) }, 'backup failed')
+    removePartialTarget(targetDir, created, logger)
     throw e
+  } finally {
+    ingestion.publish()
   }
 }

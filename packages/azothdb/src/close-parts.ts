@@ -1,5 +1,6 @@
 import { AzothError, type Logger } from '@azothdb/core'
 import { toError } from '@azothdb/core/internal'
+import { since } from './elapsed.js'
 import type { DatabaseParts } from './open-database.js'
 
 /**
@@ -10,6 +11,10 @@ import type { DatabaseParts } from './open-database.js'
  */
 export async function closeParts(parts: DatabaseParts, logger: Logger): Promise<void> {
   const { store, projection, lock } = parts
+  const started = performance.now()
+  // For the record only: a store that already failed has no head to report, and must still close.
+  const head = headOrUndefined(store, logger)
+  logger.debug({ dir: parts.layout.dir }, 'closing the database')
   const errors: unknown[] = []
   const attempt = async (what: string, fn: () => Promise<unknown>) => {
     try {
@@ -21,8 +26,20 @@ export async function closeParts(parts: DatabaseParts, logger: Logger): Promise<
   }
   await attempt('projectors', () => projection.group.stopAll())
   await attempt('the canonical store', () => store.close())
+  parts.ingestion.clear()
   await attempt('the projection store', () => projection.close())
   lock?.release()
+  const durationMs = since(started)
+  if (errors.length === 0) logger.info({ dir: parts.layout.dir, head, durationMs }, 'database closed')
   if (errors.length > 0)
     throw new AzothError('IO', 'the database did not close cleanly', { cause: errors[0] })
+}
+
+function headOrUndefined(store: DatabaseParts['store'], logger: Logger): number | undefined {
+  try {
+    return store.head()
+  } catch (e) {
+    logger.debug({ err: toError(e) }, 'closing: the store has no head to report')
+    return undefined
+  }
 }

@@ -33,6 +33,8 @@ export function layoutOf(dir: string) {
     lock: join(dir, 'LOCK'),
     canonical: join(dir, 'canonical'),
     events: join(dir, 'events'),
+    /** Present only while the writer is paused or sealed (a runtime file, never backed up). */
+    ingestion: join(dir, 'ingestion.json'),
   } as const
 }
 

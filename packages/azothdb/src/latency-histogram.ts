@@ -12,11 +12,30 @@ export interface LatencySummary {
   readonly max: number
   /** Mean, in milliseconds. */
   readonly mean: number
+  /** Sum of every sample, in milliseconds. */
+  readonly totalMs: number
+  /**
+   * Cumulative counts at fixed upper bounds (powers of two microseconds, 64 µs to about 16.8 s):
+   * exact, because the bounds are edges of the histogram's own buckets. Samples above the last
+   * bound are counted only in `count`.
+   */
+  readonly buckets: readonly LatencyBucket[]
+}
+
+/** Samples at or below a bound: one bucket of a cumulative histogram. */
+export interface LatencyBucket {
+  /** The upper bound, in milliseconds. */
+  readonly leMs: number
+  /** Samples up to `leMs`, the ones of smaller bounds included. */
+  readonly count: number
 }
 
 const SUB_BUCKETS = 16
 const MIN_US = 1
 const BUCKETS = 40 * SUB_BUCKETS
+/** Exponents of two (in microseconds) whose edges `summary().buckets` reports: 64 µs .. 16.8 s. */
+const FIRST_REPORTED_EXP = 6
+const LAST_REPORTED_EXP = 24
 
 /**
  * A log-linear histogram of durations (about 6% resolution, microseconds to hours) with O(1)
@@ -63,6 +82,20 @@ export class LatencyHistogram {
       p99: this.percentile(0.99),
       max: this.max,
       mean: this.count === 0 ? 0 : this.sum / this.count,
+      totalMs: this.sum,
+      buckets: this.cumulative(),
     }
+  }
+
+  /** Bucket `exp * SUB_BUCKETS` starts at exactly 2^exp µs: everything before it is below that edge. */
+  private cumulative(): LatencyBucket[] {
+    const out: LatencyBucket[] = []
+    let seen = 0
+    let i = 0
+    for (let exp = FIRST_REPORTED_EXP; exp <= LAST_REPORTED_EXP; exp++) {
+      for (; i < exp * SUB_BUCKETS; i++) seen += this.counts[i]!
+      out.push({ leMs: 2 ** exp / 1000, count: seen })
+    }
+    return out
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { AzothError, CorruptionError } from '@azothdb/core'
+import { AzothError, CorruptionError, type Logger } from '@azothdb/core'
 import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
 import { type FileEventLog, openFileEventLog } from '@azothdb/store-filelog'
 import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
@@ -12,6 +12,8 @@ import {
   planManifest,
   writeManifest,
 } from './database-layout.js'
+import { since } from './elapsed.js'
+import { IngestionStateFile } from './ingestion-state.js'
 import type { ResolvedAzothOptions } from './options.js'
 import { SqlProjection } from './sql-projection.js'
 
@@ -24,6 +26,8 @@ export interface DatabaseParts {
   readonly eventLog: FileEventLog | undefined
   readonly projection: SqlProjection
   readonly lock: ProcessLock | undefined
+  /** Pauses and seals, mirrored for other processes. */
+  readonly ingestion: IngestionStateFile
   /** True for `Azoth.openReadOnly` databases: writes raise `READ_ONLY`. */
   readonly readOnly: boolean
 }
@@ -112,9 +116,12 @@ async function openStores(
   isNew = false,
 ): Promise<DatabaseParts> {
   const logger = options.logger
+  const started = performance.now()
+  logger.debug({ dir: layout.dir, eventLog: manifest.eventLog, readOnly }, 'opening the database')
   let eventLog: FileEventLog | undefined
   let store: LmdbStore | undefined
   let projection: SqlProjection | undefined
+  let logHeadAtOpen: number | undefined
   try {
     // The file log opens once LMDB's committed head is known, so a damaged log whose repair would
     // cut committed events is refused (CORRUPTION) before anything is cut.
@@ -125,6 +132,7 @@ async function openStores(
         committedHead,
         ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       })
+      logHeadAtOpen = eventLog.head()
       return eventLog
     }
     store = await openLmdbStore(layout.canonical, {
@@ -140,7 +148,9 @@ async function openStores(
     projection = await SqlProjection.open(layout, store, options, readOnly)
     // A read-only open is how an operator inspects such a database (verify names the cursor).
     if (!readOnly) await checkProjectionHistory(projection, store.head())
-    return { layout, manifest, options, store, eventLog, projection, lock, readOnly }
+    const ingestion = new IngestionStateFile(layout.ingestion, store, readOnly, logger)
+    logOpened(logger, { layout, manifest, store, eventLog, readOnly, isNew }, logHeadAtOpen, started)
+    return { layout, manifest, options, store, eventLog, projection, lock, readOnly, ingestion }
   } catch (e) {
     // A failed openLmdbStore has closed the log it opened; a later failure leaves both open here.
     const failed = (err: unknown) => logger.error({ err }, 'closing after a failed open')
@@ -166,4 +176,40 @@ async function checkProjectionHistory(projection: SqlProjection, head: number): 
     `projector '${name}' of the ${projection.store.backend} projection is at event ${cursor}, past this database's head ${head}: the projection belongs to another history; restore it from the same backup or reset it, then open again`,
     { details: { projector: name, cursor, head, projectors: Object.fromEntries(ahead) } },
   )
+}
+
+/**
+ * The open's record: what was opened and what recovery did. A file log holding events past LMDB's
+ * committed head (a crash between the log's append and LMDB's commit: never acknowledged) is cut
+ * back to the head by a writer; that, like a torn tail, only follows a crash and is a warning.
+ */
+function logOpened(
+  logger: Logger,
+  opened: Pick<DatabaseParts, 'layout' | 'manifest' | 'store' | 'eventLog' | 'readOnly'> & { isNew: boolean },
+  logHeadAtOpen: number | undefined,
+  started: number,
+): void {
+  const { layout, manifest, store, eventLog, readOnly, isNew } = opened
+  const head = store.head()
+  const beyondHead = logHeadAtOpen === undefined ? 0 : Math.max(0, logHeadAtOpen - head)
+  const recovery = {
+    tornBytes: eventLog?.stats().recoveredBytes ?? 0,
+    [readOnly ? 'uncommittedEventsIgnored' : 'uncommittedEventsCut']: beyondHead,
+  }
+  const record = {
+    dir: layout.dir,
+    eventLog: manifest.eventLog,
+    readOnly,
+    created: isNew,
+    head,
+    recovery,
+    durationMs: since(started),
+  }
+  if (beyondHead > 0 && !readOnly) {
+    logger.warn(
+      { dir: layout.dir, head, logHead: logHeadAtOpen, eventsCut: beyondHead },
+      'event log held events past the committed head (a crash before their commit); cut back to the head',
+    )
+  }
+  logger.info(record, readOnly ? 'database opened read-only' : 'database opened')
 }

@@ -45,6 +45,11 @@ export interface AzothOptions<Tx extends ProjectionTxControl = SqliteTx> {
   readonly create?: boolean
   /** Size at which the file log starts a new segment (default 512 MiB). */
   readonly segmentBytes?: number
+  /**
+   * A transaction whose commit takes longer than this (from `execute` to acknowledgement) is logged
+   * as a warning, at most one record a second (default 1000 ms; 0 turns it off).
+   */
+  readonly slowCommitMs?: number
 }
 
 export interface ResolvedAzothOptions {
@@ -59,6 +64,7 @@ export interface ResolvedAzothOptions {
   readonly limits: Limits
   readonly create: boolean
   readonly segmentBytes: number | undefined
+  readonly slowCommitMs: number
 }
 
 const KNOWN = [
@@ -72,6 +78,7 @@ const KNOWN = [
   'limits',
   'create',
   'segmentBytes',
+  'slowCommitMs',
 ] as const
 
 /** The options `Azoth.openReadOnly` takes: a read-only open neither creates nor chooses a backend. */
@@ -119,5 +126,6 @@ export function resolveOptions(
     create: o.create === undefined ? true : checkOption('create', o.create, rules.boolean),
     segmentBytes:
       o.segmentBytes === undefined ? undefined : checkInteger('segmentBytes', o.segmentBytes, 4096),
+    slowCommitMs: checkInteger('slowCommitMs', o.slowCommitMs ?? 1000, 0),
   }
 }

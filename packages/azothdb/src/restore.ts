@@ -15,6 +15,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { AzothError, CorruptionError, isAzothError, type Logger } from '@azothdb/core'
 import { checkArgument, rules, toError } from '@azothdb/core/internal'
 import { type BackupManifest, projectionOf, readBackupManifest } from './backup-manifest.js'
+import { since } from './elapsed.js'
 import { sha256File } from './file-checksums.js'
 import { type DatabaseParts, openWritable } from './open-database.js'
 import type { ResolvedAzothOptions } from './options.js'
@@ -52,7 +53,18 @@ export async function restoreDatabase(
   target: string,
   options: ResolvedAzothOptions,
 ): Promise<DatabaseParts> {
-  const { staging, manifest } = await stageRestore(backupDir, target, options)
+  const { logger } = options
+  const started = performance.now()
+  logger.info({ backupDir, target }, 'restore started')
+  let staged: { staging: string; manifest: BackupManifest }
+  try {
+    staged = await stageRestore(backupDir, target, options)
+  } catch (e) {
+    logger.error({ err: toError(e), backupDir, target, durationMs: since(started) }, 'restore failed')
+    throw e
+  }
+  const { staging, manifest } = staged
+  logger.debug({ backupDir, staging, ms: since(started) }, 'restore: backup verified and copied; checking it')
   const opening = { ...options, eventLog: manifest.eventLog, create: false }
   try {
     const staged = await openWritable(staging, opening)
@@ -75,10 +87,23 @@ export async function restoreDatabase(
     }
     publishRestore(staging, target)
   } catch (e) {
-    discardStaging(staging, options.logger)
+    logger.error({ err: toError(e), backupDir, target, durationMs: since(started) }, 'restore failed')
+    discardStaging(staging, logger)
     throw e
   }
-  return openWritable(target, opening)
+  const parts = await openWritable(target, opening)
+  logger.info(
+    {
+      backupDir,
+      target,
+      head: manifest.sealedEventId,
+      files: manifest.files.length,
+      bytes: manifest.files.reduce((sum, f) => sum + f.bytes, 0),
+      durationMs: since(started),
+    },
+    'restore finished',
+  )
+  return parts
 }
 
 /** Prefix of the sibling directory a restore builds in; the pid says whether its builder still lives. */

@@ -1,8 +1,16 @@
-import { AzothError, ClosedError, type CommitResult, type Key, type WriteFn } from '@azothdb/core'
+import {
+  AzothError,
+  ClosedError,
+  type CommitResult,
+  type Key,
+  type Logger,
+  type WriteFn,
+} from '@azothdb/core'
 import { type StripeLease, StripeLockManager } from '@azothdb/core/internal'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 import { CommitMetrics, type TransactionMetrics } from './commit-metrics.js'
 import type { CommittedState } from './preflight.js'
+import { SlowCommitLog } from './slow-commit-log.js'
 import type { TransactionHost } from './transaction-host.js'
 
 /**
@@ -17,13 +25,19 @@ export class WritePath implements TransactionHost {
   readonly #readOnly: boolean
   readonly #locks: StripeLockManager
   readonly #metrics = new CommitMetrics()
+  readonly #slowCommits: SlowCommitLog
   #closed = false
 
-  constructor(store: LmdbStore, readOnly: boolean, locks: { stripes: number; lockTimeoutMs: number }) {
+  constructor(
+    store: LmdbStore,
+    readOnly: boolean,
+    options: { stripes: number; lockTimeoutMs: number; slowCommitMs: number; logger: Logger },
+  ) {
     this.state = store
     this.#store = store
     this.#readOnly = readOnly
-    this.#locks = new StripeLockManager({ stripes: locks.stripes, timeoutMs: locks.lockTimeoutMs })
+    this.#locks = new StripeLockManager({ stripes: options.stripes, timeoutMs: options.lockTimeoutMs })
+    this.#slowCommits = new SlowCommitLog(options.slowCommitMs, options.logger)
   }
 
   /** Raises `CLOSED` once the database's `close()` has begun. */
@@ -63,6 +77,7 @@ export class WritePath implements TransactionHost {
 
   recordCommit(latencyMs: number): void {
     this.#metrics.recordCommit(latencyMs)
+    this.#slowCommits.record(latencyMs)
   }
 
   recordFailure(error: unknown): void {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Azoth, silentLogger, TypedValue } from 'azothdb'
 import { describe, expect, it } from 'vitest'
@@ -84,6 +84,70 @@ describe.each(['lmdb', 'file'] as const)('azothdb verify (eventLog %s)', (eventL
     expect(run.code).toBe(1)
     const report = jsonObject(run.stdout) as { problems: { kind: string; where: string }[] }
     expect(report.problems.some((p) => p.where.startsWith('event'))).toBe(true)
+  })
+})
+
+describe('azothdb verify: damage that breaks the log or ties the projection to other events', () => {
+  it('a deleted segment of the file log: exit 1, CORRUPTION naming the missing events and the file', async () => {
+    const dir = tempDir()
+    const db = await Azoth.open(dir, { eventLog: 'file', segmentBytes: 4096, logger: silentLogger })
+    for (let i = 0; i < 40; i++)
+      await db
+        .writeBatch()
+        .appendEvent('deposited', { i, pad: 'x'.repeat(300) })
+        .commit()
+    await db.close()
+    const segments = readdirSync(join(dir, 'events'))
+      .filter((f) => f.endsWith('.seg'))
+      .sort()
+    expect(segments.length).toBeGreaterThanOrEqual(3)
+    const deleted = segments[1]!
+    const firstMissing = Number(deleted.slice(0, -'.seg'.length))
+    const nextFirst = Number(segments[2]!.slice(0, -'.seg'.length))
+    rmSync(join(dir, 'events', deleted))
+    for (const args of [
+      ['verify', dir],
+      ['verify', dir, '--json'],
+    ]) {
+      const run = await azothdb(args)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toBe('')
+      expect(run.stderr).toMatch(/^azothdb: CORRUPTION: /)
+      expect(run.stderr).toContain(`events ${firstMissing}..${nextFirst - 1} are missing`)
+      expect(run.stderr).toContain(deleted)
+      expect(run.stderr).not.toContain('    at ')
+    }
+  })
+
+  it('a projector cursor past the head (a projection from a longer history): exit 1, the projector named', async () => {
+    const dir = tempDir()
+    const handlers = [{ eventTypes: '*' as const, handle: () => {} }]
+    const db = await Azoth.open(dir, { logger: silentLogger })
+    for (let i = 0; i < 3; i++) await db.writeBatch().appendEvent('deposited', { i }).commit()
+    await db.close()
+    const older = tempDir()
+    cpSync(dir, older, { recursive: true })
+    const longer = await Azoth.open(dir, { logger: silentLogger })
+    for (let i = 3; i < 7; i++) await longer.writeBatch().appendEvent('deposited', { i }).commit()
+    await longer.projector({ name: 'balances', handlers }).runOnce()
+    await longer.close()
+    // The older database (head 3) gets the projection of the longer one (cursor 7).
+    copyFileSync(join(dir, 'projection.db'), join(older, 'projection.db'))
+    const run = await azothdb(['verify', older, '--json'])
+    expect(run.code).toBe(1)
+    const report = jsonObject(run.stdout) as {
+      ok: boolean
+      problems: { kind: string; where: string; detail: string }[]
+    }
+    expect(report.ok).toBe(false)
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'cursor', where: expect.stringContaining('balances'), eventId: 7 }),
+    ])
+    const table = await azothdb(['verify', older])
+    expect(table.code).toBe(1)
+    expect(table.stdout).toContain('DAMAGED')
+    expect(table.stdout).toContain('balances')
+    expect(table.stdout).toContain('beyond the head 3')
   })
 })
 

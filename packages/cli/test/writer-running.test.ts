@@ -22,6 +22,47 @@ async function startWriter(dir: string): Promise<void> {
   if (!ready.startsWith('ready ')) throw new Error(`the writer did not start: ${ready}`)
 }
 
+/** Starts fixtures/held-writer.ts: a writer that paused or sealed ingestion and holds it. */
+async function startHeldWriter(dir: string, hold: 'pause' | 'seal'): Promise<number> {
+  const writer = spawnTypeScript(new URL('./fixtures/held-writer.ts', import.meta.url), [dir, hold])
+  running.push(writer)
+  const ready = await new OutputLines(writer).waitFor((line) => line.startsWith('ready '))
+  if (!ready.startsWith('ready ')) throw new Error(`the writer did not start: ${ready}`)
+  return Number(ready.slice('ready '.length))
+}
+
+describe('status shows what the writer process holds', () => {
+  it('a paused writer: paused, not sealed; in the table too', async () => {
+    const dir = tempDir()
+    await buildSampleDatabase(dir)
+    const head = await startHeldWriter(dir, 'pause')
+    const run = await azothdb(['status', dir, '--json'])
+    const status = jsonObject(run.stdout)
+    expect(status.head).toBe(head)
+    expect(status.ingestion).toMatchObject({ paused: true, sealedAt: null })
+    expect(typeof (status.ingestion as { since: unknown }).since).toBe('string')
+    const table = await azothdb(['status', dir])
+    expect(table.stdout).toMatch(/ingestion\s.*paused \(new commits wait\) since \d{4}-/)
+  })
+
+  it('a sealed writer: sealed at its head; once it is gone (killed), taking commits again', async () => {
+    const dir = tempDir()
+    await buildSampleDatabase(dir)
+    const head = await startHeldWriter(dir, 'seal')
+    const sealed = jsonObject((await azothdb(['status', dir, '--json'])).stdout)
+    expect(sealed.ingestion).toMatchObject({ paused: false, sealedAt: head })
+    expect((await azothdb(['status', dir])).stdout).toContain(
+      `sealed at event ${head} (new commits are refused)`,
+    )
+    const writer = running.pop()!
+    writer.kill('SIGKILL')
+    await exited(writer)
+    const after = jsonObject((await azothdb(['status', dir, '--json'])).stdout)
+    expect(after.ingestion).toEqual({ paused: false, sealedAt: null, since: null })
+    expect((await azothdb(['status', dir])).stdout).toContain('taking commits')
+  })
+})
+
 describe('while a writer process commits continuously', () => {
   it('read commands work on the live database', async () => {
     const dir = tempDir()

@@ -1,4 +1,4 @@
-import type { Clock } from '@azothdb/core'
+import type { Clock, Logger } from '@azothdb/core'
 import { checkInteger, checkKnownFields, checkNumber } from '@azothdb/core/internal'
 
 /** Options of the projector's circuit breaker. */
@@ -29,12 +29,15 @@ export class CircuitBreaker {
   private openedAt: number | undefined
   private trialSuccesses = 0
   private trialsStarted = 0
+  /** The state last logged: `open` turns `halfOpen` by time alone, and is logged when first seen. */
+  private logged: CircuitState = 'closed'
   /** How many times the circuit opened. */
   opens = 0
 
   constructor(
     options: CircuitBreakerOptions,
     private readonly clock: Clock,
+    private readonly logger: Logger,
   ) {
     checkKnownFields('circuitBreaker', options, [
       'failureThreshold',
@@ -62,6 +65,10 @@ export class CircuitBreaker {
   /** How many events may be tried now: unlimited when closed, the remaining trials when half-open. */
   permits(): number {
     const s = this.state
+    if (s === 'halfOpen' && this.logged === 'open') {
+      this.logged = 'halfOpen'
+      this.logger.info({ trials: this.trials }, 'circuit half-open; trying events')
+    }
     if (s === 'closed') return Number.POSITIVE_INFINITY
     if (s === 'open') return 0
     return Math.max(0, this.trials - this.trialsStarted)
@@ -88,26 +95,30 @@ export class CircuitBreaker {
       if (this.openedAt !== undefined && this.trialsStarted > 0) this.trialsStarted--
       return false
     }
-    if (this.openedAt !== undefined) {
-      this.trip()
-      return true
-    }
-    if (++this.consecutive >= this.threshold) {
-      this.trip()
+    if (this.openedAt !== undefined || ++this.consecutive >= this.threshold) {
+      this.trip(error)
       return true
     }
     return false
   }
 
-  private trip(): void {
+  private trip(error: Error): void {
+    const reopened = this.openedAt !== undefined
     this.openedAt = this.clock.now()
     this.trialSuccesses = 0
     this.trialsStarted = 0
     this.opens++
+    this.logged = 'open'
+    this.logger.warn(
+      { err: error, opens: this.opens, resetTimeoutMs: this.resetMs, failedTrial: reopened },
+      'circuit opened; projector pauses',
+    )
   }
 
   private close(): void {
     this.openedAt = undefined
     this.consecutive = 0
+    this.logged = 'closed'
+    this.logger.info({ opens: this.opens }, 'circuit closed; projector resumes')
   }
 }

@@ -156,7 +156,10 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
                 await tx.addDeadLetter(letter)
                 host.counters.deadLettered++
                 run.deadLettered++
-                host.logger.warn({ err: error, eventId: record.id }, 'event dead-lettered')
+                host.logger.warn(
+                  { err: error, eventId: record.id, eventType: letter.eventType, attempts: attempt },
+                  'event dead-lettered',
+                )
               }
               attempt = 0
               last = record.id
@@ -201,10 +204,8 @@ export class EventByEvent<Tx extends ProjectionTxControl> {
       eventId: record.id,
       at: host.clock.now(),
     }
-    if (host.breaker?.onFailure(error)) {
-      host.logger.warn({ err: error, eventId: record.id }, 'circuit breaker open; projector pauses')
-      return 'circuit'
-    }
+    // The breaker logs its own transitions.
+    if (host.breaker?.onFailure(error)) return 'circuit'
     return checkDecision(
       host.strategy.decide({
         projector: host.name,

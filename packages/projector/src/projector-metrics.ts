@@ -1,5 +1,5 @@
 import type { EventId } from '@azothdb/core'
-import type { CircuitState } from './circuit-breaker.js'
+import type { CircuitBreaker, CircuitState } from './circuit-breaker.js'
 
 /** Where a projector is in its life. */
 export type ProjectorState = 'idle' | 'running' | 'stopped' | 'failed'
@@ -91,5 +91,35 @@ export class MetricsCounters {
     if (elapsedMs <= 0) return
     const rate = (events * 1000) / elapsedMs
     this.eventsPerSecond = this.eventsPerSecond === 0 ? rate : this.eventsPerSecond * 0.8 + rate * 0.2
+  }
+}
+
+/** @internal A projector's metrics at this moment, `head` being what its runs go to (the seal, if any). */
+export function snapshotMetrics(
+  name: string,
+  state: ProjectorState,
+  cursor: EventId,
+  head: EventId,
+  c: MetricsCounters,
+  breaker: CircuitBreaker | undefined,
+): ProjectorMetrics {
+  return {
+    name,
+    state,
+    cursor,
+    head,
+    lag: cursor < 0 ? head : Math.max(0, head - cursor),
+    eventsApplied: c.eventsApplied,
+    batches: c.batches,
+    slowBatches: c.slowBatches,
+    errors: c.errors,
+    skipped: c.skipped,
+    deadLettered: c.deadLettered,
+    retries: c.retries,
+    timeouts: c.timeouts,
+    eventsPerSecond: c.eventsPerSecond,
+    lastError: c.lastError,
+    circuit: breaker === undefined ? undefined : { state: breaker.state, opens: breaker.opens },
+    replayer: { replayed: c.replayed, recovered: c.recovered, gaveUp: c.gaveUp },
   }
 }

@@ -23,7 +23,12 @@ import { APPLIED, FastBatch, SLOW } from './fast-batch.js'
 import { HandlerRouter } from './handler-router.js'
 import { HandlerTimeouts } from './handler-timeouts.js'
 import { ProjectorBuilder } from './projector-builder.js'
-import { MetricsCounters, type ProjectorMetrics, type ProjectorState } from './projector-metrics.js'
+import {
+  MetricsCounters,
+  type ProjectorMetrics,
+  type ProjectorState,
+  snapshotMetrics,
+} from './projector-metrics.js'
 import { PROJECTOR_OPTION_FIELDS, type ProjectorOptions } from './projector-options.js'
 import type { RunCounters, RunOnceOptions, RunStats, RunStopReason } from './run-stats.js'
 
@@ -110,7 +115,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     this.breaker =
       options.circuitBreaker === undefined
         ? undefined
-        : new CircuitBreaker(options.circuitBreaker, this.clock)
+        : new CircuitBreaker(options.circuitBreaker, this.clock, this.logger)
     this.deadLetters = new ProjectorDeadLetters<Tx>(
       {
         name,
@@ -158,28 +163,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
 
   /** Counters, lag and the last error. */
   metrics(): ProjectorMetrics {
-    const c = this.counters
-    const head = this.target()
-    return {
-      name: this.name,
-      state: this.state,
-      cursor: this.cursor,
-      head,
-      lag: this.cursor < 0 ? head : Math.max(0, head - this.cursor),
-      eventsApplied: c.eventsApplied,
-      batches: c.batches,
-      slowBatches: c.slowBatches,
-      errors: c.errors,
-      skipped: c.skipped,
-      deadLettered: c.deadLettered,
-      retries: c.retries,
-      timeouts: c.timeouts,
-      eventsPerSecond: c.eventsPerSecond,
-      lastError: c.lastError,
-      circuit:
-        this.breaker === undefined ? undefined : { state: this.breaker.state, opens: this.breaker.opens },
-      replayer: { replayed: c.replayed, recovered: c.recovered, gaveUp: c.gaveUp },
-    }
+    return snapshotMetrics(this.name, this.state, this.cursor, this.target(), this.counters, this.breaker)
   }
 
   /** The cursor as last read or written (-1 before the first run). */
@@ -212,14 +196,19 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
       )
     }
     return this.serialized(async () => {
+      const started = performance.now()
       await this.store.transaction(async (tx) => {
         for (const h of this.router.handlers) await this.timeouts.call(h.reset!(tx), h)
         await tx.clearDeadLetters(this.name)
         await tx.setCursor(this.name, 0)
       })
       this.cursor = 0
-      this.logger.info({}, 'projection reset for rebuild')
-      return this.runLocked(options)
+      this.logger.info({ head: this.source.head() }, 'projection reset for rebuild')
+      const stats = await this.runLocked(options)
+      const { cursor, events, stoppedBy } = stats
+      const durationMs = Math.round(performance.now() - started)
+      this.logger.info({ cursor, events, stoppedBy, durationMs }, 'rebuild finished')
+      return stats
     })
   }
 
@@ -264,6 +253,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     const follower = new HeadFollower(this.source, this.clock)
     const replayer = this.deadLetters.startReplayer(signal)
     this.state = 'running'
+    this.logger.info({ cursor: this.cursor }, 'projector started')
     try {
       while (!signal.aborted) {
         const stats = await this.runOnce({ signal })
@@ -292,6 +282,7 @@ export class Projector<Tx extends ProjectionTxControl = ProjectionTxControl> {
     } finally {
       follower.close()
       await replayer
+      this.logger.info({ cursor: this.cursor, state: this.state }, 'projector stopped')
     }
   }
 

@@ -155,7 +155,8 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
         const next = names[i + 1]!
         if (next.firstId !== segment.firstId + segment.count) {
           throw new CorruptionError(
-            `segment ${segment.path} ends at id ${segment.lastId} but the next one starts at ${next.firstId}`,
+            `segment ${segment.path} ends at id ${segment.lastId} but the next one starts at ${next.firstId}: ` +
+              `events ${segment.lastId + 1}..${next.firstId - 1} are missing (was ${segmentFileName(segment.lastId + 1)} deleted?)`,
             { details: { file: join(dir, next.name), offset: 0, reason: 'gap between segments' } },
           )
         }

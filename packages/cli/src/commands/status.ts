@@ -15,6 +15,13 @@ export interface DatabaseStatus {
   readonly createdAt: string | null
   readonly eventLog: 'lmdb' | 'file'
   readonly head: number
+  /** Whether the writer takes commits: paused (commits wait) and sealed (refused from `sealedAt`). */
+  readonly ingestion: {
+    readonly paused: boolean
+    readonly sealedAt: number | null
+    /** When the writer entered this state (ISO 8601), or null when it takes commits. */
+    readonly since: string | null
+  }
   readonly keys: number
   /** Bytes per component, as the files' lengths. */
   readonly disk: {
@@ -46,6 +53,7 @@ function countKeys(db: Azoth): number {
 
 async function readStatus(db: Azoth): Promise<DatabaseStatus> {
   const head = db.head()
+  const ingestion = db.ingestionState()
   const metrics = await db.metrics()
   const projectors = await projectorPositions(db, head)
   const deadLetters = metrics.deadLetters
@@ -58,6 +66,11 @@ async function readStatus(db: Azoth): Promise<DatabaseStatus> {
     ...creationRecord(db.dir),
     eventLog: db.eventLogKind,
     head,
+    ingestion: {
+      paused: ingestion.paused,
+      sealedAt: ingestion.sealedAt ?? null,
+      since: ingestion.since ?? null,
+    },
     keys: countKeys(db),
     disk: {
       canonical: bytesUsed(join(db.dir, 'canonical')),
@@ -84,6 +97,7 @@ function printStatus(ctx: CliContext, s: DatabaseStatus): void {
       ['format', `${s.format ?? '?'}${s.createdAt === null ? '' : ` (created ${s.createdAt})`}`],
       ['event log', s.eventLog],
       ['head', String(s.head)],
+      ['ingestion', describeIngestion(ctx, s.ingestion)],
       ['keys', String(s.keys)],
       [
         'disk',
@@ -106,6 +120,15 @@ function printStatus(ctx: CliContext, s: DatabaseStatus): void {
     ctx.print(t.toString())
   }
   for (const problem of s.problems) ctx.print(c.red(`problem: ${problem}`))
+}
+
+function describeIngestion(ctx: CliContext, i: DatabaseStatus['ingestion']): string {
+  const states = [
+    ...(i.paused ? ['paused (new commits wait)'] : []),
+    ...(i.sealedAt === null ? [] : [`sealed at event ${i.sealedAt} (new commits are refused)`]),
+  ]
+  if (states.length === 0) return ctx.colors.green('taking commits')
+  return ctx.colors.yellow(`${states.join(', ')}${i.since === null ? '' : ` since ${i.since}`}`)
 }
 
 /** `azothdb status <dir>`: the database at a glance; exit code 1 when something needs attention. */

@@ -1,0 +1,1 @@
+export { type AzothMetricsOptions, registerAzothMetrics } from './register-azoth-metrics.js'
