@@ -4,6 +4,8 @@ import {
   checkKnownFields,
   checkOneOf,
   checkOption,
+  type FileSystem,
+  fileSystemOf,
   resolveLimits,
   rules,
   withMethods,
@@ -43,6 +45,8 @@ export interface ResolvedAzothOptions {
   readonly limits: Limits
   readonly create: boolean
   readonly segmentBytes: number | undefined
+  /** The file log's file layer when a test passed one under core's internal FILE_SYSTEM key. */
+  readonly fileSystem: FileSystem | undefined
 }
 
 const KNOWN = [
@@ -96,5 +100,6 @@ export function resolveOptions(
     create: o.create === undefined ? true : checkOption('create', o.create, rules.boolean),
     segmentBytes:
       o.segmentBytes === undefined ? undefined : checkInteger('segmentBytes', o.segmentBytes, 4096),
+    fileSystem: fileSystemOf(options),
   }
 }
