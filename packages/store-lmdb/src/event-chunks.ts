@@ -108,7 +108,7 @@ export class Chunk {
         details: { where: 'event', eventId: id, reason: 'checksum mismatch', expected, actual },
       })
     }
-    return this.checkedView(start, end)
+    return this.viewOf(start, end)
   }
 
   /**
@@ -125,11 +125,11 @@ export class Chunk {
   /** The envelope of the `index`-th event, which {@link verify} proved intact (a view, not a copy). */
   verifiedEvent(index: number): Uint8Array {
     const start = index === 0 ? 0 : this.view.getUint32(HEADER + 4 * (index - 1))
-    return this.checkedView(start, this.view.getUint32(HEADER + 4 * index))
+    return this.viewOf(start, this.view.getUint32(HEADER + 4 * index))
   }
 
   // A plain Uint8Array view (the value may be a Buffer): no copy.
-  private checkedView(start: number, end: number): Uint8Array {
+  private viewOf(start: number, end: number): Uint8Array {
     return new Uint8Array(this.arrayBuffer, this.base + start, end - start)
   }
 }
