@@ -75,7 +75,7 @@ describe('bulk checksums of event chunks', () => {
     )
   })
 
-  it('events() over multi-event chunks yields every event before a flipped one, then CORRUPTION naming it', async () => {
+  it('events() and verify() over multi-event chunks: every event before a flipped one, then CORRUPTION naming it', async () => {
     const dir = tempDir()
     const store = await openLmdbStore(dir, { durability: 'relaxed' })
     const written: Uint8Array[] = []
@@ -86,11 +86,13 @@ describe('bulk checksums of event chunks', () => {
     }
     for (const r of store.events()) written.push(new Uint8Array(r.bytes))
     await store.close()
-    // Event 77 sits in the second chunk (ids 51-100); flip a bit in the middle of its envelope.
-    const victim = written[76]!
-    expect(
-      flipBit(join(dir, DATA_FILE), (d) => occurrences(d, victim), victim.length >> 1, 2),
-    ).toBeGreaterThan(0)
+    // Events 77 and 90 sit in the second chunk (ids 51-100); flip a bit in the middle of each.
+    for (const id of [77, 90]) {
+      const victim = written[id - 1]!
+      expect(
+        flipBit(join(dir, DATA_FILE), (d) => occurrences(d, victim), victim.length >> 1, 2),
+      ).toBeGreaterThan(0)
+    }
     const damaged = await openLmdbStore(dir)
     try {
       const seen: Uint8Array[] = []
@@ -103,11 +105,19 @@ describe('bulk checksums of event chunks', () => {
       expect(isAzothError(error, 'CORRUPTION')).toBe(true)
       expect((error as { details: unknown }).details).toMatchObject({ where: 'event', eventId: 77 })
       expect(seen).toEqual(written.slice(0, 76))
-      // Reads starting after it, or ending before it, still work and return what was written.
-      expect([...damaged.events({ from: 78 })].map((r) => new Uint8Array(r.bytes))).toEqual(written.slice(77))
-      expect([...damaged.events({ from: 51, to: 76 })].map((r) => new Uint8Array(r.bytes))).toEqual(
-        written.slice(50, 76),
-      )
+      // Reads between, after or before the damaged events still return what was written.
+      const bytesOf = (range: { from?: number; to?: number }) =>
+        [...damaged.events(range)].map((r) => new Uint8Array(r.bytes))
+      expect(bytesOf({ from: 78, to: 89 })).toEqual(written.slice(77, 89))
+      expect(bytesOf({ from: 91 })).toEqual(written.slice(90))
+      expect(bytesOf({ from: 51, to: 76 })).toEqual(written.slice(50, 76))
+      // verify() checks the chunk in bulk and still names each damaged event, and only those.
+      const report = await damaged.verify()
+      expect(report.problems).toEqual([
+        expect.objectContaining({ kind: 'event-checksum', eventId: 77 }),
+        expect.objectContaining({ kind: 'event-checksum', eventId: 90 }),
+      ])
+      expect(report.checked.events).toBe(150)
     } finally {
       await damaged.close()
     }
