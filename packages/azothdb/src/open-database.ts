@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, CorruptionError, type Logger } from '@azothdb/core'
-import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
+import { acquireProcessLock, FILE_SYSTEM, type ProcessLock, toError } from '@azothdb/core/internal'
 import { type FileEventLog, openFileEventLog } from '@azothdb/store-filelog'
 import { type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import {
@@ -131,6 +131,7 @@ async function openStores(
         logger,
         committedHead,
         ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+        ...(options.fileSystem === undefined ? {} : { [FILE_SYSTEM]: options.fileSystem }),
       })
       logHeadAtOpen = eventLog.head()
       return eventLog

@@ -12,6 +12,8 @@ import {
   checkKnownFields,
   checkOneOf,
   checkOption,
+  type FileSystem,
+  fileSystemOf,
   resolveLimits,
   rules,
   withMethods,
@@ -65,6 +67,8 @@ export interface ResolvedAzothOptions {
   readonly create: boolean
   readonly segmentBytes: number | undefined
   readonly slowCommitMs: number
+  /** The file log's file layer when a test passed one under core's internal FILE_SYSTEM key. */
+  readonly fileSystem: FileSystem | undefined
 }
 
 const KNOWN = [
@@ -127,5 +131,6 @@ export function resolveOptions(
     segmentBytes:
       o.segmentBytes === undefined ? undefined : checkInteger('segmentBytes', o.segmentBytes, 4096),
     slowCommitMs: checkInteger('slowCommitMs', o.slowCommitMs ?? 1000, 0),
+    fileSystem: fileSystemOf(options),
   }
 }

@@ -26,6 +26,7 @@ export {
 } from './envelope.js'
 export { toError } from './errors.js'
 export { compileEventFilter, type HeaderFilter } from './event-filter.js'
+export { FILE_SYSTEM, type FileSystem, fileSystemOf, nodeFileSystem } from './file-system.js'
 export { HeadFollower } from './head-follower.js'
 export { eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
 export { encodeKey, hashKey, keyId, keyToString } from './keys.js'

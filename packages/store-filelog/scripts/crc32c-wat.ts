@@ -6,6 +6,8 @@
 // from SCRATCH_BASE for SCRATCH_BYTES of records. Records are laid out as in a segment:
 // u64 id | u32 length | u32 crc32c(id, length, payload) | payload, all big-endian.
 
+import { bswap, c32, crcTail, get, loadBE, pairSteps, set, step4 } from '../../../scripts/crc32c-wat-steps.js'
+
 /** Where the scratch area starts in the module's memory (after the tables' page). */
 export const SCRATCH_BASE = 65_536
 /** Bytes of records one call can see. */
@@ -16,54 +18,6 @@ export const SCRATCH_BYTES = 1024 * 1024
  * last byte, and that read must land in memory rather than trap.
  */
 const PAGES = (SCRATCH_BASE + SCRATCH_BYTES) / 65_536 + 1
-
-const get = (name: string) => `(local.get $${name})`
-const set = (name: string, value: string) => `(local.set $${name} ${value})`
-const c32 = (n: number) => `(i32.const ${n})`
-
-/** Table `table`'s entry at the byte offset `offset` (4 × the byte): tables are 1 KiB apart. */
-const lookupAt = (table: number, offset: string) => `(i32.load offset=${table * 1024} ${offset})`
-
-/** Table `table`'s entry for the byte `index`. */
-const lookup = (table: number, index: string) => lookupAt(table, `(i32.shl ${index} ${c32(2)})`)
-
-/** 4 × byte `k` of `word`: one shift and one mask (the entries are 4 bytes wide). */
-function entryOffsetOf(word: string, k: number): string {
-  if (k === 0) return `(i32.and (i32.shl ${word} ${c32(2)}) ${c32(1020)})`
-  return `(i32.and (i32.shr_u ${word} ${c32(8 * k - 2)}) ${c32(1020)})`
-}
-
-const xorAll = (terms: string[]) => terms.reduce((acc, t) => `(i32.xor ${acc} ${t})`)
-
-/** One 16-byte step of `crc` over the bytes at `p` (slice-by-16; words load little-endian). */
-function step16(crc: string, p: string, words: readonly string[]): string {
-  const terms: string[] = []
-  words.forEach((w, i) => {
-    for (let k = 0; k < 4; k++) terms.push(lookupAt(15 - (i * 4 + k), entryOffsetOf(get(w), k)))
-  })
-  return [
-    set(words[0]!, `(i32.xor ${get(crc)} (i32.load ${get(p)}))`),
-    set(words[1]!, `(i32.load offset=4 ${get(p)})`),
-    set(words[2]!, `(i32.load offset=8 ${get(p)})`),
-    set(words[3]!, `(i32.load offset=12 ${get(p)})`),
-    set(crc, xorAll(terms)),
-  ].join('\n')
-}
-
-/** One 4-byte step of `crc` over the bytes at `p + offset` (slice-by-4), using the local `word`. */
-function step4(crc: string, p: string, offset: number, word: string): string {
-  const terms = [0, 1, 2, 3].map((k) => lookupAt(3 - k, entryOffsetOf(get(word), k)))
-  return [
-    set(word, `(i32.xor ${get(crc)} (i32.load offset=${offset} ${get(p)}))`),
-    set(crc, xorAll(terms)),
-  ].join('\n')
-}
-
-/** A big-endian u32 at `p + offset`. */
-const loadBE = (p: string, offset: number) => {
-  const w = `(i32.load offset=${offset} ${get(p)})`
-  return `(i32.or (i32.and (i32.rotl ${w} ${c32(8)}) ${c32(0x00ff00ff)}) (i32.and (i32.rotr ${w} ${c32(8)}) ${c32(0xff00ff00 | 0)}))`
-}
 
 /** The locals of one record's CRC: the suffix tells the two records of a pair apart. */
 function recordLocals(x: string): {
@@ -98,41 +52,15 @@ const crcHead = (r: ReturnType<typeof recordLocals>) => `
   ${set(r.pend, `(i32.add ${get(r.p)} ${get(r.len)})`)}`
 
 /** Finishes the CRC of record `r` from its payload position `p` on. */
-const crcTail = (r: ReturnType<typeof recordLocals>) => `
-  (block $done16${r.o} (loop $by16${r.o}
-    (br_if $done16${r.o} (i32.gt_u (i32.add ${get(r.p)} ${c32(16)}) ${get(r.pend)}))
-    ${step16(r.crc, r.p, r.w)}
-    ${set(r.p, `(i32.add ${get(r.p)} ${c32(16)})`)}
-    (br $by16${r.o})))
-  (block $done4${r.o} (loop $by4${r.o}
-    (br_if $done4${r.o} (i32.gt_u (i32.add ${get(r.p)} ${c32(4)}) ${get(r.pend)}))
-    ${step4(r.crc, r.p, 0, r.w[0]!)}
-    ${set(r.p, `(i32.add ${get(r.p)} ${c32(4)})`)}
-    (br $by4${r.o})))
-  (block $done1${r.o} (loop $by1${r.o}
-    (br_if $done1${r.o} (i32.ge_u ${get(r.p)} ${get(r.pend)}))
-    ${set(r.crc, `(i32.xor ${lookup(0, `(i32.and (i32.xor ${get(r.crc)} (i32.load8_u ${get(r.p)})) ${c32(255)})`)} (i32.shr_u ${get(r.crc)} ${c32(8)}))`)}
-    ${set(r.p, `(i32.add ${get(r.p)} ${c32(1)})`)}
-    (br $by1${r.o})))
-  ${set(r.crc, `(i32.xor ${get(r.crc)} ${c32(-1)})`)}`
+const recordTail = (r: ReturnType<typeof recordLocals>) => crcTail(r.crc, r.p, r.pend, r.w, r.o)
 
-/**
- * The CRCs of two records side by side: one record's steps wait on each other (each table lookup
- * needs the previous step's result), so a second, independent chain fills the idle cycles.
- */
+/** The CRCs of two records side by side (see pairSteps). */
 const pairCrc = `
   ${crcHead(A)}
   ${crcHead(B)}
-  (block $donePair (loop $byPair
-    (br_if $donePair (i32.gt_u (i32.add ${get(A.p)} ${c32(16)}) ${get(A.pend)}))
-    (br_if $donePair (i32.gt_u (i32.add ${get(B.p)} ${c32(16)}) ${get(B.pend)}))
-    ${step16(A.crc, A.p, A.w)}
-    ${step16(B.crc, B.p, B.w)}
-    ${set(A.p, `(i32.add ${get(A.p)} ${c32(16)})`)}
-    ${set(B.p, `(i32.add ${get(B.p)} ${c32(16)})`)}
-    (br $byPair)))
-  ${crcTail(A)}
-  ${crcTail(B)}`
+  ${pairSteps(A, B, '')}
+  ${recordTail(A)}
+  ${recordTail(B)}`
 
 /**
  * Whether a whole record starts at local `o` before $end; its payload length goes into `len`. Both
@@ -165,7 +93,7 @@ function walk(name: string, onRecord: (crc: string) => string): string {
         ${set('o', `(i32.add (i32.add ${get('o')} ${c32(16)}) ${get('len2')})`)})
       (else
         ${crcHead(A)}
-        ${crcTail(A)}
+        ${recordTail(A)}
         ${onRecord('crc')}
         ${set('o', get('o2'))}))
     (br $next)))
@@ -179,7 +107,7 @@ const sealFn = walk('seal', (crc) => `(i32.store offset=12 ${get('o')} (call $bs
 
 const bswapFn = `
 (func $bswap (param $x i32) (result i32)
-  (i32.or (i32.and (i32.rotl ${get('x')} ${c32(8)}) ${c32(0x00ff00ff)}) (i32.and (i32.rotr ${get('x')} ${c32(8)}) ${c32(0xff00ff00 | 0)})))`
+  ${bswap(get('x'))})`
 
 /** The module's text. */
 export function crc32cWat(): string {

@@ -7,12 +7,11 @@
 // Flag RESTART: the log was emptied (cut below its oldest id) and starts again at the first kept
 // id; until its new segment exists, no segment at all is the expected state.
 
-import { readFileSync, unlinkSync } from 'node:fs'
-import { open, rename } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, CorruptionError } from '@azothdb/core'
-import { crc32c, readEventId, writeEventId } from '@azothdb/core/internal'
-import { fsyncDirectory } from './fs-util.js'
+import { crc32c, type FileSystem, readEventId, writeEventId } from '@azothdb/core/internal'
+import { fsyncDirectory, removeIfPresent, writeFully } from './fs-util.js'
 import { readU32, writeU32 } from './segment-format.js'
 
 const FILE = 'COMPACTED'
@@ -78,7 +77,7 @@ export function readCompactionMark(dir: string): CompactionMark | undefined {
  * then the directory fsynced. A failure leaves the previous mark in place (the temp file is removed
  * when possible) and is thrown as the raw Node error for the caller to wrap.
  */
-export async function writeCompactionMark(dir: string, mark: CompactionMark): Promise<void> {
+export async function writeCompactionMark(fs: FileSystem, dir: string, mark: CompactionMark): Promise<void> {
   const b = Buffer.alloc(BYTES)
   MAGIC.copy(b, 0)
   writeU32(b, 8, VERSION)
@@ -87,26 +86,17 @@ export async function writeCompactionMark(dir: string, mark: CompactionMark): Pr
   writeU32(b, BYTES - 4, crc32c(b, 0, BYTES - 4))
   const temp = compactionMarkTempPath(dir)
   try {
-    const handle = await open(temp, 'w')
+    const fd = fs.openSync(temp, 'w')
     try {
-      await handle.writeFile(b)
-      await handle.sync()
+      writeFully(fs, fd, b, 0, BYTES, 0)
+      await fs.fsync(fd)
     } finally {
-      await handle.close()
+      fs.closeSync(fd)
     }
-    await rename(temp, compactionMarkPath(dir))
+    await fs.rename(temp, compactionMarkPath(dir))
   } catch (e) {
-    removeIfPresent(temp)
+    removeIfPresent(fs, temp)
     throw e
   }
-  await fsyncDirectory(dir)
-}
-
-/** Removes `path` unless it is already gone; other failures are thrown. */
-export function removeIfPresent(path: string): void {
-  try {
-    unlinkSync(path)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
-  }
+  await fsyncDirectory(fs, dir)
 }

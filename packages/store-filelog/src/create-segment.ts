@@ -1,5 +1,6 @@
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import type { FileSystem } from '@azothdb/core/internal'
+import { writeFully } from './fs-util.js'
 import { Segment } from './segment.js'
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentFileName } from './segment-format.js'
 
@@ -7,16 +8,14 @@ import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentFileName } from './se
  * Creates an empty segment file starting at `firstId` and opens it for reading and writing. On a
  * failure (a full disk) the file is removed again, so a later attempt can create it afresh.
  */
-export function createSegment(dir: string, firstId: number): Segment {
+export function createSegment(fs: FileSystem, dir: string, firstId: number): Segment {
   const segment = new Segment(firstId, join(dir, segmentFileName(firstId)))
-  const fd = openSync(segment.path, 'wx+')
+  const fd = fs.openSync(segment.path, 'wx+')
   try {
-    const header = encodeSegmentHeader(firstId)
-    let done = 0
-    while (done < SEGMENT_HEADER_BYTES) done += writeSync(fd, header, done, SEGMENT_HEADER_BYTES - done, done)
+    writeFully(fs, fd, encodeSegmentHeader(firstId), 0, SEGMENT_HEADER_BYTES, 0)
   } catch (e) {
-    closeSync(fd)
-    unlinkSync(segment.path)
+    fs.closeSync(fd)
+    fs.unlinkSync(segment.path)
     throw e
   }
   segment.fd = fd

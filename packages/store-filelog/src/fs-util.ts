@@ -1,38 +1,48 @@
-// Small node:fs helpers: full writes and fsync / fdatasync that never block the event loop.
+// Small helpers over the file layer: full writes and directory fsyncs.
 
-import { closeSync, fdatasync, fsyncSync, openSync, writeSync } from 'node:fs'
-import { open } from 'node:fs/promises'
+import type { FileSystem } from '@azothdb/core/internal'
 
 /** Writes all of `b[start, start + length)` at `position`, looping over short writes. */
-export function writeFully(fd: number, b: Uint8Array, start: number, length: number, position: number): void {
+export function writeFully(
+  fs: FileSystem,
+  fd: number,
+  b: Uint8Array,
+  start: number,
+  length: number,
+  position: number,
+): void {
   let done = 0
-  while (done < length) done += writeSync(fd, b, start + done, length - done, position + done)
-}
-
-/** fdatasync on the libuv thread pool. */
-export function datasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())))
+  while (done < length) done += fs.writeSync(fd, b, start + done, length - done, position + done)
 }
 
 /**
  * fsync of a directory, synchronously: for the rare places where a removal must be durable before
  * the next step (cutting records), and the step cannot wait.
  */
-export function fsyncDirectorySync(dir: string): void {
-  const fd = openSync(dir, 'r')
+export function fsyncDirectorySync(fs: FileSystem, dir: string): void {
+  const fd = fs.openSync(dir, 'r')
   try {
-    fsyncSync(fd)
+    fs.fsyncSync(fd)
   } finally {
-    closeSync(fd)
+    fs.closeSync(fd)
   }
 }
 
-/** fsync of a directory (its entries: files created, renamed or removed). */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
+/** fsync of a directory (its entries: files created, renamed or removed), off the event loop. */
+export async function fsyncDirectory(fs: FileSystem, dir: string): Promise<void> {
+  const fd = fs.openSync(dir, 'r')
   try {
-    await handle.sync()
+    await fs.fsync(fd)
   } finally {
-    await handle.close()
+    fs.closeSync(fd)
+  }
+}
+
+/** Removes `path` unless it is already gone; other failures are thrown. */
+export function removeIfPresent(fs: FileSystem, path: string): void {
+  try {
+    fs.unlinkSync(path)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
 }

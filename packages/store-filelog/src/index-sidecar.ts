@@ -7,9 +7,9 @@
 // A missing, stale or damaged sidecar only costs a scan: it is never trusted beyond its checksum
 // and its consistency with the segment file.
 
-import { readFileSync, readSync, unlinkSync } from 'node:fs'
-import { rename, rm, writeFile } from 'node:fs/promises'
-import { crc32c, readEventId, writeEventId } from '@azothdb/core/internal'
+import { readFileSync, readSync } from 'node:fs'
+import { crc32c, type FileSystem, readEventId, writeEventId } from '@azothdb/core/internal'
+import { removeIfPresent } from './fs-util.js'
 import type { Segment } from './segment.js'
 import { readU32, SEGMENT_HEADER_BYTES, writeU32 } from './segment-format.js'
 
@@ -23,7 +23,7 @@ export function sidecarPath(segmentPath: string): string {
 }
 
 /** Writes the sidecar describing `segment` as it is now (atomically: temp file, then rename). */
-export async function writeSidecar(segment: Segment): Promise<void> {
+export async function writeSidecar(fs: FileSystem, segment: Segment): Promise<void> {
   const n = segment.index.length
   const out = Buffer.alloc(FIXED_BYTES + n * 16 + 4)
   MAGIC.copy(out, 0)
@@ -41,10 +41,10 @@ export async function writeSidecar(segment: Segment): Promise<void> {
   const path = sidecarPath(segment.path)
   const tmp = `${path}.tmp`
   try {
-    await writeFile(tmp, out)
-    await rename(tmp, path)
+    await fs.writeFile(tmp, out)
+    await fs.rename(tmp, path)
   } catch (e) {
-    await rm(tmp, { force: true }) // A partial file would hold space a full disk needs.
+    removeIfPresent(fs, tmp) // A partial file would hold space a full disk needs.
     throw e
   }
   segment.sidecarSize = segment.size
@@ -99,10 +99,6 @@ function recordStartsWith(segment: Segment, id: number, offset: number): boolean
 }
 
 /** Removes the sidecar of `segmentPath` if there is one (before its segment shrinks or goes). */
-export function removeSidecar(segmentPath: string): void {
-  try {
-    unlinkSync(sidecarPath(segmentPath))
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
-  }
+export function removeSidecar(fs: FileSystem, segmentPath: string): void {
+  removeIfPresent(fs, sidecarPath(segmentPath))
 }

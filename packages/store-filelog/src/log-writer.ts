@@ -1,9 +1,8 @@
-import { ftruncateSync, openSync } from 'node:fs'
 import { isAzothError } from '@azothdb/core'
-import { crc32c, readEventId, writeEventId } from '@azothdb/core/internal'
+import { crc32c, type FileSystem, readEventId, writeEventId } from '@azothdb/core/internal'
 import { writeCompactionMark } from './compaction-mark.js'
 import { createSegment } from './create-segment.js'
-import { datasync, fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'
+import { fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'
 import { removeSidecar, writeSidecar } from './index-sidecar.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
 import { sealRecords } from './record-checksums.js'
@@ -27,6 +26,7 @@ export class LogWriter {
   readonly #set: SegmentSet
   readonly #dir: string
   readonly #opts: ResolvedFileEventLogOptions
+  readonly #fs: FileSystem
   readonly #buffer: Buffer
   /** Bytes of records in `#buffer`: the tail of the last segment not yet handed to the OS. */
   #buffered = 0
@@ -45,6 +45,7 @@ export class LogWriter {
     this.#set = set
     this.#dir = dir
     this.#opts = opts
+    this.#fs = opts.fs
     this.#buffer = Buffer.allocUnsafe(opts.writeBufferBytes)
     this.#locator = new RecordLocator(opts.indexIntervalBytes + 1024)
   }
@@ -92,11 +93,12 @@ export class LogWriter {
           break // Older segments are sealed and were synced.
         }
       }
-      if (dirty.length === 1) await datasync(dirty[0]!.fd)
-      else if (dirty.length > 1) await Promise.all(dirty.map((s) => datasync(s.fd)))
+      const fs = this.#fs
+      if (dirty.length === 1) await fs.fdatasync(dirty[0]!.fd)
+      else if (dirty.length > 1) await Promise.all(dirty.map((s) => fs.fdatasync(s.fd)))
       if (this.#dirDirty) {
         this.#dirDirty = false
-        await fsyncDirectory(this.#dir)
+        await fsyncDirectory(fs, this.#dir)
       }
     } catch (e) {
       this.broken ??= e
@@ -147,19 +149,19 @@ export class LogWriter {
     if (!segment.writable) {
       // A sealed segment becomes the active one again.
       if (segment.fd >= 0) set.closeFd(segment)
-      segment.fd = openSync(segment.path, 'r+')
+      segment.fd = this.#fs.openSync(segment.path, 'r+')
       segment.writable = true
     }
     const offset = this.#locator.locate(segment, segment.fd, id + 1, false)
     if (segment.sidecarSize > offset) {
-      removeSidecar(segment.path)
+      removeSidecar(this.#fs, segment.path)
       segment.sidecarSize = 0
       removed = true
     }
     // Removals must be durable before the segment is cut: otherwise a power loss could bring back
     // later segments, or a sidecar, that no longer match it.
-    if (removed) fsyncDirectorySync(this.#dir)
-    ftruncateSync(segment.fd, offset)
+    if (removed) fsyncDirectorySync(this.#fs, this.#dir)
+    this.#fs.ftruncateSync(segment.fd, offset)
     segment.truncateTo(id, offset)
     segment.dirty = true
     this.#pendingSidecars = this.#pendingSidecars.filter((s) => !s.retired && s !== segs[segs.length - 1])
@@ -174,7 +176,7 @@ export class LogWriter {
    */
   async dropBefore(keep: number): Promise<void> {
     const segs = this.#set.list
-    await writeCompactionMark(this.#dir, { firstId: segs[keep]!.firstId, restart: false })
+    await writeCompactionMark(this.#fs, this.#dir, { firstId: segs[keep]!.firstId, restart: false })
     try {
       for (let i = 0; i < keep; i++) this.#set.retire(segs[i]!)
     } finally {
@@ -187,7 +189,7 @@ export class LogWriter {
 
   async writeSidecarLogged(segment: Segment): Promise<void> {
     try {
-      await writeSidecar(segment)
+      await writeSidecar(this.#fs, segment)
     } catch (e) {
       // Only costs a scan of this segment at the next open.
       this.backgroundErrors++
@@ -199,15 +201,15 @@ export class LogWriter {
   async #restartAt(firstId: number): Promise<void> {
     this.#buffered = 0
     // The mark goes first: segments below it are dropped ones, whatever a crash leaves behind.
-    await writeCompactionMark(this.#dir, { firstId, restart: true })
+    await writeCompactionMark(this.#fs, this.#dir, { firstId, restart: true })
     const set = this.#set
     while (set.list.length > 0) set.retire(set.list.pop()!)
     this.#pendingSidecars = []
-    set.list.push(createSegment(this.#dir, firstId))
+    set.list.push(createSegment(this.#fs, this.#dir, firstId))
     this.#dirDirty = true
     await this.sync()
     // From here on a missing segment is corruption again.
-    await writeCompactionMark(this.#dir, { firstId, restart: false })
+    await writeCompactionMark(this.#fs, this.#dir, { firstId, restart: false })
   }
 
   /** Cuts inside the write buffer when every record after `id` is still there. */
@@ -253,7 +255,7 @@ export class LogWriter {
       const segment = set.last
       this.#pendingSidecars = this.#pendingSidecars.filter((s) => s !== segment && !s.retired)
       this.#buffered = bufferUntouched ? this.#markBuffered : 0
-      ftruncateSync(segment.fd, bufferUntouched ? markBase : this.#markSize)
+      this.#fs.ftruncateSync(segment.fd, bufferUntouched ? markBase : this.#markSize)
       segment.truncateTo(this.#markHead, this.#markSize)
       segment.dirty = true
     } catch (e) {
@@ -276,8 +278,8 @@ export class LogWriter {
       writeU32(h, 8, length)
       writeU32(h, 12, crc32c(bytes, 0, length, crc32c(h, 0, 12)))
       segment.dirty = true
-      writeFully(segment.fd, h, 0, RECORD_HEADER_BYTES, offset)
-      writeFully(segment.fd, bytes, 0, length, offset + RECORD_HEADER_BYTES)
+      writeFully(this.#fs, segment.fd, h, 0, RECORD_HEADER_BYTES, offset)
+      writeFully(this.#fs, segment.fd, bytes, 0, length, offset + RECORD_HEADER_BYTES)
     } else {
       const b = this.#buffer
       const p = this.#buffered
@@ -295,14 +297,14 @@ export class LogWriter {
     const segment = this.#set.last
     sealRecords(this.#buffer, 0, this.#buffered)
     segment.dirty = true
-    writeFully(segment.fd, this.#buffer, 0, this.#buffered, segment.size - this.#buffered)
+    writeFully(this.#fs, segment.fd, this.#buffer, 0, this.#buffered, segment.size - this.#buffered)
     this.#buffered = 0
   }
 
   #rotate(): Segment {
     this.#flushBuffer()
     const sealed = this.#set.last
-    const next = createSegment(this.#dir, sealed.lastId + 1)
+    const next = createSegment(this.#fs, this.#dir, sealed.lastId + 1)
     this.#set.list.push(next)
     this.#pendingSidecars.push(sealed)
     this.#dirDirty = true

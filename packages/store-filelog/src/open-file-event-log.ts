@@ -54,7 +54,7 @@ export async function openFileEventLog(
     // Phase one changes nothing: an open that fails on damage leaves every file as it was.
     const scan = scanLog(dir, opts)
     scanned = scan.segments
-    const segments = opts.readOnly ? scan.segments : await repairLog(dir, scan)
+    const segments = opts.readOnly ? scan.segments : await repairLog(opts.fs, dir, scan)
     return new SegmentedEventLog({
       dir,
       opts,

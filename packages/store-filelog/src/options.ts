@@ -1,5 +1,11 @@
 import { ConfigError, type Logger, silentLogger } from '@azothdb/core'
-import { checkInteger, checkKnownFields } from '@azothdb/core/internal'
+import {
+  checkInteger,
+  checkKnownFields,
+  type FileSystem,
+  fileSystemOf,
+  nodeFileSystem,
+} from '@azothdb/core/internal'
 
 /** Options of {@link openFileEventLog}. */
 export interface FileEventLogOptions {
@@ -43,6 +49,8 @@ export interface ResolvedFileEventLogOptions {
   readonly backgroundChecksums: boolean
   readonly committedHead: number
   readonly logger: Logger
+  /** What the log changes its files with: node:fs, or a test's (core's internal FILE_SYSTEM key). */
+  readonly fs: FileSystem
 }
 
 const MiB = 1024 * 1024
@@ -90,5 +98,6 @@ export function resolveOptions(options: FileEventLogOptions = {}): ResolvedFileE
     backgroundChecksums,
     committedHead: checkInteger('committedHead', options.committedHead ?? 0, 0, Number.MAX_SAFE_INTEGER),
     logger,
+    fs: fileSystemOf(options) ?? nodeFileSystem,
   }
 }

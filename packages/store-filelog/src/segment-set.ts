@@ -1,5 +1,6 @@
-import { closeSync, openSync, unlinkSync } from 'node:fs'
+import { openSync } from 'node:fs'
 import { AzothError, ClosedError } from '@azothdb/core'
+import type { FileSystem } from '@azothdb/core/internal'
 import { removeSidecar } from './index-sidecar.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
 import type { Segment } from './segment.js'
@@ -16,10 +17,12 @@ export class SegmentSet {
   /** Sealed segments open for reading, least recently used first. */
   readonly #readFds = new Map<Segment, true>()
   readonly #maxOpen: number
+  readonly #fs: FileSystem
 
   constructor(segments: Segment[], opts: ResolvedFileEventLogOptions) {
     this.list = segments
     this.#maxOpen = opts.maxOpenSegments
+    this.#fs = opts.fs
   }
 
   /** The segment that holds the last id (where appends go). */
@@ -102,7 +105,7 @@ export class SegmentSet {
     segment.fd = -1
     segment.writable = false
     this.#readFds.delete(segment)
-    closeSync(fd)
+    this.#fs.closeSync(fd)
   }
 
   /** Closes every descriptor. */
@@ -119,7 +122,7 @@ export class SegmentSet {
   /** Closes and deletes a segment and its sidecar. */
   retire(segment: Segment): void {
     this.forget(segment)
-    unlinkSync(segment.path)
-    removeSidecar(segment.path)
+    this.#fs.unlinkSync(segment.path)
+    removeSidecar(this.#fs, segment.path)
   }
 }

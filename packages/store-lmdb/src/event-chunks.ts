@@ -1,5 +1,6 @@
 import { CorruptionError, type EventId, type EventRecord } from '@azothdb/core'
 import { crc32c, eventIdBytes, readEventId, writeEventId } from '@azothdb/core/internal'
+import { verifyChunkEvents } from './chunk-checksums.js'
 
 /*
  * The built-in event log packs the events of one group commit into a few LMDB entries ("chunks")
@@ -107,7 +108,28 @@ export class Chunk {
         details: { where: 'event', eventId: id, reason: 'checksum mismatch', expected, actual },
       })
     }
-    // A plain Uint8Array view (the value may be a Buffer): no copy.
+    return this.viewOf(start, end)
+  }
+
+  /**
+   * The index of the first event in `[from, to)` not proven intact (`to` when all are): those
+   * before it passed their checksums in one bulk call, and {@link verifiedEvent} hands them out.
+   * Too few events to pay for copying the chunk into the checksummer are left to {@link event}.
+   */
+  verify(from: number, to: number): number {
+    const n = to - from
+    if (n < 4 || n * 8 < this.count) return from
+    return verifyChunkEvents(this.value, this.firstId, from, to)
+  }
+
+  /** The envelope of the `index`-th event, which {@link verify} proved intact (a view, not a copy). */
+  verifiedEvent(index: number): Uint8Array {
+    const start = index === 0 ? 0 : this.view.getUint32(HEADER + 4 * (index - 1))
+    return this.viewOf(start, this.view.getUint32(HEADER + 4 * index))
+  }
+
+  // A plain Uint8Array view (the value may be a Buffer): no copy.
+  private viewOf(start: number, end: number): Uint8Array {
     return new Uint8Array(this.arrayBuffer, this.base + start, end - start)
   }
 }
@@ -138,6 +160,8 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
   private chunks: Iterator<{ key: Uint8Array; value: Uint8Array }> | undefined
   private chunk: Chunk | undefined
   private index = 0
+  /** Events of `chunk` below this index passed a bulk check: they are handed out unchecked. */
+  private verifiedTo = 0
   private expected = -1
   private left: number
   private done = false
@@ -164,7 +188,7 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
         if (id > this.to || this.left <= 0) return this.finish()
         let bytes: Uint8Array
         try {
-          bytes = chunk.event(this.index)
+          bytes = this.index < this.verifiedTo ? chunk.verifiedEvent(this.index) : chunk.event(this.index)
         } catch (e) {
           this.finish()
           throw e
@@ -173,7 +197,6 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
         this.left--
         return { done: false, value: { id, bytes } }
       }
-      let next: Chunk
       try {
         let chunks = this.chunks
         if (chunks === undefined) {
@@ -183,18 +206,25 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
         }
         const entry = chunks.next()
         if (entry.done === true) return this.finish()
-        next = new Chunk(chunkKeyToId(entry.value.key), entry.value.value)
-        if (this.expected !== -1 && next.firstId !== this.expected) {
-          throw chunkCorrupt(next.firstId, `gap: expected a chunk starting at ${this.expected}`)
-        }
+        this.enter(new Chunk(chunkKeyToId(entry.value.key), entry.value.value))
       } catch (e) {
         this.finish()
         throw e
       }
-      this.expected = next.lastId + 1
-      this.chunk = next
-      this.index = next.lastId < this.from ? next.count : Math.max(0, this.from - next.firstId)
     }
+  }
+
+  private enter(next: Chunk): void {
+    if (this.expected !== -1 && next.firstId !== this.expected) {
+      throw chunkCorrupt(next.firstId, `gap: expected a chunk starting at ${this.expected}`)
+    }
+    this.expected = next.lastId + 1
+    this.chunk = next
+    const index = next.lastId < this.from ? next.count : Math.max(0, this.from - next.firstId)
+    this.index = index
+    // What this iterator may still read of the chunk, checked in one call.
+    const end = Math.min(next.count, this.to - next.firstId + 1, index + Math.min(this.left, next.count))
+    this.verifiedTo = end > index ? next.verify(index, end) : 0
   }
 
   return(): IteratorResult<EventRecord, undefined> {

@@ -165,10 +165,7 @@ async function verifyChunks(target: VerifyTarget, head: EventId, problems: Probl
           if (++inSlice >= SLICE) break
           continue
         }
-        for (let i = 0; i < chunk.count; i++) {
-          checkEvent(chunk, i, problems)
-          checked++
-        }
+        checked += checkChunkEvents(chunk, problems)
         expected = Math.max(expected, chunk.lastId + 1)
         start = firstId + 1
         inSlice += chunk.count
@@ -209,6 +206,19 @@ function safeChunkId(key: Uint8Array, problems: ProblemList): EventId | undefine
     })
     return undefined
   }
+}
+
+/**
+ * Checks every event of `chunk`, as many at a time as one bulk call proves intact; each event it
+ * stops at is checked alone (and named when damaged), and the walk goes on after it.
+ */
+function checkChunkEvents(chunk: Chunk, problems: ProblemList): number {
+  let i = 0
+  while (i < chunk.count) {
+    i = chunk.verify(i, chunk.count)
+    if (i < chunk.count) checkEvent(chunk, i++, problems)
+  }
+  return chunk.count
 }
 
 function checkEvent(chunk: Chunk, index: number, problems: ProblemList): void {
