@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type {
   AzothEvent,
+  CommitOptions,
   Key,
   Logger,
   ScanOptions,
@@ -109,7 +110,7 @@ export class Azoth extends DatabaseStreams implements AsyncDisposable {
   /** A batch of writes without preflight or locks, committed atomically. */
   writeBatch(): WriteBatch {
     const write = this.#write
-    return new WriteBatch(<R>(fn: WriteFn<R>) => write.commitUnlocked(fn))
+    return new WriteBatch(<R>(fn: WriteFn<R>, options?: CommitOptions) => write.commitUnlocked(fn, options))
   }
 
   // ---- reads ----

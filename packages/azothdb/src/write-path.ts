@@ -1,4 +1,11 @@
-import { AzothError, ClosedError, type CommitResult, type Key, type WriteFn } from '@azothdb/core'
+import {
+  AzothError,
+  ClosedError,
+  type CommitOptions,
+  type CommitResult,
+  type Key,
+  type WriteFn,
+} from '@azothdb/core'
 import { type StripeLease, StripeLockManager } from '@azothdb/core/internal'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 import { CommitMetrics, type TransactionMetrics } from './commit-metrics.js'
@@ -47,18 +54,18 @@ export class WritePath implements TransactionHost {
   }
 
   /** The writer's commit, for a transaction that passed its guards and preflight. */
-  commit<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
-    return this.#store.commit(fn)
+  commit<R>(fn: WriteFn<R>, options?: CommitOptions): Promise<CommitResult<R>> {
+    return this.#store.commit(fn, options)
   }
 
   /** A guarded commit without preflight or locks (write batches); every failure is a rejection. */
-  commitUnlocked<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
+  commitUnlocked<R>(fn: WriteFn<R>, options?: CommitOptions): Promise<CommitResult<R>> {
     try {
       this.checkWritable()
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#store.commit(fn)
+    return this.#store.commit(fn, options)
   }
 
   recordCommit(latencyMs: number): void {

@@ -26,6 +26,7 @@ export {
 } from './envelope.js'
 export { toError } from './errors.js'
 export { HeadFollower } from './head-follower.js'
+export { idempotencyKeyBytes, resolveIdempotencyWindow } from './idempotency.js'
 export { eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
 export { encodeKey, hashKey, keyId, keyToString } from './keys.js'
 export { checkEventSize, checkKeySize, checkValueSize, resolveLimits } from './limits.js'
