@@ -94,7 +94,8 @@ export class IdempotencyTable {
     private readonly window: IdempotencyWindow,
   ) {
     this.#nextSeq = 0
-    for (const { key, value } of db.getRange({ start: orderKey(0), end: ORDER_END, reverse: true, limit: 1 })) {
+    // A reverse range starts at its high end: the last order entry below the records.
+    for (const { key, value } of db.getRange({ start: ORDER_END, end: orderKey(0), reverse: true, limit: 1 })) {
       this.#nextSeq = decodeOrder(key, value).seq + 1
     }
   }
