@@ -248,6 +248,17 @@ describe.each(['lmdb', 'file'] as const)('idempotency keys (eventLog %s)', (even
     expect((await db.appendToStream('s-1', [added('k1')], { idempotencyKey: 'k1' })).duplicate).toBe(true)
   })
 
+  it('a smaller window at reopen applies at once, before expiry has removed anything', async () => {
+    const dir = tempDir()
+    {
+      await using db = await Azoth.open(dir, { eventLog })
+      for (const k of ['k1', 'k2', 'k3']) await db.appendToStream('s-1', [added(k)], { idempotencyKey: k })
+    }
+    await using db = await Azoth.open(dir, { idempotency: { maxKeys: 1 } })
+    expect((await db.appendToStream('s-1', [added('k3')], { idempotencyKey: 'k3' })).duplicate).toBe(true)
+    expect((await db.appendToStream('s-1', [added('k2')], { idempotencyKey: 'k2' })).duplicate).toBe(false)
+  })
+
   it('keys expire by age on the database clock', async () => {
     const clock = new ManualClock(1_000_000)
     await using db = await Azoth.open(tempDir(), { eventLog, clock, idempotency: { maxAgeMs: 1000 } })
