@@ -92,6 +92,10 @@ describe('the idempotency table', () => {
     const flipped = flipBit(join(dir, DATA_FILE), (data) => occurrences(data, needle), needle.length + 30, 0)
     expect(flipped).toBeGreaterThan(0)
     const reopened = await openLmdbStore(dir)
+    const report = await reopened.verify()
+    expect(report.ok).toBe(false)
+    expect(report.problems).toMatchObject([{ kind: 'idempotency' }])
+    expect(report.checked.idempotencyEntries).toBe(2)
     let ran = false
     expect(
       await codeOf(
