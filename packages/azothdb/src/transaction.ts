@@ -221,9 +221,14 @@ export class Transaction {
           // A retry of a transaction that did apply may fail the checks its first run made true
           // (the money has moved): the writer answers with the first commit if the key is there,
           // else with this failure; nothing is written either way.
-          return this.#commit(lease, undefined, () => {
-            throw e
-          }, started)
+          return this.#commit(
+            lease,
+            undefined,
+            () => {
+              throw e
+            },
+            started,
+          )
         } finally {
           reads.end()
         }

@@ -50,7 +50,8 @@ async function runAndKill(
             expected: expected === 'no_stream' ? 'no_stream' : BigInt(expected!),
           })
         } else if (word === 'ack') acked.add(key!)
-        else if (word === 'ready') setTimeout(() => child.kill('SIGKILL'), 100 + Math.floor(Math.random() * 600))
+        else if (word === 'ready')
+          setTimeout(() => child.kill('SIGKILL'), 100 + Math.floor(Math.random() * 600))
       }
     })
     child.on('exit', (code, signal) => {
@@ -107,7 +108,9 @@ describe.each(['lmdb', 'file'] as const)('idempotent requests under SIGKILL (eve
         const read = await db.readStream(stream)
         expect(read.events.map((e) => e.id)).toEqual(list.map((e) => e.id))
         // The transactions' state writes landed exactly once with their events.
-        const fromTx = all.filter((r) => r.stream === stream && r.kind === 'tx').reduce((n, r) => n + r.count, 0)
+        const fromTx = all
+          .filter((r) => r.stream === stream && r.kind === 'tx')
+          .reduce((n, r) => n + r.count, 0)
         expect(db.getOpt(`count/${stream}`)?.asI64() ?? 0n).toBe(BigInt(fromTx))
       }
       expect([...db.streams()].map((s) => [s.name, s.version])).toEqual(

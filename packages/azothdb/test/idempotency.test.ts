@@ -39,7 +39,10 @@ describe.each(['lmdb', 'file'] as const)('idempotency keys (eventLog %s)', (even
     expect((await db.readStream('cart-1')).events).toHaveLength(2)
     // Another key is another request: it appends, and meets the expected version like any append.
     await expectCode(
-      db.appendToStream('cart-1', [added('c')], { expectedStreamVersion: 'no_stream', idempotencyKey: 'req-2' }),
+      db.appendToStream('cart-1', [added('c')], {
+        expectedStreamVersion: 'no_stream',
+        idempotencyKey: 'req-2',
+      }),
       'CONFLICT',
     )
     // A failed commit records no key: the corrected retry applies.
@@ -99,7 +102,8 @@ describe.each(['lmdb', 'file'] as const)('idempotency keys (eventLog %s)', (even
 
   it('a retried write batch writes nothing', async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
-    const batch = () => db.writeBatch().idempotencyKey('import-3').put('k', 1n).appendEvent('Imported', 1).commit()
+    const batch = () =>
+      db.writeBatch().idempotencyKey('import-3').put('k', 1n).appendEvent('Imported', 1).commit()
     const first = await batch()
     await db.writeBatch().put('k', 2n).commit()
     const before = footprint(db)
@@ -147,7 +151,9 @@ describe.each(['lmdb', 'file'] as const)('idempotency keys (eventLog %s)', (even
     )
     // The longest key fits.
     const longest = 'x'.repeat(255)
-    expect((await db.appendToStream('cart-1', [added('a')], { idempotencyKey: longest })).duplicate).toBe(false)
+    expect((await db.appendToStream('cart-1', [added('a')], { idempotencyKey: longest })).duplicate).toBe(
+      false,
+    )
     expect(db.head()).toBe(1)
   })
 
@@ -178,7 +184,10 @@ describe.each(['lmdb', 'file'] as const)('idempotency keys (eventLog %s)', (even
     await using db = await Azoth.open(tempDir(), { eventLog })
     const groupsBefore = (await db.metrics()).commits.groups
     const calls = Array.from({ length: 16 }, () =>
-      db.appendToStream('cart-1', [added('a')], { expectedStreamVersion: 'no_stream', idempotencyKey: 'once' }),
+      db.appendToStream('cart-1', [added('a')], {
+        expectedStreamVersion: 'no_stream',
+        idempotencyKey: 'once',
+      }),
     )
     const batches = Array.from({ length: 4 }, () =>
       db.writeBatch().idempotencyKey('batch-once').appendEvent('E', 1).commit(),
@@ -201,7 +210,11 @@ describe.each(['lmdb', 'file'] as const)('idempotency keys (eventLog %s)', (even
     {
       await using db = await Azoth.open(dir, { eventLog })
       first = await db.appendToStream('cart-1', [added('a')], { idempotencyKey: 'survives' })
-      await db.transaction().idempotencyKey('tx').keys(['n']).execute((tx) => tx.set('n', 1n))
+      await db
+        .transaction()
+        .idempotencyKey('tx')
+        .keys(['n'])
+        .execute((tx) => tx.set('n', 1n))
     }
     {
       await using db = await Azoth.open(dir)
@@ -233,7 +246,8 @@ describe.each(['lmdb', 'file'] as const)('idempotency keys (eventLog %s)', (even
     const idempotency = { maxKeys: 3 }
     {
       await using db = await Azoth.open(dir, { eventLog, idempotency })
-      for (const k of ['k1', 'k2', 'k3', 'k4']) await db.appendToStream('s-1', [added(k)], { idempotencyKey: k })
+      for (const k of ['k1', 'k2', 'k3', 'k4'])
+        await db.appendToStream('s-1', [added(k)], { idempotencyKey: k })
       // k2..k4 are the last three keys: duplicates.
       for (const k of ['k2', 'k3', 'k4']) {
         expect((await db.appendToStream('s-1', [added(k)], { idempotencyKey: k })).duplicate).toBe(true)

@@ -89,7 +89,8 @@ class KeyModel {
   /** The first append of `key` when it is still in the window at `now`. */
   live(key: string, now: number): { stream: string; version: bigint } | undefined {
     const s = this.#stored.get(key)
-    if (s === undefined || this.#nextSeq - s.seq > WINDOW.maxKeys || now - s.at > WINDOW.maxAgeMs) return undefined
+    if (s === undefined || this.#nextSeq - s.seq > WINDOW.maxKeys || now - s.at > WINDOW.maxAgeMs)
+      return undefined
     return s
   }
 
@@ -199,7 +200,10 @@ describe.each(['lmdb', 'file'] as const)('streams against a model (eventLog %s)'
                   db.appendToStream(
                     p.a.stream,
                     p.tags.map((tag) => ({ type: 'Tagged', data: { tag } })),
-                    { expectedStreamVersion: p.expected, ...(p.key === undefined ? {} : { idempotencyKey: p.key }) },
+                    {
+                      expectedStreamVersion: p.expected,
+                      ...(p.key === undefined ? {} : { idempotencyKey: p.key }),
+                    },
                   ),
                 ),
               )

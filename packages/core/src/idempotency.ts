@@ -66,6 +66,10 @@ export function resolveIdempotencyWindow(partial: Partial<IdempotencyWindow> | u
       1,
       2 ** 32,
     ),
-    maxAgeMs: checkInteger('idempotency.maxAgeMs', partial?.maxAgeMs ?? DEFAULT_IDEMPOTENCY_WINDOW.maxAgeMs, 1),
+    maxAgeMs: checkInteger(
+      'idempotency.maxAgeMs',
+      partial?.maxAgeMs ?? DEFAULT_IDEMPOTENCY_WINDOW.maxAgeMs,
+      1,
+    ),
   })
 }

@@ -171,7 +171,11 @@ export function operationBytes(operation: unknown): Uint8Array {
     const bytes = utf8Encode(operation)
     if (bytes.length <= 1024) return bytes
   }
-  throw new AzothError('INVALID_ARGUMENT', 'a commit operation must be a well-formed string of at most 1 KiB', {
-    details: { argument: 'operation' },
-  })
+  throw new AzothError(
+    'INVALID_ARGUMENT',
+    'a commit operation must be a well-formed string of at most 1 KiB',
+    {
+      details: { argument: 'operation' },
+    },
+  )
 }

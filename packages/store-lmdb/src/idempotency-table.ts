@@ -95,7 +95,12 @@ export class IdempotencyTable {
   ) {
     this.#nextSeq = 0
     // A reverse range starts at its high end: the last order entry below the records.
-    for (const { key, value } of db.getRange({ start: ORDER_END, end: orderKey(0), reverse: true, limit: 1 })) {
+    for (const { key, value } of db.getRange({
+      start: ORDER_END,
+      end: orderKey(0),
+      reverse: true,
+      limit: 1,
+    })) {
       this.#nextSeq = decodeOrder(key, value).seq + 1
     }
   }
@@ -115,7 +120,11 @@ export class IdempotencyTable {
    * committed within the window at time `now`), else undefined. The same key for another
    * operation raises `INVALID_ARGUMENT`: the request is not the one the key was first used for.
    */
-  find(claim: IdempotencyClaim, now: number, group: GroupKeys | undefined): CommitResult<unknown> | undefined {
+  find(
+    claim: IdempotencyClaim,
+    now: number,
+    group: GroupKeys | undefined,
+  ): CommitResult<unknown> | undefined {
     const pending = group?.pending.get(claim.key)
     if (pending !== undefined) {
       checkOperation(claim, pending.claim.operation)

@@ -49,7 +49,11 @@ describe('the idempotency table', () => {
     await store.close()
     // One key stored: the commit removed one expired key per key it stored plus 32, not all 100.
     expect(tableEntries(dir)).toEqual({ order: 101 - 33, records: 101 - 33 })
-    const reopened = await openLmdbStore(dir, { durability: 'relaxed', clock, idempotency: { maxAgeMs: 100 } })
+    const reopened = await openLmdbStore(dir, {
+      durability: 'relaxed',
+      clock,
+      idempotency: { maxAgeMs: 100 },
+    })
     // Expired keys are not duplicates, removed or not yet.
     expect((await reopened.commit(() => 'again', keyed('old-99'))).duplicate).toBe(false)
     await reopened.commit(() => undefined, keyed('new-2'))

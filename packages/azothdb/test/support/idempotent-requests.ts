@@ -4,7 +4,10 @@ import { TypedValue } from 'azothdb'
 // Requests of the idempotency crash test: sent by its child process, retried by the test.
 
 /** The request `key`'s events: the same bytes on every retry. */
-export function requestEvents(key: string, count: number): { type: string; data: { key: string; i: number } }[] {
+export function requestEvents(
+  key: string,
+  count: number,
+): { type: string; data: { key: string; i: number } }[] {
   return Array.from({ length: count }, (_, i) => ({ type: 'Requested', data: { key, i } }))
 }
 
