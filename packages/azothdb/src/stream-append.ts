@@ -5,7 +5,7 @@ import {
   type StreamAppendOutcome,
   type StreamEventInput,
 } from '@azothdb/core'
-import { checkExpectedVersion, idempotencyKeyBytes, streamNameBytes } from '@azothdb/core/internal'
+import { checkExpectedVersion, streamNameBytes } from '@azothdb/core/internal'
 import type { AppendToStreamOptions, AppendToStreamResult } from './streams.js'
 import type { WritePath } from './write-path.js'
 
@@ -22,15 +22,13 @@ export function expectedVersionOf(
   if (options === null || typeof options !== 'object') {
     throw new AzothError('INVALID_ARGUMENT', 'appendToStream options must be an object', {})
   }
-  if (options.idempotencyKey !== undefined) {
-    if (!allowKey) {
-      throw new AzothError(
-        'INVALID_ARGUMENT',
-        'tx.appendToStream takes no idempotencyKey: set it on the transaction (transaction().idempotencyKey(key))',
-        { details: { argument: 'idempotencyKey' } },
-      )
-    }
-    idempotencyKeyBytes(options.idempotencyKey)
+  // An append's key itself is checked by the store's commit, before anything is queued.
+  if (options.idempotencyKey !== undefined && !allowKey) {
+    throw new AzothError(
+      'INVALID_ARGUMENT',
+      'tx.appendToStream takes no idempotencyKey: set it on the transaction (transaction().idempotencyKey(key))',
+      { details: { argument: 'idempotencyKey' } },
+    )
   }
   return checkExpectedVersion(options.expectedStreamVersion)
 }

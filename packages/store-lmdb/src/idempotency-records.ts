@@ -1,7 +1,7 @@
-import { deserialize, serialize } from 'node:v8'
 import { AzothError, type CommitResult, CorruptionError } from '@azothdb/core'
-import { readEventId, utf8DecodeStrict, utf8Encode, writeEventId } from '@azothdb/core/internal'
-import { checkedValueLength, sealValue } from './value-checksum.js'
+import { crc32c, readEventId, utf8DecodeStrict, writeEventId } from '@azothdb/core/internal'
+import { decodeResult } from './idempotency-result.js'
+import { checkedValueLength, VALUE_CHECKSUM_BYTES } from './value-checksum.js'
 
 /*
  * The `idempotency` database holds two kinds of entries, written in the same LMDB transaction as
@@ -10,16 +10,20 @@ import { checkedValueLength, sealValue } from './value-checksum.js'
  *   record  key [0x01][key UTF-8]  value [u8 1][u64 seq][f64 at][u64 first event id, 0: none]
  *                                        [u32 events][u32 keys written][u32 keys deleted]
  *                                        [u16 operation length][operation UTF-8][result] + CRC-32C
- *   order   key [0x00][u64 seq]    value [f64 at][key UTF-8] + CRC-32C
+ *   order   key [0x00][u64 seq]    value [f64 at][u32 count]([u8 key length][key UTF-8])... + CRC-32C
  *
  * `seq` numbers the keys in the order they were stored (the count window) and `at` is the commit's
- * time on the database clock (the age window). Order entries sort before records and by seq, so
- * the oldest keys are one range at the front of the database: expiry reads only what it removes.
- * The result is empty for `undefined`, else the write function's return value as V8's structured
- * serialisation (bigints, Maps, Dates and typed arrays come back as they were).
+ * time on the database clock (the age window). One order entry lists the keys a group commit
+ * stored, from `seq` on (one write per group, not per key). Order entries sort before records and
+ * by seq, so the oldest keys are one range at the front of the database: expiry reads only what it
+ * removes.
+ * The result is the write function's return value (idempotency-result.ts). Both carry a CRC-32C
+ * of the entry's key and value, as state values do.
  */
 
-const RECORD = 0x01
+/** The first byte of a record's key. */
+export const RECORD_PREFIX = 0x01
+const RECORD = RECORD_PREFIX
 const ORDER = 0x00
 const FORMAT = 1
 /** Bytes of a record before its operation: format, seq, at, first id, three counts, operation length. */
@@ -33,7 +37,7 @@ export function recordKey(key: Uint8Array): Buffer {
   return out
 }
 
-/** The key of the order entry of the `seq`-th key stored. */
+/** The key of the order entry whose first key is the `seq`-th key stored. */
 export function orderKey(seq: number): Buffer {
   const out = Buffer.allocUnsafe(9)
   out[0] = ORDER
@@ -52,33 +56,24 @@ export interface IdempotencyRecord {
   readonly outcome: CommitResult<unknown>
 }
 
-/**
- * The result bytes of a commit under an idempotency key: a retry gets them back, so a value that
- * cannot be serialised (a function, a class's private state) refuses the commit (`INVALID_ARGUMENT`).
- */
-export function encodeResult(result: unknown): Uint8Array | undefined {
-  if (result === undefined) return undefined
-  try {
-    return serialize(result)
-  } catch (e) {
-    throw new AzothError(
-      'INVALID_ARGUMENT',
-      'a commit with an idempotency key must return a value that can be stored (structured-cloneable: no functions or symbols), because a retry gets it back',
-      { cause: e },
-    )
-  }
+/** `body` with its first `n` bytes sealed: their CRC-32C, seeded with the entry's key, after them. */
+function seal(key: Uint8Array, body: Buffer, n: number): Buffer {
+  body.writeUInt32BE(crc32c(body, 0, n, crc32c(key)), n)
+  return body
 }
 
-/** The stored value of a record. */
+/** The stored value of a record; `operationLength` is the UTF-8 length of `operation`. */
 export function encodeRecord(
   key: Buffer,
   seq: number,
   at: number,
-  operation: Uint8Array,
+  operation: string,
+  operationLength: number,
   outcome: CommitResult<unknown>,
   result: Uint8Array | undefined,
-): Uint8Array {
-  const body = Buffer.allocUnsafe(RECORD_HEAD + operation.length + (result?.length ?? 0))
+): Buffer {
+  const n = RECORD_HEAD + operationLength + (result?.length ?? 0)
+  const body = Buffer.allocUnsafe(n + VALUE_CHECKSUM_BYTES)
   body[0] = FORMAT
   writeEventId(body, 1, seq)
   body.writeDoubleBE(at, 9)
@@ -86,10 +81,10 @@ export function encodeRecord(
   body.writeUInt32BE(outcome.eventsWritten, 25)
   body.writeUInt32BE(outcome.stateKeysWritten, 29)
   body.writeUInt32BE(outcome.stateKeysDeleted, 33)
-  body.writeUInt16BE(operation.length, 37)
-  body.set(operation, RECORD_HEAD)
-  if (result !== undefined) body.set(result, RECORD_HEAD + operation.length)
-  return sealValue(key, body)
+  body.writeUInt16BE(operationLength, 37)
+  if (operationLength > 0) body.write(operation, RECORD_HEAD, 'utf8')
+  if (result !== undefined) body.set(result, RECORD_HEAD + operationLength)
+  return seal(key, body, n)
 }
 
 function corrupt(key: Uint8Array, reason: string): CorruptionError {
@@ -113,7 +108,7 @@ export function decodeRecord(key: Uint8Array, stored: Uint8Array): IdempotencyRe
   let result: unknown
   if (RECORD_HEAD + opLength < n) {
     try {
-      result = deserialize(view.subarray(RECORD_HEAD + opLength, n))
+      result = decodeResult(view.subarray(RECORD_HEAD + opLength, n))
     } catch (e) {
       throw corrupt(key, `result cannot be read: ${(e as Error).message}`)
     }
@@ -141,41 +136,43 @@ export function recordSeq(key: Uint8Array, stored: Uint8Array): number {
   return readEventId(stored, 1)
 }
 
-/** The stored value of an order entry. */
-export function encodeOrder(key: Buffer, at: number, idempotencyKey: Uint8Array): Uint8Array {
-  const body = Buffer.allocUnsafe(8 + idempotencyKey.length)
+/** The stored value of an order entry listing `keys` (UTF-8 bytes, at most 255 each). */
+export function encodeOrder(key: Buffer, at: number, keys: readonly Uint8Array[]): Buffer {
+  let size = 12
+  for (const k of keys) size += 1 + k.length
+  const body = Buffer.allocUnsafe(size + VALUE_CHECKSUM_BYTES)
   body.writeDoubleBE(at, 0)
-  body.set(idempotencyKey, 8)
-  return sealValue(key, body)
+  body.writeUInt32BE(keys.length, 8)
+  let offset = 12
+  for (const k of keys) {
+    body[offset] = k.length
+    body.set(k, offset + 1)
+    offset += 1 + k.length
+  }
+  return seal(key, body, size)
 }
 
-/** An order entry: the seq it is at, when its key was stored, and the record's key. */
+/** An order entry: the seq of its first key, when its keys were stored, and their records' keys. */
 export interface OrderEntry {
   readonly seq: number
   readonly at: number
-  readonly record: Buffer
+  readonly records: Buffer[]
 }
 
 /** Decodes an order entry (stored key and value; the checksum is checked). */
 export function decodeOrder(key: Uint8Array, stored: Uint8Array): OrderEntry {
   const n = checkedValueLength(key, stored)
-  if (key.length !== 9 || n < 9) throw corrupt(key, 'order entry of a wrong size')
+  if (key.length !== 9 || n < 12) throw corrupt(key, 'order entry of a wrong size')
   const view = Buffer.from(stored.buffer, stored.byteOffset, n)
-  return { seq: readEventId(key, 1), at: view.readDoubleBE(0), record: recordKey(view.subarray(8, n)) }
-}
-
-/** The UTF-8 bytes of an operation name (at most 1 KiB); `INVALID_ARGUMENT` otherwise. */
-export function operationBytes(operation: unknown): Uint8Array {
-  if (operation === undefined) return new Uint8Array(0)
-  if (typeof operation === 'string' && operation.isWellFormed()) {
-    const bytes = utf8Encode(operation)
-    if (bytes.length <= 1024) return bytes
+  const count = view.readUInt32BE(8)
+  const records: Buffer[] = []
+  let offset = 12
+  for (let i = 0; i < count; i++) {
+    const length = offset < n ? view[offset]! : -1
+    if (length < 1 || offset + 1 + length > n) throw corrupt(key, 'order entry lists a key past its end')
+    records.push(recordKey(view.subarray(offset + 1, offset + 1 + length)))
+    offset += 1 + length
   }
-  throw new AzothError(
-    'INVALID_ARGUMENT',
-    'a commit operation must be a well-formed string of at most 1 KiB',
-    {
-      details: { argument: 'operation' },
-    },
-  )
+  if (offset !== n) throw corrupt(key, 'order entry has bytes past its keys')
+  return { seq: readEventId(key, 1), at: view.readDoubleBE(0), records }
 }

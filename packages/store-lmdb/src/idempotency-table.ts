@@ -1,4 +1,10 @@
-import { AzothError, type CommitOptions, type CommitResult, type IdempotencyWindow } from '@azothdb/core'
+import {
+  AzothError,
+  type CommitOptions,
+  type CommitResult,
+  type IdempotencyWindow,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+} from '@azothdb/core'
 import { checkArgumentFields, idempotencyKeyBytes, rules } from '@azothdb/core/internal'
 import type { Database } from 'lmdb'
 import { readFast } from './fast-read.js'
@@ -8,9 +14,8 @@ import {
   encodeOrder,
   encodeRecord,
   ORDER_END,
-  operationBytes,
   orderKey,
-  recordKey,
+  RECORD_PREFIX,
   recordSeq,
 } from './idempotency-records.js'
 
@@ -25,18 +30,43 @@ export interface IdempotencyClaim {
   /** The record's LMDB key. */
   readonly recordKey: Buffer
   readonly operation: string
-  readonly operationBytes: Uint8Array
+  /** The operation's UTF-8 length. */
+  readonly operationLength: number
 }
 
 /** The claim of a commit's options (undefined without a key); bad options raise `INVALID_ARGUMENT`. */
 export function claimOf(options: CommitOptions | undefined): IdempotencyClaim | undefined {
   if (options === undefined) return undefined
-  checkArgumentFields('commit options', options, { idempotencyKey: rules.string, operation: rules.string })
+  // Checked field by field, not with a generic helper: this runs once per keyed commit.
+  for (const field in options) {
+    if (field !== 'idempotencyKey' && field !== 'operation') {
+      checkArgumentFields('commit options', options, {
+        idempotencyKey: rules.string,
+        operation: rules.string,
+      })
+    }
+  }
+  const operation = options.operation ?? ''
+  const operationLength =
+    typeof operation === 'string' && operation.isWellFormed() ? Buffer.byteLength(operation) : -1
+  if (operationLength < 0 || operationLength > 1024) {
+    throw new AzothError(
+      'INVALID_ARGUMENT',
+      'a commit operation must be a well-formed string of at most 1 KiB',
+      {
+        details: { argument: 'operation' },
+      },
+    )
+  }
   const key = options.idempotencyKey
   if (key === undefined) return undefined
-  const bytes = idempotencyKeyBytes(key)
-  const operation = options.operation ?? ''
-  return { key, bytes, recordKey: recordKey(bytes), operation, operationBytes: operationBytes(operation) }
+  const keyLength = typeof key === 'string' && key.isWellFormed() ? Buffer.byteLength(key) : 0
+  // The core check raises the error every entry point raises for a bad key.
+  if (keyLength === 0 || keyLength > MAX_IDEMPOTENCY_KEY_BYTES) idempotencyKeyBytes(key)
+  const record = Buffer.allocUnsafe(1 + keyLength)
+  record[0] = RECORD_PREFIX
+  record.write(key, 1, 'utf8')
+  return { key, bytes: record.subarray(1), recordKey: record, operation, operationLength }
 }
 
 /** A key claimed by a member of the group being written, with what its commit did. */
@@ -47,7 +77,7 @@ interface PendingKey {
   readonly result: Uint8Array | undefined
 }
 
-/** Order entries expiry may remove per group beyond one per key the group stores. */
+/** Keys expiry may remove per group beyond one per key the group stores. */
 const EXPIRY_SLACK = 32
 
 /**
@@ -74,7 +104,7 @@ export class GroupKeys {
   estimateBytes(pageSize: number): number {
     let bytes = 2 * pageSize
     for (const p of this.pending.values()) {
-      bytes += 2 * (64 + p.claim.bytes.length) + p.claim.operationBytes.length + (p.result?.length ?? 0)
+      bytes += 2 * (64 + p.claim.bytes.length) + p.claim.operationLength + (p.result?.length ?? 0)
     }
     return bytes
   }
@@ -86,7 +116,7 @@ export class GroupKeys {
  * with a bounded expiry of the oldest ones. Used only by the single writer.
  */
 export class IdempotencyTable {
-  /** The seq the next new key gets: one past the newest order entry committed. */
+  /** The seq the next new key gets: one past the newest key of the last order entry. */
   #nextSeq: number
 
   constructor(
@@ -95,13 +125,10 @@ export class IdempotencyTable {
   ) {
     this.#nextSeq = 0
     // A reverse range starts at its high end: the last order entry below the records.
-    for (const { key, value } of db.getRange({
-      start: ORDER_END,
-      end: orderKey(0),
-      reverse: true,
-      limit: 1,
-    })) {
-      this.#nextSeq = decodeOrder(key, value).seq + 1
+    const last = db.getRange({ start: ORDER_END, end: orderKey(0), reverse: true, limit: 1 })
+    for (const { key, value } of last) {
+      const entry = decodeOrder(key, value)
+      this.#nextSeq = entry.seq + entry.records.length
     }
   }
 
@@ -133,54 +160,71 @@ export class IdempotencyTable {
     const stored = readFast(this.db, claim.recordKey)
     if (stored === undefined) return undefined
     const record = decodeRecord(claim.recordKey, stored)
-    if (!this.#live(record.seq, record.at, now)) return undefined
+    // Keys the group's earlier members stored count: they were stored before this one is looked up.
+    const nextSeq = group?.nextSeq ?? this.#nextSeq
+    if (nextSeq - record.seq > this.window.maxKeys || now - record.at > this.window.maxAgeMs) return undefined
     checkOperation(claim, record.operation)
     return record.outcome
   }
 
-  #live(seq: number, at: number, now: number): boolean {
-    return this.#nextSeq - seq <= this.window.maxKeys && now - at <= this.window.maxAgeMs
-  }
-
   /**
    * Queues the group's writes into the LMDB transaction of its commit: first the expiry of the
-   * oldest keys, bounded (one order entry per key the group stores, plus a few) so a commit never
-   * scans the table, then the group's records and order entries.
+   * oldest keys, bounded (see `#expired`) so a commit never scans the table, then the group's
+   * records and its one order entry.
    */
   write(group: GroupKeys, now: number, commits: Set<Promise<boolean>>): void {
     // Everything is read (and a damaged entry raises) before the first write is queued: queued
     // writes of this event turn would commit whatever happens after.
     const removals = this.#expired(group, now)
     for (const key of removals) commits.add(this.db.remove(key))
+    const keys: Uint8Array[] = []
     for (const p of group.pending.values()) {
       const { claim } = p
       commits.add(
         this.db.put(
           claim.recordKey,
-          encodeRecord(claim.recordKey, p.seq, now, claim.operationBytes, p.outcome, p.result),
+          encodeRecord(
+            claim.recordKey,
+            p.seq,
+            now,
+            claim.operation,
+            claim.operationLength,
+            p.outcome,
+            p.result,
+          ),
         ),
       )
-      const order = orderKey(p.seq)
-      commits.add(this.db.put(order, encodeOrder(order, now, claim.bytes)))
+      keys.push(claim.bytes)
     }
+    const order = orderKey(group.firstSeq)
+    commits.add(this.db.put(order, encodeOrder(order, now, keys)))
   }
 
-  /** Keys of the oldest entries out of the window once `group` is stored (a bounded number). */
+  /**
+   * Keys of the oldest entries out of the window once `group` is stored: whole order entries (the
+   * keys of one earlier group) whose newest key is out of the window, with their records, until
+   * one key per key the group stores plus {@link EXPIRY_SLACK} are removed. The first expired entry
+   * always goes, so the bound is that plus the largest group's keys.
+   */
   #expired(group: GroupKeys, now: number): Buffer[] {
     const nextSeq = group.nextSeq
-    const limit = group.pending.size + EXPIRY_SLACK
+    let budget = group.pending.size + EXPIRY_SLACK
     const removals: Buffer[] = []
-    for (const { key, value } of this.db.getRange({ start: orderKey(0), end: ORDER_END, limit })) {
+    for (const { key, value } of this.db.getRange({ start: orderKey(0), end: ORDER_END })) {
+      if (budget <= 0) break
       const entry = decodeOrder(key, value)
-      const expired = nextSeq - entry.seq > this.window.maxKeys || now - entry.at > this.window.maxAgeMs
+      const newest = entry.seq + entry.records.length - 1
+      const expired = nextSeq - newest > this.window.maxKeys || now - entry.at > this.window.maxAgeMs
       if (!expired) break
       removals.push(Buffer.from(key))
-      // A key stored again later has a newer record (and order entry): only a record still at this
-      // seq goes, and none a member of this group is storing anew.
-      const stored = readFast(this.db, entry.record)
-      const name = entry.record.subarray(1).toString('utf8')
-      if (stored !== undefined && recordSeq(entry.record, stored) === entry.seq && !group.pending.has(name)) {
-        removals.push(entry.record)
+      budget -= entry.records.length
+      for (let i = 0; i < entry.records.length; i++) {
+        // A key stored again later has a newer record: only a record still at this seq goes, and
+        // none a member of this group is storing anew.
+        const record = entry.records[i]!
+        const stored = readFast(this.db, record)
+        if (stored === undefined || recordSeq(record, stored) !== entry.seq + i) continue
+        if (!group.pending.has(record.subarray(1).toString('utf8'))) removals.push(record)
       }
     }
     return removals

@@ -7,11 +7,16 @@ import { flipBit, occurrences } from './support/bit-flips.js'
 import { codeOf } from './support/code-of.js'
 import { tempDir } from './support/temp-dir.js'
 
-/** Entries of the store's `idempotency` database: order entries (first byte 0) and records (1). */
+/**
+ * Entries of the store's `idempotency` database: order entries (first byte 0, one per group commit
+ * that stored keys) and records (1, one per key).
+ */
 function tableEntries(dir: string): { order: number; records: number } | undefined {
   const env = open({ path: join(dir, DATA_FILE), readOnly: true, maxDbs: 8 })
   try {
-    const db = env.openDB({ name: 'idempotency', keyEncoding: 'binary', encoding: 'binary', create: false })
+    // lmdb-js returns undefined for a missing database when create is false (its typings omit both).
+    const options = { name: 'idempotency', keyEncoding: 'binary', encoding: 'binary', create: false }
+    const db = env.openDB(options as { name: string }) as ReturnType<typeof env.openDB> | undefined
     if (db === undefined) return undefined
     let order = 0
     let records = 0
@@ -42,8 +47,8 @@ describe('the idempotency table', () => {
     const dir = tempDir()
     const clock = new ManualClock(0)
     const store = await openLmdbStore(dir, { durability: 'relaxed', clock, idempotency: { maxAgeMs: 100 } })
-    // 100 keys in one group commit, then all of them out of the window at once.
-    await Promise.all(Array.from({ length: 100 }, (_, i) => store.commit(() => i, keyed(`old-${i}`))))
+    // 100 keys, one per group commit, then all of them out of the window at once.
+    for (let i = 0; i < 100; i++) await store.commit(() => i, keyed(`old-${i}`))
     clock.advance(101)
     await store.commit(() => undefined, keyed('new-1'))
     await store.close()
@@ -59,8 +64,24 @@ describe('the idempotency table', () => {
     await reopened.commit(() => undefined, keyed('new-2'))
     await reopened.close()
     // 33 more per commit: what is left is new-1, old-99 (stored again), new-2, and the order entry
-    // of old-99's first storing (seq 99, the last of the 100), whose record is the new one's now.
+    // of old-99's first storing (the last of the 100), whose record is the new one's now.
     expect(tableEntries(dir)).toEqual({ order: 4, records: 3 })
+  })
+
+  it('the keys of one group commit expire together, in one order entry', async () => {
+    const dir = tempDir()
+    const clock = new ManualClock(0)
+    const store = await openLmdbStore(dir, { durability: 'relaxed', clock, idempotency: { maxAgeMs: 100 } })
+    const group = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.commit(() => i, keyed(`g-${i}`))),
+    )
+    expect(group.every((r) => !r.duplicate)).toBe(true)
+    expect(store.commitStats().groups).toBe(1)
+    expect((await store.commit(() => 'x', keyed('g-57'))).result).toBe(57)
+    clock.advance(101)
+    await store.commit(() => undefined, keyed('later'))
+    await store.close()
+    expect(tableEntries(dir)).toEqual({ order: 1, records: 1 })
   })
 
   it('a store without the table (written before idempotency keys) opens, read-only too, and gets it at the first writable open', async () => {
@@ -114,6 +135,45 @@ describe('the idempotency table', () => {
     // Other commits go on.
     await reopened.commit((tx) => tx.put('m', TypedValue.i64(1n)), keyed('other'))
     await reopened.close()
+  })
+
+  it('a duplicate gets back what the first commit returned, exactly', async () => {
+    const dir = tempDir()
+    const results: unknown[] = [
+      {
+        n: 1,
+        negZero: -0,
+        nan: Number.NaN,
+        s: 'é\u{1F600}',
+        nul: null,
+        u: undefined,
+        big: -5n,
+        t: true,
+        f: false,
+      },
+      JSON.parse('{"__proto__": 1, "x": "own keys stay own"}'),
+      { nested: { deep: [1, 2n] }, when: new Date(0), map: new Map([['k', new Uint8Array([1, 2])]]) },
+      'a string',
+      42n,
+      null,
+      undefined,
+    ]
+    let store = await openLmdbStore(dir)
+    for (const [i, result] of results.entries()) await store.commit(() => result, keyed(`r-${i}`))
+    await store.close()
+    store = await openLmdbStore(dir)
+    for (const [i, result] of results.entries()) {
+      const again = await store.commit(() => 'not run', keyed(`r-${i}`))
+      expect(again.duplicate).toBe(true)
+      expect(again.result).toStrictEqual(result)
+      if (result !== null && typeof result === 'object') {
+        expect(Object.keys(again.result as object)).toEqual(Object.keys(result))
+      }
+    }
+    expect(Object.hasOwn((await store.commit(() => 0, keyed('r-1'))).result as object, '__proto__')).toBe(
+      true,
+    )
+    await store.close()
   })
 
   it('bad commit options are INVALID_ARGUMENT and nothing runs', async () => {
