@@ -45,6 +45,9 @@ export function orderKey(seq: number): Buffer {
   return out
 }
 
+/** A key below every order entry: a reverse range ends before its `end`, so it cannot be the first entry's key. */
+export const ORDER_START = Buffer.from([ORDER])
+
 /** The first key past every order entry (where records begin). */
 export const ORDER_END = Buffer.from([RECORD])
 

@@ -14,6 +14,7 @@ import {
   encodeOrder,
   encodeRecord,
   ORDER_END,
+  ORDER_START,
   orderKey,
   RECORD_PREFIX,
   recordSeq,
@@ -125,7 +126,7 @@ export class IdempotencyTable {
   ) {
     this.#nextSeq = 0
     // A reverse range starts at its high end: the last order entry below the records.
-    const last = db.getRange({ start: ORDER_END, end: orderKey(0), reverse: true, limit: 1 })
+    const last = db.getRange({ start: ORDER_END, end: ORDER_START, reverse: true, limit: 1 })
     for (const { key, value } of last) {
       const entry = decodeOrder(key, value)
       this.#nextSeq = entry.seq + entry.records.length
@@ -210,7 +211,7 @@ export class IdempotencyTable {
     const nextSeq = group.nextSeq
     let budget = group.pending.size + EXPIRY_SLACK
     const removals: Buffer[] = []
-    for (const { key, value } of this.db.getRange({ start: orderKey(0), end: ORDER_END })) {
+    for (const { key, value } of this.db.getRange({ start: ORDER_START, end: ORDER_END })) {
       if (budget <= 0) break
       const entry = decodeOrder(key, value)
       const newest = entry.seq + entry.records.length - 1
