@@ -11,7 +11,7 @@ function footprint(db: Azoth): unknown {
   return {
     head: db.head(),
     streams: [...db.streams()],
-    state: [...db.scan('')].map((e) => [e.key, e.value.toJSON()]),
+    state: [...db.scan('')].map((e) => [e.key, e.value.kind, e.value.value]),
   }
 }
 

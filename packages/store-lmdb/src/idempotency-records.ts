@@ -1,4 +1,4 @@
-import { AzothError, type CommitResult, CorruptionError } from '@azothdb/core'
+import { type CommitResult, CorruptionError } from '@azothdb/core'
 import { crc32c, readEventId, utf8DecodeStrict, writeEventId } from '@azothdb/core/internal'
 import { decodeResult } from './idempotency-result.js'
 import { checkedValueLength, VALUE_CHECKSUM_BYTES } from './value-checksum.js'
