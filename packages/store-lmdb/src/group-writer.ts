@@ -43,7 +43,10 @@ export interface GroupWriterDeps {
  * the latest state (committed state + the group's earlier members), keeps the writes of those that
  * return normally, and writes them all in one LMDB transaction. With an external event log the
  * group's events are appended (and synced in 'sync' mode) before that transaction commits, so the
- * log never lacks an event LMDB counts; on open the log is cut back to LMDB's head.
+ * log never lacks an event LMDB counts; on open the log is cut back to LMDB's head. A member whose
+ * idempotency key is already stored (committed within the window, or by an earlier member) runs
+ * nothing and gets the first commit's result; the keys of the members that ran go into the same
+ * LMDB transaction as their writes.
  */
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, commitState, eventLog } = deps
