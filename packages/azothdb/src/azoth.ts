@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type {
   AzothEvent,
+  CommitOptions,
   Key,
   Logger,
   ProjectionTxControl,
@@ -121,7 +122,7 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
   /** A batch of writes without preflight or locks, committed atomically. */
   writeBatch(): WriteBatch {
     const write = this.#write
-    return new WriteBatch(<R>(fn: WriteFn<R>) => write.commitUnlocked(fn))
+    return new WriteBatch(<R>(fn: WriteFn<R>, options?: CommitOptions) => write.commitUnlocked(fn, options))
   }
 
   // ---- reads ----

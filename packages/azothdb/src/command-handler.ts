@@ -16,7 +16,7 @@ import {
   versionMatches,
 } from '@azothdb/core/internal'
 import type { DatabaseStreams } from './database-streams.js'
-import type { AppendToStreamOptions } from './streams.js'
+import type { AppendToStreamResult } from './streams.js'
 
 /** What a decision appends: one event, several (in order), or none (an empty array). */
 export type CommandDecision = StreamEventInput | readonly StreamEventInput[]
@@ -56,6 +56,11 @@ export interface HandleCommandResult<S> {
   readonly nextExpectedStreamVersion: bigint | undefined
   /** True when this command wrote the stream's first event. */
   readonly createdNewStream: boolean
+  /**
+   * True when `idempotencyKey` was already used within the window: nothing was appended, and
+   * `newEvents`, `newState` and the version are those of the first command with the key.
+   */
+  readonly duplicate: boolean
 }
 
 const anything: Rule<unknown> = { expected: 'anything', test: (v): v is unknown => true }
@@ -125,8 +130,7 @@ export async function handleCommand<S>(
       ? undefined
       : checkExpectedVersion(options.expectedStreamVersion)
   const { evolve, initialState, idempotencyKey } = options
-  // Only set when given: the option is not known to every version of appendToStream.
-  const keyOption = (idempotencyKey === undefined ? {} : { idempotencyKey }) as AppendToStreamOptions
+  const keyOption = idempotencyKey === undefined ? {} : { idempotencyKey }
 
   for (let attempt = 0; ; attempt++) {
     const loaded = await db.aggregateStream(stream, { evolve, initialState })
@@ -141,6 +145,7 @@ export async function handleCommand<S>(
         newEvents: [],
         nextExpectedStreamVersion: current,
         createdNewStream: false,
+        duplicate: false,
       }
     }
     let appended: Awaited<ReturnType<DatabaseStreams['appendToStream']>>
@@ -156,6 +161,7 @@ export async function handleCommand<S>(
       throw e
     }
     const next = appended.nextExpectedStreamVersion
+    if (appended.duplicate) return firstOutcome(db, stream, appended, evolve, initialState)
     // Read back rather than rebuilt from the inputs: evolve sees the events exactly as a later load
     // will (decoded payloads, ids, versions, timestamps), so newState equals the next load's state.
     const from = next - BigInt(events.length) + 1n
@@ -167,6 +173,31 @@ export async function handleCommand<S>(
       newEvents,
       nextExpectedStreamVersion: next,
       createdNewStream: appended.createdNewStream,
+      duplicate: false,
     }
+  }
+}
+
+/**
+ * What the first command with a duplicate's key returned. This attempt's decision may differ (the
+ * state moved on): the first command's events are those of its append (ids from its first to its
+ * last), and its state is the stream folded up to them.
+ */
+async function firstOutcome<S>(
+  db: DatabaseStreams,
+  stream: string,
+  first: AppendToStreamResult,
+  evolve: HandleCommandOptions<S>['evolve'],
+  initialState: () => S,
+): Promise<HandleCommandResult<S>> {
+  const { events } = await db.readStream(stream, { to: first.nextExpectedStreamVersion })
+  let newState = initialState()
+  for (const event of events) newState = evolve(newState, event)
+  return {
+    newState,
+    newEvents: events.filter((e) => e.id >= first.firstEventId),
+    nextExpectedStreamVersion: first.nextExpectedStreamVersion,
+    createdNewStream: first.createdNewStream,
+    duplicate: true,
   }
 }

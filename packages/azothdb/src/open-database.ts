@@ -142,6 +142,7 @@ async function openStores(
       mustExist: !isNew,
       durability: options.durability,
       limits: options.limits,
+      idempotency: options.idempotency,
       clock: options.clock,
       logger,
       ...(manifest.eventLog === 'file' ? { eventLog: openEventLog } : {}),

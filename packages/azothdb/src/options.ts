@@ -1,6 +1,7 @@
 import {
   type Clock,
   type Durability,
+  type IdempotencyWindow,
   type Limits,
   type Logger,
   type ProjectionBackend,
@@ -14,6 +15,7 @@ import {
   checkOption,
   type FileSystem,
   fileSystemOf,
+  resolveIdempotencyWindow,
   resolveLimits,
   rules,
   withMethods,
@@ -43,6 +45,11 @@ export interface AzothOptions<Tx extends ProjectionTxControl = SqliteTx> {
   readonly logger?: Logger
   /** Size limits checked before anything is written (key 511 B, value 16 MiB, event 4 MiB, 64 MiB of events per transaction by default). */
   readonly limits?: Partial<Limits>
+  /**
+   * How long idempotency keys are remembered (see "Idempotency keys" in the README): the last
+   * `maxKeys` keys (default 100,000), each for `maxAgeMs` of the database clock (default 24 h).
+   */
+  readonly idempotency?: Partial<IdempotencyWindow>
   /** Create the directory when it holds no database (default true). */
   readonly create?: boolean
   /** Size at which the file log starts a new segment (default 512 MiB). */
@@ -64,6 +71,7 @@ export interface ResolvedAzothOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly limits: Limits
+  readonly idempotency: IdempotencyWindow
   readonly create: boolean
   readonly segmentBytes: number | undefined
   readonly slowCommitMs: number
@@ -80,6 +88,7 @@ const KNOWN = [
   'clock',
   'logger',
   'limits',
+  'idempotency',
   'create',
   'segmentBytes',
   'slowCommitMs',
@@ -127,6 +136,7 @@ export function resolveOptions(
     clock: o.clock === undefined ? systemClock : checkOption('clock', o.clock, CLOCK),
     logger: o.logger === undefined ? defaultLogger() : checkOption('logger', o.logger, LOGGER),
     limits: resolveLimits(o.limits),
+    idempotency: resolveIdempotencyWindow(o.idempotency),
     create: o.create === undefined ? true : checkOption('create', o.create, rules.boolean),
     segmentBytes:
       o.segmentBytes === undefined ? undefined : checkInteger('segmentBytes', o.segmentBytes, 4096),

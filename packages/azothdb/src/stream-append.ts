@@ -9,11 +9,26 @@ import { checkExpectedVersion, streamNameBytes } from '@azothdb/core/internal'
 import type { AppendToStreamOptions, AppendToStreamResult } from './streams.js'
 import type { WritePath } from './write-path.js'
 
-/** The expected version in `options` (default `'any'`); `INVALID_ARGUMENT` for anything else. */
-export function expectedVersionOf(options: AppendToStreamOptions | undefined): ExpectedStreamVersion {
+/**
+ * The expected version in `options` (default `'any'`); `INVALID_ARGUMENT` for anything else. An
+ * idempotency key is for an append in a commit of its own (`allowKey`): inside a transaction the
+ * transaction is the request a retry repeats, so its key goes on the transaction.
+ */
+export function expectedVersionOf(
+  options: AppendToStreamOptions | undefined,
+  allowKey = false,
+): ExpectedStreamVersion {
   if (options === undefined) return 'any'
   if (options === null || typeof options !== 'object') {
     throw new AzothError('INVALID_ARGUMENT', 'appendToStream options must be an object', {})
+  }
+  // An append's key itself is checked by the store's commit, before anything is queued.
+  if (options.idempotencyKey !== undefined && !allowKey) {
+    throw new AzothError(
+      'INVALID_ARGUMENT',
+      'tx.appendToStream takes no idempotencyKey: set it on the transaction (transaction().idempotencyKey(key))',
+      { details: { argument: 'idempotencyKey' } },
+    )
   }
   return checkExpectedVersion(options.expectedStreamVersion)
 }
@@ -30,11 +45,16 @@ export async function appendAlone(
   options: AppendToStreamOptions | undefined,
 ): Promise<AppendToStreamResult> {
   streamNameBytes(stream)
-  const expected = expectedVersionOf(options)
+  const expected = expectedVersionOf(options, true)
+  const key = options?.idempotencyKey
   const started = performance.now()
   let info: CommitResult<StreamAppendOutcome>
   try {
-    info = await write.commitUnlocked((ctx) => ctx.appendToStream(stream, events, expected))
+    info = await write.commitUnlocked(
+      (ctx) => ctx.appendToStream(stream, events, expected),
+      // The stream is the operation: the same key on another stream is another request.
+      key === undefined ? undefined : { idempotencyKey: key, operation: `appendToStream:${stream}` },
+    )
   } catch (e) {
     // Counted with the transactions' outcomes, so metrics show stream conflicts too.
     write.recordFailure(e)
@@ -43,8 +63,10 @@ export async function appendAlone(
   write.recordCommit(performance.now() - started)
   return {
     nextExpectedStreamVersion: info.result.nextExpectedStreamVersion,
-    // An append writes at least one event (an empty one is refused), so the commit has a last id.
+    // An append writes at least one event (an empty one is refused), so the commit has both ids.
+    firstEventId: info.firstEventId as number,
     lastEventId: info.lastEventId as number,
     createdNewStream: info.result.createdNewStream,
+    duplicate: info.duplicate,
   }
 }

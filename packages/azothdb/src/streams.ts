@@ -15,16 +15,30 @@ export interface AppendToStreamOptions {
    * `ExpectedVersionConflictError` (`CONFLICT`) and writes nothing.
    */
   readonly expectedStreamVersion?: ExpectedStreamVersion
+  /**
+   * The request's idempotency key (`db.appendToStream` only; a transaction takes one with
+   * `transaction().idempotencyKey()`): a non-empty string of at most 255 UTF-8 bytes. A retry with
+   * the same key within the database's idempotency window appends nothing and returns the first
+   * append's result with `duplicate: true`; the same key for another stream is `INVALID_ARGUMENT`.
+   */
+  readonly idempotencyKey?: string
 }
 
 /** What `db.appendToStream` did. */
 export interface AppendToStreamResult {
   /** The version of the stream's last event now: the expected version of the next append. */
   readonly nextExpectedStreamVersion: bigint
+  /** The global id of the first event appended (an append's events have consecutive ids). */
+  readonly firstEventId: number
   /** The global id of the last event appended. */
   readonly lastEventId: number
   /** True when this append wrote the stream's first event. */
   readonly createdNewStream: boolean
+  /**
+   * True when the idempotency key was already used within the window: nothing was appended and the
+   * other fields are those of the first append.
+   */
+  readonly duplicate: boolean
 }
 
 /** Which events of a stream `readStream` returns: inclusive versions, a count and a direction. */

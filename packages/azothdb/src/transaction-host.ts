@@ -1,4 +1,4 @@
-import type { CommitResult, Key, WriteFn } from '@azothdb/core'
+import type { CommitOptions, CommitResult, Key, WriteFn } from '@azothdb/core'
 import type { StripeLease } from '@azothdb/core/internal'
 import type { CommittedState } from './preflight.js'
 
@@ -9,7 +9,7 @@ export interface TransactionHost {
   checkWritable(): void
   /** The lease at once when the stripes are free, else a promise of it. */
   lock(exclusive: readonly Key[], shared: readonly Key[]): StripeLease | Promise<StripeLease>
-  commit<R>(fn: WriteFn<R>): Promise<CommitResult<R>>
+  commit<R>(fn: WriteFn<R>, options?: CommitOptions): Promise<CommitResult<R>>
   recordCommit(latencyMs: number): void
   recordFailure(error: unknown): void
 }

@@ -1,5 +1,11 @@
-import { AzothError, type CommitResult, type Key, type TypedValue } from '@azothdb/core'
-import { checkArgument, keyToString, rules, type StripeLease } from '@azothdb/core/internal'
+import { AzothError, type CommitOptions, type CommitResult, type Key, type TypedValue } from '@azothdb/core'
+import {
+  checkArgument,
+  idempotencyKeyBytes,
+  keyToString,
+  rules,
+  type StripeLease,
+} from '@azothdb/core/internal'
 import { Access, DeclaredKeys } from './declared-keys.js'
 import { DeclaredExecuteContext, type ExecuteContext } from './execute-context.js'
 import { type PreflightContext, PreflightReads, runCheck } from './preflight.js'
@@ -17,8 +23,16 @@ export interface CommitInfo<R = void> {
   readonly stateKeysWritten: number
   /** Keys it deleted. */
   readonly stateKeysDeleted: number
-  /** What `execute`'s function returned. */
+  /**
+   * What `execute`'s function returned; for a duplicate, the first execution's value as stored
+   * (a structured clone of it).
+   */
   readonly result: R
+  /**
+   * True when the transaction's idempotency key was already committed within the window: `execute`'s
+   * function did not run, nothing was written, and the other fields are the first commit's.
+   */
+  readonly duplicate: boolean
 }
 
 type Check = {
@@ -56,6 +70,7 @@ export class Transaction {
   #checks: Check[] | undefined
   #validators: Validator[] | undefined
   #used = false
+  #commitOptions: CommitOptions | undefined
   readonly #host: TransactionHost
 
   // Declarations after execute() would change the key set the writer checks against after the
@@ -88,6 +103,22 @@ export class Transaction {
   streams(streams: Iterable<string>): this {
     this.#checkNotExecuted('streams')
     for (const s of streams) this.#declared.addStream(s)
+    return this
+  }
+
+  /**
+   * Makes the transaction idempotent under `key` (a non-empty string of at most 255 UTF-8 bytes,
+   * e.g. the request id of the command it carries out): executing a transaction with a key already
+   * committed within the database's idempotency window runs nothing, writes nothing and resolves
+   * with the first commit's `CommitInfo` and `duplicate: true`. The check is made in the writer, so
+   * concurrent transactions with one key apply once. A retry whose preflight fails (the first
+   * execution changed what it checks) still resolves as a duplicate. `execute`'s function must then
+   * return a structured-cloneable value (or nothing): a retry gets a copy of it back.
+   */
+  idempotencyKey(key: string): this {
+    this.#checkNotExecuted('idempotencyKey')
+    idempotencyKeyBytes(key)
+    this.#commitOptions = { idempotencyKey: key, operation: 'transaction' }
     return this
   }
 
@@ -185,6 +216,19 @@ export class Transaction {
         reads = new PreflightReads(this.#host.state, this.#declared)
         try {
           await this.#preflight(reads)
+        } catch (e) {
+          if (this.#commitOptions === undefined) throw e
+          // A retry of a transaction that did apply may fail the checks its first run made true
+          // (the money has moved): the writer answers with the first commit if the key is there,
+          // else with this failure; nothing is written either way.
+          return this.#commit(
+            lease,
+            undefined,
+            () => {
+              throw e
+            },
+            started,
+          )
         } finally {
           reads.end()
         }
@@ -214,7 +258,7 @@ export class Transaction {
         } finally {
           context.end()
         }
-      })
+      }, this.#commitOptions)
       .then(
         (result: CommitResult<R>) => {
           lease?.release()

@@ -1,12 +1,13 @@
 import {
   AzothError,
+  type CommitOptions,
   type CommitResult,
   type EventMetadata,
   type Key,
   TypedValue,
   type WriteContext,
 } from '@azothdb/core'
-import { checkArgument, rules } from '@azothdb/core/internal'
+import { checkArgument, idempotencyKeyBytes, rules } from '@azothdb/core/internal'
 import type { ValueInput } from './execute-context.js'
 
 type BatchOp =
@@ -35,11 +36,14 @@ type BatchOp =
 export class WriteBatch {
   readonly #ops: BatchOp[] = []
   #committed = false
+  #options: CommitOptions | undefined
 
-  readonly #commit: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>
+  readonly #commit: <R>(fn: (ctx: WriteContext) => R, options?: CommitOptions) => Promise<CommitResult<R>>
 
   /** @internal the database makes batches: `db.writeBatch()`. */
-  constructor(commit: <R>(fn: (ctx: WriteContext) => R) => Promise<CommitResult<R>>) {
+  constructor(
+    commit: <R>(fn: (ctx: WriteContext) => R, options?: CommitOptions) => Promise<CommitResult<R>>,
+  ) {
     this.#commit = commit
   }
 
@@ -83,6 +87,18 @@ export class WriteBatch {
     return this
   }
 
+  /**
+   * Makes the batch idempotent under `key` (a non-empty string of at most 255 UTF-8 bytes): a batch
+   * committed with a key already committed within the database's idempotency window writes nothing
+   * and resolves with the first commit's result and `duplicate: true`.
+   */
+  idempotencyKey(key: string): this {
+    this.#checkNotCommitted('idempotencyKey')
+    idempotencyKeyBytes(key)
+    this.#options = { idempotencyKey: key, operation: 'writeBatch' }
+    return this
+  }
+
   /** Operations queued so far. */
   get size(): number {
     return this.#ops.length
@@ -101,6 +117,6 @@ export class WriteBatch {
         else if (op.kind === 'event') ctx.appendEvent(op.type, op.payload, op.metadata)
         else ctx.appendRawEvent(op.type, op.payload, op.metadata)
       }
-    })
+    }, this.#options)
   }
 }

@@ -1,6 +1,7 @@
 import {
   AzothError,
   ClosedError,
+  type CommitOptions,
   type CommitResult,
   type Key,
   type Logger,
@@ -61,18 +62,18 @@ export class WritePath implements TransactionHost {
   }
 
   /** The writer's commit, for a transaction that passed its guards and preflight. */
-  commit<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
-    return this.#store.commit(fn)
+  commit<R>(fn: WriteFn<R>, options?: CommitOptions): Promise<CommitResult<R>> {
+    return this.#store.commit(fn, options)
   }
 
   /** A guarded commit without preflight or locks (write batches); every failure is a rejection. */
-  commitUnlocked<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
+  commitUnlocked<R>(fn: WriteFn<R>, options?: CommitOptions): Promise<CommitResult<R>> {
     try {
       this.checkWritable()
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#store.commit(fn)
+    return this.#store.commit(fn, options)
   }
 
   recordCommit(latencyMs: number): void {

@@ -63,6 +63,7 @@ describe.each(['lmdb', 'file'] as const)('handleCommand (eventLog %s)', (eventLo
       newEvents: [],
       nextExpectedStreamVersion: undefined,
       createdNewStream: false,
+      duplicate: false,
     })
     const again = await handleCommand(db, 'cart-1', () => [], options)
     expect(again.nextExpectedStreamVersion).toBe(2n)
@@ -112,6 +113,26 @@ describe.each(['lmdb', 'file'] as const)('handleCommand (eventLog %s)', (eventLo
     expect(new Set(read.events.map((e) => (e.payload as AddItem).sku)).size).toBe(n)
     expect(new Set(results.map((r) => r.nextExpectedStreamVersion)).size).toBe(n)
     expect(results.filter((r) => r.createdNewStream)).toHaveLength(1)
+  })
+
+  it('a retried command with its idempotency key appends nothing and returns the first outcome', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    await handleCommand(db, 'cart-5', addItem({ sku: 'a' }), options)
+    const addTwo = () => [
+      { type: 'ItemAdded', data: { sku: 'b' } },
+      { type: 'ItemAdded', data: { sku: 'c' } },
+    ]
+    const first = await handleCommand(db, 'cart-5', addTwo, { ...options, idempotencyKey: 'req-1' })
+    // The stream moves on before the retry: the retry must still answer as the first command did.
+    await handleCommand(db, 'cart-5', addItem({ sku: 'd' }), options)
+    const retry = await handleCommand(db, 'cart-5', addTwo, { ...options, idempotencyKey: 'req-1' })
+    expect(first.duplicate).toBe(false)
+    expect(retry.duplicate).toBe(true)
+    expect(retry.newState).toEqual({ items: ['a', 'b', 'c'], closed: false })
+    expect(retry.newState).toEqual(first.newState)
+    expect(retry.newEvents).toEqual(first.newEvents)
+    expect(retry.nextExpectedStreamVersion).toBe(2n)
+    expect(await versions(db, 'cart-5')).toEqual([0n, 1n, 2n, 3n])
   })
 })
 

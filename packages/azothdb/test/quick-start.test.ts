@@ -87,6 +87,7 @@ describe.each(['lmdb', 'file'] as const)('the quick start (eventLog %s)', (event
       stateKeysWritten: 3,
       stateKeysDeleted: 1,
       result: 'done',
+      duplicate: false,
     })
     const noEvents = await db
       .transaction()

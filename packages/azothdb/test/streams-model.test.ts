@@ -1,4 +1,4 @@
-import { Azoth, type ExpectedStreamVersion, isAzothError } from 'azothdb'
+import { Azoth, type ExpectedStreamVersion, isAzothError, ManualClock } from 'azothdb'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from './support/temp-dir.js'
@@ -10,9 +10,20 @@ const STREAMS = ['cart-1', 'cart-2', 'order-1', 'é-ü']
 
 type ExpectedChoice = 'any' | 'no_stream' | 'stream_exists' | 'actual' | 'actual+1' | 'actual-1' | 'zero'
 
+/** An append's idempotency key: none, one never used, or the n-th one used before (modulo). */
+type KeyChoice = { kind: 'none' } | { kind: 'fresh' } | { kind: 'reuse'; n: number }
+
+interface AppendOp {
+  stream: string
+  count: number
+  expected: ExpectedChoice
+  key: KeyChoice
+}
+
 type Op =
-  | { kind: 'append'; stream: string; count: number; expected: ExpectedChoice }
-  | { kind: 'burst'; appends: { stream: string; count: number; expected: ExpectedChoice }[] }
+  | ({ kind: 'append' } & AppendOp)
+  | { kind: 'burst'; appends: AppendOp[] }
+  | { kind: 'tick'; ms: number }
   | {
       kind: 'read'
       stream: string
@@ -36,6 +47,11 @@ const appendArb = fc.record({
     'actual-1',
     'zero',
   ),
+  key: fc.oneof(
+    { weight: 2, arbitrary: fc.constant<KeyChoice>({ kind: 'none' }) },
+    { weight: 2, arbitrary: fc.constant<KeyChoice>({ kind: 'fresh' }) },
+    { weight: 3, arbitrary: fc.nat(20).map((n): KeyChoice => ({ kind: 'reuse', n })) },
+  ),
 })
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -58,7 +74,30 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }).map((ms) => ({ kind: 'tick' as const, ms })) },
 )
+
+/** The window of the database under test: small, so that both bounds are reached. */
+const WINDOW = { maxKeys: 4, maxAgeMs: 50 }
+
+/** The model of idempotency keys: what each stored key did, in the order they were stored. */
+class KeyModel {
+  readonly #stored = new Map<string, { seq: number; at: number; stream: string; version: bigint }>()
+  #nextSeq = 0
+  readonly used: string[] = []
+
+  /** The first append of `key` when it is still in the window at `now`. */
+  live(key: string, now: number): { stream: string; version: bigint } | undefined {
+    const s = this.#stored.get(key)
+    if (s === undefined || this.#nextSeq - s.seq > WINDOW.maxKeys || now - s.at > WINDOW.maxAgeMs)
+      return undefined
+    return s
+  }
+
+  store(key: string, now: number, stream: string, version: bigint): void {
+    this.#stored.set(key, { seq: this.#nextSeq++, at: now, stream, version })
+  }
+}
 
 function lastVersion(model: Model, stream: string): bigint | undefined {
   const events = model.get(stream)
@@ -109,21 +148,60 @@ function expectedRead(model: Model, op: Extract<Op, { kind: 'read' }>): string[]
   return picked.map((p) => p.tag)
 }
 
+const plain = (key: KeyChoice, expected: ExpectedChoice = 'any'): AppendOp => ({
+  stream: 'cart-1',
+  count: 1,
+  expected,
+  key,
+})
+const fresh: KeyChoice = { kind: 'fresh' }
+
+/**
+ * Found by this test: a key stored by an earlier member of the same group counts for the window
+ * of a key looked up after it (the lookup of the fourth key back must see the group's k9).
+ */
+const KEY_COUNTED_IN_GROUP: Op[] = [
+  { kind: 'burst', appends: [plain(fresh), plain(fresh), plain(fresh), plain(fresh)] },
+  { kind: 'burst', appends: [plain(fresh), plain(fresh)] },
+  { kind: 'burst', appends: [plain(fresh), plain(fresh, 'actual')] },
+  { kind: 'burst', appends: [plain(fresh), plain({ kind: 'reuse', n: 0 }, 'zero')] },
+  { kind: 'burst', appends: [plain(fresh), plain({ kind: 'none' }), plain({ kind: 'reuse', n: 14 })] },
+]
+
+/** Found by this test: keys stored after a reopen are numbered after those stored before it. */
+const KEYS_NUMBERED_AFTER_REOPEN: Op[] = [
+  { kind: 'burst', appends: [plain(fresh), plain({ kind: 'none' }), plain(fresh)] },
+  { kind: 'reopen' },
+  { kind: 'burst', appends: [plain(fresh), plain(fresh), plain({ kind: 'reuse', n: 0 }), plain(fresh)] },
+  { kind: 'burst', appends: [plain({ kind: 'reuse', n: 0 }), plain({ kind: 'none' })] },
+]
+
 describe.each(['lmdb', 'file'] as const)('streams against a model (eventLog %s)', (eventLog) => {
-  it('random appends, bursts in one group, reads and reopens agree with the model', async () => {
+  it('random appends, bursts in one group, idempotency keys, reads, reopens and time agree with the model', async () => {
     let run = 0
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), async (ops) => {
         const dir = tempDir()
         const model: Model = new Map()
+        const keys = new KeyModel()
+        const clock = new ManualClock(1_000)
+        const options = { eventLog, clock, idempotency: WINDOW }
         let tagNo = 0
         const tags = (n: number) => Array.from({ length: n }, () => `t${run}-${tagNo++}`)
-        let db = await Azoth.open(dir, { eventLog })
+        const keyOf = (choice: KeyChoice): string | undefined => {
+          if (choice.kind === 'none') return undefined
+          if (choice.kind === 'reuse' && keys.used.length > 0) return keys.used[choice.n % keys.used.length]
+          keys.used.push(`req-${run}-${keys.used.length}`)
+          return keys.used.at(-1)
+        }
+        let db = await Azoth.open(dir, options)
         try {
           for (const op of ops) {
             if (op.kind === 'reopen') {
               await db.close()
-              db = await Azoth.open(dir, { eventLog })
+              db = await Azoth.open(dir, options)
+            } else if (op.kind === 'tick') {
+              clock.advance(op.ms)
             } else if (op.kind === 'read') {
               const read = await db.readStream(op.stream, {
                 ...(op.from === undefined ? {} : { from: op.from }),
@@ -143,23 +221,46 @@ describe.each(['lmdb', 'file'] as const)('streams against a model (eventLog %s)'
                 a,
                 tags: tags(a.count),
                 expected: resolveExpected(a.expected, lastVersion(model, a.stream)),
+                key: keyOf(a.key),
               }))
               const outcomes = await Promise.allSettled(
                 planned.map((p) =>
                   db.appendToStream(
                     p.a.stream,
                     p.tags.map((tag) => ({ type: 'Tagged', data: { tag } })),
-                    { expectedStreamVersion: p.expected },
+                    {
+                      expectedStreamVersion: p.expected,
+                      ...(p.key === undefined ? {} : { idempotencyKey: p.key }),
+                    },
                   ),
                 ),
               )
               planned.forEach((p, i) => {
-                const ok = modelAppend(model, p.a.stream, p.tags, p.expected)
                 const outcome = outcomes[i]!
+                const first = p.key === undefined ? undefined : keys.live(p.key, clock.now())
+                if (first !== undefined) {
+                  // A retry: the first append's result, nothing appended; on another stream, refused.
+                  if (first.stream === p.a.stream) {
+                    expect(outcome.status).toBe('fulfilled')
+                    if (outcome.status === 'fulfilled') {
+                      expect(outcome.value.duplicate).toBe(true)
+                      expect(outcome.value.nextExpectedStreamVersion).toBe(first.version)
+                    }
+                  } else {
+                    expect(outcome.status).toBe('rejected')
+                    if (outcome.status === 'rejected')
+                      expect(isAzothError(outcome.reason, 'INVALID_ARGUMENT')).toBe(true)
+                  }
+                  return
+                }
+                const ok = modelAppend(model, p.a.stream, p.tags, p.expected)
                 if (ok) {
+                  const version = lastVersion(model, p.a.stream)!
+                  if (p.key !== undefined) keys.store(p.key, clock.now(), p.a.stream, version)
                   expect(outcome.status).toBe('fulfilled')
                   if (outcome.status === 'fulfilled') {
-                    expect(outcome.value.nextExpectedStreamVersion).toBe(lastVersion(model, p.a.stream))
+                    expect(outcome.value.nextExpectedStreamVersion).toBe(version)
+                    expect(outcome.value.duplicate).toBe(false)
                   }
                 } else {
                   expect(outcome.status).toBe('rejected')
@@ -194,7 +295,7 @@ describe.each(['lmdb', 'file'] as const)('streams against a model (eventLog %s)'
           run++
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 25, examples: [[KEY_COUNTED_IN_GROUP], [KEYS_NUMBERED_AFTER_REOPEN]] },
     )
   }, 120_000)
 })

@@ -15,9 +15,21 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     const first = await db.appendToStream('cart-42', [added('a'), added('b')], {
       expectedStreamVersion: 'no_stream',
     })
-    expect(first).toEqual({ nextExpectedStreamVersion: 1n, lastEventId: 3, createdNewStream: true })
+    expect(first).toEqual({
+      nextExpectedStreamVersion: 1n,
+      firstEventId: 2,
+      lastEventId: 3,
+      createdNewStream: true,
+      duplicate: false,
+    })
     const second = await db.appendToStream('cart-42', [added('c', 2)], { expectedStreamVersion: 1n })
-    expect(second).toEqual({ nextExpectedStreamVersion: 2n, lastEventId: 4, createdNewStream: false })
+    expect(second).toEqual({
+      nextExpectedStreamVersion: 2n,
+      firstEventId: 4,
+      lastEventId: 4,
+      createdNewStream: false,
+      duplicate: false,
+    })
     await db.appendToStream('cart-7', [added('z')])
 
     const read = await db.readStream('cart-42')

@@ -49,7 +49,14 @@ describe.each(['lmdb', 'file'] as const)('db.verify() (eventLog %s)', (eventLog)
       ok: true,
       problems: [],
       problemsOmitted: 0,
-      checked: { keys: EVENTS, events: EVENTS, head: EVENTS, cursors: 1, deadLetters: 0 },
+      checked: {
+        keys: EVENTS,
+        events: EVENTS,
+        head: EVENTS,
+        idempotencyEntries: 0,
+        cursors: 1,
+        deadLetters: 0,
+      },
     })
   })
 

@@ -1,6 +1,7 @@
 import type { Durability } from './config.js'
 import type { EventMetadata } from './envelope.js'
 import type { EventRange, EventRecord } from './event-log.js'
+import type { CommitOptions } from './idempotency.js'
 import type { EventId } from './ids.js'
 import type { Key } from './keys.js'
 import type { Limits } from './limits.js'
@@ -123,6 +124,11 @@ export interface CommitResult<R = void> {
   readonly stateKeysDeleted: number
   /** What the write function returned. */
   readonly result: R
+  /**
+   * True when the commit carried an idempotency key already committed within the window: nothing
+   * was written (the write function did not run) and the other fields are the first commit's.
+   */
+  readonly duplicate: boolean
 }
 
 /** What a store backup wrote. */
@@ -198,9 +204,12 @@ export interface CanonicalStore extends EventSource, StateReader {
 
   /**
    * Queues a logical transaction for group commit. Resolves once it is committed with the store's
-   * durability; rejects with what `fn` threw (nothing of it written), or `SEALED`/`CLOSED`.
+   * durability; rejects with what `fn` threw (nothing of it written), or `SEALED`/`CLOSED`. With
+   * `options.idempotencyKey`, a key committed before within the store's window (or earlier in the
+   * same group) makes it a duplicate: `fn` does not run, nothing is written, and the result is the
+   * first commit's with `duplicate: true`.
    */
-  commit<R>(fn: WriteFn<R>): Promise<CommitResult<R>>
+  commit<R>(fn: WriteFn<R>, options?: CommitOptions): Promise<CommitResult<R>>
   /** Called with the new head after each group commits; returns an unsubscribe function. */
   onCommit(listener: (head: EventId) => void): () => void
 

@@ -43,6 +43,12 @@ export {
 export type { EventFilterOptions } from './event-filter.js'
 export type { EventHandler } from './event-handler.js'
 export type { EventLog, EventLogStats, EventRange, EventRecord } from './event-log.js'
+export {
+  type CommitOptions,
+  DEFAULT_IDEMPOTENCY_WINDOW,
+  type IdempotencyWindow,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+} from './idempotency.js'
 export type { EventId } from './ids.js'
 export type { Key } from './keys.js'
 export { DEFAULT_LIMITS, type Limits } from './limits.js'

@@ -20,6 +20,8 @@ export type VerifyProblemKind =
   | 'cursor'
   /** A dead letter naming an event that is not stored. */
   | 'dead-letter'
+  /** An idempotency key's stored record or order entry fails its checksum or does not decode. */
+  | 'idempotency'
 
 /** One thing found damaged: what, where, and how much. */
 export interface VerifyProblem {
@@ -55,6 +57,8 @@ export interface VerifyCounts {
   readonly events: number
   /** The head the event walk went up to. */
   readonly head: EventId
+  /** Entries of the idempotency table checked (records and their order entries). */
+  readonly idempotencyEntries?: number
   /** Projection cursors checked (the facade's verify only). */
   readonly cursors?: number
   /** Dead letters checked (the facade's verify only). */

@@ -1,10 +1,13 @@
 import type { CommitResult, WriteFn } from '@azothdb/core'
+import type { IdempotencyClaim } from './idempotency-table.js'
 
 /** A logical transaction waiting for the writer. */
 export interface QueuedTransaction {
   readonly fn: WriteFn<unknown>
   readonly resolve: (result: CommitResult<unknown>) => void
   readonly reject: (error: unknown) => void
+  /** The commit's idempotency key, checked in the writer before `fn` runs. */
+  readonly claim: IdempotencyClaim | undefined
 }
 
 /**
@@ -29,9 +32,9 @@ export class CommitQueue {
 
   constructor(private readonly writeGroup: GroupWriter) {}
 
-  enqueue<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
+  enqueue<R>(fn: WriteFn<R>, claim?: IdempotencyClaim): Promise<CommitResult<R>> {
     return new Promise<CommitResult<R>>((resolve, reject) => {
-      const tx: QueuedTransaction = { fn, resolve: resolve as QueuedTransaction['resolve'], reject }
+      const tx: QueuedTransaction = { fn, resolve: resolve as QueuedTransaction['resolve'], reject, claim }
       if (this.paused) this.held.push(tx)
       else {
         this.queue.push(tx)

@@ -13,6 +13,8 @@ import type { GroupWriter, QueuedTransaction } from './commit-queue.js'
 import type { CommitState } from './commit-state.js'
 import { buildChunks } from './event-chunks.js'
 import { readValue } from './fast-read.js'
+import { encodeResult } from './idempotency-result.js'
+import type { GroupKeys, IdempotencyTable } from './idempotency-table.js'
 import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
 import type { SpaceReserve } from './space-reserve.js'
@@ -32,6 +34,8 @@ export interface GroupWriterDeps {
   readonly commitState: CommitState
   /** Space kept ahead of LMDB's writes (undefined when turned off): a full disk fails a group here. */
   readonly reserve: SpaceReserve | undefined
+  /** Idempotency keys (undefined in a read-only store, which never writes). */
+  readonly idempotency: IdempotencyTable | undefined
 }
 
 /**
@@ -39,7 +43,10 @@ export interface GroupWriterDeps {
  * the latest state (committed state + the group's earlier members), keeps the writes of those that
  * return normally, and writes them all in one LMDB transaction. With an external event log the
  * group's events are appended (and synced in 'sync' mode) before that transaction commits, so the
- * log never lacks an event LMDB counts; on open the log is cut back to LMDB's head.
+ * log never lacks an event LMDB counts; on open the log is cut back to LMDB's head. A member whose
+ * idempotency key is already stored (committed within the window, or by an earlier member) runs
+ * nothing and gets the first commit's result; the keys of the members that ran go into the same
+ * LMDB transaction as their writes.
  */
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, commitState, eventLog } = deps
@@ -54,9 +61,21 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
     const outcomes = new Array<CommitResult<unknown> | undefined>(members.length)
     const errors = new Array<unknown>(members.length)
     let failures = 0
+    let keys: GroupKeys | undefined
+    let duplicates = 0
     for (let i = 0; i < members.length; i++) {
       ctx.begin(group)
       try {
+        const claim = members[i]!.claim
+        if (claim !== undefined) {
+          // Checked before the function runs: a duplicate runs nothing and writes nothing.
+          const first = deps.idempotency!.find(claim, group.timestamp, keys)
+          if (first !== undefined) {
+            outcomes[i] = first
+            duplicates++
+            continue
+          }
+        }
         const result = members[i]!.fn(ctx)
         if (
           result !== null &&
@@ -71,15 +90,19 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
             'a write function must be synchronous (it returned a promise)',
           )
         }
+        const stored = claim === undefined ? undefined : encodeResult(result)
         const m = ctx.merge()
-        outcomes[i] = {
+        const outcome: CommitResult<unknown> = {
           firstEventId: m.firstEventId,
           lastEventId: m.firstEventId === undefined ? undefined : m.firstEventId + m.events - 1,
           eventsWritten: m.events,
           stateKeysWritten: m.written,
           stateKeysDeleted: m.deleted,
           result,
+          duplicate: false,
         }
+        outcomes[i] = outcome
+        if (claim !== undefined) (keys ??= deps.idempotency!.beginGroup()).add(claim, outcome, stored)
       } catch (e) {
         errors[i] = e
         outcomes[i] = undefined
@@ -89,21 +112,29 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
     commitState.countGroup(members.length, failures)
 
     const newHead = group.nextEventId - 1
-    if (group.overlay.size === 0 && group.events.length === 0) {
-      answer(members, outcomes, errors)
+    if (group.overlay.size === 0 && group.events.length === 0 && keys === undefined) {
       commitState.commits += members.length - failures
-      return { answered: Promise.resolve() }
+      if (duplicates === 0 || deps.durability !== 'sync') {
+        answer(members, outcomes, errors)
+        return { answered: Promise.resolve() }
+      }
+      // A duplicate's first commit may be in the previous group, committed but not yet on disk: the
+      // duplicate is acknowledged no sooner than the commit it stands for.
+      return { answered: answerWhenDurable(deps, members, outcomes, errors, undefined) }
     }
     let reachedLmdb = false
     try {
-      deps.reserve?.ensure(estimateBytes(group, deps.reserve.pageSize))
+      deps.reserve?.ensure(estimateBytes(group, keys, deps.reserve.pageSize))
       if (eventLog !== undefined && group.events.length > 0) {
         eventLog.append(startHead + 1, group.events)
         await (deps.durability === 'sync' ? eventLog.sync() : eventLog.flush())
       }
       reachedLmdb = true
-      await writeGroup(dbs, group, startHead, newHead, eventLog !== undefined, deps.eventChunkBytes)
+      const commits = new Set<Promise<boolean>>()
+      if (keys !== undefined) deps.idempotency!.write(keys, group.timestamp, commits)
+      await writeGroup(dbs, group, startHead, newHead, eventLog !== undefined, deps.eventChunkBytes, commits)
       commitState.lmdbCommitFailed = false
+      if (keys !== undefined) deps.idempotency!.committed(keys)
     } catch (e) {
       if (reachedLmdb) commitState.lmdbCommitFailed = true
       await failGroup(deps, members, failures, startHead, group.events.length > 0, e)
@@ -113,20 +144,30 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
     commitState.commits += members.length - failures
     commitState.eventsAppended += group.events.length
     // The next group may start now; this one's callers hear back once it is durable.
-    const durable: PromiseLike<unknown> = deps.durability === 'sync' ? dbs.env.flushed : Promise.resolve()
-    const answered = Promise.resolve(durable).then(
-      () => {
-        answer(members, outcomes, errors)
-        commitState.answered(newHead)
-      },
-      (e: unknown) => {
-        const error = new AzothError('IO', 'the commit could not be flushed to disk', { cause: e })
-        deps.logger.error({ err: error }, 'flush failed')
-        for (const m of members) m.reject(error)
-      },
-    )
-    return { answered }
+    return { answered: answerWhenDurable(deps, members, outcomes, errors, newHead) }
   }
+}
+
+/** Answers the members once what LMDB committed last is durable; `head` is then the readers' head. */
+function answerWhenDurable(
+  deps: GroupWriterDeps,
+  members: QueuedTransaction[],
+  outcomes: (CommitResult<unknown> | undefined)[],
+  errors: unknown[],
+  head: EventId | undefined,
+): Promise<void> {
+  const durable: PromiseLike<unknown> = deps.durability === 'sync' ? deps.dbs.env.flushed : Promise.resolve()
+  return Promise.resolve(durable).then(
+    () => {
+      answer(members, outcomes, errors)
+      if (head !== undefined) deps.commitState.answered(head)
+    },
+    (e: unknown) => {
+      const error = new AzothError('IO', 'the commit could not be flushed to disk', { cause: e })
+      deps.logger.error({ err: error }, 'flush failed')
+      for (const m of members) m.reject(error)
+    },
+  )
 }
 
 /**
@@ -144,10 +185,10 @@ function writeGroup(
   newHead: EventId,
   externalLog: boolean,
   chunkBytes: number,
+  commits: Set<Promise<boolean>>,
 ): Promise<unknown> {
   // Unconditional writes of one batch share lmdb-js's commit promise; keep any other one too, so
   // a failed transaction is awaited (and handled) through every promise it rejects.
-  const commits = new Set<Promise<boolean>>()
   for (const w of group.overlay.values()) {
     commits.add(w.value === null ? dbs.state.remove(w.key) : dbs.state.put(w.key, w.value))
   }
@@ -167,8 +208,8 @@ function writeGroup(
  * it copies), the keys and values themselves (large values take overflow pages), the events, and
  * the stream index.
  */
-function estimateBytes(group: GroupBuffer, pageSize: number): number {
-  let bytes = 0
+function estimateBytes(group: GroupBuffer, keys: GroupKeys | undefined, pageSize: number): number {
+  let bytes = keys?.estimateBytes(pageSize) ?? 0
   for (const w of group.overlay.values()) bytes += pageSize + w.key.length + (w.value?.length ?? 0)
   for (const e of group.events) bytes += e.length
   bytes += group.streams.estimateBytes(pageSize)

@@ -3,6 +3,7 @@ import {
   AzothError,
   type CanonicalStore,
   ClosedError,
+  type CommitOptions,
   type CommitResult,
   type CommitStats,
   type Durability,
@@ -11,6 +12,7 @@ import {
   type EventLog,
   type EventRange,
   type EventRecord,
+  type IdempotencyWindow,
   type Key,
   type Limits,
   type Logger,
@@ -30,6 +32,7 @@ import { checkRange } from './event-range.js'
 import { EventsReader } from './events-reader.js'
 import { readValue, readValueCopy } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
+import { claimOf, IdempotencyTable } from './idempotency-table.js'
 import { settleFailedCommit } from './lmdb-commit.js'
 import { lookupKey } from './lookup-key.js'
 import { readHead } from './meta.js'
@@ -56,6 +59,7 @@ export interface LmdbStoreInit {
   readonly eventChunkBytes: number
   readonly lock: ProcessLock | undefined
   readonly reserve: SpaceReserve | undefined
+  readonly idempotency: IdempotencyWindow
 }
 
 /**
@@ -110,6 +114,10 @@ export class LmdbStore implements CanonicalStore {
         durability: init.durability,
         commitState: this.commitState,
         reserve: init.reserve,
+        idempotency:
+          init.dbs.idempotency === undefined || init.readOnly
+            ? undefined
+            : new IdempotencyTable(init.dbs.idempotency, init.idempotency),
       }),
     )
   }
@@ -233,7 +241,7 @@ export class LmdbStore implements CanonicalStore {
 
   // ---- writes ----
 
-  commit<R>(fn: WriteFn<R>): Promise<CommitResult<R>> {
+  commit<R>(fn: WriteFn<R>, options?: CommitOptions): Promise<CommitResult<R>> {
     if (this.closed || this.closing) return Promise.reject(new ClosedError('the store'))
     if (this.readOnly) return Promise.reject(new AzothError('READ_ONLY', 'the store is open read-only'))
     if (this.sealed !== undefined || this.sealing) {
@@ -247,7 +255,11 @@ export class LmdbStore implements CanonicalStore {
     if (typeof fn !== 'function') {
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'commit needs a function'))
     }
-    return this.queue.enqueue(fn)
+    try {
+      return this.queue.enqueue(fn, claimOf(options))
+    } catch (e) {
+      return Promise.reject(e)
+    }
   }
 
   onCommit(listener: (head: EventId) => void): () => void {

@@ -69,6 +69,7 @@ export function openDatabases(dataFile: string, dir: string, options: OpenDataba
       state: existing.state,
       events: existing.events,
       streams: existing.streams ?? (options.readOnly ? undefined : createStreamDatabases(env)),
+      idempotency: existing.idempotency ?? (options.readOnly ? undefined : createIdempotencyDatabase(env)),
     }
   } catch (e) {
     void env.close()
@@ -81,6 +82,7 @@ interface FoundDatabases {
   readonly events: Database<Bytes, Bytes> | undefined
   readonly meta: Database<Bytes, Bytes> | undefined
   readonly streams: StreamDatabases | undefined
+  readonly idempotency: Database<Bytes, Bytes> | undefined
 }
 
 function lookUp(env: RootDatabase<Bytes, Bytes>): FoundDatabases {
@@ -95,11 +97,13 @@ function lookUp(env: RootDatabase<Bytes, Bytes>): FoundDatabases {
     events: find('events'),
     meta: find('meta'),
     streams: index === undefined || heads === undefined ? undefined : { index, heads },
+    idempotency: find(IDEMPOTENCY_DB),
   }
 }
 
 const STREAM_INDEX_DB = 'stream-index'
 const STREAM_HEADS_DB = 'stream-heads'
+const IDEMPOTENCY_DB = 'idempotency'
 
 /**
  * Creates the stream index's databases (empty) in one transaction: in a new store, and in a store
@@ -111,6 +115,15 @@ function createStreamDatabases(env: RootDatabase<Bytes, Bytes>): StreamDatabases
     index: env.openDB<Bytes, Bytes>({ name: STREAM_INDEX_DB, ...named }),
     heads: env.openDB<Bytes, Bytes>({ name: STREAM_HEADS_DB, ...named }),
   }))
+}
+
+/**
+ * Creates the idempotency database (empty): in a new store, and at the first writable open of a
+ * store written before idempotency keys existed (no format change: older code ignores it).
+ */
+function createIdempotencyDatabase(env: RootDatabase<Bytes, Bytes>): Database<Bytes, Bytes> {
+  const named = { keyEncoding: 'binary', encoding: 'binary', create: true } as const
+  return env.transactionSync(() => env.openDB<Bytes, Bytes>({ name: IDEMPOTENCY_DB, ...named }))
 }
 
 function isEmpty(env: RootDatabase<Bytes, Bytes>): boolean {
@@ -147,6 +160,7 @@ function initialise(
         index: env.openDB<Bytes, Bytes>({ name: STREAM_INDEX_DB, ...named }),
         heads: env.openDB<Bytes, Bytes>({ name: STREAM_HEADS_DB, ...named }),
       },
+      idempotency: env.openDB<Bytes, Bytes>({ name: IDEMPOTENCY_DB, ...named }),
     }
     dbs.meta.putSync(META_FORMAT, formatBytes(STORE_FORMAT_VERSION))
     dbs.meta.putSync(META_EVENTS, Buffer.from(options.location))

@@ -136,6 +136,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       eventChunkBytes: opts.eventChunkBytes,
       lock,
       reserve,
+      idempotency: opts.idempotency,
     })
   } catch (e) {
     reserve?.close()

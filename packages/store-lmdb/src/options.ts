@@ -4,12 +4,13 @@ import {
   type Durability,
   type EventId,
   type EventLog,
+  type IdempotencyWindow,
   type Limits,
   type Logger,
   silentLogger,
   systemClock,
 } from '@azothdb/core'
-import { checkKnownFields, checkOneOf, resolveLimits } from '@azothdb/core/internal'
+import { checkKnownFields, checkOneOf, resolveIdempotencyWindow, resolveLimits } from '@azothdb/core/internal'
 
 /** Opens an external event log once the store knows its committed head (see `eventLog`). */
 export type EventLogOpener = (committedHead: EventId) => Promise<EventLog>
@@ -33,7 +34,12 @@ export interface LmdbStoreOptions {
    * `@azothdb/core`. A bad field raises `CONFIG`.
    */
   readonly limits?: Partial<Limits>
-  /** Timestamps of events (default: wall clock). */
+  /**
+   * How long idempotency keys are remembered: the last `maxKeys` keys (default 100,000), each for
+   * `maxAgeMs` of the clock (default 24 hours). A bad field raises `CONFIG`.
+   */
+  readonly idempotency?: Partial<IdempotencyWindow>
+  /** Timestamps of events and idempotency keys (default: wall clock). */
   readonly clock?: Clock
   /** Where failures (a failed open, a failed event-log write) are logged (default: silent). */
   readonly logger?: Logger
@@ -64,6 +70,7 @@ export interface ResolvedLmdbStoreOptions {
   readonly reserveSpace: boolean
   readonly eventLog: EventLog | EventLogOpener | undefined
   readonly limits: Limits
+  readonly idempotency: IdempotencyWindow
   readonly clock: Clock
   readonly logger: Logger
   readonly mapSize: number | undefined
@@ -78,6 +85,7 @@ const KNOWN = [
   'reserveSpace',
   'eventLog',
   'limits',
+  'idempotency',
   'clock',
   'logger',
   'mapSize',
@@ -94,6 +102,7 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
     reserveSpace: checkBoolean('reserveSpace', options.reserveSpace, true),
     eventLog: options.eventLog,
     limits: resolveLimits(options.limits),
+    idempotency: resolveIdempotencyWindow(options.idempotency),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     mapSize: options.mapSize,

@@ -11,4 +11,9 @@ export interface StoreDatabases {
   readonly meta: Database<Bytes, Bytes>
   /** The stream index; undefined only in a read-only open of a store written before streams existed. */
   readonly streams: StreamDatabases | undefined
+  /**
+   * Idempotency keys with their commits' results (idempotency-records.ts); undefined only in a
+   * read-only open of a store written before idempotency keys existed.
+   */
+  readonly idempotency: Database<Bytes, Bytes> | undefined
 }

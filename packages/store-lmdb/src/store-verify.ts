@@ -8,6 +8,7 @@ import {
 } from '@azothdb/core'
 import { bytesEqual, eventIdBytes, keyToString, ProblemList, toError } from '@azothdb/core/internal'
 import { Chunk, chunkKeyToId } from './event-chunks.js'
+import { verifyIdempotency } from './idempotency-verify.js'
 import type { StoreDatabases } from './store-databases.js'
 import { checkedValueLength } from './value-checksum.js'
 
@@ -36,7 +37,10 @@ export async function verifyStore(target: VerifyTarget): Promise<VerifyReport> {
     target.external === undefined
       ? await verifyChunks(target, head, problems)
       : await verifyExternal(target, target.external, head, problems)
-  return problems.report({ keys, events, head })
+  const idempotencyEntries = await verifyIdempotency(target.dbs.idempotency, problems, () =>
+    nextSlice(target),
+  )
+  return problems.report({ keys, events, head, idempotencyEntries })
 }
 
 async function nextSlice(target: VerifyTarget): Promise<void> {

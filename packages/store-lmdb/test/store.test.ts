@@ -21,6 +21,7 @@ describe('LmdbStore reads and writes', () => {
       stateKeysWritten: 2,
       stateKeysDeleted: 0,
       result: 'done',
+      duplicate: false,
     })
     expect(store.get('alice')?.asI64()).toBe(100n)
     expect(store.get(new Uint8Array([1, 2, 3]))?.asBytes()).toEqual(new Uint8Array([9]))

@@ -125,12 +125,59 @@ function transactionCase(dir: string, quick: boolean, callers: number, eventLog:
   }
 }
 
+/**
+ * Stream appends with an idempotency key against the same appends without one, in the same run:
+ * what the key costs (a lookup in the writer, a record and an order entry in the same commit).
+ * Here "raw" is Azoth itself without keys.
+ */
+function idempotentAppendCase(dir: string, quick: boolean, callers: number): Case {
+  const perCaller = Math.max(4, Math.round((quick ? 400 : 2000) / Math.sqrt(callers)))
+  const side = (keyed: boolean): Measure => {
+    let db: Azoth
+    let request = 0
+    const latencies = new Latencies()
+    const event = [{ type: 'transfer', data: PAYLOAD }]
+    return {
+      setup: async () => {
+        db = await Azoth.open(join(dir, `append-${keyed ? 'keyed' : 'plain'}-${callers}`), {
+          durability: 'sync',
+        })
+      },
+      run: () =>
+        drive(callers, perCaller, latencies, (i) =>
+          db.appendToStream(
+            `acct-${i % 1000}`,
+            event,
+            keyed ? { idempotencyKey: `req-${String(++request).padStart(12, '0')}` } : undefined,
+          ),
+        ),
+      report: () => latencies.report(),
+      teardown: () => db.close(),
+    }
+  }
+  return {
+    name: `appendToStream with an idempotency key vs without, ${callers} awaiting callers (lmdb log)`,
+    unit: 'appends',
+    params: {
+      durability: 'sync',
+      callers,
+      eventBytes: EVENT_BYTES,
+      appendsPerCaller: perCaller,
+      streams: 1000,
+      raw: 'the same appends without idempotencyKey',
+    },
+    ours: side(true),
+    raw: side(false),
+  }
+}
+
 const section: Section = {
   name: 'azoth',
   description: 'The facade: Transaction API commits against raw lmdb-js doing the same writes',
   cases: ({ quick, tmpDir }) => [
     ...[1, 16, 64, 256].map((callers) => transactionCase(tmpDir, quick, callers, 'lmdb')),
     ...[1, 256].map((callers) => transactionCase(tmpDir, quick, callers, 'file')),
+    ...[1, 64, 256].map((callers) => idempotentAppendCase(tmpDir, quick, callers)),
   ],
 }
 
