@@ -1,7 +1,8 @@
 import { resolve } from 'node:path'
 import type {
-  AzothEvent,
+  AnyEvents,
   CommitOptions,
+  EventOf,
   Key,
   Logger,
   ProjectionTxControl,
@@ -11,7 +12,7 @@ import type {
   VerifyReport,
   WriteFn,
 } from '@azothdb/core'
-import { checkArgument, checkArgumentFields, checkOption, rules } from '@azothdb/core/internal'
+import { checkArgument, checkArgumentFields, rules } from '@azothdb/core/internal'
 import type { SqliteTx } from '@azothdb/projection-sqlite'
 import type { AzothMetrics } from './azoth-metrics.js'
 import { type BackupOptions, backupDatabase } from './backup.js'
@@ -56,8 +57,8 @@ const READ_ONLY_POLL_MS = 100
  *   await db.close()
  * }
  */
-export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
-  extends DatabaseProjections<Tx>
+export class Azoth<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents>
+  extends DatabaseProjections<Tx, E>
   implements AsyncDisposable
 {
   /** The directory of this database. */
@@ -72,7 +73,7 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
   readonly deadLetters: DeadLetters
   readonly #parts: DatabaseParts
   readonly #write: WritePath
-  readonly #subscriptions = new Set<Subscription>()
+  readonly #subscriptions = new Set<Subscription<E>>()
   #closing: Promise<void> | undefined
 
   private constructor(parts: DatabaseParts) {
@@ -92,37 +93,39 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
    * Opens (creating when needed) the database in `dir`. One writer process at a time: another
    * process gets `LOCKED` (use {@link Azoth.openReadOnly} to inspect a database in use).
    */
-  static async open<Tx extends ProjectionTxControl = SqliteTx>(
+  static async open<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents>(
     dir: string,
-    options?: AzothOptions<Tx>,
-  ): Promise<Azoth<Tx>> {
+    options?: AzothOptions<Tx, E>,
+  ): Promise<Azoth<Tx, E>> {
     const resolved = resolveOptions('Azoth.open', options)
-    return new Azoth<Tx>(await openWritable(resolve(checkArgument('dir', dir, rules.path)), resolved))
+    return new Azoth<Tx, E>(await openWritable(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   /**
    * Opens a database for reading only, also while a writer process runs: reads, events, queries
    * and metrics work; writes raise `READ_ONLY`.
    */
-  static async openReadOnly<Tx extends ProjectionTxControl = SqliteTx>(
+  static async openReadOnly<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents>(
     dir: string,
-    options?: Omit<AzothOptions<Tx>, 'create' | 'eventLog'>,
-  ): Promise<Azoth<Tx>> {
+    options?: Omit<AzothOptions<Tx, E>, 'create' | 'eventLog'>,
+  ): Promise<Azoth<Tx, E>> {
     const resolved = resolveOptions('Azoth.openReadOnly', options, READ_ONLY_OPTIONS)
-    return new Azoth<Tx>(await openReadOnly(resolve(checkArgument('dir', dir, rules.path)), resolved))
+    return new Azoth<Tx, E>(await openReadOnly(resolve(checkArgument('dir', dir, rules.path)), resolved))
   }
 
   // ---- transactions and writes ----
 
   /** Starts a transaction: declare keys, add preflight checks, then `execute`. */
-  transaction(): Transaction {
-    return new Transaction(this.#write)
+  transaction(): Transaction<E> {
+    return new Transaction<E>(this.#write)
   }
 
   /** A batch of writes without preflight or locks, committed atomically. */
-  writeBatch(): WriteBatch {
+  writeBatch(): WriteBatch<E> {
     const write = this.#write
-    return new WriteBatch(<R>(fn: WriteFn<R>, options?: CommitOptions) => write.commitUnlocked(fn, options))
+    return new WriteBatch<E>(<R>(fn: WriteFn<R>, options?: CommitOptions) =>
+      write.commitUnlocked(fn, options),
+    )
   }
 
   // ---- reads ----
@@ -191,17 +194,17 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
   }
 
   /** Stored events, decoded, lazily and in id order. */
-  events(query?: EventQuery): Generator<AzothEvent> {
+  events(query?: EventQuery): Generator<EventOf<E>> {
     this.#write.checkOpen()
     checkArgumentFields('query', query, EVENT_QUERY_FIELDS)
-    return readEvents(this.#parts.store, query)
+    return readEvents(this.#parts.store, query) as Generator<EventOf<E>>
   }
 
   /** Follows the log: stored events from `from`, then new ones as they commit. */
-  subscribe(options: SubscribeOptions = {}): Subscription {
+  subscribe(options: SubscribeOptions = {}): Subscription<E> {
     this.#write.checkOpen()
     const subscriptions = this.#subscriptions
-    const s = new Subscription(
+    const s = new Subscription<E>(
       this.#parts.store,
       this.#parts.options.clock,
       options,
@@ -274,15 +277,15 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx>
    * manifest, synced, and only then renamed to `targetDir`; a restore that fails or is killed
    * leaves `targetDir` as it was (a rerun removes what a killed one left).
    */
-  static async restoreFrom<Tx extends ProjectionTxControl = SqliteTx>(
+  static async restoreFrom<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents>(
     backupDir: string,
     targetDir: string,
-    options?: Omit<AzothOptions<Tx>, 'eventLog'>,
-  ): Promise<Azoth<Tx>> {
+    options?: Omit<AzothOptions<Tx, E>, 'eventLog'>,
+  ): Promise<Azoth<Tx, E>> {
     const resolved = resolveOptions('Azoth.restoreFrom', options, RESTORE_OPTIONS)
     const from = resolve(checkArgument('backupDir', backupDir, rules.path))
     const target = checkTargetDir('targetDir', targetDir)
-    return new Azoth<Tx>(await restoreDatabase(from, target, resolved))
+    return new Azoth<Tx, E>(await restoreDatabase(from, target, resolved))
   }
 
   // ---- ingestion control ----

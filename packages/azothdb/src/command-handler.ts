@@ -1,10 +1,12 @@
 import {
+  type AnyEvents,
   AzothError,
-  type AzothEvent,
+  type EventOf,
   type ExpectedStreamVersion,
   ExpectedVersionConflictError,
   isAzothError,
   type StreamEventInput,
+  type StreamEventOf,
 } from '@azothdb/core'
 import {
   checkArgument,
@@ -18,13 +20,16 @@ import {
 import type { DatabaseStreams } from './database-streams.js'
 import type { AppendToStreamResult } from './streams.js'
 
-/** What a decision appends: one event, several (in order), or none (an empty array). */
-export type CommandDecision = StreamEventInput | readonly StreamEventInput[]
+/**
+ * What a decision appends: one event, several (in order), or none (an empty array); `E` is the
+ * database's event map (`defineEvents`).
+ */
+export type CommandDecision<E = AnyEvents> = StreamEventOf<E> | readonly StreamEventOf<E>[]
 
 /** How `handleCommand` loads a stream's state, and how hard it tries. */
-export interface HandleCommandOptions<S> {
+export interface HandleCommandOptions<S, E = AnyEvents> {
   /** Folds one event into the state (the same function `aggregateStream` takes). */
-  readonly evolve: (state: S, event: AzothEvent) => S
+  readonly evolve: (state: S, event: EventOf<E>) => S
   /** The state of a stream without events (a function, so each attempt gets a fresh one). */
   readonly initialState: () => S
   /**
@@ -44,11 +49,11 @@ export interface HandleCommandOptions<S> {
 }
 
 /** What `handleCommand` did. */
-export interface HandleCommandResult<S> {
+export interface HandleCommandResult<S, E = AnyEvents> {
   /** The state after the new events (the loaded state when the decision was empty). */
   readonly newState: S
   /** The events appended, as stored (ids, stream versions, timestamps); empty when none were. */
-  readonly newEvents: AzothEvent[]
+  readonly newEvents: EventOf<E>[]
   /**
    * The version of the stream's last event now: the expected version of the next append; undefined
    * when the stream still has no event.
@@ -99,7 +104,22 @@ function decisionEvents(decision: unknown): readonly StreamEventInput[] {
  *   { evolve, initialState: () => ({ items: 0, closed: false }) },
  * )
  */
-export async function handleCommand<S>(
+export async function handleCommand<S, E = AnyEvents>(
+  db: DatabaseStreams<E>,
+  stream: string,
+  decide: (state: S) => CommandDecision<E> | Promise<CommandDecision<E>>,
+  options: HandleCommandOptions<S, E>,
+): Promise<HandleCommandResult<S, E>> {
+  // The event map types the caller's functions only: the loop itself handles any event.
+  return (await handleUntyped(
+    db as unknown as DatabaseStreams,
+    stream,
+    decide as (state: S) => CommandDecision | Promise<CommandDecision>,
+    options as unknown as HandleCommandOptions<S>,
+  )) as unknown as HandleCommandResult<S, E>
+}
+
+async function handleUntyped<S>(
   db: DatabaseStreams,
   stream: string,
   decide: (state: S) => CommandDecision | Promise<CommandDecision>,

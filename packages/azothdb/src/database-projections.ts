@@ -1,4 +1,4 @@
-import type { Migration, ProjectionTxControl } from '@azothdb/core'
+import type { AnyEvents, Migration, ProjectionTxControl } from '@azothdb/core'
 import { checkArgument, checkOption, rules } from '@azothdb/core/internal'
 import type { SqliteTx, SqlParams } from '@azothdb/projection-sqlite'
 import type { ProjectorGroup } from '@azothdb/projector'
@@ -7,14 +7,18 @@ import type { Projector, ProjectorBuilder, ProjectorOptions, SqlProjection } fro
 import type { WritePath } from './write-path.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: set once, for databases of every projection type.
-let bind: (db: DatabaseProjections<any>, projection: SqlProjection, write: WritePath) => void
+let bind: (db: DatabaseProjections<any, any>, projection: SqlProjection, write: WritePath) => void
 
 /**
  * The projection methods of a database: `Azoth` inherits them (see "Projections" in the README).
  * Made only by `Azoth.open`; a class of its own so the projection API is one concept in one file.
- * `Tx` is the projection's transaction (`SqliteTx` unless the `projection` option chose another).
+ * `Tx` is the projection's transaction (`SqliteTx` unless the `projection` option chose another);
+ * `E` the database's event map (`defineEvents`), which types projector handlers' events.
  */
-export class DatabaseProjections<Tx extends ProjectionTxControl = SqliteTx> extends DatabaseStreams {
+export class DatabaseProjections<
+  Tx extends ProjectionTxControl = SqliteTx,
+  E = AnyEvents,
+> extends DatabaseStreams<E> {
   // Set by bindProjections in Azoth's constructor, before anyone holds the database.
   #projectionParts!: SqlProjection
   #write!: WritePath
@@ -35,11 +39,11 @@ export class DatabaseProjections<Tx extends ProjectionTxControl = SqliteTx> exte
    * const balances = db.projector({ name: 'balances', handlers: [balancesHandler] })
    * await balances.runOnce()
    */
-  projector(options: ProjectorOptions<Tx> = {}): Projector<Tx> {
+  projector(options: ProjectorOptions<Tx, E> = {}): Projector<Tx> {
     // Projectors write their tables and cursors: not in a read-only process.
     this.#write.checkWritable()
     checkOption('projector options', options, rules.object)
-    return this.#projection.projector(options)
+    return this.#projection.projector(options as ProjectorOptions<Tx>)
   }
 
   /**
@@ -90,8 +94,8 @@ export class DatabaseProjections<Tx extends ProjectionTxControl = SqliteTx> exte
 }
 
 /** @internal Connects a database's projection methods to its projection and write path (called by its constructor). */
-export function bindProjections<Tx extends ProjectionTxControl>(
-  db: DatabaseProjections<Tx>,
+export function bindProjections<Tx extends ProjectionTxControl, E>(
+  db: DatabaseProjections<Tx, E>,
   projection: SqlProjection,
   write: WritePath,
 ): void {

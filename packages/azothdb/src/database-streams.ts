@@ -1,4 +1,4 @@
-import type { StreamEventInput, StreamInfo } from '@azothdb/core'
+import type { AnyEvents, StreamEventInput, StreamEventOf, StreamInfo } from '@azothdb/core'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 import { appendAlone } from './stream-append.js'
 import {
@@ -15,13 +15,15 @@ import {
 } from './streams.js'
 import type { WritePath } from './write-path.js'
 
-let bind: (db: DatabaseStreams, store: LmdbStore, write: WritePath) => void
+// biome-ignore lint/suspicious/noExplicitAny: set once, for databases of every event map.
+let bind: (db: DatabaseStreams<any>, store: LmdbStore, write: WritePath) => void
 
 /**
  * The stream methods of a database: `Azoth` inherits them (see "Streams" in the README). Made
- * only by `Azoth.open`; a class of its own so the stream API is one concept in one file.
+ * only by `Azoth.open`; a class of its own so the stream API is one concept in one file. `E` is
+ * the database's event map (`defineEvents`): appends, reads and folds are checked against it.
  */
-export class DatabaseStreams {
+export class DatabaseStreams<E = AnyEvents> {
   // Set by bindStreams in Azoth's constructor, before anyone holds the database.
   #store!: LmdbStore
   #write!: WritePath
@@ -54,23 +56,23 @@ export class DatabaseStreams {
    */
   async appendToStream(
     stream: string,
-    events: readonly StreamEventInput[],
+    events: readonly StreamEventOf<E>[],
     options?: AppendToStreamOptions,
   ): Promise<AppendToStreamResult> {
-    return appendAlone(this.#write, stream, events, options)
+    return appendAlone(this.#write, stream, events as readonly StreamEventInput[], options)
   }
 
   /** A stream's committed events (all, or a range of versions) and its current version. */
-  async readStream(stream: string, options?: ReadStreamOptions): Promise<ReadStreamResult> {
-    return readStream(this.#open(), stream, options)
+  async readStream(stream: string, options?: ReadStreamOptions): Promise<ReadStreamResult<E>> {
+    return readStream(this.#open(), stream, options) as ReadStreamResult<E>
   }
 
   /** Folds a stream's committed events, in version order, into a state. */
   async aggregateStream<S>(
     stream: string,
-    options: AggregateStreamOptions<S>,
+    options: AggregateStreamOptions<S, E>,
   ): Promise<AggregateStreamResult<S>> {
-    return aggregateStream(this.#open(), stream, options)
+    return aggregateStream(this.#open(), stream, options as unknown as AggregateStreamOptions<S>)
   }
 
   /** True when the stream has a committed event. */
@@ -88,6 +90,6 @@ export class DatabaseStreams {
 }
 
 /** @internal Connects a database's stream methods to its store and write path (called by its constructor). */
-export function bindStreams(db: DatabaseStreams, store: LmdbStore, write: WritePath): void {
+export function bindStreams<E>(db: DatabaseStreams<E>, store: LmdbStore, write: WritePath): void {
   bind(db, store, write)
 }

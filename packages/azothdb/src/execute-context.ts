@@ -1,9 +1,13 @@
 import {
+  type AnyEvents,
   ClosedError,
   type EventMetadata,
+  type EventPayloadArgs,
+  type EventTypeOf,
   type Key,
   type StreamAppendOutcome,
   type StreamEventInput,
+  type StreamEventOf,
   TypedValue,
   type WriteContext,
 } from '@azothdb/core'
@@ -19,8 +23,9 @@ export type ValueInput = TypedValue | bigint | string | boolean | number | Uint8
 /**
  * What `execute` sees: the latest state (including earlier transactions of the same group) for
  * the declared keys, and buffered writes and events that land only if `execute` returns normally.
+ * `E` is the database's event map (`defineEvents`): `log` and `appendToStream` are checked against it.
  */
-export interface ExecuteContext {
+export interface ExecuteContext<E = AnyEvents> {
   /** The value, or `NOT_FOUND` when the key has none. */
   get(key: Key): TypedValue
   /** The value, or undefined when the key has none. */
@@ -33,8 +38,8 @@ export interface ExecuteContext {
   delete(key: Key): void
   /** Replaces a value with `fn(old)`; `old` is undefined when the key has none. */
   update(key: Key, fn: (old: TypedValue | undefined) => ValueInput): void
-  /** Appends an event whose payload is CBOR-encoded. */
-  log(type: string, payload?: unknown, metadata?: EventMetadata): void
+  /** Appends an event whose payload is CBOR-encoded (`null` when left out). */
+  log<K extends EventTypeOf<E>>(type: K, ...payloadAndMetadata: EventPayloadArgs<E[K]>): void
   /** Appends several events in order. */
   logMany(events: Iterable<readonly [type: string, payload?: unknown, metadata?: EventMetadata]>): void
   /** Appends an event whose payload bytes are stored as they are (type defaults to `'bytes'`). */
@@ -46,7 +51,7 @@ export interface ExecuteContext {
    */
   appendToStream(
     stream: string,
-    events: readonly StreamEventInput[],
+    events: readonly StreamEventOf<E>[],
     options?: AppendToStreamOptions,
   ): StreamAppendOutcome
 }

@@ -1,6 +1,9 @@
 import {
+  type AnyEvents,
   type Clock,
+  ConfigError,
   type Durability,
+  type EventDefinitions,
   type IdempotencyWindow,
   type Limits,
   type Logger,
@@ -15,6 +18,7 @@ import {
   checkOption,
   type FileSystem,
   fileSystemOf,
+  isEventDefinitions,
   resolveIdempotencyWindow,
   resolveLimits,
   rules,
@@ -25,7 +29,12 @@ import type { EventLogKind } from './database-layout.js'
 import { defaultLogger } from './default-logger.js'
 
 /** Options of `Azoth.open`; `Tx` is the projection's transaction (set by the `projection` option). */
-export interface AzothOptions<Tx extends ProjectionTxControl = SqliteTx> {
+export interface AzothOptions<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents> {
+  /**
+   * The database's event types and payloads, as a type: `defineEvents<CartEvents>()` makes event
+   * appends, reads and handlers type-checked against `CartEvents` (nothing is checked at run time).
+   */
+  readonly events?: EventDefinitions<E>
   /**
    * Where projections live: `sqliteProjection()` (default: `projection.db` in the directory) or a
    * networked store such as `postgresProjection({ connectionString })` from `@azothdb/projection-postgres`.
@@ -80,6 +89,7 @@ export interface ResolvedAzothOptions {
 }
 
 const KNOWN = [
+  'events',
   'projection',
   'eventLog',
   'durability',
@@ -125,6 +135,12 @@ export function resolveOptions(
 ): ResolvedAzothOptions {
   checkKnownFields(what, options, known)
   const o = (options ?? {}) as AzothOptions<ProjectionTxControl>
+  // A type only: checked to be what defineEvents made, and otherwise unused.
+  if (o.events !== undefined && !isEventDefinitions(o.events)) {
+    throw new ConfigError('events must be the value defineEvents<...>() returns', {
+      details: { field: 'events' },
+    })
+  }
   return {
     projection:
       o.projection === undefined ? sqliteProjection() : checkOption('projection', o.projection, PROJECTION),

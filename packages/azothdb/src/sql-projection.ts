@@ -1,8 +1,10 @@
 import {
+  type AnyEvents,
   AzothError,
   ConfigError,
   type DatabaseProjectionStore,
   type EventHandler,
+  type EventOf,
   type EventSource,
   type Migration,
   type ProjectionBackend,
@@ -23,19 +25,25 @@ import type { ResolvedAzothOptions } from './options.js'
 /** A projector over a database's events and its projection (`Tx`: the projection's transaction). */
 export type Projector<Tx extends ProjectionTxControl = SqliteTx> = ProjectorClass<Tx>
 
-/** A handler writing into the projection (SQLite's `SqliteTx` unless the database chose another store). */
-export type SqlEventHandler<Tx extends ProjectionTxControl = SqliteTx> = EventHandler<Tx>
+/**
+ * A handler writing into the projection (SQLite's `SqliteTx` unless the database chose another
+ * store), over the database's events (`E`, its event map: see `defineEvents`).
+ */
+export type SqlEventHandler<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents> = EventHandler<
+  Tx,
+  EventOf<E>
+>
 
 /**
  * Options of `db.projector()`: a projector's options without its source and store (the database's)
  * and with the database's clock and logger as defaults. Handlers are given once, when it is created.
  */
-export type ProjectorOptions<Tx extends ProjectionTxControl = SqliteTx> = Omit<
+export type ProjectorOptions<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents> = Omit<
   ProjectorClassOptions<Tx>,
   'source' | 'store' | 'handlers'
 > & {
   /** The handlers; required when the projector is created, omitted to look it up by name. */
-  readonly handlers?: readonly SqlEventHandler<Tx>[]
+  readonly handlers?: readonly SqlEventHandler<Tx, E>[]
 }
 
 /** The projector builder bound to a database: `db.projectorBuilder()`; `build()` registers the projector. */

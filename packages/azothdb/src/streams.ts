@@ -1,7 +1,9 @@
 import {
+  type AnyEvents,
   AzothError,
   type AzothEvent,
   decodeEvent,
+  type EventOf,
   type ExpectedStreamVersion,
   type StreamInfo,
 } from '@azothdb/core'
@@ -53,20 +55,20 @@ export interface ReadStreamOptions {
   readonly direction?: 'forward' | 'backward'
 }
 
-/** What `readStream` found. */
-export interface ReadStreamResult {
+/** What `readStream` found (`E`: the database's event map, see `defineEvents`). */
+export interface ReadStreamResult<E = AnyEvents> {
   /** The events read, in the direction asked for; each carries `stream: { name, version }`. */
-  readonly events: AzothEvent[]
+  readonly events: EventOf<E>[]
   /** The version of the stream's last event, or undefined when the stream has none. */
   readonly currentStreamVersion: bigint | undefined
   /** True when the stream has at least one event. */
   readonly streamExists: boolean
 }
 
-/** How `aggregateStream` folds a stream's events into a state. */
-export interface AggregateStreamOptions<S> {
+/** How `aggregateStream` folds a stream's events into a state (`E`: the database's event map). */
+export interface AggregateStreamOptions<S, E = AnyEvents> {
   /** Folds one event into the state; called for each event in version order. */
-  readonly evolve: (state: S, event: AzothEvent) => S
+  readonly evolve: (state: S, event: EventOf<E>) => S
   /** The state before the stream's first event (a function, so each call gets a fresh one). */
   readonly initialState: () => S
 }

@@ -1,9 +1,10 @@
 import {
-  type AzothEvent,
+  type AnyEvents,
   type Clock,
   ClosedError,
   decodeEvent,
   type EventFilterOptions,
+  type EventOf,
   type EventSource,
 } from '@azothdb/core'
 import { checkArgumentFields, HeadFollower, rules } from '@azothdb/core/internal'
@@ -42,7 +43,7 @@ const SUBSCRIBE_OPTION_FIELDS = {
  * feed.caughtUp.then(() => console.log('live'))
  * for await (const event of feed) handle(event)
  */
-export class Subscription implements AsyncIterable<AzothEvent> {
+export class Subscription<E = AnyEvents> implements AsyncIterable<EventOf<E>> {
   /**
    * Resolves with the head the first time the feed has delivered everything up to it; rejects
    * with `CLOSED` when the feed is closed before that.
@@ -51,7 +52,8 @@ export class Subscription implements AsyncIterable<AzothEvent> {
   #resolveCaughtUp!: (head: number) => void
   #rejectCaughtUp!: (error: Error) => void
   readonly #source: EventSource
-  readonly #onClose: (s: Subscription) => void
+  // biome-ignore lint/suspicious/noExplicitAny: the registry holds feeds of every event map.
+  readonly #onClose: (s: Subscription<any>) => void
   readonly #pollIntervalMs: number | undefined
   readonly #follower: HeadFollower
   // Aborted by close(): ends a wait for the next commit at once.
@@ -66,7 +68,8 @@ export class Subscription implements AsyncIterable<AzothEvent> {
     source: EventSource,
     clock: Clock,
     options: SubscribeOptions,
-    onClose: (s: Subscription) => void,
+    // biome-ignore lint/suspicious/noExplicitAny: the registry holds feeds of every event map.
+    onClose: (s: Subscription<any>) => void,
     defaultPollIntervalMs?: number,
   ) {
     this.#source = source
@@ -99,7 +102,7 @@ export class Subscription implements AsyncIterable<AzothEvent> {
   }
 
   /** Delivers events in id order, waiting for new commits once caught up, until `close()`. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<AzothEvent> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<EventOf<E>> {
     const closing = this.#closing.signal
     try {
       while (!closing.aborted) {
@@ -109,10 +112,10 @@ export class Subscription implements AsyncIterable<AzothEvent> {
           for (const record of this.#source.events({ from: this.#next, to })) {
             this.#next = record.id + 1
             const filter = this.#filter
-            if (filter === undefined) yield decodeEvent(record.id, record.bytes)
+            if (filter === undefined) yield decodeEvent(record.id, record.bytes) as EventOf<E>
             else {
               const event = filter(record)
-              if (event !== undefined) yield event
+              if (event !== undefined) yield event as EventOf<E>
             }
             if (closing.aborted) return
           }

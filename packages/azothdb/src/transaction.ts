@@ -1,4 +1,11 @@
-import { AzothError, type CommitOptions, type CommitResult, type Key, type TypedValue } from '@azothdb/core'
+import {
+  type AnyEvents,
+  AzothError,
+  type CommitOptions,
+  type CommitResult,
+  type Key,
+  type TypedValue,
+} from '@azothdb/core'
 import {
   checkArgument,
   idempotencyKeyBytes,
@@ -65,7 +72,7 @@ function toBigInt(value: bigint | number, what: string): bigint {
  *     tx.log('transferred', { from: 'alice', to: 'bob', amount: 100 })
  *   })
  */
-export class Transaction {
+export class Transaction<E = AnyEvents> {
   readonly #declared = new DeclaredKeys()
   #checks: Check[] | undefined
   #validators: Validator[] | undefined
@@ -179,7 +186,7 @@ export class Transaction {
   }
 
   /** Runs preflight, then queues `fn` for the writer; resolves once committed with the database's durability. */
-  execute<R = void>(fn: (ctx: ExecuteContext) => R): Promise<CommitInfo<R>> {
+  execute<R = void>(fn: (ctx: ExecuteContext<E>) => R): Promise<CommitInfo<R>> {
     if (this.#used)
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'a transaction can be executed only once'))
     this.#used = true
@@ -198,9 +205,9 @@ export class Transaction {
     // The common case (free stripes, no checks) reaches the commit queue in the caller's own tick,
     // so callers woken together by one acknowledgement share the next group commit.
     if (lease instanceof Promise || this.#checks !== undefined || this.#validators !== undefined) {
-      return this.#preflightThenCommit(lease, fn, started)
+      return this.#preflightThenCommit(lease, fn as (ctx: ExecuteContext) => R, started)
     }
-    return this.#commit(lease, undefined, fn, started)
+    return this.#commit(lease, undefined, fn as (ctx: ExecuteContext) => R, started)
   }
 
   async #preflightThenCommit<R>(

@@ -1,8 +1,11 @@
 import {
+  type AnyEvents,
   AzothError,
   type CommitOptions,
   type CommitResult,
   type EventMetadata,
+  type EventPayloadArgs,
+  type EventTypeOf,
   type Key,
   TypedValue,
   type WriteContext,
@@ -33,7 +36,7 @@ type BatchOp =
  * @example
  * await db.writeBatch().put('config/mode', 'live').appendEvent('configured', { mode: 'live' }).commit()
  */
-export class WriteBatch {
+export class WriteBatch<E = AnyEvents> {
   readonly #ops: BatchOp[] = []
   #committed = false
   #options: CommitOptions | undefined
@@ -73,9 +76,10 @@ export class WriteBatch {
     return this
   }
 
-  /** Appends an event with a CBOR payload. */
-  appendEvent(type: string, payload: unknown = null, metadata?: EventMetadata): this {
+  /** Appends an event with a CBOR payload (`null` when left out), checked against the database's event map. */
+  appendEvent<K extends EventTypeOf<E>>(type: K, ...payloadAndMetadata: EventPayloadArgs<E[K]>): this {
     this.#checkNotCommitted('appendEvent')
+    const [payload = null, metadata] = payloadAndMetadata as [unknown?, EventMetadata?]
     this.#ops.push({ kind: 'event', type, payload, metadata })
     return this
   }

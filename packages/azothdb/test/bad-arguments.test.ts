@@ -95,7 +95,7 @@ const CASES: Record<string, Case> = {
   'tx.set(5, 1n)': inExecute((tx) => tx.set(bad(5), 1n)),
   'tx.delete(null)': inExecute((tx) => tx.delete(bad(null))),
   "tx.update('a', 5)": inExecute((tx) => tx.update('a', bad(5))),
-  'tx.log(5)': inExecute((tx) => tx.log(bad(5))),
+  'tx.log(5)': inExecute((tx) => tx.log(bad<string>(5))),
   "tx.log('t', {}, 5)": inExecute((tx) => tx.log('t', {}, bad(5))),
   'tx.logMany(5)': inExecute((tx) => tx.logMany(bad(5))),
   'tx.logMany([5])': inExecute((tx) => tx.logMany(bad([5]))),
@@ -103,7 +103,8 @@ const CASES: Record<string, Case> = {
   "tx.logBytes(bytes, '')": inExecute((tx) => tx.logBytes(new Uint8Array(1), '')),
   'writeBatch().put(5, 1n)': ({ db }) => db.writeBatch().put(bad(5), 1n).commit(),
   'writeBatch().delete(null)': ({ db }) => db.writeBatch().delete(bad(null)).commit(),
-  'writeBatch().appendEvent(5)': ({ db }) => db.writeBatch().put('b', 1n).appendEvent(bad(5)).commit(),
+  'writeBatch().appendEvent(5)': ({ db }) =>
+    db.writeBatch().put('b', 1n).appendEvent(bad<string>(5)).commit(),
   "writeBatch().appendBytes('t', 5)": ({ db }) =>
     db.writeBatch().put('b', 1n).appendBytes('t', bad(5)).commit(),
   'snapshot().get(5)': ({ db }) => {

@@ -53,12 +53,15 @@ export interface EnvelopeInput {
   readonly rawPayload?: boolean | undefined
 }
 
-/** A decoded event, as readers and handlers see it. */
-export interface AzothEvent<P = unknown> {
+/**
+ * A decoded event, as readers and handlers see it. `P` is its payload's type and `T` its type's
+ * (a database opened with typed events hands out a union of these, one per event type).
+ */
+export interface AzothEvent<P = unknown, T extends string = string> {
   /** The event's gapless id in the log: 1 for the first event, then +1 per event. */
   readonly id: EventId
   /** The event type handlers are routed on. */
-  readonly type: string
+  readonly type: T
   /** When it was committed, in milliseconds since the epoch (database clock). */
   readonly timestamp: number
   /** Correlation data given at append, or undefined. */

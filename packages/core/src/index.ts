@@ -84,6 +84,16 @@ export {
   streamCategory,
 } from './streams.js'
 export {
+  type AnyEvents,
+  defineEvents,
+  type EventDefinitions,
+  type EventOf,
+  type EventPayloadArgs,
+  type EventTypeOf,
+  type RequiredData,
+  type StreamEventOf,
+} from './typed-events.js'
+export {
   type ArrayValue,
   type BoolValue,
   type BytesValue,

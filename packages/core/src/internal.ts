@@ -47,6 +47,7 @@ export {
   type StripeLockOptions,
   type StripeLockStats,
 } from './stripe-locks.js'
+export { isEventDefinitions } from './typed-events.js'
 export { bytesEqual, compareBytes, compareUtf8 } from './typed-value.js'
 export { TYPED_VALUE_TAGS } from './typed-value-codec.js'
 export { utf8DecodeStrict, utf8Encode, utf8Length } from './utf8.js'

@@ -14,9 +14,9 @@ export const MAX_STREAM_NAME_BYTES = 255
 export type ExpectedStreamVersion = bigint | 'no_stream' | 'stream_exists' | 'any'
 
 /** One event to append to a stream: its type, its payload (CBOR-encoded) and optional metadata. */
-export interface StreamEventInput<D = unknown> {
+export interface StreamEventInput<D = unknown, T extends string = string> {
   /** The event type (e.g. `'ItemAdded'`): non-empty, well-formed, at most 256 UTF-8 bytes. */
-  readonly type: string
+  readonly type: T
   /** The payload, encoded as CBOR (default `null`). */
   readonly data?: D
   /** Optional correlation data. */
