@@ -7,6 +7,7 @@ import {
   type AzothEvent,
   isAzothError,
   type Logger,
+  type ProjectionTxControl,
   type Subscription,
 } from 'azothdb'
 import { AckWindow } from './ack-window.js'
@@ -31,8 +32,13 @@ const DATABASE = withMethods<Azoth>('an Azoth database', ['head', 'events', 'sub
  * // ... later
  * await relay.stop()
  */
-export function startNatsRelay(db: Azoth, options: NatsRelayOptions): NatsRelay {
-  return new NatsRelay(db, options)
+export function startNatsRelay<Tx extends ProjectionTxControl, E>(
+  db: Azoth<Tx, E>,
+  options: NatsRelayOptions,
+): NatsRelay {
+  // The relay only reads events (head, events, subscribe), whose shape does not depend on where
+  // the projections live or how events are typed: a database with any projection store will do.
+  return new NatsRelay(db as unknown as Azoth, options)
 }
 
 /**
