@@ -127,9 +127,18 @@ try {
   const head = db.head()
   console.log(`writer: committed ${head} events; the projector and the relay follow`)
   for (const child of [...readers, consumer]) child.stdin!.end(`${head}\n`)
-  await Promise.all(finished)
-
+  // Bounded, so a server that stopped answering ends the example (and its processes) with an error.
+  const deadline = Date.now() + 60_000
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    Promise.all(finished),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the other processes did not finish within 60 s')), 60_000)
+    }),
+  ]).finally(() => clearTimeout(timer))
   while (relay.metrics().lastAckedId < head || projector.metrics().cursor < head) {
+    if (Date.now() > deadline)
+      throw new Error(`not caught up within 60 s: ${JSON.stringify(relay.metrics())}`)
     await new Promise((r) => setTimeout(r, 10))
   }
   console.log(
