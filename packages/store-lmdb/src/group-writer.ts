@@ -42,8 +42,8 @@ export interface GroupWriterDeps {
  * Builds the function that commits one group: runs each member's function in FIFO order against
  * the latest state (committed state + the group's earlier members), keeps the writes of those that
  * return normally, and writes them all in one LMDB transaction. With an external event log the
- * group's events are appended (and synced in 'sync' mode) before that transaction commits, so the
- * log never lacks an event LMDB counts; on open the log is cut back to LMDB's head. A member whose
+ * group's events are appended and synced (in both durability modes) before that transaction commits,
+ * so the log never lacks an event LMDB counts, not even after a power loss; on open the log is cut back to LMDB's head. A member whose
  * idempotency key is already stored (committed within the window, or by an earlier member) runs
  * nothing and gets the first commit's result; the keys of the members that ran go into the same
  * LMDB transaction as their writes.
@@ -127,7 +127,11 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
       deps.reserve?.ensure(estimateBytes(group, keys, deps.reserve.pageSize))
       if (eventLog !== undefined && group.events.length > 0) {
         eventLog.append(startHead + 1, group.events)
-        await (deps.durability === 'sync' ? eventLog.sync() : eventLog.flush())
+        // Synced in 'relaxed' mode too: the OS may write LMDB's pages back to disk at any moment,
+        // so after a power loss its head could count events that a log merely handed to the OS
+        // lost, and the database would no longer open (CORRUPTION), where 'relaxed' promises to
+        // lose only the last commits.
+        await eventLog.sync()
       }
       reachedLmdb = true
       const commits = new Set<Promise<boolean>>()

@@ -1,4 +1,4 @@
-import { AzothError, ConfigError, CorruptionError } from '@azothdb/core'
+import { AzothError, ConfigError, CorruptionError, type Durability } from '@azothdb/core'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import {
   type EventsLocation,
@@ -23,6 +23,8 @@ export interface OpenDatabasesOptions {
   readonly mustExist: boolean
   readonly mapSize: number | undefined
   readonly location: EventsLocation
+  /** Picks how LMDB syncs its commits (see {@link openDatabases}). */
+  readonly durability: Durability
 }
 
 /**
@@ -41,8 +43,7 @@ export function openDatabases(dataFile: string, dir: string, options: OpenDataba
       readOnly: options.readOnly,
       keyEncoding: 'binary',
       encoding: 'binary',
-      // Write promises resolve at commit; 'sync' callers also wait for env.flushed. Never noSync.
-      overlappingSync: true,
+      ...syncFlags(options.durability),
       // A group commit queues all its writes in one event turn; this keeps them in one transaction.
       eventTurnBatching: true,
       ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
@@ -75,6 +76,26 @@ export function openDatabases(dataFile: string, dir: string, options: OpenDataba
     void env.close()
     throw e
   }
+}
+
+/**
+ * LMDB's sync flags for a durability. Never lmdb-js `noSync`: LMDB may then write a meta page
+ * before the pages it points to reach the disk, and a power loss corrupts the file.
+ *
+ * 'sync': `overlappingSync`, write promises resolve at commit and callers wait for `env.flushed`;
+ * the fsync runs on lmdb-js's sync thread while the next transaction is prepared.
+ *
+ * 'relaxed': LMDB's `noMetaSync`: each commit syncs its data pages but not the meta page, which the
+ * next commit's sync carries. A power loss may lose the last commit, never corrupts (LMDB falls back
+ * to the previous meta page, whose pages are on disk). `overlappingSync` is off: with it lmdb-js
+ * starts a commit only once the previous one is flushed by its sync thread, and an awaited write
+ * pays that flush and the hand-offs between threads; `noMetaSync` alone commits and syncs the data
+ * pages in one step on the write thread (measured, one caller awaiting each put on a busy 2-core
+ * machine: 273/s with `overlappingSync`, 1,177/s with `noMetaSync`; 16 callers of the store: about
+ * 3,000 → 8,000-23,000 commits/s).
+ */
+function syncFlags(durability: Durability) {
+  return durability === 'sync' ? { overlappingSync: true } : { overlappingSync: false, noMetaSync: true }
 }
 
 interface FoundDatabases {

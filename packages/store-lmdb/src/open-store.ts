@@ -117,6 +117,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       mustExist: opts.mustExist,
       mapSize: opts.mapSize,
       location: opts.eventLog ? 'external' : 'lmdb',
+      durability: opts.durability,
     })
     eventLog =
       typeof opts.eventLog === 'function'
