@@ -13,8 +13,8 @@ import {
 } from '@event-driven-io/emmett'
 import { type Azoth, AzothError, type AzothEvent } from 'azothdb'
 import { checkExpected, toAzothExpected, toEmmettConflict, toEmmettPosition } from './expected-version.js'
-import { toAzothRange } from './read-range.js'
 import { type AzothReadEventMetadata, toReadEvent } from './read-event.js'
+import { toAzothRange } from './read-range.js'
 
 /**
  * Emmett's `EventStore` over an Azoth database: what `getAzothEventStore` returns. Appends report
@@ -117,7 +117,10 @@ class AzothEmmettStore implements AzothEventStore {
     const { read } = options
     checkOptionsObject(read, 'aggregateStream read')
     // Emmett's evolve takes either an event or a read event: a read event serves both.
-    const evolve = options.evolve as (state: State, event: ReadEvent<EventType, AzothReadEventMetadata>) => State
+    const evolve = options.evolve as (
+      state: State,
+      event: ReadEvent<EventType, AzothReadEventMetadata>,
+    ) => State
     const upcast = read?.schema?.versioning
     const range = toAzothRange(read)
     let last: AzothEvent | undefined
@@ -134,7 +137,10 @@ class AzothEmmettStore implements AzothEventStore {
     let state: State
     if (range === undefined) {
       // The whole stream in one pass, with no array of its events.
-      const folded = await this.#db.aggregateStream(streamName, { evolve: step, initialState: options.initialState })
+      const folded = await this.#db.aggregateStream(streamName, {
+        evolve: step,
+        initialState: options.initialState,
+      })
       checkExpected(streamName, read?.expectedStreamVersion, folded.streamVersion)
       state = folded.state
     } else {

@@ -6,8 +6,8 @@ import {
   STREAM_EXISTS,
 } from '@event-driven-io/emmett'
 import {
-  AzothError,
   ExpectedVersionConflictError as AzothConflictError,
+  AzothError,
   type ExpectedStreamVersion,
   isAzothError,
 } from 'azothdb'
@@ -50,7 +50,10 @@ export function toEmmettConflict(error: unknown, expected: EmmettExpectedVersion
   const actual = error.details?.['actual']
   if (actual !== 'no_stream' && typeof actual !== 'bigint') return error
   const current = actual === 'no_stream' ? undefined : actual
-  const conflict = new ExpectedVersionConflictError(toEmmettPosition(current), expected ?? NO_CONCURRENCY_CHECK)
+  const conflict = new ExpectedVersionConflictError(
+    toEmmettPosition(current),
+    expected ?? NO_CONCURRENCY_CHECK,
+  )
   Object.defineProperty(conflict, 'cause', { value: error, writable: true, configurable: true })
   return conflict
 }

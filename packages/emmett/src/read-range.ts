@@ -30,7 +30,9 @@ export function toAzothRange(options: EmmettRange | undefined): ReadStreamOption
   const max = position(options.maxCount, 'maxCount')
   if (from === undefined && to === undefined && (max === undefined || max === 0n)) return undefined
   if (max !== undefined && max > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new AzothError('INVALID_ARGUMENT', 'maxCount must be at most 2^53 - 1', { details: { field: 'maxCount' } })
+    throw new AzothError('INVALID_ARGUMENT', 'maxCount must be at most 2^53 - 1', {
+      details: { field: 'maxCount' },
+    })
   }
   // Position 0 precedes the first event: a range ending there holds nothing.
   if (to === 0n) return { maxCount: 0 }

@@ -4,6 +4,7 @@ import {
   ExpectedVersionConflictError,
   isExpectedVersionConflictError,
   NO_CONCURRENCY_CHECK,
+  type ReadStreamOptions,
   STREAM_DOES_NOT_EXIST,
   STREAM_EXISTS,
 } from '@event-driven-io/emmett'
@@ -34,9 +35,17 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
     const first = await store.appendToStream('cart-42', [added('a'), added('b')], {
       expectedStreamVersion: STREAM_DOES_NOT_EXIST,
     })
-    expect(first).toEqual({ nextExpectedStreamVersion: 2n, createdNewStream: true, lastEventGlobalPosition: 3n })
+    expect(first).toEqual({
+      nextExpectedStreamVersion: 2n,
+      createdNewStream: true,
+      lastEventGlobalPosition: 3n,
+    })
     const second = await store.appendToStream('cart-42', [added('c', 2)], { expectedStreamVersion: 2n })
-    expect(second).toEqual({ nextExpectedStreamVersion: 3n, createdNewStream: false, lastEventGlobalPosition: 4n })
+    expect(second).toEqual({
+      nextExpectedStreamVersion: 3n,
+      createdNewStream: false,
+      lastEventGlobalPosition: 4n,
+    })
     expect(await store.streamExists('cart-42')).toBe(true)
 
     const read = await store.readStream<ItemAdded>('cart-42')
@@ -69,8 +78,11 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
   it('reads inclusive ranges of positions and counts', async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
     const store = getAzothEventStore(db)
-    await store.appendToStream('s-1', ['a', 'b', 'c', 'd', 'e'].map((sku) => added(sku)))
-    const skus = async (options: Parameters<typeof store.readStream>[1]) =>
+    await store.appendToStream(
+      's-1',
+      ['a', 'b', 'c', 'd', 'e'].map((sku) => added(sku)),
+    )
+    const skus = async (options: ReadStreamOptions<bigint, ItemAdded>) =>
       (await store.readStream<ItemAdded>('s-1', options)).events.map((e) => e.data.sku).join('')
     expect(await skus({ from: 2n, to: 4n })).toBe('bcd')
     expect(await skus({ from: 0n })).toBe('abcde')
@@ -87,7 +99,9 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
   it("maps each of Emmett's expected versions and throws Emmett's conflict error with Azoth's as cause", async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
     const store = getAzothEventStore(db)
-    const exists = await conflictOf(store.appendToStream('s-1', [added('a')], { expectedStreamVersion: STREAM_EXISTS }))
+    const exists = await conflictOf(
+      store.appendToStream('s-1', [added('a')], { expectedStreamVersion: STREAM_EXISTS }),
+    )
     expect(exists.current).toBe('0')
     expect(exists.expected).toBe('STREAM_EXISTS')
     await conflictOf(store.appendToStream('s-1', [added('a')], { expectedStreamVersion: 1n }))
@@ -96,13 +110,24 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
     expect(twice.current).toBe('1')
     expect(twice.errorCode).toBe(412)
     expect(isAzothError(twice.cause, 'CONFLICT')).toBe(true)
-    expect((twice.cause as { details: unknown }).details).toEqual({ stream: 's-1', expected: 'no_stream', actual: 0n })
-    await conflictOf(store.appendToStream('s-1', [added('b')], { expectedStreamVersion: STREAM_DOES_NOT_EXIST }))
+    expect((twice.cause as { details: unknown }).details).toEqual({
+      stream: 's-1',
+      expected: 'no_stream',
+      actual: 0n,
+    })
+    await conflictOf(
+      store.appendToStream('s-1', [added('b')], { expectedStreamVersion: STREAM_DOES_NOT_EXIST }),
+    )
     await store.appendToStream('s-1', [added('b')], { expectedStreamVersion: STREAM_EXISTS })
     await store.appendToStream('s-1', [added('c')], { expectedStreamVersion: NO_CONCURRENCY_CHECK })
     await store.appendToStream('s-1', [added('d')], { expectedStreamVersion: 3n })
     // Nothing of a refused append was written.
-    expect((await store.readStream<ItemAdded>('s-1')).events.map((e) => e.data.sku)).toEqual(['a', 'b', 'c', 'd'])
+    expect((await store.readStream<ItemAdded>('s-1')).events.map((e) => e.data.sku)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+    ])
 
     // Reads check an expected version too, as Emmett's stores do.
     await conflictOf(store.readStream('s-1', { expectedStreamVersion: 3n }))
@@ -119,7 +144,7 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
       state: 0,
       streamExists: false,
     })
-    await store.appendToStream('other-1', [{ type: 'Unrelated' }])
+    await store.appendToStream('other-1', [{ type: 'Unrelated', data: {} }])
     await store.appendToStream('cart-1', [added('a', 1), added('b', 2), added('c', 4)])
     expect(await store.aggregateStream('cart-1', fold)).toEqual({
       currentStreamVersion: 3n,
@@ -148,10 +173,18 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
   it('keeps metadata given at append (its messageId wins) and round-trips data CBOR can carry', async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
     const store = getAzothEventStore(db)
-    type Stamped = Event<'Stamped', { at: Date; amount: bigint }, { messageId: string; correlationId: string }>
+    type Stamped = Event<
+      'Stamped',
+      { at: Date; amount: bigint },
+      { messageId: string; correlationId: string }
+    >
     const at = new Date('2026-01-02T03:04:05.678Z')
     await store.appendToStream<Stamped>('s-1', [
-      { type: 'Stamped', data: { at, amount: 2n ** 70n }, metadata: { messageId: 'm-1', correlationId: 'c-1' } },
+      {
+        type: 'Stamped',
+        data: { at, amount: 2n ** 70n },
+        metadata: { messageId: 'm-1', correlationId: 'c-1' },
+      },
     ])
     const [event] = (await store.readStream<Stamped>('s-1')).events
     expect(event!.data).toEqual({ at, amount: 2n ** 70n })
@@ -169,14 +202,21 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
     const store = getAzothEventStore(db)
     type V2 = Event<'Renamed', { name: { first: string; last: string } }>
     type V1 = Event<'Renamed', { name: string }>
-    const downcast = (e: V2): V1 => ({ type: 'Renamed', data: { name: `${e.data.name.first} ${e.data.name.last}` } })
+    const downcast = (e: V2): V1 => ({
+      type: 'Renamed',
+      data: { name: `${e.data.name.first} ${e.data.name.last}` },
+    })
     const upcast = (e: V1): V2 => {
       const [first = '', last = ''] = e.data.name.split(' ')
       return { type: 'Renamed', data: { name: { first, last } } }
     }
-    await store.appendToStream<V2, V1>('p-1', [{ type: 'Renamed', data: { name: { first: 'Ada', last: 'L' } } }], {
-      schema: { versioning: { downcast } },
-    })
+    await store.appendToStream<V2, V1>(
+      'p-1',
+      [{ type: 'Renamed', data: { name: { first: 'Ada', last: 'L' } } }],
+      {
+        schema: { versioning: { downcast } },
+      },
+    )
     expect((await db.readStream('p-1')).events[0]!.payload).toEqual({ name: 'Ada L' })
     const read = await store.readStream<V2, V1>('p-1', { schema: { versioning: { upcast } } })
     expect(read.events[0]!.data).toEqual({ name: { first: 'Ada', last: 'L' } })
@@ -193,8 +233,14 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
     const store = getAzothEventStore(db)
     const bad: [string, () => Promise<unknown>][] = [
       ['expected -1n', () => store.appendToStream('s-1', [added('a')], { expectedStreamVersion: -1n })],
-      ['expected 1 (a number)', () => store.appendToStream('s-1', [added('a')], { expectedStreamVersion: 1 as never })],
-      ['expected junk', () => store.appendToStream('s-1', [added('a')], { expectedStreamVersion: 'junk' as never })],
+      [
+        'expected 1 (a number)',
+        () => store.appendToStream('s-1', [added('a')], { expectedStreamVersion: 1 as never }),
+      ],
+      [
+        'expected junk',
+        () => store.appendToStream('s-1', [added('a')], { expectedStreamVersion: 'junk' as never }),
+      ],
       ['options null', () => store.appendToStream('s-1', [added('a')], null as never)],
       ['no events', () => store.appendToStream('s-1', [])],
       ['events not an array', () => store.appendToStream('s-1', 'x' as never)],
@@ -206,7 +252,15 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
       ['maxCount 2^60', () => store.readStream('s-1', { maxCount: 2n ** 60n })],
       ['read options a string', () => store.readStream('s-1', 'x' as never)],
       ['aggregate without evolve', () => store.aggregateStream('s-1', { initialState: () => 0 } as never)],
-      ['aggregate read null', () => store.aggregateStream('s-1', { initialState: () => 0, evolve: (s: number) => s, read: null as never })],
+      [
+        'aggregate read null',
+        () =>
+          store.aggregateStream('s-1', {
+            initialState: () => 0,
+            evolve: (s: number) => s,
+            read: null as never,
+          }),
+      ],
     ]
     for (const [name, action] of bad) {
       const error = await expectCode(action, 'INVALID_ARGUMENT')
@@ -225,7 +279,10 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
     await db.close()
     await expectCode(store.appendToStream('s-1', [added('b')]), 'CLOSED')
     await expectCode(store.readStream('s-1'), 'CLOSED')
-    await expectCode(store.aggregateStream('s-1', { initialState: () => 0, evolve: (s: number) => s }), 'CLOSED')
+    await expectCode(
+      store.aggregateStream('s-1', { initialState: () => 0, evolve: (s: number) => s }),
+      'CLOSED',
+    )
     await expectCode(store.streamExists('s-1'), 'CLOSED')
   })
 })
