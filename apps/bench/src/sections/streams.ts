@@ -81,7 +81,8 @@ function readCase(dir: string, total: number): Case {
   let db: Azoth
   let env: RootDatabase<Bytes, Bytes>
   let byStream: Database<Bytes, Bytes>
-  let sum = 0
+  // Every event has qty 1: a run that read the wrong events (or too few) reports no work.
+  const checked = (sum: number) => (sum === reads * perStream ? sum : 0)
   const streamKey = (stream: string, version: number) => {
     const name = Buffer.from(stream)
     const key = Buffer.alloc(name.length + 9)
@@ -108,11 +109,12 @@ function readCase(dir: string, total: number): Case {
       }
     },
     run: async () => {
+      let sum = 0
       for (let r = 0; r < reads; r++) {
         const { events } = await db.readStream(target)
         for (const e of events) sum += (e.payload as typeof EVENT.data).qty
       }
-      return reads * perStream
+      return checked(sum)
     },
     teardown: () => db.close(),
   }
@@ -138,11 +140,12 @@ function readCase(dir: string, total: number): Case {
     run: () => {
       const start = streamKey(target, 0)
       const end = streamKey(target, perStream)
+      let sum = 0
       for (let r = 0; r < reads; r++) {
         for (const { value } of byStream.getRange({ start, end }))
           sum += (cborDecode(value) as typeof EVENT.data).qty
       }
-      return reads * perStream
+      return checked(sum)
     },
     teardown: () => env.close(),
   }
