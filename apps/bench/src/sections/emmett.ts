@@ -25,10 +25,31 @@ async function openAzoth(dir: string): Promise<Side> {
   return { store, close: () => db.close() }
 }
 
+/**
+ * Emmett's SQLite store runs `PRAGMA journal_mode = WAL` without a callback on every connection it
+ * opens (one per call): when SQLite answers SQLITE_BUSY there, node-sqlite3 emits an 'error' event
+ * nobody listens to, and the process dies. The database is in WAL mode already, so nothing is lost
+ * by the failed pragma: while Emmett's side runs, such errors are counted and ignored; any other
+ * uncaught error still ends the process.
+ */
+const strayBusy = {
+  count: 0,
+  listener(e: unknown): void {
+    if (!isBusy(e)) throw e
+    strayBusy.count++
+  },
+}
+
 async function openSqlite(file: string): Promise<Side> {
   const store = getSQLiteEventStore({ fileName: file })
   await store.schema.migrate()
-  return { store, close: async () => {} }
+  process.on('uncaughtException', strayBusy.listener)
+  return {
+    store,
+    close: async () => {
+      process.off('uncaughtException', strayBusy.listener)
+    },
+  }
 }
 
 /** SQLite's `synchronous` setting on a connection as Emmett opens it (WAL): 2 = FULL, 1 = NORMAL. */
@@ -98,7 +119,7 @@ function appendMeasure(open: () => Promise<Side>, callers: number, perCaller: nu
       )
       return callers * perCaller
     },
-    report: () => ({ busyRetries: `${busy.count} in ${busy.calls} calls` }),
+    report: () => ({ busyRetries: `${busy.count} in ${busy.calls} calls`, strayBusyErrors: strayBusy.count }),
     teardown: () => side.close(),
   }
 }
@@ -127,7 +148,7 @@ function aggregateMeasure(open: () => Promise<Side>, events: number, reads: numb
       }
       return total > 0 ? reads : 0
     },
-    report: () => ({ busyRetries: `${busy.count} in ${busy.calls} calls` }),
+    report: () => ({ busyRetries: `${busy.count} in ${busy.calls} calls`, strayBusyErrors: strayBusy.count }),
     teardown: () => side.close(),
   }
 }
@@ -145,7 +166,7 @@ const section: Section = {
     }
     const sequential = quick ? 100 : 200
     // Emmett's store at 64 callers spends most of its time retrying SQLITE_BUSY: few calls per run.
-    const perCaller = quick ? 2 : 4
+    const perCaller = quick ? 1 : 2
     return [
       {
         name: 'Emmett appendToStream: sequential single-event appends with expected versions',
