@@ -77,6 +77,23 @@ function isBusy(e: unknown): boolean {
   return errno === 5 || (errno === 1 && String(message).includes('no transaction is active'))
 }
 
+/**
+ * A call of Emmett's SQLite store under 64 concurrent callers can wait for minutes (its 64
+ * connections take turns through BEGIN IMMEDIATE and busy retries): past a minute the case fails
+ * instead of holding the whole bench run.
+ */
+async function withDeadline<T>(call: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('a call took more than 60 s')), 60_000)
+  })
+  try {
+    return await Promise.race([call, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 class BusyRetries {
   count = 0
   calls = 0
@@ -84,7 +101,7 @@ class BusyRetries {
     this.calls++
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn()
+        return await withDeadline(fn())
       } catch (e) {
         if (!isBusy(e) || attempt >= 100) throw e
         this.count++
