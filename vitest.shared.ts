@@ -14,6 +14,7 @@ export const sourceAliases: Record<string, string> = {
   '@azothdb/projection-postgres': `${root}packages/projection-postgres/src/index.ts`,
   '@azothdb/projection-conformance': `${root}packages/projection-conformance/src/index.ts`,
   '@azothdb/projector': `${root}packages/projector/src/index.ts`,
+  '@azothdb/emmett': `${root}packages/emmett/src/index.ts`,
   '@azothdb/relay-nats': `${root}packages/relay-nats/src/index.ts`,
   '@azothdb/opentelemetry': `${root}packages/opentelemetry/src/index.ts`,
   'azothdb/testing': `${root}packages/azothdb/src/testing.ts`,

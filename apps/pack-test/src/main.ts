@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { CheckReport } from './check-report.js'
 import { runOrThrow } from './command.js'
 import { addFixture, createConsumer, npmInstall, runNode } from './consumer-project.js'
+import { emmettChecks } from './emmett-consumer.js'
 import { filelogSurvivesKill } from './filelog-crash.js'
 import { buildPackages, packPackages, type Tarball } from './pack.js'
 import { promisedOutput, runnableBlocks, toRunnableModule } from './readme-code.js'
@@ -184,6 +185,7 @@ async function consumerChecks(tarballs: Tarball[]): Promise<void> {
       if (!result.stdout.includes('relay-nats ok')) throw new Error(result.output)
     })
   else report.skipped(relayCheck, 'the install failed')
+  await emmettChecks(report, join(work, 'emmett'), tarballs, typesNodeVersion, runReadmeBlock)
 }
 
 /**
