@@ -58,15 +58,14 @@ export class EventsReader {
       this.followExternal(id)
       return this.external.get(id)
     }
-    for (const { key, value } of this.dbs.events.getRange({
-      start: Buffer.from(eventIdBytes(id)),
-      reverse: true,
-      limit: 1,
-    })) {
-      const chunk = new Chunk(chunkKeyToId(key), value)
-      if (id > chunk.lastId) return undefined
-      return chunk.event(id - chunk.firstId)
-    }
-    return undefined
+    const key = this.floorKey(id)
+    if (key === undefined) return undefined
+    // The chunk without copying it (a view of LMDB's map, or of a buffer the next read reuses):
+    // only the one envelope is copied out. Reading a ~100-byte event used to copy its whole chunk.
+    const value = this.dbs.events.getBinaryFast(key)
+    if (value === undefined) return undefined
+    const chunk = new Chunk(chunkKeyToId(key), value)
+    if (id > chunk.lastId) return undefined
+    return chunk.event(id - chunk.firstId).slice()
   }
 }

@@ -58,7 +58,11 @@ export interface LmdbStoreOptions {
   readonly reserveSpace?: boolean
   /** Initial LMDB map size in bytes; LMDB grows it as needed. */
   readonly mapSize?: number
-  /** Largest number of event bytes packed into one LMDB entry (default 1 MiB). */
+  /**
+   * Largest number of event bytes packed into one LMDB entry (default 64 KiB; an event larger than
+   * this gets an entry of its own). Reading one event copies out of its entry only the event itself,
+   * but a smaller entry keeps the pages an event read touches few.
+   */
   readonly eventChunkBytes?: number
 }
 
@@ -106,7 +110,7 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     mapSize: options.mapSize,
-    eventChunkBytes: options.eventChunkBytes ?? 1024 * 1024,
+    eventChunkBytes: options.eventChunkBytes ?? 64 * 1024,
   }
 }
 
