@@ -1,11 +1,5 @@
-import {
-  type AzothEvent,
-  CorruptionError,
-  type EventHandler,
-  type EventRecord,
-  isAzothError,
-} from '@azothdb/core'
-import { decodeEnvelopeHeader, decodeEnvelopePayload, type EnvelopeHeader } from '@azothdb/core/internal'
+import type { AzothEvent, EventHandler, EventRecord } from '@azothdb/core'
+import { decodeEventHeader, type EnvelopeHeader, eventFromHeader } from '@azothdb/core/internal'
 import type { HandlerRouter } from './handler-router.js'
 import type { HandlerWatch } from './handler-timeouts.js'
 
@@ -18,39 +12,15 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
-// The header is decoded once, for routing and for the event; the payload only when some handler
-// wants the event. No `where` string is built per event: a corruption error is re-raised with the id.
+// The header is decoded once, for routing and for the event; the payload only when a handler
+// reads it (a damaged one then fails that handler, which meets the error strategy). A corruption
+// error names the event.
 function readHeader(record: EventRecord): EnvelopeHeader {
-  try {
-    return decodeEnvelopeHeader(record.bytes)
-  } catch (e) {
-    throw named(e, record)
-  }
+  return decodeEventHeader(record.bytes, record.id)
 }
 
 function toEvent(record: EventRecord, header: EnvelopeHeader): AzothEvent {
-  let payload: unknown
-  try {
-    payload = decodeEnvelopePayload(record.bytes, header)
-  } catch (e) {
-    throw named(e, record)
-  }
-  return {
-    id: record.id,
-    type: header.type,
-    timestamp: header.timestamp,
-    metadata: header.metadata,
-    stream: header.stream,
-    payload,
-  }
-}
-
-function named(e: unknown, record: EventRecord): unknown {
-  if (!isAzothError(e, 'CORRUPTION')) return e
-  return new CorruptionError(`event ${record.id}: ${e.message}`, {
-    cause: e,
-    details: { ...e.details, eventId: record.id },
-  })
+  return eventFromHeader(record.id, record.bytes, header)
 }
 
 /**
