@@ -124,7 +124,9 @@ describe.each(['lmdb', 'file'] as const)('payloads are decoded on first access (
 
   it('a projector handler that ignores payloads passes poisoned events; one that reads them fails', async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
-    await db.migrate([{ version: 1, name: 'seen', up: (tx) => tx.exec('CREATE TABLE seen (id INT, type TEXT)') }])
+    await db.migrate([
+      { version: 1, name: 'seen', up: (tx) => tx.exec('CREATE TABLE seen (id INT, type TEXT)') },
+    ])
     await seed(db)
     const types = db.projector({
       name: 'types',

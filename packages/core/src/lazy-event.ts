@@ -1,9 +1,4 @@
-import {
-  type AzothEvent,
-  decodeEventHeader,
-  decodeEventPayload,
-  type EnvelopeHeader,
-} from './envelope.js'
+import { type AzothEvent, decodeEventHeader, decodeEventPayload, type EnvelopeHeader } from './envelope.js'
 import type { EventId } from './ids.js'
 
 // Events read from the log decode their payload on first access, so a reader that looks only at
