@@ -68,7 +68,10 @@ export interface AzothEvent<P = unknown, T extends string = string> {
   readonly metadata: EventMetadata | undefined
   /** The stream reference given at append, or undefined. */
   readonly stream: EventStreamRef | undefined
-  /** The decoded CBOR payload, or the raw bytes of an event written with `logBytes`. */
+  /**
+   * The decoded CBOR payload, or the raw bytes of an event written with `logBytes`. Events read
+   * from a database decode it on first read and return the same value after.
+   */
   readonly payload: P
 }
 

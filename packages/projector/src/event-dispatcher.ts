@@ -100,10 +100,11 @@ export class EventDispatcher<Tx> {
   }
 
   /**
-   * A batch without batch handlers: every event is decoded first, then the handlers run. Two tight
-   * loops keep the decoder's and the handlers' (SQLite's) code and data in the caches, where
-   * alternating between them per event kept evicting both. An event that fails to decode fails
-   * the batch before any handler ran; the batch is one transaction, so that changes nothing seen.
+   * A batch without batch handlers: every event's header is decoded first, then the handlers run
+   * (a payload is decoded when a handler reads it). Two tight loops keep the decoder's and the
+   * handlers' (SQLite's) code and data in the caches, where alternating between them per event
+   * kept evicting both. An event whose header fails to decode fails the batch before any handler
+   * ran; the batch is one transaction, so that changes nothing seen.
    */
   private decodeThenHandle(
     records: readonly EventRecord[],
