@@ -1,17 +1,12 @@
-import {
-  type AzothEvent,
-  CorruptionError,
-  type EventFilterOptions,
-  type EventRecord,
-  isAzothError,
-} from '@azothdb/core'
-import { compileEventFilter, decodeEnvelopeHeader, decodeEnvelopePayload } from '@azothdb/core/internal'
+import type { AzothEvent, EventFilterOptions, EventRecord } from '@azothdb/core'
+import { compileEventFilter, decodeEventHeader, eventFromHeader } from '@azothdb/core/internal'
 
 /**
  * A decoder that returns the events passing the filter fields of `options`, or undefined for the
- * others: it reads the envelope's header (type, stream) and decodes the payload only of events it
- * keeps. Returns undefined when `options` filter nothing (decode everything the usual way). Bad
- * filter fields raise `INVALID_ARGUMENT`.
+ * others: it reads the envelope's header (type, stream) and hands out only the events it keeps,
+ * each payload decoded on its first access. Returns undefined when `options` filter nothing
+ * (decode everything the usual way). Bad filter fields raise `INVALID_ARGUMENT`; a damaged header
+ * raises `CORRUPTION` naming the event.
  */
 export function eventFilter(
   options: EventFilterOptions,
@@ -20,23 +15,7 @@ export function eventFilter(
   const keep = compileEventFilter({ eventTypes, streams, streamPrefix }, 'INVALID_ARGUMENT', 'subscribe')
   if (keep === undefined) return undefined
   return (record) => {
-    try {
-      const header = decodeEnvelopeHeader(record.bytes)
-      if (!keep(header)) return undefined
-      return {
-        id: record.id,
-        type: header.type,
-        timestamp: header.timestamp,
-        metadata: header.metadata,
-        stream: header.stream,
-        payload: decodeEnvelopePayload(record.bytes, header),
-      }
-    } catch (e) {
-      if (!isAzothError(e, 'CORRUPTION')) throw e
-      throw new CorruptionError(`event ${record.id}: ${e.message}`, {
-        cause: e,
-        details: { ...e.details, eventId: record.id },
-      })
-    }
+    const header = decodeEventHeader(record.bytes, record.id)
+    return keep(header) ? eventFromHeader(record.id, record.bytes, header) : undefined
   }
 }

@@ -1,5 +1,5 @@
-import { type AzothEvent, decodeEvent, type EventRange, type EventSource } from '@azothdb/core'
-import { type Rule, rules } from '@azothdb/core/internal'
+import type { AzothEvent, EventRange, EventSource } from '@azothdb/core'
+import { decodeEventLazily, type Rule, rules } from '@azothdb/core/internal'
 
 /** Bounds of `db.events()`: inclusive ids and a count. */
 export interface EventQuery {
@@ -23,8 +23,8 @@ export const EVENT_QUERY_FIELDS = {
   limit: COUNT_OR_INFINITY,
 }
 
-/** Decodes stored events lazily, in id order. */
+/** Reads stored events in id order, each payload decoded on its first access. */
 export function* readEvents(source: EventSource, query: EventQuery = {}): Generator<AzothEvent> {
   const range: EventRange = query
-  for (const record of source.events(range)) yield decodeEvent(record.id, record.bytes)
+  for (const record of source.events(range)) yield decodeEventLazily(record.id, record.bytes)
 }

@@ -2,11 +2,11 @@ import {
   type AnyEvents,
   AzothError,
   type AzothEvent,
-  decodeEvent,
   type EventOf,
   type ExpectedStreamVersion,
   type StreamInfo,
 } from '@azothdb/core'
+import { decodeEventLazily } from '@azothdb/core/internal'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 
 /** Options of `db.appendToStream` and `tx.appendToStream`. */
@@ -92,7 +92,7 @@ export function* streamEvents(
   stream: string,
   options: ReadStreamOptions | undefined,
 ): Generator<AzothEvent> {
-  for (const record of store.readStream(stream, options)) yield decodeEvent(record.id, record.bytes)
+  for (const record of store.readStream(stream, options)) yield decodeEventLazily(record.id, record.bytes)
 }
 
 /** @internal Reads a stream at one moment: its events and its current version agree. */

@@ -2,12 +2,11 @@ import {
   type AnyEvents,
   type Clock,
   ClosedError,
-  decodeEvent,
   type EventFilterOptions,
   type EventOf,
   type EventSource,
 } from '@azothdb/core'
-import { checkArgumentFields, HeadFollower, rules } from '@azothdb/core/internal'
+import { checkArgumentFields, decodeEventLazily, HeadFollower, rules } from '@azothdb/core/internal'
 import { eventFilter } from './event-filter.js'
 
 /** Options of `db.subscribe`; the filters (`eventTypes`, `streams`, `streamPrefix`) skip events unread. */
@@ -112,7 +111,7 @@ export class Subscription<E = AnyEvents> implements AsyncIterable<EventOf<E>> {
           for (const record of this.#source.events({ from: this.#next, to })) {
             this.#next = record.id + 1
             const filter = this.#filter
-            if (filter === undefined) yield decodeEvent(record.id, record.bytes) as EventOf<E>
+            if (filter === undefined) yield decodeEventLazily(record.id, record.bytes) as EventOf<E>
             else {
               const event = filter(record)
               if (event !== undefined) yield event as EventOf<E>

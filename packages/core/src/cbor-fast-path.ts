@@ -9,6 +9,7 @@
 import { type ObjectShape, rootShape } from './object-shapes.js'
 import { setOwnKey } from './own-key.js'
 import { StringCache } from './string-cache.js'
+import { asciiString as ascii } from './utf8.js'
 
 /** Returned when the bytes are not in the plain subset; decode them with cbor-x instead. */
 export const NOT_PLAIN: unique symbol = Symbol('not plain CBOR')
@@ -193,37 +194,4 @@ function mapKey(): string | typeof NOT_PLAIN {
   keyCache.set(b, s, s + n, key)
   pos = s + n
   return key
-}
-
-const fromCharCode = String.fromCharCode
-
-// Short strings from the char codes as arguments: no intermediate array, and no concatenation
-// (joining two short strings cost more than making both).
-function ascii(b: Uint8Array, s: number, n: number): string {
-  // biome-ignore format: one line per unrolled length reads better than 60 wrapped lines
-  switch (n) {
-    case 0: return ''
-    case 1: return fromCharCode(b[s]!)
-    case 2: return fromCharCode(b[s]!, b[s + 1]!)
-    case 3: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!)
-    case 4: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!)
-    case 5: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!)
-    case 6: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!)
-    case 7: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!)
-    case 8: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!)
-    case 9: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!)
-    case 10: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!)
-    case 11: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!)
-    case 12: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!)
-    default: return asciiFromCodes(b, s, n)
-  }
-}
-
-// Longer strings: the codes go through one reused array (a subarray view would be allocated).
-const codes: number[] = []
-
-function asciiFromCodes(b: Uint8Array, s: number, n: number): string {
-  codes.length = n
-  for (let i = 0; i < n; i++) codes[i] = b[s + i]!
-  return fromCharCode.apply(null, codes)
 }

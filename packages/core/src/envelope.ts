@@ -68,7 +68,10 @@ export interface AzothEvent<P = unknown, T extends string = string> {
   readonly metadata: EventMetadata | undefined
   /** The stream reference given at append, or undefined. */
   readonly stream: EventStreamRef | undefined
-  /** The decoded CBOR payload, or the raw bytes of an event written with `logBytes`. */
+  /**
+   * The decoded CBOR payload, or the raw bytes of an event written with `logBytes`. Events read
+   * from a database decode it on first read and return the same value after.
+   */
   readonly payload: P
 }
 
@@ -240,31 +243,46 @@ export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): Envelop
   return decodeHeader(bytes, where)
 }
 
+/**
+ * @internal The header of event `id`'s envelope; a `CORRUPTION` error names the event (the message
+ * is built only on error: this runs once per event read).
+ */
+export function decodeEventHeader(bytes: Uint8Array, id: EventId): EnvelopeHeader {
+  return decodeHeader(bytes, id)
+}
+
+const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!
+const u32 = (b: Uint8Array, at: number): number =>
+  ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
+
+// Stream versions are u64 on disk; below 2^53 one BigInt of a number is enough (no DataView per event).
+function u64BigInt(b: Uint8Array, at: number): bigint {
+  const hi = u32(b, at)
+  const lo = u32(b, at + 4)
+  return hi < 0x20_0000 ? BigInt(hi * 0x1_0000_0000 + lo) : (BigInt(hi) << 32n) | BigInt(lo)
+}
+
 function decodeHeader(bytes: Uint8Array, where: Where): EnvelopeHeader {
   const typeLength = checkFixedHeader(bytes, where)
   const flags = bytes[1]!
   const ts = readEventId(bytes, 2)
   if (ts < 0) corrupt('timestamp out of range', where)
   const type = decodeType(bytes, typeLength, where)
-  const view =
-    flags & (FLAG_STREAM | FLAG_METADATA)
-      ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      : undefined
   let at = FIXED_HEADER + typeLength
   let stream: EventStreamRef | undefined
-  if (flags & FLAG_STREAM && view) {
+  if (flags & FLAG_STREAM) {
     if (at + 2 > bytes.length) corrupt('stream name length truncated', where)
-    const n = view.getUint16(at)
+    const n = u16(bytes, at)
     if (n === 0 || at + 2 + n + 8 > bytes.length) corrupt('stream truncated', where)
     const name = utf8DecodeStrict(bytes, at + 2, at + 2 + n)
     if (name === undefined) corrupt('stream name is not valid UTF-8', where)
-    stream = { name, version: view.getBigUint64(at + 2 + n) }
+    stream = { name, version: u64BigInt(bytes, at + 2 + n) }
     at += 2 + n + 8
   }
   let metadata: EventMetadata | undefined
-  if (flags & FLAG_METADATA && view) {
+  if (flags & FLAG_METADATA) {
     if (at + 4 > bytes.length) corrupt('metadata length truncated', where)
-    const n = view.getUint32(at)
+    const n = u32(bytes, at)
     if (n === 0 || at + 4 + n > bytes.length) corrupt('metadata truncated', where)
     const m =
       where === undefined
@@ -288,6 +306,11 @@ function decodeHeader(bytes: Uint8Array, where: Where): EnvelopeHeader {
 /** Decodes the payload of an envelope whose header was read with {@link decodeEnvelopeHeader}. */
 export function decodeEnvelopePayload(bytes: Uint8Array, header: EnvelopeHeader, where?: string): unknown {
   return decodePayload(bytes, header, where)
+}
+
+/** @internal The payload of event `id`'s envelope; a `CORRUPTION` error names the event. */
+export function decodeEventPayload(bytes: Uint8Array, header: EnvelopeHeader, id: EventId): unknown {
+  return decodePayload(bytes, header, id)
 }
 
 function decodePayload(bytes: Uint8Array, header: EnvelopeHeader, where: Where): unknown {

@@ -19,6 +19,7 @@ export { CRC32C_TABLES, crc32c } from './crc32c.js'
 export {
   decodeEnvelopeHeader,
   decodeEnvelopePayload,
+  decodeEventHeader,
   ENVELOPE_FORMAT_VERSION,
   type EnvelopeHeader,
   MAX_EVENT_TYPE_BYTES,
@@ -31,6 +32,7 @@ export { HeadFollower } from './head-follower.js'
 export { idempotencyKeyBytes, resolveIdempotencyWindow } from './idempotency.js'
 export { eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
 export { encodeKey, hashKey, keyId, keyToString } from './keys.js'
+export { decodeEventLazily, eventFromHeader } from './lazy-event.js'
 export { checkEventSize, checkKeySize, checkValueSize, resolveLimits } from './limits.js'
 export { acquireProcessLock, type ProcessLock } from './process-lock.js'
 export {

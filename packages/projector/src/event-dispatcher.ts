@@ -1,11 +1,5 @@
-import {
-  type AzothEvent,
-  CorruptionError,
-  type EventHandler,
-  type EventRecord,
-  isAzothError,
-} from '@azothdb/core'
-import { decodeEnvelopeHeader, decodeEnvelopePayload, type EnvelopeHeader } from '@azothdb/core/internal'
+import type { AzothEvent, EventHandler, EventRecord } from '@azothdb/core'
+import { decodeEventHeader, type EnvelopeHeader, eventFromHeader } from '@azothdb/core/internal'
 import type { HandlerRouter } from './handler-router.js'
 import type { HandlerWatch } from './handler-timeouts.js'
 
@@ -18,39 +12,15 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
-// The header is decoded once, for routing and for the event; the payload only when some handler
-// wants the event. No `where` string is built per event: a corruption error is re-raised with the id.
+// The header is decoded once, for routing and for the event; the payload only when a handler
+// reads it (a damaged one then fails that handler, which meets the error strategy). A corruption
+// error names the event.
 function readHeader(record: EventRecord): EnvelopeHeader {
-  try {
-    return decodeEnvelopeHeader(record.bytes)
-  } catch (e) {
-    throw named(e, record)
-  }
+  return decodeEventHeader(record.bytes, record.id)
 }
 
 function toEvent(record: EventRecord, header: EnvelopeHeader): AzothEvent {
-  let payload: unknown
-  try {
-    payload = decodeEnvelopePayload(record.bytes, header)
-  } catch (e) {
-    throw named(e, record)
-  }
-  return {
-    id: record.id,
-    type: header.type,
-    timestamp: header.timestamp,
-    metadata: header.metadata,
-    stream: header.stream,
-    payload,
-  }
-}
-
-function named(e: unknown, record: EventRecord): unknown {
-  if (!isAzothError(e, 'CORRUPTION')) return e
-  return new CorruptionError(`event ${record.id}: ${e.message}`, {
-    cause: e,
-    details: { ...e.details, eventId: record.id },
-  })
+  return eventFromHeader(record.id, record.bytes, header)
 }
 
 /**
@@ -130,10 +100,11 @@ export class EventDispatcher<Tx> {
   }
 
   /**
-   * A batch without batch handlers: every event is decoded first, then the handlers run. Two tight
-   * loops keep the decoder's and the handlers' (SQLite's) code and data in the caches, where
-   * alternating between them per event kept evicting both. An event that fails to decode fails
-   * the batch before any handler ran; the batch is one transaction, so that changes nothing seen.
+   * A batch without batch handlers: every event's header is decoded first, then the handlers run
+   * (a payload is decoded when a handler reads it). Two tight loops keep the decoder's and the
+   * handlers' (SQLite's) code and data in the caches, where alternating between them per event
+   * kept evicting both. An event whose header fails to decode fails the batch before any handler
+   * ran; the batch is one transaction, so that changes nothing seen.
    */
   private decodeThenHandle(
     records: readonly EventRecord[],
