@@ -244,7 +244,7 @@ export function decodeEnvelopeHeader(bytes: Uint8Array, where?: string): Envelop
 }
 
 /**
- * @internal The header of event `id`'s envelope; a `CORRUPTION` error names the event (the message
+ * The header of event `id`'s envelope; a `CORRUPTION` error names the event (the message
  * is built only on error: this runs once per event read).
  */
 export function decodeEventHeader(bytes: Uint8Array, id: EventId): EnvelopeHeader {

@@ -59,7 +59,7 @@ const defineGetter = (
 ).__defineGetter__
 
 /**
- * @internal Event `id` from its envelope `bytes` and their header (see `decodeEventHeader`). The
+ * Event `id` from its envelope `bytes` and their header (see `decodeEventHeader`). The
  * payload is decoded when `payload` is first read, then cached; a damaged payload raises
  * `CORRUPTION` naming the event at that read (and at every later one). `bytes` must not change
  * afterwards: event logs hand out bytes they never reuse.
@@ -82,7 +82,7 @@ export function eventFromHeader<P = unknown>(
 }
 
 /**
- * @internal Decodes event `id` with its payload left for first access (see {@link eventFromHeader}).
+ * Decodes event `id` with its payload left for first access (see {@link eventFromHeader}).
  * A damaged header raises `CORRUPTION` naming the event now.
  */
 export function decodeEventLazily<P = unknown>(id: EventId, bytes: Uint8Array): AzothEvent<P> {
