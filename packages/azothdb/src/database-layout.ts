@@ -1,16 +1,7 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, ConfigError, CorruptionError } from '@azothdb/core'
+import { fsyncPathSync } from '@azothdb/core/internal'
 
 /** Where a database keeps its events. */
 export type EventLogKind = 'lmdb' | 'file'
@@ -147,23 +138,14 @@ export function writeManifest(layout: Layout, manifest: DatabaseManifest): void 
   const tmp = `${layout.manifest}.tmp`
   try {
     writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
-    syncPath(tmp)
+    fsyncPathSync(tmp)
     renameSync(tmp, layout.manifest)
-    syncPath(layout.dir)
+    fsyncPathSync(layout.dir)
   } catch (e) {
     rmSync(tmp, { force: true })
     throw new AzothError('IO', `cannot write ${layout.manifest}`, {
       cause: e,
       details: { path: layout.manifest, errno: (e as NodeJS.ErrnoException).code },
     })
-  }
-}
-
-function syncPath(path: string): void {
-  const fd = openSync(path, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }

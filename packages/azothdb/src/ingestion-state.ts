@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import type { Logger } from '@azothdb/core'
-import { toError } from '@azothdb/core/internal'
+import { isProcessAlive, toError } from '@azothdb/core/internal'
 
 /** Whether the database takes commits now: what `db.ingestionState()` reports. */
 export interface IngestionState {
@@ -108,20 +108,11 @@ export class IngestionStateFile {
       this.#logger.warn({ path: this.#path }, 'the ingestion state file is not JSON; ignored')
       return OPEN
     }
-    if (typeof p.pid !== 'number' || !isAlive(p.pid)) return OPEN
+    if (typeof p.pid !== 'number' || !isProcessAlive(p.pid)) return OPEN
     return {
       paused: p.paused === true,
       sealedAt: typeof p.sealedAt === 'number' ? p.sealedAt : undefined,
       since: typeof p.since === 'string' ? p.since : undefined,
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

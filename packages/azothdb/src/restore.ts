@@ -1,10 +1,7 @@
 import {
-  closeSync,
   copyFileSync,
   existsSync,
-  fsyncSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -13,7 +10,7 @@ import {
 } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { AzothError, CorruptionError, isAzothError, type Logger } from '@azothdb/core'
-import { checkArgument, rules, toError } from '@azothdb/core/internal'
+import { checkArgument, fsyncPathSync, isProcessAlive, rules, toError } from '@azothdb/core/internal'
 import { type BackupManifest, projectionOf, readBackupManifest } from './backup-manifest.js'
 import { since } from './elapsed.js'
 import { sha256File } from './file-checksums.js'
@@ -137,10 +134,10 @@ async function stageRestore(
       mkdirSync(dirname(to), { recursive: true })
       copyFileSync(join(backupDir, file.path), to)
       await checkFile(to, file, 'restored')
-      syncPath(to)
+      fsyncPathSync(to)
     }
-    for (const dir of new Set(files.map((f) => dirname(join(staging, f.path))))) syncPath(dir)
-    syncPath(staging)
+    for (const dir of new Set(files.map((f) => dirname(join(staging, f.path))))) fsyncPathSync(dir)
+    fsyncPathSync(staging)
   } catch (e) {
     discardStaging(staging, logger)
     if (isAzothError(e)) throw e
@@ -180,7 +177,7 @@ function publishRestore(staging: string, target: string): void {
   // `checkTargetDir` ran before the copy; a target filled since then fails the rename (ENOTEMPTY).
   try {
     renameSync(staging, target)
-    syncPath(dirname(target))
+    fsyncPathSync(dirname(target))
   } catch (e) {
     throw new AzothError('IO', `cannot move the restored database to ${target}`, {
       cause: e,
@@ -213,18 +210,9 @@ function removeAbandonedStaging(target: string, logger: Logger): void {
   for (const name of siblings) {
     if (!name.startsWith(prefix)) continue
     const pid = Number.parseInt(name.slice(prefix.length), 10)
-    if (Number.isSafeInteger(pid) && pid !== process.pid && isAlive(pid)) continue
+    if (Number.isSafeInteger(pid) && pid !== process.pid && isProcessAlive(pid)) continue
     logger.warn({ path: join(dirname(target), name) }, 'removing what a killed restore left')
     discardStaging(join(dirname(target), name), logger)
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
@@ -240,16 +228,6 @@ async function checkFile(
     throw new CorruptionError(`${what} file ${file.path} does not match its checksum`, {
       details: { where: path },
     })
-  }
-}
-
-/** fsync of a file or a directory (a directory's fsync makes the names in it durable). */
-function syncPath(path: string): void {
-  const fd = openSync(path, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }
 

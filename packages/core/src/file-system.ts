@@ -51,6 +51,19 @@ export const nodeFileSystem: FileSystem = Object.freeze({
 })
 
 /**
+ * fsync of a file or a directory, synchronously (a directory's fsync makes the names in it durable:
+ * files created, renamed or removed). The one copy every store's restore and rename steps use.
+ */
+export function fsyncPathSync(path: string, fs: FileSystem = nodeFileSystem): void {
+  const fd = fs.openSync(path, 'r')
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
  * The option key under which our packages pass a {@link FileSystem} on (the file log's options, the
  * facade's `Azoth.open` options). A symbol, so it is no public option: no field name reaches a
  * type or a README, `checkKnownFields` (which looks at string keys) never sees it, and only code

@@ -27,13 +27,14 @@ export {
 } from './envelope.js'
 export { toError } from './errors.js'
 export { compileEventFilter, type HeaderFilter } from './event-filter.js'
-export { FILE_SYSTEM, type FileSystem, fileSystemOf, nodeFileSystem } from './file-system.js'
+export { FILE_SYSTEM, type FileSystem, fileSystemOf, fsyncPathSync, nodeFileSystem } from './file-system.js'
 export { HeadFollower } from './head-follower.js'
 export { idempotencyKeyBytes, resolveIdempotencyWindow } from './idempotency.js'
 export { eventIdBytes, isEventId, readEventId, writeEventId } from './ids.js'
 export { encodeKey, hashKey, keyId, keyToString } from './keys.js'
 export { decodeEventLazily, eventFromHeader } from './lazy-event.js'
 export { checkEventSize, checkKeySize, checkValueSize, resolveLimits } from './limits.js'
+export { isProcessAlive } from './pid-file-lock.js'
 export { acquireProcessLock, type ProcessLock } from './process-lock.js'
 export {
   checkExpectedVersion,

@@ -51,7 +51,8 @@ function parseOwner(content: string): LockOwner | undefined {
   return undefined
 }
 
-function isAlive(pid: number): boolean {
+/** True while process `pid` lives on this host (a zombie nobody reaped counts as dead on Linux). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
   } catch (e) {
@@ -187,7 +188,7 @@ export function acquirePidFileLock(path: string, what: string): ProcessLock {
         details: { path, pid: owner.pid },
       })
     }
-    if (owner && (owner.host !== me.host || isAlive(owner.pid))) {
+    if (owner && (owner.host !== me.host || isProcessAlive(owner.pid))) {
       throw new LockedError(`${what} is held by process ${owner.pid} on ${owner.host}`, {
         details: { path, pid: owner.pid, host: owner.host },
       })

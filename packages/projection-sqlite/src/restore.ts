@@ -1,7 +1,7 @@
-import { closeSync, copyFileSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs'
+import { copyFileSync, renameSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AzothError, CorruptionError, isAzothError } from '@azothdb/core'
-import { checkArgument, rules } from '@azothdb/core/internal'
+import { checkArgument, fsyncPathSync, rules } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
 import { removeSqliteFiles } from './sqlite-projection-store.js'
 
@@ -38,10 +38,10 @@ export function restoreSqliteProjection(backupFile: string, targetPath: string):
   const temp = `${targetPath}.restoring`
   try {
     copyFileSync(backupFile, temp)
-    syncPath(temp)
+    fsyncPathSync(temp)
     removeSqliteFiles(targetPath)
     renameSync(temp, targetPath)
-    syncPath(dirname(targetPath))
+    fsyncPathSync(dirname(targetPath))
   } catch (e) {
     rmSync(temp, { force: true })
     if (isAzothError(e)) throw e
@@ -49,14 +49,5 @@ export function restoreSqliteProjection(backupFile: string, targetPath: string):
       cause: e,
       details: { path: targetPath, errno: (e as NodeJS.ErrnoException).code },
     })
-  }
-}
-
-function syncPath(path: string): void {
-  const fd = openSync(path, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }

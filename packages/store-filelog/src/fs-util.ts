@@ -15,19 +15,6 @@ export function writeFully(
   while (done < length) done += fs.writeSync(fd, b, start + done, length - done, position + done)
 }
 
-/**
- * fsync of a directory, synchronously: for the rare places where a removal must be durable before
- * the next step (cutting records), and the step cannot wait.
- */
-export function fsyncDirectorySync(fs: FileSystem, dir: string): void {
-  const fd = fs.openSync(dir, 'r')
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
 /** fsync of a directory (its entries: files created, renamed or removed), off the event loop. */
 export async function fsyncDirectory(fs: FileSystem, dir: string): Promise<void> {
   const fd = fs.openSync(dir, 'r')

@@ -1,8 +1,8 @@
 import { isAzothError } from '@azothdb/core'
-import { crc32c, type FileSystem, readEventId, writeEventId } from '@azothdb/core/internal'
+import { crc32c, type FileSystem, fsyncPathSync, readEventId, writeEventId } from '@azothdb/core/internal'
 import { writeCompactionMark } from './compaction-mark.js'
 import { createSegment } from './create-segment.js'
-import { fsyncDirectory, fsyncDirectorySync, writeFully } from './fs-util.js'
+import { fsyncDirectory, writeFully } from './fs-util.js'
 import { removeSidecar, writeSidecar } from './index-sidecar.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
 import { sealRecords } from './record-checksums.js'
@@ -160,7 +160,7 @@ export class LogWriter {
     }
     // Removals must be durable before the segment is cut: otherwise a power loss could bring back
     // later segments, or a sidecar, that no longer match it.
-    if (removed) fsyncDirectorySync(this.#fs, this.#dir)
+    if (removed) fsyncPathSync(this.#dir, this.#fs)
     this.#fs.ftruncateSync(segment.fd, offset)
     segment.truncateTo(id, offset)
     segment.dirty = true

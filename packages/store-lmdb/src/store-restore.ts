@@ -1,17 +1,7 @@
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-} from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, CorruptionError, isAzothError, type RestoreCanonicalStore } from '@azothdb/core'
-import { checkArgument, rules } from '@azothdb/core/internal'
+import { checkArgument, fsyncPathSync, rules } from '@azothdb/core/internal'
 import { DATA_FILE, readCopyHead } from './store-backup.js'
 
 /** Where a restore copies the data file before renaming it into place. */
@@ -49,9 +39,9 @@ export const restoreLmdbStore: RestoreCanonicalStore = (backupDir, targetDir) =>
     mkdirSync(targetDir, { recursive: true })
     rmSync(temp, { force: true }) // what a killed restore left
     copyFileSync(source, temp)
-    syncPath(temp)
+    fsyncPathSync(temp)
     renameSync(temp, join(targetDir, DATA_FILE))
-    syncPath(targetDir)
+    fsyncPathSync(targetDir)
   } catch (e) {
     rmSync(temp, { force: true })
     if (isAzothError(e)) throw e
@@ -61,13 +51,4 @@ export const restoreLmdbStore: RestoreCanonicalStore = (backupDir, targetDir) =>
     })
   }
   return head
-}
-
-function syncPath(path: string): void {
-  const fd = openSync(path, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
 }
