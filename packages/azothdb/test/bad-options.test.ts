@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Azoth, isAzothError, TypedValue } from 'azothdb'
+import { Azoth, isAzothError, sqliteProjection, TypedValue } from 'azothdb'
 import { describe, expect, it } from 'vitest'
 import { filesOf } from './support/files.js'
 import { tempDir } from './support/temp-dir.js'
@@ -36,6 +36,14 @@ const BAD_OPTIONS: Record<string, unknown> = {
   'create a number': { create: 0 },
   'segmentBytes too small': { segmentBytes: 1 },
   'segmentBytes a string': { segmentBytes: '4096' },
+  'projection a string': { projection: 'postgres' },
+  'projection without open': { projection: { backend: 'x' } },
+  'events not from defineEvents': { events: { ItemAdded: {} } },
+  'slowCommitMs negative': { slowCommitMs: -1 },
+  'slowCommitMs a string': { slowCommitMs: '100' },
+  'idempotency a string': { idempotency: 'on' },
+  'idempotency.maxKeys 0': { idempotency: { maxKeys: 0 } },
+  'idempotency with an unknown field': { idempotency: { keys: 10 } },
 }
 
 /** Options valid for `open` that the other entry points do not take. */
@@ -137,5 +145,11 @@ describe('bad options: CONFIG before anything is written', () => {
     mkdirSync(missing)
     await using db = await Azoth.restoreFrom(backupDir, missing)
     expect({ head: db.head(), digest: db.stateDigest() }).toEqual(fingerprint)
+  })
+
+  it('sqliteProjection refuses an unknown option with CONFIG when it is called', () => {
+    expect(() => sqliteProjection({ readers: 2, path: './elsewhere.db' } as never)).toThrow(
+      expect.objectContaining({ code: 'CONFIG' }),
+    )
   })
 })
