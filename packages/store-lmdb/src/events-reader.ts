@@ -54,18 +54,46 @@ export class EventsReader {
   }
 
   get(id: EventId): Uint8Array | undefined {
+    const out: (Uint8Array | undefined)[] = [undefined]
+    this.getMany([id], 1, out)
+    return out[0]
+  }
+
+  /**
+   * The envelopes (copies) of `ids[0..count)` into `out`, undefined where an event is missing.
+   * Consecutive ids in one LMDB entry, as a stream's events written together are, cost one entry
+   * read between them: an entry is up to 64 KiB that lmdb-js copies on every read, so reading it
+   * once per event used to dominate a stream read.
+   */
+  getMany(ids: readonly EventId[], count: number, out: (Uint8Array | undefined)[]): void {
     if (this.external) {
-      this.followExternal(id)
-      return this.external.get(id)
+      for (let i = 0; i < count; i++) {
+        this.followExternal(ids[i]!)
+        out[i] = this.external.get(ids[i]!)
+      }
+      return
     }
+    let chunk: Chunk | undefined
+    for (let i = 0; i < count; i++) {
+      const id = ids[i]!
+      if (chunk === undefined || id < chunk.firstId || id > chunk.lastId) {
+        chunk = this.chunkHolding(id)
+        if (chunk === undefined || id > chunk.lastId) {
+          chunk = undefined
+          out[i] = undefined
+          continue
+        }
+      }
+      // The entry is a view that the next LMDB read may overwrite: copy the envelope out now.
+      out[i] = chunk.event(id - chunk.firstId).slice()
+    }
+  }
+
+  /** The entry whose first id is the greatest <= `id`, read in place (valid until the next read). */
+  private chunkHolding(id: EventId): Chunk | undefined {
     const key = this.floorKey(id)
     if (key === undefined) return undefined
-    // The chunk without copying it (a view of LMDB's map, or of a buffer the next read reuses):
-    // only the one envelope is copied out. Reading a ~100-byte event used to copy its whole chunk.
     const value = this.dbs.events.getBinaryFast(key)
-    if (value === undefined) return undefined
-    const chunk = new Chunk(chunkKeyToId(key), value)
-    if (id > chunk.lastId) return undefined
-    return chunk.event(id - chunk.firstId).slice()
+    return value === undefined ? undefined : new Chunk(chunkKeyToId(key), value)
   }
 }

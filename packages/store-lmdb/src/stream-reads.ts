@@ -17,6 +17,9 @@ import type { StoreDatabases } from './store-databases.js'
 import { indexEntries, listStreams, readHeadEntry, visibleHead } from './stream-index.js'
 import type { CommittedStreamReader } from './stream-writes.js'
 
+/** How many index entries a stream read resolves at once: enough to share entry reads, few to hold. */
+const READ_BATCH = 256
+
 /** One event of a stream: its version, global id and envelope bytes. */
 export interface StreamRecord extends EventRecord {
   /** The event's version in its stream. */
@@ -79,19 +82,46 @@ export class StreamReads {
   *records(stream: string, range: StreamIndexRange, head: EventId): Generator<StreamRecord> {
     const name = streamNameBytes(stream)
     if (this.dbs.streams === undefined) return
-    for (const { version, id } of indexEntries(this.dbs.streams, name, range, head)) {
-      const bytes = this.event(stream, version, id)
-      // The envelope names its stream and version: an index entry pointing elsewhere is damage,
-      // and must not hand out another stream's event as this one's.
-      const ref = decodeEnvelopeHeader(bytes, `event ${id}`).stream
-      if (ref?.name !== stream || ref.version !== version) {
-        throw new CorruptionError(
-          `the stream index names event ${id} as version ${version} of stream '${stream}', but it is not`,
-          { details: { where: `stream-index/${stream}/${version}`, stream, version, eventId: id } },
-        )
+    // Index entries are taken a batch at a time, then their events read together, so a stream's
+    // events that share an LMDB entry cost one entry read (see EventsReader.getMany).
+    const entries = indexEntries(this.dbs.streams, name, range, head)
+    const versions: bigint[] = []
+    const ids: EventId[] = []
+    const envelopes: (Uint8Array | undefined)[] = []
+    try {
+      let more = true
+      while (more) {
+        let count = 0
+        while (count < READ_BATCH) {
+          const next = entries.next()
+          if (next.done === true) {
+            more = false
+            break
+          }
+          versions[count] = next.value.version
+          ids[count++] = next.value.id
+        }
+        this.events.getMany(ids, count, envelopes)
+        for (let i = 0; i < count; i++) yield this.checked(stream, versions[i]!, ids[i]!, envelopes[i])
       }
-      yield { version, id, bytes }
+    } finally {
+      entries.return(undefined)
     }
+  }
+
+  /** The envelope the index names as `version` of `stream`, checked to be that event. */
+  private checked(stream: string, version: bigint, id: EventId, bytes: Uint8Array | undefined): StreamRecord {
+    if (bytes === undefined) this.missing(stream, version, id)
+    // The envelope names its stream and version: an index entry pointing elsewhere is damage,
+    // and must not hand out another stream's event as this one's.
+    const ref = decodeEnvelopeHeader(bytes, `event ${id}`).stream
+    if (ref?.name !== stream || ref.version !== version) {
+      throw new CorruptionError(
+        `the stream index names event ${id} as version ${version} of stream '${stream}', but it is not`,
+        { details: { where: `stream-index/${stream}/${version}`, stream, version, eventId: id } },
+      )
+    }
+    return { version, id, bytes }
   }
 
   /** Streams whose names start with `prefix`, in name (UTF-8 byte) order. */
@@ -103,9 +133,7 @@ export class StreamReads {
     return listStreams(this.dbs.streams, utf8Encode(prefix), head)
   }
 
-  private event(stream: string, version: bigint, id: EventId): Uint8Array {
-    const bytes = this.events.get(id)
-    if (bytes !== undefined) return bytes
+  private missing(stream: string, version: bigint, id: EventId): never {
     const oldest = this.eventLog?.oldest()
     if (oldest !== undefined && id < oldest) {
       // Compaction dropped it on purpose: not damage, but not readable either. Reading on would

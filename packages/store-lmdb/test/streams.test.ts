@@ -140,6 +140,41 @@ describe('the stream index', () => {
     await store.close()
   })
 
+  it.each([
+    ['the LMDB log', false],
+    ['an external log', true],
+  ])('reads long streams whose events share entries with other streams (%s)', async (_, external) => {
+    const dir = tempDir()
+    const store = await openLmdbStore(dir, external ? { eventLog: new MemoryEventLog() } : {})
+    try {
+      // Three streams written round-robin, 7 events each per commit, 100 commits: 700 events per
+      // stream in runs of 7 inside shared entries, more than one read batch.
+      const names = ['p-1', 'p-2', 'p-3']
+      for (let round = 0; round < 100; round++) {
+        await store.commit((tx) => {
+          for (const [s, name] of names.entries()) {
+            tx.appendToStream(name, Array.from({ length: 7 }, (_, i) => ev(s * 1_000_000 + round * 7 + i)))
+          }
+        })
+      }
+      const payloads = (records: Iterable<{ id: number; bytes: Uint8Array }>) =>
+        [...records].map((r) => decodeEvent(r.id, r.bytes).payload)
+      const all = Array.from({ length: 700 }, (_, v) => 2_000_000 + v)
+      expect(payloads(store.readStream('p-3'))).toEqual(all)
+      expect(payloads(store.readStream('p-3', { direction: 'backward' }))).toEqual([...all].reverse())
+      expect(payloads(store.readStream('p-3', { from: 250n, to: 600n }))).toEqual(all.slice(250, 601))
+      expect(payloads(store.readStream('p-3', { from: 650n, direction: 'backward', maxCount: 300 }))).toEqual(
+        all.slice(351, 651).reverse(),
+      )
+      // Versions and global ids come back with each event.
+      const records = [...store.readStream('p-2', { from: 255n, maxCount: 3 })]
+      expect(records.map((r) => r.version)).toEqual([255n, 256n, 257n])
+      expect(records.map((r) => r.id)).toEqual([36 * 21 + 7 + 3 + 1, 36 * 21 + 7 + 4 + 1, 36 * 21 + 7 + 5 + 1])
+    } finally {
+      await store.close()
+    }
+  })
+
   it('a store written before streams existed gets an empty index when opened for writing', async () => {
     const dir = tempDir()
     let store = await openLmdbStore(dir)
