@@ -6,7 +6,7 @@ import {
   type ExpectedStreamVersion,
   type StreamInfo,
 } from '@azothdb/core'
-import { decodeEventLazily } from '@azothdb/core/internal'
+import { eventFromHeader } from '@azothdb/core/internal'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 
 /** Options of `db.appendToStream` and `tx.appendToStream`. */
@@ -92,7 +92,8 @@ export function* streamEvents(
   stream: string,
   options: ReadStreamOptions | undefined,
 ): Generator<AzothEvent> {
-  for (const record of store.readStream(stream, options)) yield decodeEventLazily(record.id, record.bytes)
+  for (const record of store.readStream(stream, options))
+    yield eventFromHeader(record.id, record.bytes, record.header)
 }
 
 /** @internal Reads a stream at one moment: its events and its current version agree. */

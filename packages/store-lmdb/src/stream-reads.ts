@@ -8,6 +8,7 @@ import {
 } from '@azothdb/core'
 import {
   decodeEnvelopeHeader,
+  type EnvelopeHeader,
   type StreamIndexRange,
   streamNameBytes,
   utf8Encode,
@@ -20,10 +21,12 @@ import type { CommittedStreamReader } from './stream-writes.js'
 /** How many index entries a stream read resolves at once: enough to share entry reads, few to hold. */
 const READ_BATCH = 256
 
-/** One event of a stream: its version, global id and envelope bytes. */
+/** One event of a stream: its version, global id, envelope bytes and their decoded header. */
 export interface StreamRecord extends EventRecord {
   /** The event's version in its stream. */
   readonly version: bigint
+  /** The envelope's header (type, timestamp, metadata, stream), decoded when the event was checked. */
+  readonly header: EnvelopeHeader
 }
 
 /** What the writer reads of the stream index: the latest committed head, durable or not yet. */
@@ -114,14 +117,15 @@ export class StreamReads {
     if (bytes === undefined) this.missing(stream, version, id)
     // The envelope names its stream and version: an index entry pointing elsewhere is damage,
     // and must not hand out another stream's event as this one's.
-    const ref = decodeEnvelopeHeader(bytes, `event ${id}`).stream
+    const header = decodeEnvelopeHeader(bytes, `event ${id}`)
+    const ref = header.stream
     if (ref?.name !== stream || ref.version !== version) {
       throw new CorruptionError(
         `the stream index names event ${id} as version ${version} of stream '${stream}', but it is not`,
         { details: { where: `stream-index/${stream}/${version}`, stream, version, eventId: id } },
       )
     }
-    return { version, id, bytes }
+    return { version, id, bytes, header }
   }
 
   /** Streams whose names start with `prefix`, in name (UTF-8 byte) order. */

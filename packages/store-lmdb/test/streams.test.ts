@@ -153,7 +153,10 @@ describe('the stream index', () => {
       for (let round = 0; round < 100; round++) {
         await store.commit((tx) => {
           for (const [s, name] of names.entries()) {
-            tx.appendToStream(name, Array.from({ length: 7 }, (_, i) => ev(s * 1_000_000 + round * 7 + i)))
+            tx.appendToStream(
+              name,
+              Array.from({ length: 7 }, (_, i) => ev(s * 1_000_000 + round * 7 + i)),
+            )
           }
         })
       }
@@ -169,7 +172,11 @@ describe('the stream index', () => {
       // Versions and global ids come back with each event.
       const records = [...store.readStream('p-2', { from: 255n, maxCount: 3 })]
       expect(records.map((r) => r.version)).toEqual([255n, 256n, 257n])
-      expect(records.map((r) => r.id)).toEqual([36 * 21 + 7 + 3 + 1, 36 * 21 + 7 + 4 + 1, 36 * 21 + 7 + 5 + 1])
+      expect(records.map((r) => r.id)).toEqual([
+        36 * 21 + 7 + 3 + 1,
+        36 * 21 + 7 + 4 + 1,
+        36 * 21 + 7 + 5 + 1,
+      ])
     } finally {
       await store.close()
     }
