@@ -43,6 +43,7 @@ describe.each(['lmdb', 'file'] as const)('db.verify() (eventLog %s)', (eventLog)
   it('reports an undamaged database as ok, with what it checked', async () => {
     const { db } = await seeded(eventLog)
     await using _ = db
+    await db.appendToStream('cart-1', [{ type: 'ItemAdded' }, { type: 'ItemAdded' }])
     const p = db.projector({ name: 'all', handlers: [{ eventTypes: '*', handle: () => {} }] })
     await p.runOnce()
     expect(await db.verify()).toEqual({
@@ -51,9 +52,10 @@ describe.each(['lmdb', 'file'] as const)('db.verify() (eventLog %s)', (eventLog)
       problemsOmitted: 0,
       checked: {
         keys: EVENTS,
-        events: EVENTS,
-        head: EVENTS,
+        events: EVENTS + 2,
+        head: EVENTS + 2,
         idempotencyEntries: 0,
+        streamIndexEntries: 2,
         cursors: 1,
         deadLetters: 0,
       },

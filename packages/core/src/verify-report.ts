@@ -22,6 +22,11 @@ export type VerifyProblemKind =
   | 'dead-letter'
   /** An idempotency key's stored record or order entry fails its checksum or does not decode. */
   | 'idempotency'
+  /**
+   * The stream index disagrees with the events: a gap in a stream's versions, an entry naming an
+   * event that is not that version of that stream, or a stream head (checksummed) that is not its last entry.
+   */
+  | 'stream-index'
 
 /** One thing found damaged: what, where, and how much. */
 export interface VerifyProblem {
@@ -59,6 +64,8 @@ export interface VerifyCounts {
   readonly head: EventId
   /** Entries of the idempotency table checked (records and their order entries). */
   readonly idempotencyEntries?: number
+  /** Entries of the stream index checked against the events they name. */
+  readonly streamIndexEntries?: number
   /** Projection cursors checked (the facade's verify only). */
   readonly cursors?: number
   /** Dead letters checked (the facade's verify only). */

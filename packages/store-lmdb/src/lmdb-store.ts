@@ -351,6 +351,7 @@ export class LmdbStore implements CanonicalStore {
       external: this.eventLog,
       head: () => this.head(),
       isClosed: () => this.closed || this.closing !== undefined,
+      getEvents: (ids, count, out) => this.eventsReader.getMany(ids, count, out),
     })
   }
 

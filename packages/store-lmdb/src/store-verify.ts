@@ -10,6 +10,7 @@ import { bytesEqual, eventIdBytes, keyToString, ProblemList, toError } from '@az
 import { Chunk, chunkKeyToId } from './event-chunks.js'
 import { verifyIdempotency } from './idempotency-verify.js'
 import type { StoreDatabases } from './store-databases.js'
+import { verifyStreams } from './stream-verify.js'
 import { checkedValueLength } from './value-checksum.js'
 
 /** Entries (state entries or events) checked between two yields to the event loop. */
@@ -20,6 +21,8 @@ export interface VerifyTarget {
   readonly external: EventLog | undefined
   head(): EventId
   isClosed(): boolean
+  /** The envelopes of `ids[0..count)` into `out`, as stream reads get them. */
+  getEvents(ids: readonly EventId[], count: number, out: (Uint8Array | undefined)[]): void
 }
 
 /**
@@ -40,7 +43,17 @@ export async function verifyStore(target: VerifyTarget): Promise<VerifyReport> {
   const idempotencyEntries = await verifyIdempotency(target.dbs.idempotency, problems, () =>
     nextSlice(target),
   )
-  return problems.report({ keys, events, head, idempotencyEntries })
+  const streamIndexEntries = await verifyStreams(
+    {
+      streams: target.dbs.streams,
+      getMany: target.getEvents,
+      oldest: () => target.external?.oldest() ?? 1,
+      nextSlice: () => nextSlice(target),
+    },
+    head,
+    problems,
+  )
+  return problems.report({ keys, events, head, idempotencyEntries, streamIndexEntries })
 }
 
 async function nextSlice(target: VerifyTarget): Promise<void> {

@@ -1,5 +1,6 @@
 import { CorruptionError, type EventId, type StreamInfo } from '@azothdb/core'
 import {
+  crc32c,
   eventIdBytes,
   readEventId,
   type StreamIndexEntry,
@@ -16,10 +17,16 @@ type Bytes = Uint8Array
  *
  *   stream-index  key [u8 name length][name UTF-8][u64 BE version]  value [u64 BE global event id]
  *   stream-heads  key [name UTF-8]                                  value [u64 BE last version][u64 BE its event id]
+ *                                                                         [u32 BE CRC-32C of name ‖ the 16 bytes before]
  *
  * Index keys sort by name, then version: a stream's events are one contiguous key range, so reading
  * N events of it is one range read of N entries. Heads are keyed by the bare name, so streams of a
  * category (a name prefix) are one range of the heads database.
+ *
+ * A head decides whether an append's expected version holds, so a flipped bit in one would let an
+ * append take a version already used: heads carry a checksum, checked on every read. Index entries
+ * need none of their own: every event read through one is checked against the stream and version
+ * its (checksummed) envelope names.
  */
 
 /** The two LMDB databases of the stream index. */
@@ -45,11 +52,14 @@ export function indexKey(name: Bytes, version: bigint): Buffer {
   return key
 }
 
-/** The value of a stream's heads entry. */
-export function headValue(version: bigint, id: EventId): Buffer {
-  const value = Buffer.allocUnsafe(16)
+const HEAD_BYTES = 20
+
+/** The value of the heads entry of the stream named by `name` (its UTF-8 bytes). */
+export function headValue(name: Bytes, version: bigint, id: EventId): Buffer {
+  const value = Buffer.allocUnsafe(HEAD_BYTES)
   value.writeBigUInt64BE(version, 0)
   value.set(eventIdBytes(id), 8)
+  value.writeUInt32BE(crc32c(value, 0, 16, crc32c(name)), 16)
   return value
 }
 
@@ -75,7 +85,8 @@ export function readHeadEntry(dbs: StreamDatabases, name: Bytes): StreamHead | u
   const value = dbs.heads.getBinary(name)
   if (value === undefined) return undefined
   const where = `stream-heads/${Buffer.from(name).toString('utf8')}`
-  if (value.length !== 16) throw corrupt(where, `value is ${value.length} bytes, not 16`)
+  if (value.length !== HEAD_BYTES) throw corrupt(where, `value is ${value.length} bytes, not ${HEAD_BYTES}`)
+  if (value.readUInt32BE(16) !== crc32c(value, 0, 16, crc32c(name))) throw corrupt(where, 'checksum mismatch')
   return { version: value.readBigUInt64BE(0), id: readId(value, 8, where) }
 }
 

@@ -48,7 +48,8 @@ export class GroupStreams {
     commits: Set<Promise<boolean>>,
   ): void {
     for (const e of this.entries) commits.add(index.put(indexKey(e.name, e.version), indexValue(e.id)))
-    for (const tip of this.tips.values()) commits.add(heads.put(tip.name, headValue(tip.version, tip.id)))
+    for (const tip of this.tips.values())
+      commits.add(heads.put(tip.name, headValue(tip.name, tip.version, tip.id)))
   }
 }
 

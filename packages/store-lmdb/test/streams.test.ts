@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { decodeEvent, ExpectedVersionConflictError, TypedValue } from '@azothdb/core'
+import { crc32c } from '@azothdb/core/internal'
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import { open } from 'lmdb'
 import { describe, expect, it } from 'vitest'
@@ -10,6 +11,8 @@ import { tempDir } from './support/temp-dir.js'
 import { cannotMountTmpfs, mountTmpfs } from './support/tmpfs.js'
 
 const ev = (n: number) => ({ type: 'T', data: n })
+
+type Db = import('lmdb').Database<Uint8Array, Uint8Array>
 
 /** Opens the store's LMDB environment directly (the store must be closed). */
 function rawEnv(dir: string) {
@@ -102,6 +105,7 @@ describe('the stream index', () => {
         ])
         const head = Buffer.from(heads.getBinary(Buffer.from('cart-7'))!)
         expect([head.readBigUInt64BE(0), head.readBigUInt64BE(8)]).toEqual([1n, 3n])
+        expect(head.readUInt32BE(16)).toBe(crc32c(head.subarray(0, 16), 0, 16, crc32c(Buffer.from('cart-7'))))
       } finally {
         await env.close()
       }
@@ -179,6 +183,77 @@ describe('the stream index', () => {
       ])
     } finally {
       await store.close()
+    }
+  })
+
+  it('verify() checks the index against the events and the heads; a damaged head is CORRUPTION, not a wrong version', async () => {
+    for (const eventLog of [undefined, new MemoryEventLog()]) {
+      const dir = tempDir()
+      const open = () => openLmdbStore(dir, eventLog === undefined ? {} : { eventLog })
+      let store = await open()
+      await store.commit((tx) => tx.appendToStream('a-1', [ev(1), ev(2), ev(3)]))
+      await store.commit((tx) => tx.appendToStream('b-1', [ev(4)]))
+      await store.commit((tx) => tx.appendToStream('a-1', [ev(5)], 2n))
+      const healthy = await store.verify()
+      expect(healthy.problems).toEqual([])
+      expect(healthy.checked.streamIndexEntries).toBe(5)
+      await store.close()
+      const damage = async (fn: (dbs: { index: Db; heads: Db }) => unknown) => {
+        const env = rawEnv(dir)
+        const named = { keyEncoding: 'binary', encoding: 'binary' } as const
+        await fn({
+          index: env.openDB<Uint8Array, Uint8Array>({ name: 'stream-index', ...named }),
+          heads: env.openDB<Uint8Array, Uint8Array>({ name: 'stream-heads', ...named }),
+        })
+        await env.close()
+      }
+      const problemsOf = async () => {
+        store = await open()
+        const report = await store.verify()
+        await store.close()
+        return report.problems.map((p) => [p.kind, p.where]).sort()
+      }
+      // One bit of a head's version flipped: the checksum catches it on every read and append.
+      let saved = Buffer.alloc(0)
+      await damage(async ({ heads }) => {
+        saved = Buffer.from(heads.getBinary(Buffer.from('a-1'))!)
+        const bad = Buffer.from(saved)
+        bad[7]! ^= 0x01
+        await heads.put(Buffer.from('a-1'), bad)
+      })
+      store = await open()
+      expect(await codeOf(() => store.commit((tx) => tx.appendToStream('a-1', [ev(6)], 3n)))).toBe(
+        'CORRUPTION',
+      )
+      expect(await codeOf(() => store.commit((tx) => tx.appendToStream('a-1', [ev(6)], 2n)))).toBe(
+        'CORRUPTION',
+      )
+      expect(await codeOf(() => store.streamVersion('a-1'))).toBe('CORRUPTION')
+      expect(await codeOf(() => [...store.streams('a-')])).toBe('CORRUPTION')
+      // Other streams are untouched.
+      await store.commit((tx) => tx.appendToStream('b-1', [ev(7)], 0n))
+      await store.close()
+      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1'"]])
+      await damage(({ heads }) => heads.put(Buffer.from('a-1'), saved))
+      expect(await problemsOf()).toEqual([])
+      // A head with a valid checksum that is not the stream's last entry.
+      await damage(async ({ heads }) => {
+        const stale = Buffer.alloc(20)
+        stale.writeBigUInt64BE(2n, 0)
+        stale.writeBigUInt64BE(3n, 8)
+        stale.writeUInt32BE(crc32c(stale, 0, 16, crc32c(Buffer.from('a-1'))), 16)
+        await heads.put(Buffer.from('a-1'), stale)
+      })
+      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1'"]])
+      await damage(({ heads }) => heads.put(Buffer.from('a-1'), saved))
+      // An entry naming another stream's event, then a gap.
+      await damage(({ index }) => index.put(indexKey('a-1', 1n), Buffer.from([0, 0, 0, 0, 0, 0, 0, 4])))
+      expect(await problemsOf()).toEqual([
+        ['stream-index', "stream 'a-1' version 1"],
+        ['stream-index', "stream 'a-1' version 2"],
+      ])
+      await damage(({ index }) => index.remove(indexKey('a-1', 1n)))
+      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1' version 2"]])
     }
   })
 
