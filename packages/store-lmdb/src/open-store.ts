@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { AzothError, CorruptionError, type EventLog, isAzothError } from '@azothdb/core'
 import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
 import { checkDataFile } from './data-file-check.js'
+import { prepareLmdbFiles } from './lmdb-file-space.js'
 import { LmdbStore } from './lmdb-store.js'
 import { readHead } from './meta.js'
 import { openDatabases } from './open-databases.js'
@@ -112,6 +113,11 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
   let eventLog: EventLog | undefined
   try {
     if (!opts.readOnly) lock = acquireProcessLock(join(path, WRITER_LOCK_FILE), `the store in ${path}`)
+    prepareLmdbFiles(
+      dataFile,
+      join(path, LMDB_LOCK_FILE),
+      !opts.readOnly && (newDataFile || statSync(dataFile).size === 0),
+    )
     dbs = openDatabases(dataFile, path, {
       readOnly: opts.readOnly,
       mustExist: opts.mustExist,

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { type AzothError, TypedValue } from '@azothdb/core'
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
@@ -63,4 +64,61 @@ describe.skipIf(skipReason !== undefined)('a full disk', () => {
       }
     }, 60_000)
   }
+
+  /** Fills the tmpfs at `dir` with a ballast file so that `free` bytes stay free; returns its path. */
+  function fillLeaving(dir: string, free: number): string {
+    const ballast = join(dir, 'ballast')
+    rmSync(ballast, { force: true })
+    const stats = statfsSync(dir)
+    writeFileSync(ballast, new Uint8Array(Math.max(0, stats.bavail * stats.bsize - free)))
+    return ballast
+  }
+
+  async function failureOf(open: Promise<{ close(): Promise<void> }>): Promise<unknown> {
+    try {
+      await (await open).close()
+      return 'opened'
+    } catch (e) {
+      return { code: (e as AzothError).code, errno: (e as AzothError).details?.errno }
+    }
+  }
+
+  it('a new store on a nearly full disk is IO/ENOSPC, never a crash inside LMDB, and leaves nothing behind', async () => {
+    const tmpfs = mountTmpfs('2m')
+    try {
+      const dir = join(tmpfs.dir, 'store')
+      // LMDB maps space it sized with ftruncate: with these few pages free it used to die of SIGBUS.
+      for (const free of [0, 4096, 8192, 16384, 65536, 512 * 1024]) {
+        fillLeaving(tmpfs.dir, free)
+        expect(await failureOf(openLmdbStore(dir))).toEqual({ code: 'IO', errno: 'ENOSPC' })
+        expect(existsSync(dir)).toBe(false)
+      }
+      rmSync(join(tmpfs.dir, 'ballast'))
+      const store = await openLmdbStore(dir)
+      await store.commit((tx) => tx.put('k', TypedValue.i64(1n)))
+      await store.close()
+    } finally {
+      tmpfs.unmount()
+    }
+  })
+
+  it('a store whose LMDB lock file is gone opens on a full disk with IO/ENOSPC, and normally once space returns', async () => {
+    const tmpfs = mountTmpfs('4m')
+    try {
+      const dir = join(tmpfs.dir, 'store')
+      let store = await openLmdbStore(dir)
+      await store.commit((tx) => tx.put('k', TypedValue.i64(7n)))
+      await store.close()
+      rmSync(join(dir, 'data.mdb-lock'))
+      const ballast = fillLeaving(tmpfs.dir, 0)
+      expect(await failureOf(openLmdbStore(dir))).toEqual({ code: 'IO', errno: 'ENOSPC' })
+      expect(await failureOf(openLmdbStore(dir, { readOnly: true }))).toEqual({ code: 'IO', errno: 'ENOSPC' })
+      rmSync(ballast)
+      store = await openLmdbStore(dir, { readOnly: true })
+      expect(store.get('k')?.asI64()).toBe(7n)
+      await store.close()
+    } finally {
+      tmpfs.unmount()
+    }
+  })
 })
