@@ -17,6 +17,14 @@ import { requiredValue } from './required-value.js'
 import { expectedVersionOf } from './stream-append.js'
 import type { AppendToStreamOptions } from './streams.js'
 
+/**
+ * One event of `tx.logMany`: `[type, payload?, metadata?]`, its payload checked against the event
+ * map `E` as `tx.log` checks it (untyped databases: any type, any payload).
+ */
+export type LogEntry<E = AnyEvents> = {
+  [K in EventTypeOf<E>]: readonly [type: K, ...payloadAndMetadata: EventPayloadArgs<E[K]>]
+}[EventTypeOf<E>]
+
 /** A value `set` accepts: a TypedValue, or a plain value mapped by `TypedValue.of`. */
 export type ValueInput = TypedValue | bigint | string | boolean | number | Uint8Array | Set<string>
 
@@ -40,9 +48,12 @@ export interface ExecuteContext<E = AnyEvents> {
   update(key: Key, fn: (old: TypedValue | undefined) => ValueInput): void
   /** Appends an event whose payload is CBOR-encoded (`null` when left out). */
   log<K extends EventTypeOf<E>>(type: K, ...payloadAndMetadata: EventPayloadArgs<E[K]>): void
-  /** Appends several events in order. */
-  logMany(events: Iterable<readonly [type: string, payload?: unknown, metadata?: EventMetadata]>): void
-  /** Appends an event whose payload bytes are stored as they are (type defaults to `'bytes'`). */
+  /** Appends several events in order, each `[type, payload?, metadata?]` checked as `log` checks it. */
+  logMany(events: Iterable<LogEntry<E>>): void
+  /**
+   * Appends an event whose payload bytes are stored as they are (type defaults to `'bytes'`): the
+   * escape hatch from payload encoding, so the event map does not check it.
+   */
   logBytes(bytes: Uint8Array, type?: string, metadata?: EventMetadata): void
   /**
    * Appends events to a stream declared by `streams()`, checking `expectedStreamVersion` against

@@ -36,8 +36,7 @@ describe.each(['lmdb', 'file'] as const)('typed events (eventLog %s)', (eventLog
       { type: 'ItemAdded', data: { sku: 'b', qty: 1 } },
     ])
     await db.transaction().execute((tx) => {
-      tx.log('ItemRemoved', { sku: 'b' })
-      tx.log('CartClosed')
+      tx.logMany([['ItemRemoved', { sku: 'b' }], ['CartClosed']])
     })
     await db.writeBatch().appendEvent('ItemAdded', { sku: 'c', qty: 5 }).commit()
 
@@ -122,6 +121,13 @@ export async function rejectedAtCompileTime(db: Azoth<never, CartEvents>): Promi
     tx.log('ItemRemoved', { qty: 1 })
     // @ts-expect-error and requires it
     tx.log('ItemAdded')
+    // @ts-expect-error logMany checks each entry's payload
+    tx.logMany([
+      ['ItemAdded', { sku: 'a', qty: 1 }],
+      ['ItemRemoved', { qty: 1 }],
+    ])
+    // @ts-expect-error and each entry's type
+    tx.logMany([['ItemSold', null]])
   })
   // @ts-expect-error so does a write batch
   db.writeBatch().appendEvent('CartClosed2')
