@@ -3,17 +3,19 @@ import {
   type AggregateStreamResultWithGlobalPosition,
   type AppendToStreamOptions,
   type AppendToStreamResultWithGlobalPosition,
+  type DefaultEventStoreOptions,
   downcastRecordedMessages,
   type Event,
   type EventStore,
   type ReadEvent,
   type ReadStreamOptions,
   type ReadStreamResult,
+  tryPublishMessagesAfterCommit,
   upcastRecordedMessage,
 } from '@event-driven-io/emmett'
 import { type Azoth, AzothError, type AzothEvent } from 'azothdb'
 import { checkExpected, toAzothExpected, toEmmettConflict, toEmmettPosition } from './expected-version.js'
-import { type AzothReadEventMetadata, toReadEvent } from './read-event.js'
+import { type AzothReadEventMetadata, toReadEvent, toRecordedEvent } from './read-event.js'
 import { toAzothRange } from './read-range.js'
 
 /**
@@ -38,6 +40,15 @@ export interface AzothEventStore extends EventStore<AzothReadEventMetadata> {
   ): Promise<AggregateStreamResultWithGlobalPosition<State>>
 }
 
+/**
+ * Options of `getAzothEventStore`: Emmett's own store options. `hooks.onAfterCommit` is called once
+ * after each successful append with its events as a later read shows them; as in Emmett's stores,
+ * a hook that throws is logged (`console.error`, by Emmett) and the append still succeeds, and a
+ * crash between the commit and the hook loses that call (use a projector or a subscription
+ * where delivery matters).
+ */
+export type AzothEventStoreOptions = DefaultEventStoreOptions<AzothEventStore>
+
 function checkOptionsObject(options: unknown, method: string): void {
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new AzothError('INVALID_ARGUMENT', `${method} options must be an object`, {})
@@ -46,9 +57,11 @@ function checkOptionsObject(options: unknown, method: string): void {
 
 class AzothEmmettStore implements AzothEventStore {
   readonly #db: Azoth
+  readonly #options: AzothEventStoreOptions | undefined
 
-  constructor(db: Azoth) {
+  constructor(db: Azoth, options: AzothEventStoreOptions | undefined) {
     this.#db = db
+    this.#options = options
   }
 
   async appendToStream<EventType extends Event, EventPayloadType extends Event = EventType>(
@@ -65,15 +78,24 @@ class AzothEmmettStore implements AzothEventStore {
       downcast?.downcast === undefined || !Array.isArray(events)
         ? events
         : downcastRecordedMessages<EventType, EventPayloadType>(events, downcast)
+    let result: Awaited<ReturnType<Azoth['appendToStream']>>
     try {
-      const result = await this.#db.appendToStream(streamName, stored, { expectedStreamVersion })
-      return {
-        nextExpectedStreamVersion: result.nextExpectedStreamVersion + 1n,
-        createdNewStream: result.createdNewStream,
-        lastEventGlobalPosition: BigInt(result.lastEventId),
-      }
+      result = await this.#db.appendToStream(streamName, stored, { expectedStreamVersion })
     } catch (e) {
       throw toEmmettConflict(e, expected)
+    }
+    const hooks = this.#options?.hooks
+    if (hooks?.onAfterCommit !== undefined) {
+      const first = result.nextExpectedStreamVersion - BigInt(events.length) + 1n
+      const recorded = events.map((e, i) =>
+        toRecordedEvent(e, streamName, first + BigInt(i), result.firstEventId + i),
+      )
+      await tryPublishMessagesAfterCommit<AzothEventStore>(recorded, hooks)
+    }
+    return {
+      nextExpectedStreamVersion: result.nextExpectedStreamVersion + 1n,
+      createdNewStream: result.createdNewStream,
+      lastEventGlobalPosition: BigInt(result.lastEventId),
     }
   }
 
@@ -172,9 +194,16 @@ class AzothEmmettStore implements AzothEventStore {
  * const eventStore = getAzothEventStore(db)
  * await eventStore.appendToStream('cart-42', [{ type: 'ItemAdded', data: { sku: 'sku-1' } }])
  */
-export function getAzothEventStore(db: Azoth): AzothEventStore {
+export function getAzothEventStore(db: Azoth, options?: AzothEventStoreOptions): AzothEventStore {
   if (db === null || typeof db !== 'object' || typeof db.appendToStream !== 'function') {
     throw new AzothError('INVALID_ARGUMENT', 'getAzothEventStore needs an open Azoth database', {})
   }
-  return new AzothEmmettStore(db)
+  checkOptionsObject(options, 'getAzothEventStore')
+  const hooks: unknown = options?.hooks
+  checkOptionsObject(hooks, 'getAzothEventStore hooks')
+  const hook: unknown = options?.hooks?.onAfterCommit
+  if (hook !== undefined && typeof hook !== 'function') {
+    throw new AzothError('INVALID_ARGUMENT', 'hooks.onAfterCommit must be a function', {})
+  }
+  return new AzothEmmettStore(db, options)
 }

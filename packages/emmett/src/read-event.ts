@@ -29,3 +29,28 @@ export function toReadEvent<E extends Event>(event: AzothEvent): ReadEvent<E, Az
     AzothReadEventMetadata
   >
 }
+
+/**
+ * An event just appended, as Emmett's `onAfterCommit` hook receives it: the event as the caller
+ * gave it, with the metadata a later read will show (`version` is Azoth's, from 0).
+ */
+export function toRecordedEvent<E extends Event>(
+  event: E,
+  streamName: string,
+  version: bigint,
+  id: number,
+): ReadEvent<E, AzothReadEventMetadata> {
+  const given = (event as { metadata?: Record<string, unknown> }).metadata
+  const messageId = given?.['messageId']
+  const metadata = {
+    ...given,
+    messageId: typeof messageId === 'string' ? messageId : String(id),
+    streamName,
+    streamPosition: version + 1n,
+    globalPosition: BigInt(id),
+  }
+  return { type: event.type, data: event.data, metadata, kind: 'Event' } as unknown as ReadEvent<
+    E,
+    AzothReadEventMetadata
+  >
+}
