@@ -22,7 +22,7 @@ import { compactEventLog } from './compact-event-log.js'
 import { bindProjections, DatabaseProjections } from './database-projections.js'
 import { bindStreams } from './database-streams.js'
 import { DeadLetters } from './dead-letters.js'
-import { EVENT_QUERY_FIELDS, type EventQuery, readEvents } from './event-reader.js'
+import { DecodedEvents, EVENT_QUERY_FIELDS, type EventQuery } from './event-reader.js'
 import type { IngestionState } from './ingestion-state.js'
 import { type MetricsOptions, readMetrics } from './metrics.js'
 import { type DatabaseParts, openReadOnly, openWritable } from './open-database.js'
@@ -197,7 +197,7 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents>
   events(query?: EventQuery): Generator<EventOf<E>> {
     this.#write.checkOpen()
     checkArgumentFields('query', query, EVENT_QUERY_FIELDS)
-    return readEvents(this.#parts.store, query) as Generator<EventOf<E>>
+    return new DecodedEvents(this.#parts.store, query) as Generator<EventOf<E>>
   }
 
   /** Follows the log: stored events from `from`, then new ones as they commit. */

@@ -1,4 +1,4 @@
-import type { AzothEvent, EventRange, EventSource } from '@azothdb/core'
+import type { AzothEvent, EventSource } from '@azothdb/core'
 import { decodeEventLazily, type Rule, rules } from '@azothdb/core/internal'
 
 /** Bounds of `db.events()`: inclusive ids and a count. */
@@ -23,8 +23,36 @@ export const EVENT_QUERY_FIELDS = {
   limit: COUNT_OR_INFINITY,
 }
 
-/** Reads stored events in id order, each payload decoded on its first access. */
-export function* readEvents(source: EventSource, query: EventQuery = {}): Generator<AzothEvent> {
-  const range: EventRange = query
-  for (const record of source.events(range)) yield decodeEventLazily(record.id, record.bytes)
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * Stored events in id order, each payload decoded on its first access: a hand-written
+ * {@link Generator} over the store's records (a generator function's resume per event cost about
+ * 5% of reading one with its header only).
+ */
+export class DecodedEvents implements Generator<AzothEvent, undefined> {
+  readonly #records: Iterator<{ readonly id: number; readonly bytes: Uint8Array }>
+
+  constructor(source: EventSource, query: EventQuery = {}) {
+    this.#records = source.events(query)[Symbol.iterator]()
+  }
+
+  next(): IteratorResult<AzothEvent, undefined> {
+    const r = this.#records.next()
+    return r.done === true ? DONE : { done: false, value: decodeEventLazily(r.value.id, r.value.bytes) }
+  }
+
+  return(): IteratorResult<AzothEvent, undefined> {
+    this.#records.return?.()
+    return DONE
+  }
+
+  throw(e: unknown): IteratorResult<AzothEvent, undefined> {
+    this.#records.return?.()
+    throw e
+  }
+
+  [Symbol.iterator](): this {
+    return this
+  }
 }
