@@ -59,8 +59,9 @@ class AzothEmmettStore implements AzothEventStore {
   readonly #db: Azoth
   readonly #options: AzothEventStoreOptions | undefined
 
-  constructor(db: Azoth, options: AzothEventStoreOptions | undefined) {
-    this.#db = db
+  // biome-ignore lint/suspicious/noExplicitAny: see getAzothEventStore
+  constructor(db: Azoth<any, any>, options: AzothEventStoreOptions | undefined) {
+    this.#db = db as Azoth
     this.#options = options
   }
 
@@ -194,7 +195,12 @@ class AzothEmmettStore implements AzothEventStore {
  * const eventStore = getAzothEventStore(db)
  * await eventStore.appendToStream('cart-42', [{ type: 'ItemAdded', data: { sku: 'sku-1' } }])
  */
-export function getAzothEventStore(db: Azoth, options?: AzothEventStoreOptions): AzothEventStore {
+export function getAzothEventStore(
+  // Only the stream methods are used: any projection backend, any event map.
+  // biome-ignore lint/suspicious/noExplicitAny: the adapter is the same for every Azoth<Tx, E>
+  db: Azoth<any, any>,
+  options?: AzothEventStoreOptions,
+): AzothEventStore {
   if (db === null || typeof db !== 'object' || typeof db.appendToStream !== 'function') {
     throw new AzothError('INVALID_ARGUMENT', 'getAzothEventStore needs an open Azoth database', {})
   }

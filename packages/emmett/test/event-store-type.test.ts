@@ -5,7 +5,7 @@ import type {
   EventStoreReadEventMetadata,
   ReadEventMetadataWithGlobalPosition,
 } from '@event-driven-io/emmett'
-import { Azoth } from 'azothdb'
+import { Azoth, defineEvents } from 'azothdb'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { tempDir } from './support/temp-dir.js'
 
@@ -23,5 +23,12 @@ describe("getAzothEventStore is Emmett's EventStore", () => {
     >().toEqualTypeOf<AppendToStreamResultWithGlobalPosition>()
     expect(await store.streamExists('s-1')).toBe(false)
     expect(await withPositions.streamExists('s-1')).toBe(false)
+  })
+
+  it('takes a database with typed events too (and any projection backend)', async () => {
+    await using db = await Azoth.open(tempDir(), { events: defineEvents<{ ItemAdded: { sku: string } }>() })
+    const store = getAzothEventStore(db)
+    await store.appendToStream('cart-1', [{ type: 'ItemAdded', data: { sku: 'a' } }])
+    expect((await db.readStream('cart-1')).events[0]?.payload).toEqual({ sku: 'a' })
   })
 })
