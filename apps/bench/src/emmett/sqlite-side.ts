@@ -1,0 +1,91 @@
+import {
+  getSQLiteEventStore,
+  readLastMessageGlobalPosition,
+  type SQLiteConnection,
+  sqliteConnection,
+  sqliteProjection,
+} from '@event-driven-io/emmett-sqlite'
+import { CATCH_UP_BATCH } from './azoth-side.js'
+import { CART_TOTALS_ITEMS, CART_TOTALS_TABLE, CART_TOTALS_UPSERT_SQLITE } from './cart-totals.js'
+import { withDeadline } from './deadline.js'
+import type { EmmettSide } from './emmett-side.js'
+import type { ItemAdded } from './item-added.js'
+import { BusyRetries, strayBusy } from './sqlite-busy.js'
+
+// Emmett's SQLite event store (`@event-driven-io/emmett-sqlite`) as shipped: WAL, a new sqlite3
+// connection per call, its own schema. Calls that meet SQLITE_BUSY are retried (BusyRetries).
+
+/** Emmett's projection of the catch-up cases: the same upsert as Azoth's handler, per event. */
+const cartTotals = sqliteProjection<ItemAdded>({
+  name: 'cart_totals',
+  canHandle: ['ItemAdded'],
+  handle: async (events, { connection }) => {
+    for (const e of events) {
+      await connection.command(CART_TOTALS_UPSERT_SQLITE, [
+        e.metadata.streamName,
+        e.data.qty,
+        e.data.qty * e.data.price,
+      ])
+    }
+  },
+})
+
+async function withConnection<T>(file: string, fn: (c: SQLiteConnection) => Promise<T>): Promise<T> {
+  const connection = sqliteConnection({ fileName: file })
+  try {
+    return await fn(connection)
+  } finally {
+    connection.close()
+  }
+}
+
+/**
+ * A side over a fresh Emmett SQLite store in `file`. Its catch-up is Emmett's consumer with one
+ * projection processor (a new processor id per run, so it starts from the first event), after the
+ * read model is emptied, stopped after the store's last event.
+ */
+export async function openEmmettSqlite(file: string): Promise<EmmettSide> {
+  const store = getSQLiteEventStore({ fileName: file })
+  await store.schema.migrate()
+  await withConnection(file, (c) => c.command(CART_TOTALS_TABLE))
+  const busy = new BusyRetries()
+  let round = 0
+  process.on('uncaughtException', strayBusy.listener)
+  return {
+    store,
+    call: (fn) => busy.call(fn),
+    catchUp: async () => {
+      round++
+      const last = await withConnection(file, async (c) => {
+        await c.command('DELETE FROM cart_totals')
+        return (await readLastMessageGlobalPosition(c)).currentGlobalPosition
+      })
+      const consumer = store.consumer<ItemAdded>({
+        pulling: { batchSize: CATCH_UP_BATCH, pullingFrequencyInMs: 0 },
+      })
+      consumer.processor({
+        processorId: `cart_totals-${round}`,
+        projection: cartTotals,
+        startFrom: 'BEGINNING',
+        stopAfter: (e) => e.metadata.globalPosition === last,
+      })
+      await withDeadline(consumer.start())
+      await consumer.stop()
+      const [row] = await withConnection(file, (c) => c.query<{ items: number }>(CART_TOTALS_ITEMS))
+      return Number(row?.items ?? 0)
+    },
+    report: () => busy.report(),
+    close: async () => {
+      process.off('uncaughtException', strayBusy.listener)
+    },
+  }
+}
+
+/** SQLite's journal mode and `synchronous` on a connection as Emmett opens it (2 = FULL, 1 = NORMAL). */
+export async function emmettSqliteDurability(file: string): Promise<string> {
+  return withConnection(file, async (c) => {
+    const [mode] = await c.query<{ journal_mode: string }>('PRAGMA journal_mode')
+    const [sync] = await c.query<{ synchronous: number }>('PRAGMA synchronous')
+    return `${mode?.journal_mode ?? '?'}, synchronous=${sync?.synchronous ?? '?'}`
+  })
+}
