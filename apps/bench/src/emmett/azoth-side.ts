@@ -1,6 +1,13 @@
 import { getAzothEventStore } from '@azothdb/emmett'
 import { type PostgresTx, postgresProjection } from '@azothdb/projection-postgres'
-import { Azoth, type AzothEvent, type EventHandler, type RunStats, type SqliteTx, silentLogger } from 'azothdb'
+import {
+  Azoth,
+  type AzothEvent,
+  type EventHandler,
+  type RunStats,
+  type SqliteTx,
+  silentLogger,
+} from 'azothdb'
 import {
   CART_TOTALS_ITEMS,
   CART_TOTALS_TABLE,
@@ -85,7 +92,8 @@ function sideOf(db: Azoth, rebuild: () => Promise<RunStats>): EmmettSide {
     call: (fn) => fn(),
     catchUp: async () => {
       const stats = await rebuild()
-      if (stats.stoppedBy !== 'caughtUp') throw new Error(`the projector stopped (${stats.stoppedBy}) at ${stats.cursor}`)
+      if (stats.stoppedBy !== 'caughtUp')
+        throw new Error(`the projector stopped (${stats.stoppedBy}) at ${stats.cursor}`)
       const [row] = await db.query<{ items: number | string }>(CART_TOTALS_ITEMS)
       return Number(row?.items ?? 0)
     },

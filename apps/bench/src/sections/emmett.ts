@@ -11,8 +11,10 @@ const section: Section = {
   name: 'emmett',
   description: "Emmett's EventStore: Azoth (@azothdb/emmett) against Emmett's SQLite event store",
   cases: async ({ quick, tmpDir }) => {
-    const azoth = (name: string, catchUp = false) => () =>
-      openAzoth(join(tmpDir, `azoth-${name}`), catchUp ? { kind: 'sqlite' } : undefined)
+    const azoth =
+      (name: string, catchUp = false) =>
+      () =>
+        openAzoth(join(tmpDir, `azoth-${name}`), catchUp ? { kind: 'sqlite' } : undefined)
     const sqlite = (name: string) => () => openEmmettSqlite(join(tmpDir, `sqlite-${name}.db`))
     const sides = {
       azoth: "durability 'sync' (fdatasync per group commit)",
