@@ -1,8 +1,8 @@
 import { join } from 'node:path'
-import type { Case, Section } from '../harness.js'
 import { CATCH_UP_BATCH, openAzoth } from '../emmett/azoth-side.js'
 import { emmettSqliteDurability, openEmmettSqlite } from '../emmett/sqlite-side.js'
 import { aggregateMeasure, appendMeasure, catchUpMeasure, readAllMeasure } from '../emmett/store-measures.js'
+import type { Case, Section } from '../harness.js'
 
 // Azoth through @azothdb/emmett against Emmett's SQLite event store from the registry, doing the
 // same Emmett calls with the same events in the same run. Ratio above 1: Azoth did more per second.
