@@ -13,7 +13,10 @@ import type { ItemAdded } from './item-added.js'
 import { BusyRetries, strayBusy } from './sqlite-busy.js'
 
 // Emmett's SQLite event store (`@event-driven-io/emmett-sqlite`) as shipped: WAL, a new sqlite3
-// connection per call, its own schema. Calls that meet SQLITE_BUSY are retried (BusyRetries).
+// connection per call, its own schema. It cannot take concurrent calls: each opens its own
+// connection without a busy timeout, so 64 concurrent appenders meet SQLITE_BUSY on nearly every
+// attempt and retrying them did not finish 384 appends in 15 minutes. The side therefore makes one
+// call at a time (callers queue in order), and retries the rare SQLITE_BUSY a lone call still meets.
 
 /** Emmett's projection of the catch-up cases: the same upsert as Azoth's handler, per event. */
 const cartTotals = sqliteProjection<ItemAdded>({
@@ -49,11 +52,16 @@ export async function openEmmettSqlite(file: string): Promise<EmmettSide> {
   await store.schema.migrate()
   await withConnection(file, (c) => c.command(CART_TOTALS_TABLE))
   const busy = new BusyRetries()
+  let queue: Promise<unknown> = Promise.resolve()
   let round = 0
   process.on('uncaughtException', strayBusy.listener)
   return {
     store,
-    call: (fn) => busy.call(fn),
+    call: <T>(fn: () => Promise<T>): Promise<T> => {
+      const next = queue.then(() => busy.call(fn))
+      queue = next.catch(() => undefined)
+      return next
+    },
     catchUp: async () => {
       round++
       const last = await withConnection(file, async (c) => {
