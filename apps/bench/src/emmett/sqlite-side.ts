@@ -1,6 +1,6 @@
 import {
   getSQLiteEventStore,
-  readLastMessageGlobalPosition,
+  messagesTable,
   type SQLiteConnection,
   sqliteConnection,
   sqliteProjection,
@@ -66,7 +66,12 @@ export async function openEmmettSqlite(file: string): Promise<EmmettSide> {
       round++
       const last = await withConnection(file, async (c) => {
         await c.command('DELETE FROM cart_totals')
-        return (await readLastMessageGlobalPosition(c)).currentGlobalPosition
+        // Not Emmett's readLastMessageGlobalPosition: in 0.42.4 it returns the first position
+        // (ORDER BY global_position without DESC).
+        const [row] = await c.query<{ last: number }>(
+          `SELECT max(global_position) AS last FROM ${messagesTable.name}`,
+        )
+        return BigInt(row?.last ?? 0)
       })
       const consumer = store.consumer<ItemAdded>({
         pulling: { batchSize: CATCH_UP_BATCH, pullingFrequencyInMs: 0 },
