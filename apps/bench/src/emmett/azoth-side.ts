@@ -8,6 +8,7 @@ import {
   type SqliteTx,
   silentLogger,
 } from 'azothdb'
+import { CATCH_UP_BATCH } from './batch-sizes.js'
 import {
   CART_TOTALS_ITEMS,
   CART_TOTALS_TABLE,
@@ -19,9 +20,6 @@ import type { ItemAdded } from './item-added.js'
 
 // Azoth's side of the Emmett cases: a database with `durability: 'sync'` (an fdatasync per group
 // commit) seen through @azothdb/emmett, and for catch-up a projector of the same events.
-
-/** Events per projector batch: the projector's default, and the batch the peers' consumers are given. */
-export const CATCH_UP_BATCH = 1_000
 
 const PROJECTOR = 'cart_totals'
 
@@ -90,6 +88,11 @@ function sideOf(db: Azoth, rebuild: () => Promise<RunStats>): EmmettSide {
   return {
     store: getAzothEventStore(db),
     call: (fn) => fn(),
+    readAll: async () => {
+      let qty = 0
+      for (const e of db.events()) qty += (e.payload as ItemAdded['data']).qty
+      return qty
+    },
     catchUp: async () => {
       const stats = await rebuild()
       if (stats.stoppedBy !== 'caughtUp')

@@ -13,6 +13,12 @@ export interface EmmettSide {
    * empty; resolves with the sum of `items` the read model then holds (one per event).
    */
   catchUp?(): Promise<number>
+  /**
+   * Reads every event of the store in global order with the store's own global read (Emmett's
+   * `EventStore` has none: Emmett's stores export `readMessagesBatch`, Azoth has `db.events()`);
+   * resolves with the sum of the events' `qty` (one per event).
+   */
+  readAll(): Promise<number>
   /** Figures of the timed runs (retries, stray errors), printed under the side's rate. */
   report?(): Record<string, string | number>
   close(): Promise<void>

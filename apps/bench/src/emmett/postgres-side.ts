@@ -1,11 +1,13 @@
+import { dumbo } from '@event-driven-io/dumbo'
 import {
   getPostgreSQLEventStore,
   type PostgreSQLProjectionHandlerContext,
   postgreSQLProjection,
+  readMessagesBatch,
   rebuildPostgreSQLProjections,
 } from '@event-driven-io/emmett-postgresql'
 import pg from 'pg'
-import { CATCH_UP_BATCH } from './azoth-side.js'
+import { CATCH_UP_BATCH, READ_BATCH } from './batch-sizes.js'
 import { CART_TOTALS_ITEMS, CART_TOTALS_TABLE, CART_TOTALS_UPSERT_PG } from './cart-totals.js'
 import { withDeadline } from './deadline.js'
 import type { EmmettSide } from './emmett-side.js'
@@ -43,10 +45,22 @@ export async function openEmmettPostgres(url: string): Promise<EmmettSide> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   await client.query(CART_TOTALS_TABLE)
+  // The global read goes through dumbo, the pool library Emmett's store itself is built on.
+  const pool = dumbo({ connectionString: url })
   let round = 0
   return {
     store,
     call: (fn) => withDeadline(fn()),
+    readAll: async () => {
+      let qty = 0
+      for (let after = 0n, more = true; more; ) {
+        const batch = await readMessagesBatch<ItemAdded>(pool.execute, { after, batchSize: READ_BATCH })
+        for (const e of batch.messages) qty += e.data.qty
+        after = batch.currentGlobalPosition
+        more = batch.areMessagesLeft
+      }
+      return qty
+    },
     catchUp: async () => {
       round++
       const consumer = rebuildPostgreSQLProjections<ItemAdded>({
@@ -61,6 +75,7 @@ export async function openEmmettPostgres(url: string): Promise<EmmettSide> {
     },
     close: async () => {
       await client.end()
+      await pool.close()
       await store.close()
     },
   }

@@ -1,11 +1,12 @@
 import {
   getSQLiteEventStore,
   messagesTable,
+  readMessagesBatch,
   type SQLiteConnection,
   sqliteConnection,
   sqliteProjection,
 } from '@event-driven-io/emmett-sqlite'
-import { CATCH_UP_BATCH } from './azoth-side.js'
+import { CATCH_UP_BATCH, READ_BATCH } from './batch-sizes.js'
 import { CART_TOTALS_ITEMS, CART_TOTALS_TABLE, CART_TOTALS_UPSERT_SQLITE } from './cart-totals.js'
 import { withDeadline } from './deadline.js'
 import type { EmmettSide } from './emmett-side.js'
@@ -62,6 +63,17 @@ export async function openEmmettSqlite(file: string): Promise<EmmettSide> {
       queue = next.catch(() => undefined)
       return next
     },
+    readAll: () =>
+      withConnection(file, async (c) => {
+        let qty = 0
+        for (let after = 0n, more = true; more; ) {
+          const batch = await readMessagesBatch<ItemAdded>(c, { after, batchSize: READ_BATCH })
+          for (const e of batch.messages) qty += e.data.qty
+          after = batch.currentGlobalPosition
+          more = batch.areEventsLeft
+        }
+        return qty
+      }),
     catchUp: async () => {
       round++
       const last = await withConnection(file, async (c) => {

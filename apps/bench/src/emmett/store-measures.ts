@@ -127,3 +127,28 @@ export function catchUpMeasure(open: () => Promise<EmmettSide>, streams: number,
     teardown: () => side.close(),
   }
 }
+
+/**
+ * Every event of a store of `streams` carts of `perStream` events, read in global order with the
+ * side's global read. Units: events read.
+ */
+export function globalReadMeasure(
+  open: () => Promise<EmmettSide>,
+  streams: number,
+  perStream: number,
+): Measure {
+  let side: EmmettSide
+  return {
+    setup: async () => {
+      side = await open()
+      await fillCarts(side, streams, perStream)
+    },
+    run: async () => {
+      const read = await side.readAll()
+      if (read !== streams * perStream) throw new Error(`read ${read} of ${streams * perStream} events`)
+      return read
+    },
+    report: () => side.report?.() ?? {},
+    teardown: () => side.close(),
+  }
+}

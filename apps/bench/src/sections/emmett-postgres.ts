@@ -1,8 +1,15 @@
 import { join } from 'node:path'
-import { CATCH_UP_BATCH, openAzoth } from '../emmett/azoth-side.js'
+import { openAzoth } from '../emmett/azoth-side.js'
+import { CATCH_UP_BATCH, READ_BATCH } from '../emmett/batch-sizes.js'
 import { openEmmettPostgres } from '../emmett/postgres-side.js'
 import { SharedPgServer } from '../emmett/shared-pg-server.js'
-import { aggregateMeasure, appendMeasure, catchUpMeasure, readAllMeasure } from '../emmett/store-measures.js'
+import {
+  aggregateMeasure,
+  appendMeasure,
+  catchUpMeasure,
+  globalReadMeasure,
+  readAllMeasure,
+} from '../emmett/store-measures.js'
 import type { Case, Section } from '../harness.js'
 import { pgUnavailable } from '../pg-server.js'
 
@@ -70,6 +77,21 @@ const section: Section = {
         },
         ours: readAllMeasure(azoth('read-all'), streams, perStream),
         raw: readAllMeasure(emmett, streams, perStream),
+        target: { minRatio: 10 },
+      },
+      {
+        name: "Emmett read all in global order: each store's own global read",
+        unit: 'events',
+        params: {
+          events: streams * perStream,
+          azothRead: 'db.events() of the database under @azothdb/emmett (the adapter has no global read)',
+          emmettRead:
+            'readMessagesBatch(dumbo pool.execute, { after, batchSize: 1000 }) of @event-driven-io/emmett-postgresql',
+          batch: READ_BATCH,
+          ...sides,
+        },
+        ours: globalReadMeasure(azoth('global-read'), streams, perStream),
+        raw: globalReadMeasure(emmett, streams, perStream),
         target: { minRatio: 10 },
       },
       {

@@ -1,7 +1,14 @@
 import { join } from 'node:path'
-import { CATCH_UP_BATCH, openAzoth } from '../emmett/azoth-side.js'
+import { openAzoth } from '../emmett/azoth-side.js'
+import { CATCH_UP_BATCH, READ_BATCH } from '../emmett/batch-sizes.js'
 import { emmettSqliteDurability, openEmmettSqlite } from '../emmett/sqlite-side.js'
-import { aggregateMeasure, appendMeasure, catchUpMeasure, readAllMeasure } from '../emmett/store-measures.js'
+import {
+  aggregateMeasure,
+  appendMeasure,
+  catchUpMeasure,
+  globalReadMeasure,
+  readAllMeasure,
+} from '../emmett/store-measures.js'
 import type { Case, Section } from '../harness.js'
 
 // Azoth through @azothdb/emmett against Emmett's SQLite event store from the registry, doing the
@@ -61,6 +68,21 @@ const section: Section = {
         },
         ours: readAllMeasure(azoth('read-all'), streams, perStream),
         raw: readAllMeasure(sqlite('read-all'), streams, perStream),
+        target: { minRatio: 10 },
+      },
+      {
+        name: "Emmett read all in global order: each store's own global read",
+        unit: 'events',
+        params: {
+          events: streams * perStream,
+          azothRead: 'db.events() of the database under @azothdb/emmett (the adapter has no global read)',
+          emmettRead:
+            'readMessagesBatch(connection, { after, batchSize: 1000 }) of @event-driven-io/emmett-sqlite on one connection',
+          batch: READ_BATCH,
+          ...sides,
+        },
+        ours: globalReadMeasure(azoth('global-read'), streams, perStream),
+        raw: globalReadMeasure(sqlite('global-read'), streams, perStream),
         target: { minRatio: 10 },
       },
       {
