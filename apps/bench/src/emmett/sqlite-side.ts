@@ -55,19 +55,23 @@ export async function openEmmettSqlite(file: string): Promise<EmmettSide> {
   const busy = new BusyRetries()
   let queue: Promise<unknown> = Promise.resolve()
   let round = 0
+  const call = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(() => busy.call(fn))
+    queue = next.catch(() => undefined)
+    return next
+  }
   process.on('uncaughtException', strayBusy.listener)
   return {
     store,
-    call: <T>(fn: () => Promise<T>): Promise<T> => {
-      const next = queue.then(() => busy.call(fn))
-      queue = next.catch(() => undefined)
-      return next
-    },
+    call,
     readAll: () =>
       withConnection(file, async (c) => {
         let qty = 0
         for (let after = 0n, more = true; more; ) {
-          const batch = await readMessagesBatch<ItemAdded>(c, { after, batchSize: READ_BATCH })
+          const from = after
+          const batch = await call(() =>
+            readMessagesBatch<ItemAdded>(c, { after: from, batchSize: READ_BATCH }),
+          )
           for (const e of batch.messages) qty += e.data.qty
           after = batch.currentGlobalPosition
           more = batch.areEventsLeft
