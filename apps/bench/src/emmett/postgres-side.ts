@@ -44,7 +44,19 @@ export async function openEmmettPostgres(url: string): Promise<EmmettSide> {
   await store.schema.migrate()
   const client = new pg.Client({ connectionString: url })
   await client.connect()
-  await client.query(CART_TOTALS_TABLE)
+  try {
+    // The case params state the server's durability: check it rather than trust the start options.
+    for (const setting of ['fsync', 'synchronous_commit']) {
+      const { rows } = await client.query<Record<string, string>>(`SHOW ${setting}`)
+      if (rows[0]?.[setting] !== 'on')
+        throw new Error(`PostgreSQL runs with ${setting}=${rows[0]?.[setting]}`)
+    }
+    await client.query(CART_TOTALS_TABLE)
+  } catch (e) {
+    await client.end()
+    await store.close()
+    throw e
+  }
   // The global read goes through dumbo, the pool library Emmett's store itself is built on.
   const pool = dumbo({ connectionString: url })
   let round = 0
