@@ -72,9 +72,7 @@ export async function openAzoth(dir: string, readModel?: AzothReadModel): Promis
     })
     await db.migrate(migration<PostgresTx>())
     db.projector({ name: PROJECTOR, handlers: [postgresHandler], batch: { maxEvents: CATCH_UP_BATCH } })
-    // getAzothEventStore is typed for the default (SQLite) projection; the adapter only calls the
-    // stream methods, which do not depend on where the projection lives.
-    return sideOf(db as unknown as Azoth, () => db.projector({ name: PROJECTOR }).rebuild())
+    return sideOf(db, () => db.projector({ name: PROJECTOR }).rebuild())
   }
   const db = await Azoth.open(dir, options)
   if (readModel?.kind === 'sqlite') {
@@ -84,7 +82,7 @@ export async function openAzoth(dir: string, readModel?: AzothReadModel): Promis
   return sideOf(db, () => db.projector({ name: PROJECTOR }).rebuild())
 }
 
-function sideOf(db: Azoth, rebuild: () => Promise<RunStats>): EmmettSide {
+function sideOf(db: Azoth<PostgresTx> | Azoth, rebuild: () => Promise<RunStats>): EmmettSide {
   return {
     store: getAzothEventStore(db),
     call: (fn) => fn(),
