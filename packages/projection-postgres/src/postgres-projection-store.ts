@@ -262,7 +262,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
       ...this.#config,
       options: KEEPALIVE,
       keepAliveInitialDelayMillis: 5_000,
-      query_timeout: LOCK_QUERY_TIMEOUT_MS,
+      query_timeout: Math.min(LOCK_QUERY_TIMEOUT_MS, this.#timeoutMs),
     }
     const signal =
       options.signal === undefined
