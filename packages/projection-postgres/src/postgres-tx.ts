@@ -44,8 +44,10 @@ export let rollbackTx: (tx: PostgresTx) => Promise<void>
  * committed together with the projector's cursor, or not at all. Every method returns a promise;
  * await each before the next (a connection runs one statement at a time, in order). Valid only
  * inside the `transaction` callback that received it. Failures are Azoth errors with `pg`'s error as
- * `cause`: `IO` when the connection or the server failed, `INVALID_ARGUMENT` for a statement at
- * fault (syntax, constraint, types), `CORRUPTION` for damaged data.
+ * `cause`: `IO` when the connection or the server failed, `TIMEOUT` when the server did not answer
+ * within `queryTimeoutMs` (the connection is then closed and the transaction lost: later statements
+ * raise `IO`), `INVALID_ARGUMENT` for a statement at fault (syntax, constraint, types),
+ * `CORRUPTION` for damaged data.
  */
 export class PostgresTx implements ProjectionTxControl {
   readonly #client: pg.ClientBase
