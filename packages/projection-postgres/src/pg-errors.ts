@@ -5,9 +5,18 @@ import { AzothError, type AzothErrorCode, isAzothError } from '@azothdb/core'
 // cancelled query), 58 system errors, 40 a rolled-back transaction (serialization, deadlock).
 const ENVIRONMENTAL = new Set(['08', '53', '57', '58', '40', 'XX'])
 const CORRUPT = new Set(['XX001', 'XX002'])
+// What `pg` raises when `connectionTimeoutMillis` runs out: the client's own connect, a pool's
+// connect of a new client, or a pool that found no free connection in time. All mean the server
+// did not answer, like a statement past `queryTimeoutMs`.
+const CONNECT_TIMEOUTS = new Set([
+  'timeout expired',
+  'timeout exceeded when trying to connect',
+  'Connection terminated due to connection timeout',
+])
 
 /**
- * The Azoth code for an error from `pg`: `CORRUPTION` for damaged data, `IO` when the server,
+ * The Azoth code for an error from `pg`: `CORRUPTION` for damaged data, `TIMEOUT` when a connection
+ * attempt got no answer in time, `IO` when the server,
  * the connection or the machine failed (the same statement may work later), `INVALID_ARGUMENT` when
  * the statement or its parameters are at fault (syntax, constraints, types, a write in a read-only
  * query).
@@ -16,7 +25,10 @@ export function pgErrorCode(e: unknown): AzothErrorCode {
   const code = (e as { code?: unknown } | null)?.code
   // Not a server error: the socket failed ("Connection terminated", ECONNREFUSED...) or the
   // driver refused the call; a driver refusal is a TypeError about the arguments.
-  if (typeof code !== 'string' || code.length !== 5) return e instanceof TypeError ? 'INVALID_ARGUMENT' : 'IO'
+  if (typeof code !== 'string' || code.length !== 5) {
+    if (e instanceof TypeError) return 'INVALID_ARGUMENT'
+    return e instanceof Error && CONNECT_TIMEOUTS.has(e.message) ? 'TIMEOUT' : 'IO'
+  }
   if (CORRUPT.has(code)) return 'CORRUPTION'
   return ENVIRONMENTAL.has(code.slice(0, 2)) ? 'IO' : 'INVALID_ARGUMENT'
 }

@@ -17,11 +17,13 @@ import {
 import { checkInteger, checkKnownFields } from '@azothdb/core/internal'
 import pg from 'pg'
 import { backupDatabase } from './backup.js'
+import { ConnectionSockets } from './connection-sockets.js'
 import { PostgresDeadLetterStore } from './dead-letter-table.js'
 import { toPgAzothError } from './pg-errors.js'
-import { finishTx, type PgParams, PostgresTx } from './postgres-tx.js'
+import { commitTx, finishTx, type PgParams, PostgresTx, rollbackTx } from './postgres-tx.js'
 import { lockProjector, type ProjectorLock, type ProjectorLockOptions } from './projector-lock.js'
 import { ensureSystemTables, LOCK_CLASS } from './system-tables.js'
+import { timedQuery } from './timed-query.js'
 import { WriterLock } from './writer-lock.js'
 
 /** Options of {@link PostgresProjectionStore.open}. */
@@ -30,8 +32,14 @@ export interface PostgresProjectionStoreOptions {
   readonly connectionString: string
   /** Connections for `query`, cursor and dead-letter reads. Default 4. */
   readonly readers?: number
-  /** How long a connection attempt may take before `IO`. Default 10,000 ms. */
+  /** How long a connection attempt may take before `TIMEOUT`. Default 10,000 ms. */
   readonly connectTimeoutMs?: number
+  /**
+   * How long one statement may wait for the server's answer before `TIMEOUT` (its connection is
+   * then closed, so the server rolls back its transaction), and how long `pg_dump` may go without
+   * progress during `backup` and `close()` may wait for the server. Default 30,000 ms.
+   */
+  readonly queryTimeoutMs?: number
   /** The `pg_dump` executable `backup` runs. Default `'pg_dump'` (on PATH). */
   readonly pgDumpPath?: string
   /** Stamps cursor updates and migration history. Default: the system clock. */
@@ -40,7 +48,17 @@ export interface PostgresProjectionStoreOptions {
   readonly logger?: Logger
 }
 
-const KNOWN_OPTIONS = ['connectionString', 'readers', 'connectTimeoutMs', 'pgDumpPath', 'clock', 'logger']
+const KNOWN_OPTIONS = [
+  'connectionString',
+  'readers',
+  'connectTimeoutMs',
+  'queryTimeoutMs',
+  'pgDumpPath',
+  'clock',
+  'logger',
+]
+// setTimeout's largest delay.
+const MAX_TIMEOUT_MS = 2_147_483_647
 
 // The server drops the session of a holder whose machine vanished (no FIN, no RST) after about
 // idle + interval * count seconds, which frees its projector lock for a standby.
@@ -69,6 +87,8 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #pgDumpPath: string
+  readonly #timeoutMs: number
+  readonly #sockets = new ConnectionSockets()
   readonly #projectorLocks = new Set<ProjectorLock>()
   #closed = false
   // Aborted by close(): lock waiters stop waiting.
@@ -82,7 +102,13 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
       })
     }
     const readers = checkInteger('readers', options.readers ?? 4, 1, 64)
-    const connectTimeoutMs = checkInteger('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1)
+    const connectTimeoutMs = checkInteger(
+      'connectTimeoutMs',
+      options.connectTimeoutMs ?? 10_000,
+      1,
+      MAX_TIMEOUT_MS,
+    )
+    this.#timeoutMs = checkInteger('queryTimeoutMs', options.queryTimeoutMs ?? 30_000, 1, MAX_TIMEOUT_MS)
     this.#pgDumpPath = options.pgDumpPath ?? 'pg_dump'
     if (typeof this.#pgDumpPath !== 'string' || this.#pgDumpPath.length === 0) {
       throw new AzothError('CONFIG', 'pgDumpPath must be a non-empty string', {
@@ -95,6 +121,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
       connectionString: options.connectionString,
       connectionTimeoutMillis: connectTimeoutMs,
       keepAlive: true,
+      stream: this.#sockets.stream,
     }
     // Two: one for the transaction of the moment (the store runs one at a time), one so that
     // dead-letter changes made while a transaction is open do not wait for it to end.
@@ -110,7 +137,10 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     const onIdleError = (e: Error): void => this.#logger.warn({ err: e }, 'idle PostgreSQL connection failed')
     this.#writer.on('error', onIdleError)
     this.#readers.on('error', onIdleError)
-    this.deadLetters = new PostgresDeadLetterStore((sql, params) => this.#writerQuery(sql, params))
+    this.deadLetters = new PostgresDeadLetterStore((sql, params) => {
+      if (this.#closed) throw new ClosedError('projection store')
+      return this.#withClient(this.#writer, (client) => timedQuery(client, this.#timeoutMs, sql, params))
+    })
   }
 
   /**
@@ -120,7 +150,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
   static async open(options: PostgresProjectionStoreOptions): Promise<PostgresProjectionStore> {
     const store = new PostgresProjectionStore(options)
     try {
-      await store.#withClient((client) => ensureSystemTables(client))
+      await store.#withClient(store.#writer, (client) => ensureSystemTables(client, store.#timeoutMs))
     } catch (e) {
       await store.close()
       throw toPgAzothError(e, 'cannot prepare the PostgreSQL projection store')
@@ -158,15 +188,15 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
     await this.#lock.acquire()
     try {
       if (this.#closed) throw new ClosedError('projection store')
-      return await this.#withClient(async (client, drop) => {
-        await client.query('BEGIN')
-        const tx = new PostgresTx(client, this.#clock)
+      return await this.#withClient(this.#writer, async (client, drop) => {
+        // BEGIN goes out with the transaction's first statement.
+        const tx = new PostgresTx(client, this.#clock, this.#timeoutMs)
         let result: R
         try {
           result = await fn(tx)
         } catch (e) {
           finishTx(tx)
-          await client.query('ROLLBACK').catch((r: unknown) => {
+          await rollbackTx(tx).catch((r: unknown) => {
             // The connection is gone (the server rolled back already) or in an unknown state: it is
             // dropped, never reused; the original error wins.
             drop()
@@ -176,7 +206,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
         }
         finishTx(tx)
         try {
-          await client.query('COMMIT')
+          await commitTx(tx)
         } catch (e) {
           throw toPgAzothError(e, 'PostgreSQL commit failed')
         }
@@ -200,7 +230,11 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
       throw new AzothError('INVALID_ARGUMENT', 'params must be an array for $1, $2... placeholders')
     }
     try {
-      return (await this.#readers.query(sql, params as unknown[] | undefined)).rows as Row[]
+      return (
+        await this.#withClient(this.#readers, (client) =>
+          timedQuery(client, this.#timeoutMs, sql, params as unknown[] | undefined),
+        )
+      ).rows as Row[]
     } catch (e) {
       throw toPgAzothError(e, 'PostgreSQL query failed', { sql })
     }
@@ -228,7 +262,7 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
       ...this.#config,
       options: KEEPALIVE,
       keepAliveInitialDelayMillis: 5_000,
-      query_timeout: LOCK_QUERY_TIMEOUT_MS,
+      query_timeout: Math.min(LOCK_QUERY_TIMEOUT_MS, this.#timeoutMs),
     }
     const signal =
       options.signal === undefined
@@ -250,28 +284,51 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
    */
   async backup(target: string): Promise<ProjectionBackupInfo> {
     if (this.#closed) throw new ClosedError('projection store')
-    return backupDatabase(this.#readers, this.#config.connectionString!, this.#pgDumpPath, target)
+    return backupDatabase(
+      this.#readers,
+      this.#config.connectionString!,
+      this.#pgDumpPath,
+      target,
+      this.#timeoutMs,
+    )
   }
 
-  /** Waits for the running transaction, releases projector locks and closes every connection. */
+  /**
+   * Waits for the running transaction (its statements are bounded by `queryTimeoutMs`), releases
+   * projector locks and closes every connection. A server that no longer answers gets
+   * `queryTimeoutMs` to say goodbye; then the sockets are destroyed, so `close()` always finishes.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#closing.abort(new ClosedError('projection store'))
     await this.#lock.acquire()
+    const deadline = setTimeout(() => {
+      this.#logger.warn(
+        { timeoutMs: this.#timeoutMs },
+        'PostgreSQL did not close the connections; dropping them',
+      )
+      this.#sockets.destroyAll()
+    }, this.#timeoutMs)
     try {
       await Promise.all([...this.#projectorLocks].map((l) => l.release()))
       await Promise.all([this.#writer.end(), this.#readers.end()])
+      // pg's pools resolve `end()` before the server has closed the sockets.
+      await this.#sockets.allClosed()
     } finally {
+      clearTimeout(deadline)
       this.#lock.release()
     }
   }
 
-  /** Runs `fn` on a writer connection; `drop()` marks the connection for closing instead of reuse. */
-  async #withClient<R>(fn: (client: pg.PoolClient, drop: () => void) => Promise<R>): Promise<R> {
+  /** Runs `fn` on a connection of `pool`; `drop()` marks the connection for closing instead of reuse. */
+  async #withClient<R>(
+    pool: pg.Pool,
+    fn: (client: pg.PoolClient, drop: () => void) => Promise<R>,
+  ): Promise<R> {
     let client: pg.PoolClient
     try {
-      client = await this.#writer.connect()
+      client = await pool.connect()
     } catch (e) {
       throw toPgAzothError(e, 'cannot connect to PostgreSQL')
     }
@@ -285,18 +342,15 @@ export class PostgresProjectionStore implements ProjectionStore<PostgresTx> {
         broken ??= true
       })
     } catch (e) {
-      // A connection that failed (or whose transaction state is unknown) is dropped, not reused.
-      broken ??= isAzothError(e, 'IO') ? e : undefined
+      // A connection that failed, timed out (destroyed) or whose transaction state is unknown is
+      // dropped, not reused.
+      broken ??= isAzothError(e, 'IO', 'TIMEOUT') ? e : undefined
       throw e
     } finally {
       client.off('error', onError)
+      if (broken === undefined && (client as pg.Client).connection.stream.destroyed) broken = true
       client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true)
     }
-  }
-
-  async #writerQuery(sql: string, params: unknown[]): Promise<pg.QueryResult> {
-    if (this.#closed) throw new ClosedError('projection store')
-    return this.#writer.query(sql, params)
   }
 }
 

@@ -23,6 +23,7 @@ export function postgresProjection(options: PostgresProjectionOptions): Projecti
     'connectionString',
     'readers',
     'connectTimeoutMs',
+    'queryTimeoutMs',
     'pgDumpPath',
   ])
   const config = { ...options }

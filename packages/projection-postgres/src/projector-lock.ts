@@ -85,10 +85,21 @@ function held(
       .catch((e: unknown) => logger.warn({ err: e, projector }, 'closing the lock connection failed')))
   // An idle connection learns that the server restarted only when it next talks: a heartbeat makes
   // the loss show within one interval.
+  // One check at a time: a server that stopped answering would otherwise pile them up behind
+  // the first, which the connection's query_timeout ends.
+  let checking = false
   const heartbeat = setInterval(() => {
-    client.query('SELECT 1').catch((e: unknown) => {
-      if (!lost.signal.aborted) lost.abort(toPgAzothError(e, `lock of projector '${projector}' lost`))
-    })
+    if (checking) return
+    checking = true
+    client.query('SELECT 1').then(
+      () => {
+        checking = false
+      },
+      (e: unknown) => {
+        checking = false
+        if (!lost.signal.aborted) lost.abort(toPgAzothError(e, `lock of projector '${projector}' lost`))
+      },
+    )
   }, interval)
   heartbeat.unref()
   lost.signal.addEventListener(

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { timedQuery } from './timed-query.js'
 
 /** Prefix of every table the store itself owns; user migrations must not use it. */
 export const SYSTEM_PREFIX = '_azoth_'
@@ -59,6 +60,6 @@ INSERT INTO _azoth_meta (key, value) VALUES ('system_schema_version', '${SYSTEM_
 `
 
 /** Creates the system tables when missing, in one transaction (a simple-protocol multi-statement). */
-export async function ensureSystemTables(client: pg.ClientBase): Promise<void> {
-  await client.query(`BEGIN;${SYSTEM_DDL}COMMIT;`)
+export async function ensureSystemTables(client: pg.ClientBase, timeoutMs: number): Promise<void> {
+  await timedQuery(client, timeoutMs, `BEGIN;${SYSTEM_DDL}COMMIT;`)
 }

@@ -3,7 +3,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isAzothError } from '@azothdb/core'
-import { type Migration, type PostgresTx, postgresProjection } from '@azothdb/projection-postgres'
+import {
+  type Migration,
+  PostgresProjectionStore,
+  type PostgresTx,
+  postgresProjection,
+} from '@azothdb/projection-postgres'
 import { Azoth, type SqlEventHandler } from 'azothdb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADD_TO_BALANCE, BALANCES_DDL } from './support/pg-database.js'
@@ -50,6 +55,14 @@ describe('the projection option', () => {
     await expect(
       Azoth.open(dir, { projection: postgresProjection({ connectionString: '' }) }),
     ).rejects.toSatisfy(code('CONFIG'))
+    expect(existsSync(join(dir, 'azoth.json'))).toBe(false)
+    for (const queryTimeoutMs of [0, -1, 1.5, Number.NaN, 2 ** 31, '500' as never]) {
+      const projection = postgresProjection({ connectionString: 'postgres://x/y', queryTimeoutMs })
+      await expect(Azoth.open(dir, { projection })).rejects.toSatisfy(code('CONFIG'))
+      await expect(
+        PostgresProjectionStore.open({ connectionString: 'postgres://x/y', queryTimeoutMs }),
+      ).rejects.toSatisfy(code('CONFIG'))
+    }
     expect(existsSync(join(dir, 'azoth.json'))).toBe(false)
   })
 })

@@ -108,6 +108,58 @@ describe.skipIf(pgUnavailable !== undefined)(
       }
     })
 
+    it('savepoints and cursors sent with later statements keep their meaning', async () => {
+      const store = await freshStore()
+      const balances = () => store.query('SELECT account FROM conformance_balances ORDER BY account')
+      try {
+        // A syntax error in a savepoint (PostgreSQL refuses a whole script with one) rolls back only
+        // the savepoint; what came before and after commits, with the cursor.
+        await store.transaction(async (tx) => {
+          await tx.run('INSERT INTO conformance_balances VALUES ($1, 1, 1)', ['before'])
+          await expect(tx.savepoint(() => tx.exec('SELEKT 1'))).rejects.toSatisfy(code('INVALID_ARGUMENT'))
+          await expect(
+            tx.savepoint(async () => {
+              await tx.setCursor('p', 9)
+              await tx.exec("INSERT INTO conformance_balances VALUES ('inside', 1, 1)")
+              throw new Error('undo')
+            }),
+          ).rejects.toThrow('undo')
+          await tx.savepoint(() => tx.setCursor('p', 3))
+          await tx.exec("INSERT INTO conformance_balances VALUES ('after', 1, 1)")
+          expect(await tx.getCursor('p')).toBe(3)
+        })
+        expect(await balances()).toEqual([{ account: 'after' }, { account: 'before' }])
+        expect(await store.getCursor('p')).toBe(3)
+        // A callback that fails before anything reached the server: its deferred cursor is dropped.
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.setCursor('p', 7)
+            throw new Error('nothing sent')
+          }),
+        ).rejects.toThrow('nothing sent')
+        expect(await store.getCursor('p')).toBe(3)
+        await store.transaction((tx) => tx.setCursor('p', 4))
+        expect(await store.getCursor('p')).toBe(4)
+        // A failed statement whose error the callback ignored aborted the transaction: the commit
+        // says so instead of reporting success.
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.run('INSERT INTO conformance_balances VALUES ($1, 1, 1)', ['lost'])
+            await tx.exec('SELEKT 1').catch(() => undefined)
+          }),
+        ).rejects.toThrow(
+          expect.objectContaining({
+            code: 'INVALID_ARGUMENT',
+            message: expect.stringMatching(/rolled the transaction back/),
+          }),
+        )
+        expect(await store.getCursor('p')).toBe(4)
+        expect(await balances()).toEqual([{ account: 'after' }, { account: 'before' }])
+      } finally {
+        await store.close()
+      }
+    })
+
     it('a PostgresTx used after its transaction raises INVALID_ARGUMENT', async () => {
       const store = await freshStore()
       try {

@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL server for tests: initdb into a temp directory, pg_ctl start on loopback
 // with a random port and its socket in that directory, stop and remove everything afterwards.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -45,6 +45,23 @@ if (pgUnavailable !== undefined && process.env['CI'] === 'true') {
   throw new Error(`PostgreSQL tests must run in CI: ${pgUnavailable}`)
 }
 
+/** The processes whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // Fields after the command name (which may hold spaces, in parentheses): state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid) out.push(Number(entry))
+    } catch {
+      // The process ended while we listed.
+    }
+  }
+  return out
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
@@ -71,6 +88,13 @@ export interface PgServer {
   start(): Promise<void>
   /** A fresh, empty database on the server; returns its connection string. */
   createDatabase(): Promise<string>
+  /**
+   * Freezes the server like a hung machine: SIGSTOP to the postmaster, then to every backend and
+   * auxiliary process. The kernel still accepts connections and acknowledges what is sent; nothing
+   * answers. `thaw` sends SIGCONT in the reverse order.
+   */
+  freeze(): void
+  thaw(): void
   /** Stops the server and removes its directory. */
   destroy(): void
 }
@@ -98,6 +122,8 @@ export async function startPgServer(): Promise<PgServer> {
     '-c max_connections=50',
   ].join(' ')
   let databases = 0
+  let frozen: number[] = []
+  const postmaster = (): number => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
   const server: PgServer = {
     port,
     url: `postgres://azoth@127.0.0.1:${port}/azoth`,
@@ -118,7 +144,25 @@ export async function startPgServer(): Promise<PgServer> {
       }
       return `postgres://azoth@127.0.0.1:${port}/${name}`
     },
+    freeze() {
+      const pid = postmaster()
+      process.kill(pid, 'SIGSTOP')
+      // The postmaster is stopped first, so no new child appears while the children are listed.
+      frozen = [pid, ...childrenOf(pid)]
+      for (const child of frozen.slice(1)) process.kill(child, 'SIGSTOP')
+    },
+    thaw() {
+      for (const pid of [...frozen].reverse()) {
+        try {
+          process.kill(pid, 'SIGCONT')
+        } catch {
+          // A child that ended while frozen (none should; a SIGKILL from outside would do it).
+        }
+      }
+      frozen = []
+    },
     destroy() {
+      if (frozen.length > 0) server.thaw()
       try {
         server.stop('immediate')
       } catch {
