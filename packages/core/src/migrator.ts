@@ -1,5 +1,13 @@
 import type { Clock } from './clock.js'
-import { AzothError, ConfigError } from './errors.js'
+import { AzothError, type AzothErrorCode, ConfigError, isAzothError } from './errors.js'
+
+/** Codes that mean the database failed under a migration, raised as they are rather than as `CONFIG`. */
+const ENVIRONMENT_CODES: ReadonlySet<AzothErrorCode> = new Set<AzothErrorCode>([
+  'IO',
+  'TIMEOUT',
+  'CLOSED',
+  'LOCKED',
+])
 
 /**
  * One schema change of a projection store's tables, generic over the store's transaction type
@@ -11,7 +19,10 @@ export interface Migration<Tx> {
   readonly version: number
   /** A short, stable description, recorded and checked on later runs: never rename an applied one. */
   readonly name: string
-  /** Applies the change; throwing rolls it back and `up()` raises `CONFIG` with the error as `cause`. */
+  /**
+   * Applies the change; throwing rolls it back and `up()` raises `CONFIG` with the error as `cause`
+   * (an `AzothError` `IO`, `TIMEOUT`, `CLOSED` or `LOCKED`, the database failing under it, as it is).
+   */
   up(tx: Tx): void | Promise<void>
   /** Undoes `up`, for `rollbackLast()`; rolling back a migration without it raises `CONFIG`. */
   down?(tx: Tx): void | Promise<void>
@@ -116,6 +127,9 @@ export class Migrator<Tx> {
         try {
           await next.up(tx)
         } catch (e) {
+          // The database failing under the migration (a full disk, a timeout, a close) is not the
+          // migration's fault: its code says what happened and what to do (retry, free space).
+          if (isAzothError(e) && ENVIRONMENT_CODES.has(e.code)) throw e
           throw new AzothError('CONFIG', `migration ${next.version} '${next.name}' failed`, {
             cause: e,
             details: { version: next.version },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   type AppliedMigration,
+  AzothError,
   ManualClock,
   type Migration,
   type MigrationHistory,
@@ -96,6 +97,33 @@ describe('Migrator', () => {
     expect([...store.tables]).toEqual(['a'])
     expect(store.history.map((h) => h.version)).toEqual([1])
   })
+
+  it.each(['IO', 'TIMEOUT', 'CLOSED', 'LOCKED'] as const)(
+    'the database failing under a migration (%s) is raised as it is, not as CONFIG',
+    async (code) => {
+      const store = new MemoryStore()
+      const failure = new AzothError(code, 'the database failed')
+      const failing: Migration<MemoryTx> = {
+        version: 1,
+        name: 'meets a failing database',
+        up: () => {
+          throw failure
+        },
+      }
+      const migrator = new Migrator(store, HISTORY, [failing], new ManualClock(0))
+      await expect(migrator.up()).rejects.toBe(failure)
+      expect(store.history).toEqual([])
+      // A migration's own AzothError of another kind is still the migration's failure.
+      const own = new AzothError('INVALID_ARGUMENT', 'bad SQL argument')
+      const wrong = new Migrator(
+        store,
+        HISTORY,
+        [{ ...failing, up: () => Promise.reject(own) }],
+        new ManualClock(0),
+      )
+      await expect(wrong.up()).rejects.toMatchObject({ code: 'CONFIG', cause: own })
+    },
+  )
 
   it('refuses a database whose history the set no longer matches', async () => {
     const store = new MemoryStore()
