@@ -55,7 +55,7 @@ describe.each(['lmdb', 'file'] as const)('db.verify() (eventLog %s)', (eventLog)
         events: EVENTS + 2,
         head: EVENTS + 2,
         idempotencyEntries: 0,
-        streamIndexEntries: 2,
+        streamEvents: 2,
         cursors: 1,
         deadLetters: 0,
       },

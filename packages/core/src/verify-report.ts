@@ -64,8 +64,8 @@ export interface VerifyCounts {
   readonly head: EventId
   /** Entries of the idempotency table checked (records and their order entries). */
   readonly idempotencyEntries?: number
-  /** Entries of the stream index checked against the events they name. */
-  readonly streamIndexEntries?: number
+  /** Stream events checked through the stream index against the envelopes they name. */
+  readonly streamEvents?: number
   /** Projection cursors checked (the facade's verify only). */
   readonly cursors?: number
   /** Dead letters checked (the facade's verify only). */

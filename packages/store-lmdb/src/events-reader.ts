@@ -74,18 +74,30 @@ export class EventsReader {
       return
     }
     let chunk: Chunk | undefined
+    // Events of the current chunk proven intact by one bulk check: indexes [verifiedFrom, verifiedTo).
+    let verifiedFrom = 0
+    let verifiedTo = 0
     for (let i = 0; i < count; i++) {
       const id = ids[i]!
       if (chunk === undefined || id < chunk.firstId || id > chunk.lastId) {
         chunk = this.chunkHolding(id)
+        verifiedTo = 0
         if (chunk === undefined || id > chunk.lastId) {
           chunk = undefined
           out[i] = undefined
           continue
         }
       }
+      const index = id - chunk.firstId
+      if (index < verifiedFrom || index >= verifiedTo) {
+        // A run of consecutive ids in this chunk (a stream's append) is checked in one call.
+        let n = 1
+        while (i + n < count && ids[i + n] === id + n && index + n < chunk.count) n++
+        verifiedFrom = index
+        verifiedTo = n > 1 ? chunk.verify(index, index + n) : index
+      }
       // The entry is a view that the next LMDB read may overwrite: copy the envelope out now.
-      out[i] = chunk.event(id - chunk.firstId).slice()
+      out[i] = (index < verifiedTo ? chunk.verifiedEvent(index) : chunk.event(index)).slice()
     }
   }
 

@@ -43,7 +43,7 @@ export async function verifyStore(target: VerifyTarget): Promise<VerifyReport> {
   const idempotencyEntries = await verifyIdempotency(target.dbs.idempotency, problems, () =>
     nextSlice(target),
   )
-  const streamIndexEntries = await verifyStreams(
+  const streamEvents = await verifyStreams(
     {
       streams: target.dbs.streams,
       getMany: target.getEvents,
@@ -53,7 +53,7 @@ export async function verifyStore(target: VerifyTarget): Promise<VerifyReport> {
     head,
     problems,
   )
-  return problems.report({ keys, events, head, idempotencyEntries, streamIndexEntries })
+  return problems.report({ keys, events, head, idempotencyEntries, streamEvents })
 }
 
 async function nextSlice(target: VerifyTarget): Promise<void> {

@@ -15,12 +15,14 @@ type Bytes = Uint8Array
  * The per-stream index, in two named databases of the LMDB environment, written in the same LMDB
  * transaction as the events they index (for both event logs):
  *
- *   stream-index  key [u8 name length][name UTF-8][u64 BE version]  value [u64 BE global event id]
+ *   stream-index  key [u8 name length][name UTF-8][u64 BE version]  value [u64 BE global event id][u32 BE count]
  *   stream-heads  key [name UTF-8]                                  value [u64 BE last version][u64 BE its event id]
  *                                                                         [u32 BE CRC-32C of name ‖ the 16 bytes before]
  *
- * Index keys sort by name, then version: a stream's events are one contiguous key range, so reading
- * N events of it is one range read of N entries. Heads are keyed by the bare name, so streams of a
+ * An index entry is a run: `count` events of one append, versions from the key's and consecutive
+ * global ids from the value's (an append's events are consecutive in the log). Keys sort by name,
+ * then version: a stream's runs are one contiguous key range, so reading N events of it is one range
+ * read of at most N entries, one per append. Heads are keyed by the bare name, so streams of a
  * category (a name prefix) are one range of the heads database.
  *
  * A head decides whether an append's expected version holds, so a flipped bit in one would let an
@@ -63,9 +65,14 @@ export function headValue(name: Bytes, version: bigint, id: EventId): Buffer {
   return value
 }
 
-/** The value of an index entry: the event's global id. */
-export function indexValue(id: EventId): Buffer {
-  return Buffer.from(eventIdBytes(id))
+const INDEX_VALUE_BYTES = 12
+
+/** The value of an index entry: the global id of its first event and how many events it holds. */
+export function indexValue(id: EventId, count: number): Buffer {
+  const value = Buffer.allocUnsafe(INDEX_VALUE_BYTES)
+  value.set(eventIdBytes(id), 0)
+  value.writeUInt32BE(count, 8)
+  return value
 }
 
 function corrupt(where: string, reason: string): CorruptionError {
@@ -103,10 +110,42 @@ export function visibleHead(dbs: StreamDatabases, name: Bytes, maxId: EventId): 
   return undefined
 }
 
+/** One index entry: `count` events of a stream from `version`, with consecutive ids from `id`. */
+export interface StreamRun {
+  readonly version: bigint
+  readonly id: EventId
+  readonly count: number
+}
+
+/** The run an index entry holds (`CORRUPTION` naming `where` when it is malformed). */
+export function readRun(key: Uint8Array, value: Uint8Array, nameLength: number, where: string): StreamRun {
+  if (key.length !== 1 + nameLength + 8 || value.length !== INDEX_VALUE_BYTES)
+    throw corrupt(where, 'bad entry size')
+  const version = Buffer.from(key.buffer, key.byteOffset, key.byteLength).readBigUInt64BE(1 + nameLength)
+  const count = Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32BE(8)
+  if (count < 1) throw corrupt(where, 'an entry of no events')
+  return { version, id: readId(value, 0, where), count }
+}
+
+/** The key of the run holding `version` (the greatest key of the stream at or below it), if any. */
+function floorRunKey(dbs: StreamDatabases, name: Bytes, version: bigint): Uint8Array | undefined {
+  for (const key of dbs.index.getKeys({
+    start: indexKey(name, version),
+    end: indexKey(name, 0n),
+    reverse: true,
+    inclusiveEnd: true,
+    limit: 1,
+  })) {
+    return Buffer.from(key)
+  }
+  return undefined
+}
+
 /**
- * Index entries of the stream named by `name` within `range`, skipping none: forward stops at the
- * first entry whose id is above `maxId`; backward starts below it. Entries are checked to be
- * gapless (`CORRUPTION` otherwise).
+ * The events of the stream named by `name` within `range`, one `{ version, id }` each, read from
+ * its index entries (runs of consecutive versions and ids), skipping none: forward stops at the
+ * first event whose id is above `maxId`; backward starts below it. Runs are checked to follow each
+ * other without gaps (`CORRUPTION` otherwise).
  */
 export function* indexEntries(
   dbs: StreamDatabases,
@@ -120,27 +159,51 @@ export function* indexEntries(
   let left = range.maxCount ?? Number.POSITIVE_INFINITY
   if (low > high || left <= 0) return
   const where = `stream-index/${Buffer.from(name).toString('utf8')}`
-  const lowKey = indexKey(name, low)
-  const highKey = indexKey(name, high)
-  // lmdb-js ranges exclude `end`: a forward range ends past `high`, a backward one below `low`.
-  const entries = backward
-    ? dbs.index.getRange({ start: highKey, end: lowKey, reverse: true, inclusiveEnd: true })
-    : dbs.index.getRange({ start: lowKey, end: highKey, inclusiveEnd: true })
+  // A run may begin before the first version wanted: reading starts at the run holding it.
+  // lmdb-js ranges exclude `end` unless told: both ends stay inside this stream's keys.
+  const runs = backward
+    ? dbs.index.getRange({
+        start: indexKey(name, high),
+        end: indexKey(name, 0n),
+        reverse: true,
+        inclusiveEnd: true,
+      })
+    : dbs.index.getRange({
+        start: floorRunKey(dbs, name, low) ?? indexKey(name, low),
+        end: indexKey(name, high),
+        inclusiveEnd: true,
+      })
+  // Forward: the version the next run must start at; backward: the one the next (lower) run must end at.
   let expected: bigint | undefined
-  for (const { key, value } of entries) {
-    if (key.length !== 1 + name.length + 8 || value.length !== 8) throw corrupt(where, 'bad entry size')
-    const version = Buffer.from(key.buffer, key.byteOffset, key.byteLength).readBigUInt64BE(1 + name.length)
-    if (expected !== undefined && version !== expected) {
-      throw corrupt(where, `gap: expected version ${expected}, found ${version}`)
+  for (const { key, value } of runs) {
+    const run = readRun(key, value, name.length, where)
+    const last = run.version + BigInt(run.count) - 1n
+    if (
+      expected !== undefined ? (backward ? last : run.version) !== expected : !backward && run.version > low
+    ) {
+      throw corrupt(where, `gap: expected version ${expected ?? low}, found a run ${run.version}..${last}`)
     }
-    expected = backward ? version - 1n : version + 1n
-    const id = readId(value, 0, where)
-    if (id > maxId) {
-      if (backward) continue
-      return
+    if (backward) {
+      expected = run.version - 1n
+      const bottom = run.version > low ? run.version : low
+      for (let v = last < high ? last : high; v >= bottom; v--) {
+        const id = run.id + Number(v - run.version)
+        if (id > maxId) continue
+        yield { version: v, id }
+        if (--left <= 0) return
+      }
+      if (run.version <= low) return
+    } else {
+      expected = last + 1n
+      const top = last < high ? last : high
+      for (let v = run.version > low ? run.version : low; v <= top; v++) {
+        const id = run.id + Number(v - run.version)
+        if (id > maxId) return
+        yield { version: v, id }
+        if (--left <= 0) return
+      }
+      if (last >= high) return
     }
-    yield { version, id }
-    if (--left <= 0) return
   }
 }
 

@@ -6,7 +6,7 @@ import {
   readEventId,
   toError,
 } from '@azothdb/core/internal'
-import { readHeadEntry, type StreamDatabases } from './stream-index.js'
+import { readHeadEntry, readRun, type StreamDatabases, type StreamRun } from './stream-index.js'
 
 /** Index entries checked between two yields to the event loop. */
 const SLICE = 4096
@@ -31,10 +31,10 @@ interface Walk {
 }
 
 /**
- * Walks the stream index up to `head`: each stream's versions are gapless from 0 with rising ids,
- * each entry names an event whose envelope says it is that version of that stream, and each
- * stream's head (checksummed) is its last entry. Entries of events committed after `head` are left
- * out, as readers leave them out. Returns how many index entries were checked.
+ * Walks the stream index up to `head`: each stream's runs follow each other from version 0 without
+ * gaps and with rising ids, each event a run names says in its envelope that it is that version of
+ * that stream, and each stream's head (checksummed) is its last event. Events committed after
+ * `head` are left out, as readers leave them out. Returns how many stream events were checked.
  */
 export async function verifyStreams(
   target: StreamVerifyTarget,
@@ -60,7 +60,7 @@ export async function verifyStreams(
       else if (stored.id <= head && (stored.version !== w.version || stored.id !== w.id)) {
         problem(
           `stream '${w.label}'`,
-          `its head says version ${stored.version} (event ${stored.id}) but its last index entry is version ${w.version} (event ${w.id})`,
+          `its head says version ${stored.version} (event ${stored.id}) but the last event its index names is version ${w.version} (event ${w.id})`,
         )
       }
     } catch (e) {
@@ -81,38 +81,51 @@ export async function verifyStreams(
         }
         after = Buffer.from(key)
         inSlice++
-        checked++
         const nameLength = key[0]!
-        if (key.length !== 1 + nameLength + 8 || value.length !== 8) {
-          problem(`stream-index entry ${after.toString('hex')}`, 'an index entry of the wrong size')
+        const where = `stream-index entry ${after.toString('hex')}`
+        let run: StreamRun
+        try {
+          run = readRun(key, value, nameLength, where)
+        } catch (e) {
+          problem(where, toError(e).message)
           continue
         }
         const name = key.subarray(1, 1 + nameLength)
-        const version = after.readBigUInt64BE(1 + nameLength)
-        const id = readEventId(value, 0)
+        const last = run.version + BigInt(run.count) - 1n
         if (walk === undefined || !bytesEqual(walk.name, name)) {
           if (walk !== undefined) endStream(walk)
           const label = Buffer.from(name).toString('utf8')
-          if (version !== 0n && id >= oldest) {
-            problem(`stream '${label}'`, `its first index entry is version ${version}, not 0`, id)
-          }
-          walk = { name: Buffer.from(name), label, version, id }
-        } else {
-          if (id > head) continue
-          if (version !== walk.version + 1n || id <= walk.id) {
+          if (run.version !== 0n && run.id >= oldest) {
             problem(
-              `stream '${walk.label}' version ${version}`,
-              `follows version ${walk.version} (event ${walk.id}) with event ${id}: versions must be gapless with rising ids`,
-              id,
+              `stream '${label}'`,
+              `its first index entry starts at version ${run.version}, not 0`,
+              run.id,
             )
           }
-          walk.version = version
-          walk.id = id
+          walk = { name: Buffer.from(name), label, version: -1n, id: 0 }
+        } else if (run.id <= head && (run.version !== walk.version + 1n || run.id <= walk.id)) {
+          problem(
+            `stream '${walk.label}' version ${run.version}`,
+            `follows version ${walk.version} (event ${walk.id}) with event ${run.id}: versions must be gapless with rising ids`,
+            run.id,
+          )
         }
-        if (id > head || id < oldest) continue
-        ids[count] = id
-        versions[count] = version
-        labels[count++] = walk.label
+        // The events of the run that readers may see: up to the head, and not compacted away.
+        for (let i = 0; i < run.count; i++) {
+          const id = run.id + i
+          if (id > head) break
+          walk.version = run.version + BigInt(i)
+          walk.id = id
+          checked++
+          if (id < oldest) continue
+          ids[count] = id
+          versions[count] = walk.version
+          labels[count++] = walk.label
+          if (count === SLICE) {
+            checkEvents(target, count, ids, versions, labels, envelopes, problem)
+            count = 0
+          }
+        }
       }
     } catch (e) {
       problem('stream-index', `LMDB cannot walk the stream index further: ${toError(e).message}`)

@@ -25,11 +25,12 @@ export type CommittedStreamReader = (name: Uint8Array) => bigint | undefined
 
 /**
  * The stream appends of one group's successful members, visible to later members, and what the
- * group writes to the stream index: one index entry per event and the new tip of each stream.
+ * group writes to the stream index: one index entry per append and the new tip of each stream.
  */
 export class GroupStreams {
   readonly tips = new Map<string, StreamTip>()
-  readonly entries: { name: Uint8Array; version: bigint; id: EventId }[] = []
+  /** One index entry per append: its first version and event id, and how many events it holds. */
+  readonly entries: { name: Uint8Array; version: bigint; id: EventId; count: number }[] = []
 
   /**
    * An upper estimate of what the index writes add to the group (for the space reserve): each
@@ -37,7 +38,7 @@ export class GroupStreams {
    */
   estimateBytes(pageSize: number): number {
     let bytes = 2 * pageSize * this.tips.size
-    for (const e of this.entries) bytes += 2 * (1 + e.name.length + 8 + 8)
+    for (const e of this.entries) bytes += 2 * (1 + e.name.length + 8 + 12)
     return bytes
   }
 
@@ -47,7 +48,8 @@ export class GroupStreams {
     heads: Database<Uint8Array, Uint8Array>,
     commits: Set<Promise<boolean>>,
   ): void {
-    for (const e of this.entries) commits.add(index.put(indexKey(e.name, e.version), indexValue(e.id)))
+    for (const e of this.entries)
+      commits.add(index.put(indexKey(e.name, e.version), indexValue(e.id, e.count)))
     for (const tip of this.tips.values())
       commits.add(heads.put(tip.name, headValue(tip.name, tip.version, tip.id)))
   }
@@ -108,9 +110,7 @@ export class TxStreams {
     if (appends === undefined || firstEventId === undefined) return
     const group = this.#group
     for (const a of appends) {
-      for (let i = 0; i < a.count; i++) {
-        group.entries.push({ name: a.name, version: a.version + BigInt(i), id: firstEventId + a.at + i })
-      }
+      group.entries.push({ name: a.name, version: a.version, id: firstEventId + a.at, count: a.count })
       const last = { version: a.version + BigInt(a.count) - 1n, id: firstEventId + a.at + a.count - 1 }
       const tip = group.tips.get(a.stream)
       if (tip === undefined) group.tips.set(a.stream, { name: a.name, ...last })

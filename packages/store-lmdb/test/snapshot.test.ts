@@ -165,12 +165,14 @@ describe('closing snapshots', () => {
     const store = await seeded()
     const open: StateSnapshot[] = []
     let code = 'no error'
-    for (let n = 1; n <= 200 && code === 'no error'; n++) {
+    for (let n = 1; n <= 400 && code === 'no error'; n++) {
       await store.commit((tx) => tx.put('n', TypedValue.i64(n)))
       code = await codeOf(() => open.push(store.snapshot()))
     }
     expect(code).toBe('IO')
-    expect(open.length).toBeGreaterThan(100)
+    // The 16 KiB lock file the store creates has room for about 250 readers (LMDB sizes its
+    // reader table from the file).
+    expect(open.length).toBeGreaterThan(200)
     for (const s of open) s.close()
     await store.commit((tx) => tx.put('n', TypedValue.i64(0)))
     using again = store.snapshot()

@@ -24,6 +24,14 @@ function rawEnv(dir: string) {
   })
 }
 
+/** An index entry's value: `count` events with ids from `id`. */
+function run(id: number, count: number): Buffer {
+  const value = Buffer.alloc(12)
+  value.writeBigUInt64BE(BigInt(id), 0)
+  value.writeUInt32BE(count, 8)
+  return value
+}
+
 function indexKey(name: string, version: bigint): Buffer {
   const n = Buffer.from(name)
   const key = Buffer.alloc(1 + n.length + 8)
@@ -94,15 +102,13 @@ describe('the stream index', () => {
           keyEncoding: 'binary',
           encoding: 'binary',
         })
+        // One entry per append: its first version in the key, its first id and count in the value.
         expect(
           [...index.getRange({})].map(({ key, value }) => [
             Buffer.from(key).toString('hex'),
-            Buffer.from(value).readBigUInt64BE(0),
+            Buffer.from(value),
           ]),
-        ).toEqual([
-          [indexKey('cart-7', 0n).toString('hex'), 2n],
-          [indexKey('cart-7', 1n).toString('hex'), 3n],
-        ])
+        ).toEqual([[indexKey('cart-7', 0n).toString('hex'), run(2, 2)]])
         const head = Buffer.from(heads.getBinary(Buffer.from('cart-7'))!)
         expect([head.readBigUInt64BE(0), head.readBigUInt64BE(8)]).toEqual([1n, 3n])
         expect(head.readUInt32BE(16)).toBe(crc32c(head.subarray(0, 16), 0, 16, crc32c(Buffer.from('cart-7'))))
@@ -126,19 +132,31 @@ describe('the stream index', () => {
     const index = (env: ReturnType<typeof rawEnv>) =>
       env.openDB<Uint8Array, Uint8Array>({ name: 'stream-index', keyEncoding: 'binary', encoding: 'binary' })
     // Version 1 of a-1 points at b-1's event.
-    await damage((env) => index(env).put(indexKey('a-1', 1n), Buffer.from([0, 0, 0, 0, 0, 0, 0, 4])))
+    await damage(async (env) => {
+      await index(env).put(indexKey('a-1', 0n), run(1, 1))
+      await index(env).put(indexKey('a-1', 1n), run(4, 2))
+    })
     store = await openLmdbStore(dir)
     expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
     expect([...store.readStream('a-1', { to: 0n })]).toHaveLength(1)
     await store.close()
     // Version 1 is missing: a gap.
-    await damage((env) => index(env).remove(indexKey('a-1', 1n)))
+    await damage(async (env) => {
+      await index(env).remove(indexKey('a-1', 1n))
+      await index(env).put(indexKey('a-1', 2n), run(3, 1))
+    })
     store = await openLmdbStore(dir)
     expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+    expect(await codeOf(() => [...store.readStream('a-1', { from: 2n })])).not.toBe('CORRUPTION')
+    expect(await codeOf(() => [...store.readStream('a-1', { from: 1n })])).toBe('CORRUPTION')
     expect(await codeOf(() => [...store.readStream('a-1', { direction: 'backward' })])).toBe('CORRUPTION')
     await store.close()
-    // An entry of the wrong size.
-    await damage((env) => index(env).put(indexKey('a-1', 1n), Buffer.from([1])))
+    // An entry of the wrong size, and one of no events.
+    await damage((env) => index(env).put(indexKey('a-1', 0n), run(1, 0)))
+    store = await openLmdbStore(dir)
+    expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+    await store.close()
+    await damage((env) => index(env).put(indexKey('a-1', 0n), Buffer.from([1])))
     store = await openLmdbStore(dir)
     expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
     await store.close()
@@ -196,7 +214,7 @@ describe('the stream index', () => {
       await store.commit((tx) => tx.appendToStream('a-1', [ev(5)], 2n))
       const healthy = await store.verify()
       expect(healthy.problems).toEqual([])
-      expect(healthy.checked.streamIndexEntries).toBe(5)
+      expect(healthy.checked.streamEvents).toBe(5)
       await store.close()
       const damage = async (fn: (dbs: { index: Db; heads: Db }) => unknown) => {
         const env = rawEnv(dir)
@@ -246,14 +264,22 @@ describe('the stream index', () => {
       })
       expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1'"]])
       await damage(({ heads }) => heads.put(Buffer.from('a-1'), saved))
-      // An entry naming another stream's event, then a gap.
-      await damage(({ index }) => index.put(indexKey('a-1', 1n), Buffer.from([0, 0, 0, 0, 0, 0, 0, 4])))
+      // Entries naming another stream's event and a later version of this one (ids not rising).
+      await damage(async ({ index }) => {
+        await index.put(indexKey('a-1', 0n), run(1, 1))
+        await index.put(indexKey('a-1', 1n), run(4, 2))
+      })
       expect(await problemsOf()).toEqual([
         ['stream-index', "stream 'a-1' version 1"],
         ['stream-index', "stream 'a-1' version 2"],
+        ['stream-index', "stream 'a-1' version 3"],
       ])
-      await damage(({ index }) => index.remove(indexKey('a-1', 1n)))
-      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1' version 2"]])
+      // A gap: versions 0 and 1, then 3.
+      await damage(async ({ index }) => {
+        await index.remove(indexKey('a-1', 1n))
+        await index.put(indexKey('a-1', 0n), run(1, 2))
+      })
+      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1' version 3"]])
     }
   })
 
