@@ -47,7 +47,7 @@ export class LogWriter {
     this.#opts = opts
     this.#fs = opts.fs
     this.#buffer = Buffer.allocUnsafe(opts.writeBufferBytes)
-    this.#locator = new RecordLocator(opts.indexIntervalBytes + 1024)
+    this.#locator = new RecordLocator(opts.fs, opts.indexIntervalBytes + 1024)
   }
 
   /** Bytes appended but not yet handed to the OS (reads must flush them first). */
@@ -123,8 +123,9 @@ export class LogWriter {
     try {
       await this.#cut(id)
     } catch (e) {
-      // Half a cut leaves memory and files apart: only a reopen can tell where the log ends.
-      if (!isAzothError(e)) this.broken ??= e
+      // Half a cut leaves memory and files apart: only a reopen can tell where the log ends. (A
+      // failed read is IO too: the cut may have removed later segments before it looked.)
+      if (!isAzothError(e) || e.code === 'IO') this.broken ??= e
       throw e
     }
   }
