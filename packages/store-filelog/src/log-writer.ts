@@ -123,9 +123,8 @@ export class LogWriter {
     try {
       await this.#cut(id)
     } catch (e) {
-      // Half a cut leaves memory and files apart: only a reopen can tell where the log ends. (A
-      // failed read is IO too: the cut may have removed later segments before it looked.)
-      if (!isAzothError(e) || e.code === 'IO') this.broken ??= e
+      // Half a cut leaves memory and files apart: only a reopen can tell where the log ends.
+      if (!isAzothError(e)) this.broken ??= e
       throw e
     }
   }
@@ -140,20 +139,22 @@ export class LogWriter {
     let k = segs.length - 1
     while (segs[k]!.firstId > id + 1) k--
     if (k === segs.length - 1 && this.#cutInBuffer(id)) return
+    const segment = segs[k]!
+    // Where the cut goes is read before anything changes: a read that fails (IO) leaves the log as
+    // it was, and usable. Record id + 1 is in the file: the write buffer holds only later ones.
+    const offset = this.#locator.locate(segment, set.fdFor(segment), id + 1, false)
     this.#buffered = 0 // Everything buffered lies after the cut.
     let removed = false
     while (segs.length - 1 > k) {
       set.retire(segs.pop()!)
       removed = true
     }
-    const segment = segs[k]!
     if (!segment.writable) {
       // A sealed segment becomes the active one again.
       if (segment.fd >= 0) set.closeFd(segment)
       segment.fd = this.#fs.openSync(segment.path, 'r+')
       segment.writable = true
     }
-    const offset = this.#locator.locate(segment, segment.fd, id + 1, false)
     if (segment.sidecarSize > offset) {
       removeSidecar(this.#fs, segment.path)
       segment.sidecarSize = 0
