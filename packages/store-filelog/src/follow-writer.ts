@@ -28,7 +28,15 @@ export function followWriter(segments: Segment[], dir: string, opts: ResolvedFil
     if (held.size < last.size || current.ino !== held.ino) {
       throw truncated(last.path, last.lastId)
     }
-    const torn = scanSegment(opts.fs, last, last.fd, held.size, opts.readChunkBytes, opts.indexIntervalBytes, true)
+    const torn = scanSegment(
+      opts.fs,
+      last,
+      last.fd,
+      held.size,
+      opts.readChunkBytes,
+      opts.indexIntervalBytes,
+      true,
+    )
     if (torn !== undefined || last.count === 0) break // The writer is mid-record, or nothing new.
     const next = new Segment(last.lastId + 1, join(dir, segmentFileName(last.lastId + 1)))
     if (!existsSync(next.path)) break

@@ -111,7 +111,6 @@ export class RecordLocator {
   }
 }
 
-
 function corrupt(segment: Segment, offset: number, reason: string): CorruptionError {
   return new CorruptionError(`segment ${segment.path} is damaged at offset ${offset}: ${reason}`, {
     details: { file: segment.path, offset, reason },

@@ -62,7 +62,11 @@ export function scanLog(dir: string, opts: ResolvedFileEventLogOptions): LogScan
     } catch (e) {
       // A reader racing the writer's compaction saw segments vanish after it read the mark: the
       // new mark explains them. A writer holds the lock, so nothing moves under its scan.
-      if (!opts.readOnly || attempt === MAX_SCANS || readCompactionMark(opts.fs, dir)?.firstId === mark?.firstId)
+      if (
+        !opts.readOnly ||
+        attempt === MAX_SCANS ||
+        readCompactionMark(opts.fs, dir)?.firstId === mark?.firstId
+      )
         throw e
     }
   }

@@ -54,7 +54,14 @@ export function scanSegment(
     }
     const offset = reader.recordOffset
     if (writerMayBeActive) return { offset, reason: reader.damage }
-    const later = findValidRecordAfter(fs, segment.path, fd, offset + 1, fileSize, segment.firstId + segment.count)
+    const later = findValidRecordAfter(
+      fs,
+      segment.path,
+      fd,
+      offset + 1,
+      fileSize,
+      segment.firstId + segment.count,
+    )
     if (later !== undefined) {
       throw new CorruptionError(
         `segment ${segment.path} is damaged at offset ${offset} (${reader.damage}) and valid records follow at ${later}`,

@@ -72,6 +72,12 @@ describe('injected read failures in the file log', () => {
     const dir = await writtenLog(20_000, true, 256 * 1024)
     const fs = new FaultyFileSystem()
     const log = await openWith(dir, fs, { segmentBytes: 256 * 1024, readChunkBytes: 16 * 1024 })
+    // Every byte is read through the file layer: 16 KiB at most per call, so at least this many.
+    for (let pass = 0; pass < 3; pass++) {
+      const reads = fs.calls.read
+      expectRecords(all(log), 1, 20_000)
+      expect(fs.calls.read - reads).toBeGreaterThanOrEqual(segmentBytes(dir) / (16 * 1024))
+    }
     fs.failOn('read', 'EIO', { skip: 40 })
     const got: Uint8Array[] = []
     const e = thrown(() => {
@@ -104,7 +110,11 @@ describe('injected read failures in the file log', () => {
     const fs = new FaultyFileSystem()
     const log = await openWith(dir, fs, { segmentBytes: 4096 })
     fs.failOn('read', 'EIO')
-    for (const id of [1, 150, 300]) expectIo(thrown(() => log.get(id)), 'EIO')
+    for (const id of [1, 150, 300])
+      expectIo(
+        thrown(() => log.get(id)),
+        'EIO',
+      )
     fs.clear()
     for (let id = 1; id <= 300; id++) expect(log.get(id)).toEqual(payloadFor(id))
     await log.close()
@@ -165,25 +175,28 @@ describe('injected read failures in the file log', () => {
       ['the compaction mark', 'readFile', (p) => p.endsWith('COMPACTED')],
       ['the size of a segment', 'fstat', isSegment],
       ['a segment header', 'read', isSegment],
-    ])('EIO reading %s is IO and changes no file (a sidecar that cannot be read is not a missing one)', async (_what, op, file) => {
-      const dir = await writtenLog(300, true)
-      const compact = await openFileEventLog(dir)
-      await compact.deleteBefore(100)
-      const oldest = compact.oldest()
-      expect(oldest).toBeGreaterThan(1)
-      await compact.close()
-      const before = files(dir)
-      const fs = new FaultyFileSystem().failOn(op, 'EIO', { file })
-      const e = await rejection(openWith(dir, fs))
-      expectIo(e, 'EIO')
-      expect(file(fileOf(e))).toBe(true)
-      expect(files(dir)).toEqual(before)
-      fs.clear()
-      const log = await openWith(dir, fs)
-      expect(log.oldest()).toBe(oldest)
-      expect(all(log)).toEqual(payloads(oldest, 300 - oldest + 1))
-      await log.close()
-    })
+    ])(
+      'EIO reading %s is IO and changes no file (a sidecar that cannot be read is not a missing one)',
+      async (_what, op, file) => {
+        const dir = await writtenLog(300, true)
+        const compact = await openFileEventLog(dir)
+        await compact.deleteBefore(100)
+        const oldest = compact.oldest()
+        expect(oldest).toBeGreaterThan(1)
+        await compact.close()
+        const before = files(dir)
+        const fs = new FaultyFileSystem().failOn(op, 'EIO', { file })
+        const e = await rejection(openWith(dir, fs))
+        expectIo(e, 'EIO')
+        expect(file(fileOf(e))).toBe(true)
+        expect(files(dir)).toEqual(before)
+        fs.clear()
+        const log = await openWith(dir, fs)
+        expect(log.oldest()).toBe(oldest)
+        expect(all(log)).toEqual(payloads(oldest, 300 - oldest + 1))
+        await log.close()
+      },
+    )
   })
 
   it('short reads (at most 5 bytes per call) are continued, never taken for the end or for damage', async () => {
