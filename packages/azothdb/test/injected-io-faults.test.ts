@@ -1,3 +1,5 @@
+import { readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { FILE_SYSTEM } from '@azothdb/core/internal'
 import { Azoth, type AzothOptions, isAzothError, TypedValue } from 'azothdb'
 import { pino } from 'pino'
@@ -96,6 +98,26 @@ describe('injected I/O failures under Azoth.open with the file log', () => {
       expect(await reopened(dir)).toEqual({ head: 6, state: [1, 2, 3, 4, 5, 9], events: [1, 2, 3, 4, 5, 9] })
     },
   )
+
+  it('a failing event log read (EIO) is IO from events() and from an open; once it clears every event reads back', async () => {
+    const dir = tempDir()
+    const fs = new FaultyFileSystem()
+    const db = await openWith(dir, fs, 'sync')
+    for (let i = 1; i <= 5; i++) await deposit(db, i)
+    fs.failOn('read', 'EIO')
+    const e = await expectCode(() => [...db.events()], 'IO')
+    expect(errnoOf(e)).toBe('EIO')
+    fs.clear()
+    expect([...db.events()].map((ev) => (ev.payload as { i: number }).i)).toEqual([1, 2, 3, 4, 5])
+    await deposit(db, 6)
+    await db.close()
+    // Without index sidecars, the open reads every event of the log: each read fails.
+    for (const f of readdirSync(join(dir, 'events'))) if (f.endsWith('.idx')) rmSync(join(dir, 'events', f))
+    fs.failOn('read', 'EIO')
+    expect(errnoOf(await expectCode(openWith(dir, fs, 'sync'), 'IO'))).toBe('EIO')
+    fs.clear()
+    expect(await reopened(dir)).toEqual({ head: 6, state: [1, 2, 3, 4, 5, 6], events: [1, 2, 3, 4, 5, 6] })
+  })
 
   it('a file system under a string key is an unknown option (CONFIG): the injection point is not public', async () => {
     const dir = tempDir()

@@ -1,10 +1,13 @@
 import {
   closeSync,
   fdatasync,
+  fstatSync,
   fsync,
   fsyncSync,
   ftruncateSync,
   openSync,
+  readFileSync,
+  readSync,
   unlinkSync,
   writeSync,
 } from 'node:fs'
@@ -12,14 +15,24 @@ import { rename, writeFile } from 'node:fs/promises'
 import { ConfigError } from './errors.js'
 
 /**
- * The file operations a store changes its files with: node:fs by default ({@link nodeFileSystem}).
- * One narrow door, so that tests can put real I/O failures where no disk produces them on cue
- * (EIO on a write, EIO or ENOSPC from fsync, short writes) and check what the store does with them.
- * Failures are thrown (or rejected) as Node errors with `code` set to the errno.
+ * The file operations a store reads and changes its files with: node:fs by default
+ * ({@link nodeFileSystem}). One narrow door, so that tests can put real I/O failures where no disk
+ * produces them on cue (EIO on a read or a write, EIO or ENOSPC from fsync, short reads and writes)
+ * and check what the store does with them. Failures are thrown (or rejected) as Node errors with
+ * `code` set to the errno.
  */
 export interface FileSystem {
   openSync(path: string, flags: string): number
   closeSync(fd: number): void
+  /**
+   * Reads at most `length` bytes at `position` and returns how many it read: fewer is a short read,
+   * which only 0 marks as the end of the file.
+   */
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number
+  /** The size (and inode number) of an open file. */
+  fstatSync(fd: number): { readonly size: number; readonly ino: number }
+  /** A whole file (a small one: a sidecar, a marker). */
+  readFileSync(path: string): Buffer
   /** Writes at most `length` bytes at `position` and returns how many it wrote: fewer is a short write. */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number
   ftruncateSync(fd: number, length: number): void
@@ -37,6 +50,10 @@ export interface FileSystem {
 export const nodeFileSystem: FileSystem = Object.freeze({
   openSync: (path: string, flags: string) => openSync(path, flags),
   closeSync,
+  readSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
+    readSync(fd, buffer, offset, length, position),
+  fstatSync: (fd: number) => fstatSync(fd),
+  readFileSync: (path: string) => readFileSync(path),
   writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
     writeSync(fd, buffer, offset, length, position),
   ftruncateSync: (fd: number, length: number) => ftruncateSync(fd, length),
@@ -74,6 +91,9 @@ export const FILE_SYSTEM: unique symbol = Symbol.for('azothdb.fileSystem')
 const METHODS: readonly (keyof FileSystem)[] = [
   'openSync',
   'closeSync',
+  'readSync',
+  'fstatSync',
+  'readFileSync',
   'writeSync',
   'ftruncateSync',
   'fdatasync',

@@ -7,7 +7,6 @@
 // Flag RESTART: the log was emptied (cut below its oldest id) and starts again at the first kept
 // id; until its new segment exists, no segment at all is the expected state.
 
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, CorruptionError } from '@azothdb/core'
 import { crc32c, type FileSystem, readEventId, writeEventId } from '@azothdb/core/internal'
@@ -43,11 +42,11 @@ export function compactionMarkTempPath(dir: string): string {
  * Reads the mark of `dir`: undefined when the log never compacted, `CORRUPTION` naming the file
  * when it is damaged (guessing would let missing segments pass unnoticed).
  */
-export function readCompactionMark(dir: string): CompactionMark | undefined {
+export function readCompactionMark(fs: FileSystem, dir: string): CompactionMark | undefined {
   const path = compactionMarkPath(dir)
   let b: Buffer
   try {
-    b = readFileSync(path)
+    b = fs.readFileSync(path)
   } catch (e) {
     const errno = (e as NodeJS.ErrnoException).code
     if (errno === 'ENOENT') return undefined

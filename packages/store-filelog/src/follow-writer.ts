@@ -1,7 +1,9 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs'
+import { existsSync, type Stats, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, isAzothError } from '@azothdb/core'
+import type { FileSystem } from '@azothdb/core/internal'
 import { readCompactionMark } from './compaction-mark.js'
+import { readFully, statOpenFile } from './fs-util.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
 import { scanLog } from './scan-log.js'
 import { Segment } from './segment.js'
@@ -19,14 +21,22 @@ import type { SegmentSet } from './segment-set.js'
 export function followWriter(segments: Segment[], dir: string, opts: ResolvedFileEventLogOptions): boolean {
   for (;;) {
     const last = segments[segments.length - 1]!
-    if (last.fd < 0 && !openSegmentFile(last)) break
-    const held = fstatSync(last.fd)
+    if (last.fd < 0 && !openSegmentFile(opts.fs, last)) break
+    const held = statOpenFile(opts.fs, last.fd, last.path)
     const current = statIfExists(last.path)
     if (current === undefined) return false
     if (held.size < last.size || current.ino !== held.ino) {
       throw truncated(last.path, last.lastId)
     }
-    const torn = scanSegment(last, last.fd, held.size, opts.readChunkBytes, opts.indexIntervalBytes, true)
+    const torn = scanSegment(
+      opts.fs,
+      last,
+      last.fd,
+      held.size,
+      opts.readChunkBytes,
+      opts.indexIntervalBytes,
+      true,
+    )
     if (torn !== undefined || last.count === 0) break // The writer is mid-record, or nothing new.
     const next = new Segment(last.lastId + 1, join(dir, segmentFileName(last.lastId + 1)))
     if (!existsSync(next.path)) break
@@ -38,24 +48,24 @@ export function followWriter(segments: Segment[], dir: string, opts: ResolvedFil
 }
 
 /** Opens a segment the writer created after this view was taken; false while it has no header. */
-function openSegmentFile(segment: Segment): boolean {
+function openSegmentFile(fs: FileSystem, segment: Segment): boolean {
   let fd: number
   try {
-    fd = openSync(segment.path, 'r')
+    fd = fs.openSync(segment.path, 'r')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw new AzothError('IO', `cannot open ${segment.path}`, { cause: e, details: { file: segment.path } })
   }
   try {
-    if (fstatSync(fd).size < SEGMENT_HEADER_BYTES) {
-      closeSync(fd)
+    if (statOpenFile(fs, fd, segment.path).size < SEGMENT_HEADER_BYTES) {
+      fs.closeSync(fd)
       return false
     }
     const header = Buffer.alloc(SEGMENT_HEADER_BYTES)
-    readSync(fd, header, 0, SEGMENT_HEADER_BYTES, 0)
+    readFully(fs, fd, segment.path, header, 0, SEGMENT_HEADER_BYTES, 0)
     decodeSegmentHeader(header, segment.path)
   } catch (e) {
-    closeSync(fd)
+    fs.closeSync(fd)
     throw e
   }
   segment.fd = fd
@@ -82,7 +92,7 @@ export function followCompaction(
   dir: string,
   opts: ResolvedFileEventLogOptions,
 ): 'same' | 'dropped' | 'rescanned' | 'rescanned-empty' {
-  const mark = readCompactionMark(dir)
+  const mark = readCompactionMark(opts.fs, dir)
   if (mark === undefined || mark.firstId <= set.oldest()) return 'same'
   const seen = set.head()
   const kept = set.list.filter((s) => s.firstId >= mark.firstId)
@@ -100,7 +110,7 @@ export function followCompaction(
   }
   const segments = scan.segments
   if (segments[segments.length - 1]!.lastId < seen) {
-    for (const s of segments) if (s.fd >= 0) closeSync(s.fd)
+    for (const s of segments) if (s.fd >= 0) opts.fs.closeSync(s.fd)
     throw truncated(set.last.path, seen)
   }
   for (const s of set.list) set.forget(s)

@@ -5,11 +5,11 @@
 //   u64 bytes since last entry | entries (u64 id, u64 offset)... | u32 crc32c of all before
 //
 // A missing, stale or damaged sidecar only costs a scan: it is never trusted beyond its checksum
-// and its consistency with the segment file.
+// and its consistency with the segment file. One that cannot be read (EIO) is `IO`: a disk failing
+// under the log is reported, not papered over.
 
-import { readFileSync, readSync } from 'node:fs'
 import { crc32c, type FileSystem, readEventId, writeEventId } from '@azothdb/core/internal'
-import { removeIfPresent } from './fs-util.js'
+import { readFailed, readFully, removeIfPresent } from './fs-util.js'
 import type { Segment } from './segment.js'
 import { readU32, SEGMENT_HEADER_BYTES, writeU32 } from './segment-format.js'
 
@@ -52,14 +52,17 @@ export async function writeSidecar(fs: FileSystem, segment: Segment): Promise<vo
 
 /**
  * Loads the sidecar of `segment` (a fresh one, nothing loaded yet) when it is intact and fits a
- * file of `fileSize` bytes; returns false (and leaves `segment` untouched) otherwise.
+ * file of `fileSize` bytes; returns false (and leaves `segment` untouched) otherwise. A sidecar
+ * that is there but cannot be read raises `IO`.
  */
-export function loadSidecar(segment: Segment, fileSize: number): boolean {
+export function loadSidecar(fs: FileSystem, segment: Segment, fileSize: number): boolean {
+  const path = sidecarPath(segment.path)
   let b: Buffer
   try {
-    b = readFileSync(sidecarPath(segment.path))
-  } catch {
-    return false // Missing or unreadable: the caller scans instead.
+    b = fs.readFileSync(path)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false // The caller scans instead.
+    throw readFailed(e, path, undefined)
   }
   if (b.length < FIXED_BYTES + 4 || !b.subarray(0, 8).equals(MAGIC)) return false
   if (readU32(b, b.length - 4) !== crc32c(b, 0, b.length - 4)) return false
@@ -75,6 +78,7 @@ export function loadSidecar(segment: Segment, fileSize: number): boolean {
   if (
     n > 0 &&
     !recordStartsWith(
+      fs,
       segment,
       readEventId(b, FIXED_BYTES + (n - 1) * 16),
       readEventId(b, FIXED_BYTES + (n - 1) * 16 + 8),
@@ -93,9 +97,9 @@ export function loadSidecar(segment: Segment, fileSize: number): boolean {
 }
 
 /** True when the record at `offset` of the segment's file carries `id`. */
-function recordStartsWith(segment: Segment, id: number, offset: number): boolean {
+function recordStartsWith(fs: FileSystem, segment: Segment, id: number, offset: number): boolean {
   const h = Buffer.alloc(8)
-  return readSync(segment.fd, h, 0, 8, offset) === 8 && readEventId(h, 0) === id
+  return readFully(fs, segment.fd, segment.path, h, 0, 8, offset) === 8 && readEventId(h, 0) === id
 }
 
 /** Removes the sidecar of `segmentPath` if there is one (before its segment shrinks or goes). */

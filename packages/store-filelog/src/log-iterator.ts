@@ -1,10 +1,13 @@
 import { AzothError, CorruptionError, type EventRecord } from '@azothdb/core'
+import type { FileSystem } from '@azothdb/core/internal'
 import type { ReadAheadWorker } from './read-ahead-worker.js'
 import { END, RECORD, RecordReader } from './record-reader.js'
 import type { Segment } from './segment.js'
 
 /** What an iterator needs from its log: segment lookup, descriptors and the current bounds. */
 export interface SegmentDirectory {
+  /** What the segments are read with. */
+  readonly fs: FileSystem
   segmentFor(id: number): Segment | undefined
   /** An open descriptor of `segment`; `NOT_FOUND` once it was deleted. */
   fdFor(segment: Segment): number
@@ -103,7 +106,8 @@ export class LogIterator implements IterableIterator<EventRecord> {
         const entry = segment.index.floor(this.nextId)
         const start = entry < 0 ? segment.size : segment.index.offsetAt(entry)
         const s = segment
-        reader = new RecordReader(() => this.log.fdFor(s), start, segment.size, this.chunkBytes, true)
+        const fd = () => this.log.fdFor(s)
+        reader = new RecordReader(this.log.fs, s.path, fd, start, segment.size, this.chunkBytes, true)
         // Reading ahead pays off on long reads only: a projector's batch of a thousand records
         // would mostly waste the chunk read ahead.
         if (Math.min(this.remaining, this.to - this.nextId + 1) > READ_AHEAD_MIN_RECORDS) {

@@ -47,7 +47,7 @@ export class LogWriter {
     this.#opts = opts
     this.#fs = opts.fs
     this.#buffer = Buffer.allocUnsafe(opts.writeBufferBytes)
-    this.#locator = new RecordLocator(opts.indexIntervalBytes + 1024)
+    this.#locator = new RecordLocator(opts.fs, opts.indexIntervalBytes + 1024)
   }
 
   /** Bytes appended but not yet handed to the OS (reads must flush them first). */
@@ -139,20 +139,22 @@ export class LogWriter {
     let k = segs.length - 1
     while (segs[k]!.firstId > id + 1) k--
     if (k === segs.length - 1 && this.#cutInBuffer(id)) return
+    const segment = segs[k]!
+    // Where the cut goes is read before anything changes: a read that fails (IO) leaves the log as
+    // it was, and usable. Record id + 1 is in the file: the write buffer holds only later ones.
+    const offset = this.#locator.locate(segment, set.fdFor(segment), id + 1, false)
     this.#buffered = 0 // Everything buffered lies after the cut.
     let removed = false
     while (segs.length - 1 > k) {
       set.retire(segs.pop()!)
       removed = true
     }
-    const segment = segs[k]!
     if (!segment.writable) {
       // A sealed segment becomes the active one again.
       if (segment.fd >= 0) set.closeFd(segment)
       segment.fd = this.#fs.openSync(segment.path, 'r+')
       segment.writable = true
     }
-    const offset = this.#locator.locate(segment, segment.fd, id + 1, false)
     if (segment.sidecarSize > offset) {
       removeSidecar(this.#fs, segment.path)
       segment.sidecarSize = 0

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, isAzothError } from '@azothdb/core'
 import { acquireProcessLock, type ProcessLock } from '@azothdb/core/internal'
@@ -64,7 +64,7 @@ export async function openFileEventLog(
       placeholder: opts.readOnly && scan.repairs.createFirst,
     })
   } catch (e) {
-    for (const s of scanned) if (s.fd >= 0) closeSync(s.fd)
+    for (const s of scanned) if (s.fd >= 0) opts.fs.closeSync(s.fd)
     lock?.release()
     throw asAzothError(e, dir)
   }

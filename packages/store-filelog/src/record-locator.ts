@@ -1,13 +1,14 @@
-import { readSync } from 'node:fs'
 import { CorruptionError } from '@azothdb/core'
-import { readEventId } from '@azothdb/core/internal'
+import { type FileSystem, readEventId } from '@azothdb/core/internal'
+import { readFully } from './fs-util.js'
 import type { Segment } from './segment.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
 
 /**
  * Finds one record inside a segment: binary search of the sparse index, then a forward walk over
  * record headers from that entry, all within one positional read in the common case. Reuses a
- * scratch buffer, so a located record's bytes are valid only until the next call.
+ * scratch buffer, so a located record's bytes are valid only until the next call. A failed read is
+ * `IO`, never taken for damage.
  */
 export class RecordLocator {
   /** After {@link locate}: the buffer holding the record, when its payload was asked for. */
@@ -20,7 +21,10 @@ export class RecordLocator {
    * `firstReadBytes` should cover the distance between two index entries plus a typical record,
    * so one read usually holds both the walk and the record.
    */
-  constructor(private readonly firstReadBytes: number) {
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly firstReadBytes: number,
+  ) {
     this.scratch = Buffer.allocUnsafe(Math.max(firstReadBytes, 64 * 1024))
     this.buffer = this.scratch
   }
@@ -38,13 +42,13 @@ export class RecordLocator {
     let bufferStart = index.offsetAt(entry)
     let buf = this.scratch
     const want = this.firstRead(segment, entry, current, bufferStart, id, withPayload)
-    let filled = readAt(segment, fd, buf, bufferStart, want)
+    let filled = this.readAt(segment, fd, buf, bufferStart, want)
     let pos = 0
     for (;;) {
       if (filled - pos < RECORD_HEADER_BYTES) {
         bufferStart += pos
         pos = 0
-        filled = readAt(segment, fd, buf, bufferStart, this.firstReadBytes)
+        filled = this.readAt(segment, fd, buf, bufferStart, this.firstReadBytes)
         if (filled < RECORD_HEADER_BYTES) throw corrupt(segment, bufferStart, 'segment ends inside a record')
       }
       const headerId = readEventId(buf, pos)
@@ -60,7 +64,7 @@ export class RecordLocator {
           if (buf.length < total) buf = Buffer.allocUnsafe(total)
           bufferStart = offset
           pos = 0
-          filled = readAt(segment, fd, buf, bufferStart, total)
+          filled = this.readAt(segment, fd, buf, bufferStart, total)
           if (filled < total) throw corrupt(segment, offset, 'segment ends inside a record')
         }
         if (!recordChecksumMatches(buf, pos, length))
@@ -99,11 +103,12 @@ export class RecordLocator {
     const guess = Math.ceil(records * mean) + RECORD_HEADER_BYTES
     return Math.min(stretch, guess, this.scratch.length)
   }
-}
 
-function readAt(segment: Segment, fd: number, buf: Buffer, at: number, max: number): number {
-  const want = Math.min(max, segment.size - at)
-  return want <= 0 ? 0 : readSync(fd, buf, 0, want, at)
+  /** Reads up to `max` bytes at `at` into `buf`, never past the segment's end (short reads continued). */
+  private readAt(segment: Segment, fd: number, buf: Buffer, at: number, max: number): number {
+    const want = Math.min(max, segment.size - at)
+    return want <= 0 ? 0 : readFully(this.fs, fd, segment.path, buf, 0, want, at)
+  }
 }
 
 function corrupt(segment: Segment, offset: number, reason: string): CorruptionError {

@@ -1,5 +1,5 @@
-import { readSync } from 'node:fs'
-import { readEventId } from '@azothdb/core/internal'
+import { type FileSystem, readEventId } from '@azothdb/core/internal'
+import { readFully } from './fs-util.js'
 import type { ReadAheadJob, ReadAheadWorker } from './read-ahead-worker.js'
 import { verifyRecords } from './record-checksums.js'
 import { RECORD_HEADER_BYTES, readU32, recordChecksumMatches } from './segment-format.js'
@@ -21,6 +21,9 @@ export type ReadStatus = typeof RECORD | typeof END | typeof DAMAGED
  *
  * With `freshChunks`, every refill goes into a newly allocated buffer, so payload views handed
  * out earlier stay valid (no copy per record); without it the buffer is reused.
+ *
+ * A read that fails raises `IO` (and the reader stays where it was); only the end of the file is
+ * taken as the end of the records.
  */
 export class RecordReader {
   buffer: Buffer
@@ -50,6 +53,9 @@ export class RecordReader {
   private fills = 0
 
   constructor(
+    private readonly fs: FileSystem,
+    /** The file read (named by errors). */
+    private readonly file: string,
     /** The descriptor to read with, asked for at every read (it may be reopened in between). */
     private readonly fd: () => number,
     start: number,
@@ -197,12 +203,10 @@ export class RecordReader {
     this.pos = 0
     this.verified = 0
     this.filled = remaining
-    while (this.filled < need) {
-      const want = Math.min(target.length - this.filled, this.end - (this.bufferFileOffset + this.filled))
-      if (want <= 0) break
-      const n = readSync(this.fd(), target, this.filled, want, this.bufferFileOffset + this.filled)
-      if (n === 0) break
-      this.filled += n
+    const want = Math.min(target.length - this.filled, this.end - (this.bufferFileOffset + this.filled))
+    if (this.filled < need && want > 0) {
+      const at = this.bufferFileOffset + this.filled
+      this.filled += readFully(this.fs, this.fd(), this.file, target, this.filled, want, at)
     }
     return this.filled >= need
   }

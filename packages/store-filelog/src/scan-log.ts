@@ -1,7 +1,9 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, CorruptionError } from '@azothdb/core'
+import type { FileSystem } from '@azothdb/core/internal'
 import { type CompactionMark, compactionMarkTempPath, readCompactionMark } from './compaction-mark.js'
+import { readFully, statOpenFile } from './fs-util.js'
 import { loadSidecar, sidecarPath } from './index-sidecar.js'
 import type { ResolvedFileEventLogOptions } from './options.js'
 import { Segment } from './segment.js'
@@ -54,13 +56,17 @@ export interface LogScan {
  */
 export function scanLog(dir: string, opts: ResolvedFileEventLogOptions): LogScan {
   for (let attempt = 1; ; attempt++) {
-    const mark = readCompactionMark(dir)
+    const mark = readCompactionMark(opts.fs, dir)
     try {
       return scanOnce(dir, opts, mark)
     } catch (e) {
       // A reader racing the writer's compaction saw segments vanish after it read the mark: the
       // new mark explains them. A writer holds the lock, so nothing moves under its scan.
-      if (!opts.readOnly || attempt === MAX_SCANS || readCompactionMark(dir)?.firstId === mark?.firstId)
+      if (
+        !opts.readOnly ||
+        attempt === MAX_SCANS ||
+        readCompactionMark(opts.fs, dir)?.firstId === mark?.firstId
+      )
         throw e
     }
   }
@@ -97,7 +103,7 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
     for (let i = 0; i < names.length; i++) {
       const { firstId, name } = names[i]!
       const segment = new Segment(firstId, join(dir, name))
-      segment.fd = openSegment(segment.path, opts.readOnly && i < names.length - 1)
+      segment.fd = openSegment(opts.fs, segment.path, opts.readOnly && i < names.length - 1)
       if (segment.fd < 0) {
         // A reader racing the writer's compaction: segments below the new mark vanish meanwhile.
         throw new AzothError('NOT_FOUND', `segment ${segment.path} was deleted while the log was opened`, {
@@ -106,7 +112,7 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
       }
       segments.push(segment)
       const isLast = i === names.length - 1
-      const fileSize = fstatSync(segment.fd).size
+      const fileSize = statOpenFile(opts.fs, segment.fd, segment.path).size
       if (fileSize < SEGMENT_HEADER_BYTES && isLast) {
         // Killed between creating the file and writing its header: an empty segment.
         writeLastHeader = true
@@ -114,15 +120,16 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
         continue
       }
       const header = Buffer.alloc(SEGMENT_HEADER_BYTES)
-      readSync(segment.fd, header, 0, SEGMENT_HEADER_BYTES, 0)
+      readFully(opts.fs, segment.fd, segment.path, header, 0, SEGMENT_HEADER_BYTES, 0)
       const declared = decodeSegmentHeader(header, segment.path)
       if (declared !== firstId) {
         throw new CorruptionError(`segment ${segment.path} declares first id ${declared}`, {
           details: { file: segment.path, offset: 0, reason: 'header id does not match the file name' },
         })
       }
-      if (!loadSidecar(segment, fileSize)) segment.size = SEGMENT_HEADER_BYTES
+      if (!loadSidecar(opts.fs, segment, fileSize)) segment.size = SEGMENT_HEADER_BYTES
       const torn = scanSegment(
+        opts.fs,
         segment,
         segment.fd,
         fileSize,
@@ -150,7 +157,7 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
         break
       }
       if (!isLast) {
-        closeSync(segment.fd) // Sealed: reopened for reading on demand.
+        opts.fs.closeSync(segment.fd) // Sealed: reopened for reading on demand.
         segment.fd = -1
         const next = names[i + 1]!
         if (next.firstId !== segment.firstId + segment.count) {
@@ -172,15 +179,15 @@ function scanOnce(dir: string, opts: ResolvedFileEventLogOptions, mark: Compacti
     }
     return { segments, recoveredBytes, repairs: repairs() }
   } catch (e) {
-    for (const s of segments) if (s.fd >= 0) closeSync(s.fd)
+    for (const s of segments) if (s.fd >= 0) opts.fs.closeSync(s.fd)
     throw e
   }
 }
 
 /** Opens a segment file read-only; -1 when it is gone and `mayVanish`. */
-function openSegment(path: string, mayVanish: boolean): number {
+function openSegment(fs: FileSystem, path: string, mayVanish: boolean): number {
   try {
-    return openSync(path, 'r')
+    return fs.openSync(path, 'r')
   } catch (e) {
     if (mayVanish && (e as NodeJS.ErrnoException).code === 'ENOENT') return -1
     throw e

@@ -1,4 +1,3 @@
-import { openSync } from 'node:fs'
 import { AzothError, ClosedError } from '@azothdb/core'
 import type { FileSystem } from '@azothdb/core/internal'
 import { removeSidecar } from './index-sidecar.js'
@@ -82,7 +81,7 @@ export class SegmentSet {
       }
     }
     try {
-      segment.fd = openSync(segment.path, 'r')
+      segment.fd = this.#fs.openSync(segment.path, 'r')
     } catch (e) {
       const missing = (e as NodeJS.ErrnoException).code === 'ENOENT'
       throw new AzothError(missing ? 'NOT_FOUND' : 'IO', `cannot open segment ${segment.path}`, {

@@ -6,7 +6,7 @@ import {
   type EventRecord,
   isAzothError,
 } from '@azothdb/core'
-import { allocateBytes, type ProcessLock } from '@azothdb/core/internal'
+import { allocateBytes, nodeFileSystem, type ProcessLock } from '@azothdb/core/internal'
 import type { FileEventLog, FileEventLogStats } from './file-event-log.js'
 import { followCompaction, followWriter, truncated } from './follow-writer.js'
 import { LogIterator, type SegmentDirectory } from './log-iterator.js'
@@ -57,15 +57,19 @@ export class SegmentedEventLog implements FileEventLog {
     this.#lock = opened.lock
     this.#recoveredBytes = opened.recoveredBytes
     this.#placeholder = opened.placeholder
-    this.#locator = new RecordLocator(opts.indexIntervalBytes + 1024)
+    this.#locator = new RecordLocator(opts.fs, opts.indexIntervalBytes + 1024)
     const set = this.#set
+    // The worker reads with its own node:fs, which a file layer given for tests cannot reach: with
+    // one, every read goes through it, so its faults are the ones reads meet.
+    const readAhead = opts.backgroundChecksums && opts.fs === nodeFileSystem
     this.#directory = {
+      fs: opts.fs,
       segmentFor: (id) => set.segmentFor(id),
       fdFor: (segment) => set.fdFor(segment),
       head: () => set.head(),
       oldest: () => set.oldest(),
       assertOpen: () => set.assertOpen(),
-      readAheadWorker: () => (opts.backgroundChecksums ? readAheadWorker(opts.logger) : undefined),
+      readAheadWorker: () => (readAhead ? readAheadWorker(opts.logger) : undefined),
       followCompaction: (e) => this.#followCompaction(e),
     }
   }

@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync } from 'node:fs'
+import { readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isAzothError, silentLogger } from '@azothdb/core'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -84,6 +84,27 @@ describe('chunks read ahead and checked on a worker thread', () => {
         expect(error).toMatchObject({ details: { file, offset: offsets[bad] } })
         await log.close()
       }
+    }
+  }, 30_000)
+
+  it('a chunk the worker cannot read is read by the reader: every record comes back', async () => {
+    await settle()
+    const { dir, file } = await makeLog()
+    const log = await openFileEventLog(dir, { readOnly: true, readChunkBytes: CHUNK })
+    // The view holds its last segment open; the worker opens it by name, which now fails (ENOENT).
+    renameSync(file, `${file}.moved`)
+    try {
+      let id = 1
+      // A consumer slow enough that the worker takes jobs before the reader needs their chunks.
+      for (const r of log.read()) {
+        expect(r.id).toBe(id)
+        expect(r.bytes).toEqual(payloadFor(id))
+        id++
+      }
+      expect(id).toBe(COUNT + 1)
+    } finally {
+      renameSync(`${file}.moved`, file)
+      await log.close()
     }
   }, 30_000)
 

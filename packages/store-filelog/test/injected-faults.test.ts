@@ -1,11 +1,11 @@
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { isAzothError } from '@azothdb/core'
-import { FILE_SYSTEM } from '@azothdb/core/internal'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type FileEventLog, type FileEventLogOptions, openFileEventLog } from '../src/index.js'
+import { openFileEventLog } from '../src/index.js'
 import { payloadFor, payloads, removeDir, tempDir } from './helpers.js'
 import { FaultyFileSystem } from './support/faulty-file-system.js'
+import { expectIo, openWith, rejection, thrown } from './support/injected.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -16,38 +16,6 @@ function newDir(): string {
   const dir = tempDir()
   dirs.push(dir)
   return dir
-}
-
-/** A writer whose file operations go through `fs` (the internal option key, as the facade passes it). */
-function openWith(
-  dir: string,
-  fs: FaultyFileSystem,
-  options: FileEventLogOptions = {},
-): Promise<FileEventLog> {
-  return openFileEventLog(dir, { ...options, [FILE_SYSTEM]: fs } as FileEventLogOptions)
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error('expected a rejection')
-    },
-    (e: unknown) => e,
-  )
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (e) {
-    return e
-  }
-  throw new Error('expected a throw')
-}
-
-function expectIo(e: unknown, errno: string): void {
-  expect(isAzothError(e, 'IO')).toBe(true)
-  expect((e as { details: Record<string, unknown> }).details['errno']).toBe(errno)
 }
 
 /** Bytes in the directory's segment files: what reached the files. */
