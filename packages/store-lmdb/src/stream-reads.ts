@@ -18,7 +18,7 @@ import type { StoreDatabases } from './store-databases.js'
 import { indexEntries, listStreams, readHeadEntry, visibleHead } from './stream-index.js'
 import type { CommittedStreamReader } from './stream-writes.js'
 
-/** How many index entries a stream read resolves at once: enough to share entry reads, few to hold. */
+/** How many events a stream read resolves at once: enough to share entry reads, few to hold. */
 const READ_BATCH = 256
 
 /** One event of a stream: its version, global id, envelope bytes and their decoded header. */
@@ -85,8 +85,8 @@ export class StreamReads {
   *records(stream: string, range: StreamIndexRange, head: EventId): Generator<StreamRecord> {
     const name = streamNameBytes(stream)
     if (this.dbs.streams === undefined) return
-    // Index entries are taken a batch at a time, then their events read together, so a stream's
-    // events that share an LMDB entry cost one entry read (see EventsReader.getMany).
+    // The index's events are taken a batch at a time, then read together, so a stream's events
+    // that share an LMDB entry cost one entry read (see EventsReader.getMany).
     const entries = indexEntries(this.dbs.streams, name, range, head)
     const versions: bigint[] = []
     const ids: EventId[] = []
