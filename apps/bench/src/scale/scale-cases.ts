@@ -3,7 +3,6 @@ import { type SqlEventHandler, TypedValue } from 'azothdb'
 import Database from 'better-sqlite3'
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x'
 import type { Case, Measure } from '../harness.js'
-import { killWriterMidLoad } from './killed-writer.js'
 import {
   type Deposit,
   depositOf,
@@ -26,7 +25,7 @@ export type ScaleMetric =
   | 'open-sigkill'
   | 'disk-bytes'
 
-const CALLERS = 64
+export const CALLERS = 64
 const CATCHUP_BATCH = 1_000
 const UPSERT =
   'INSERT INTO balances (account, amount) VALUES (?, ?) ' +
@@ -46,7 +45,7 @@ export interface ScaleSize {
   readonly trend: SizeTrend
 }
 
-function params(s: ScaleSize, metric: ScaleMetric, extra: Record<string, string | number> = {}) {
+export function params(s: ScaleSize, metric: ScaleMetric, extra: Record<string, string | number> = {}) {
   return { events: s.n, keys: s.n, metric, eventLog: 'lmdb', rssBound: RSS_BOUND, ...extra }
 }
 
@@ -251,103 +250,4 @@ export function catchupCase(s: ScaleSize): Case {
         ? { maxRuns: { runs: 3, warmup: 1 } }
         : {}),
   })
-}
-
-/** One open per run, after `prepare` closed (and possibly crashed) what the previous run opened. */
-function openMeasure(prepare: () => Promise<void>, open: () => Promise<unknown>): Measure {
-  return {
-    prepare,
-    run: async () => {
-      await open()
-      return 1
-    },
-  }
-}
-
-export function openCleanCase(s: ScaleSize): Case {
-  const { fixture: f, n } = s
-  return {
-    name: `open-clean: Azoth.open after a clean close, ${sizeLabel(n)} keys and events`,
-    unit: 'opens',
-    params: params(s, 'open-clean', { opensPerRun: 1, raw: 'lmdb-js open() + 2 openDB' }),
-    ours: {
-      setup: () => f.build(),
-      ...openMeasure(
-        () => f.closeDb(),
-        () => f.db(),
-      ),
-    },
-    raw: {
-      setup: () => f.build(),
-      ...openMeasure(
-        () => f.closeRaw(),
-        () => f.raw(),
-      ),
-    },
-    target: { minOpsPerSec: 1 },
-    showsMemory: true,
-  }
-}
-
-export function openSigkillCase(s: ScaleSize, eventLog: 'lmdb' | 'file', last: boolean): Case {
-  const { fixture: f, n } = s
-  const dir = eventLog === 'lmdb' ? f.oursDir : f.fileDir
-  const close = () => (eventLog === 'lmdb' ? f.closeDb() : f.closeFileDb())
-  const open = () => (eventLog === 'lmdb' ? f.db() : f.fileDb())
-  return {
-    name: `open-sigkill: Azoth.open after a writer was SIGKILLed mid-load (${eventLog} log), ${sizeLabel(n)}`,
-    unit: 'opens',
-    params: params(s, 'open-sigkill', {
-      eventLog,
-      opensPerRun: 1,
-      writer: `${CALLERS} callers committing, sync`,
-    }),
-    ours: {
-      setup: () => f.build(),
-      ...openMeasure(async () => {
-        await close()
-        await killWriterMidLoad(dir, n)
-      }, open),
-      // The section's last case at this size: its data goes, so the next size has the disk.
-      ...(last ? { teardown: () => f.dispose() } : {}),
-    },
-    target: { minOpsPerSec: 0.2 },
-    showsMemory: true,
-  }
-}
-
-function diskMeasure(path: () => string, n: number, setup: () => Promise<void>): Measure {
-  let bytes = 0
-  return {
-    setup,
-    run: () => {
-      bytes = diskBytes(path())
-      return bytes
-    },
-    report: () => ({ bytes, bytesPerEvent: Math.round(bytes / n) }),
-  }
-}
-
-export function diskBytesCase(s: ScaleSize, eventLog: 'lmdb' | 'file'): Case {
-  const { fixture: f, n } = s
-  return {
-    name: `disk-bytes: database directory with ${sizeLabel(n)} keys and events (${eventLog} log)`,
-    unit: 'bytes',
-    params: params(s, 'disk-bytes', {
-      eventLog,
-      figure: 'bytes = the units of each run (allocated blocks); units/s means nothing here',
-      raw: 'lmdb-js env with the same keys (cbor values) and event envelopes',
-    }),
-    ours: diskMeasure(
-      () => (eventLog === 'lmdb' ? f.oursDir : f.fileDir),
-      n,
-      () => f.build(),
-    ),
-    raw: diskMeasure(
-      () => f.rawPath,
-      n,
-      () => f.build(),
-    ),
-    showsMemory: true,
-  }
 }

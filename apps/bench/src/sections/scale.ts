@@ -1,16 +1,8 @@
 import { join } from 'node:path'
 import type { Case, Section } from '../harness.js'
-import {
-  catchupCase,
-  commitCase,
-  diskBytesCase,
-  getCase,
-  iterateCase,
-  openCleanCase,
-  openSigkillCase,
-  type ScaleSize,
-} from '../scale/scale-cases.js'
+import { catchupCase, commitCase, getCase, iterateCase, type ScaleSize } from '../scale/scale-cases.js'
 import { ScaleFixture } from '../scale/scale-fixture.js'
+import { diskBytesCase, openCleanCase, openSigkillCase } from '../scale/scale-open-disk-cases.js'
 import { SizeTrend } from '../scale/size-trend.js'
 
 /** The sizes measured: N keys and N events each. */
