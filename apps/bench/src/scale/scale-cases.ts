@@ -2,16 +2,8 @@ import { encodeEnvelope } from '@azothdb/core'
 import { type SqlEventHandler, TypedValue } from 'azothdb'
 import Database from 'better-sqlite3'
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x'
-import type { Case, Measure } from '../harness.js'
-import {
-  type Deposit,
-  depositOf,
-  diskBytes,
-  EVENT_TYPE,
-  keyOf,
-  sizeLabel,
-  spreadIndex,
-} from './scale-data.js'
+import type { Case } from '../harness.js'
+import { type Deposit, depositOf, EVENT_TYPE, keyOf, sizeLabel, spreadIndex } from './scale-data.js'
 import { eventIdKey, type ScaleFixture, TABLE } from './scale-fixture.js'
 import type { SizeTrend } from './size-trend.js'
 
