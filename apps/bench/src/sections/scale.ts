@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Case, Section } from '../harness.js'
+import { withMemorySplit } from '../scale/memory-split.js'
 import { catchupCase, commitCase, getCase, iterateCase, type ScaleSize } from '../scale/scale-cases.js'
 import { ScaleFixture } from '../scale/scale-fixture.js'
 import { diskBytesCase, openCleanCase, openSigkillCase } from '../scale/scale-open-disk-cases.js'
@@ -25,7 +26,7 @@ export function scaleCases(tmpDir: string, sizes: readonly number[], quick: bool
       trend,
     }
     // Disk first (nothing added on top yet); the commits and the killed writers add events, so last.
-    return [
+    const cases = [
       diskBytesCase(s, 'lmdb'),
       diskBytesCase(s, 'file'),
       openCleanCase(s),
@@ -36,6 +37,7 @@ export function scaleCases(tmpDir: string, sizes: readonly number[], quick: bool
       openSigkillCase(s, 'lmdb', false),
       openSigkillCase(s, 'file', true),
     ]
+    return cases.map(withMemorySplit)
   })
 }
 
