@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { open } from 'lmdb'
 import type { Case, Measure } from '../harness.js'
@@ -41,24 +42,40 @@ export function openCleanCase(s: ScaleSize): Case {
   }
 }
 
-export function openSigkillCase(s: ScaleSize, eventLog: 'lmdb' | 'file', last: boolean): Case {
+/**
+ * How the file log's active segment is found after the kill: with the index sidecar its last clean
+ * close wrote (the open scans only what was appended since), or without one, as after a writer
+ * that ran for long since its last open or rotation: the open then scans the whole active segment
+ * (at most `segmentBytes`, 512 MiB by default), which bounds recovery by configuration.
+ */
+export type ActiveSegment = 'indexed' | 'unindexed'
+
+export function openSigkillCase(
+  s: ScaleSize,
+  eventLog: 'lmdb' | 'file',
+  last: boolean,
+  activeSegment: ActiveSegment = 'indexed',
+): Case {
   const { fixture: f, n } = s
   const dir = eventLog === 'lmdb' ? f.oursDir : f.fileDir
   const close = () => (eventLog === 'lmdb' ? f.closeDb() : f.closeFileDb())
   const open = () => (eventLog === 'lmdb' ? f.db() : f.fileDb())
+  const unindexed = activeSegment === 'unindexed'
   return {
-    name: `open-sigkill: Azoth.open after a writer was SIGKILLed mid-load (${eventLog} log), ${sizeLabel(n)}`,
+    name: `open-sigkill: Azoth.open after a writer was SIGKILLed mid-load (${eventLog} log${unindexed ? ', active segment without its index sidecar' : ''}), ${sizeLabel(n)}`,
     unit: 'opens',
     params: params(s, 'open-sigkill', {
       eventLog,
       opensPerRun: 1,
       writer: `${CALLERS} callers committing, sync`,
+      ...(eventLog === 'file' ? { activeSegment } : {}),
     }),
     ours: {
       setup: () => f.build(),
       ...openMeasure(async () => {
         await close()
         await killWriterMidLoad(dir, n)
+        if (unindexed) removeActiveSidecar(join(dir, 'events'))
       }, open),
       // The section's last case at this size: its data goes, so the next size has the disk.
       ...(last ? { teardown: () => f.dispose() } : {}),
@@ -66,6 +83,15 @@ export function openSigkillCase(s: ScaleSize, eventLog: 'lmdb' | 'file', last: b
     target: { minOpsPerSec: 0.2 },
     showsMemory: true,
   }
+}
+
+/** Removes the index sidecar of the file log's last segment (segment files are named by first id). */
+function removeActiveSidecar(eventsDir: string): void {
+  const active = readdirSync(eventsDir)
+    .filter((name) => name.endsWith('.seg'))
+    .sort()
+    .at(-1)
+  if (active !== undefined) rmSync(join(eventsDir, active.replace(/\.seg$/, '.idx')), { force: true })
 }
 
 /**

@@ -35,7 +35,8 @@ export function scaleCases(tmpDir: string, sizes: readonly number[], quick: bool
       catchupCase(s),
       commitCase(s),
       openSigkillCase(s, 'lmdb', false),
-      openSigkillCase(s, 'file', true),
+      openSigkillCase(s, 'file', false),
+      openSigkillCase(s, 'file', true, 'unindexed'),
     ]
     return cases.map(withMemorySplit)
   })
