@@ -25,7 +25,11 @@ export async function killWriterMidLoad(dir: string, keys: number, loadMs = 50):
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString()
   })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // A child that could not be spawned emits 'error' and never 'exit'.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  })
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
