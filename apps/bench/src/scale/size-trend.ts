@@ -11,6 +11,12 @@ export const MAX_DROP = 0.25
  */
 export class SizeTrend {
   readonly #medians = new Map<string, number>()
+  readonly #now: () => number
+
+  /** `now` (milliseconds) times the runs; a test passes a fake one. */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now
+  }
 
   /**
    * Wraps `measure` so its timed runs are recorded for (`metric`, `n`), and its report says how the
@@ -19,12 +25,13 @@ export class SizeTrend {
   track(measure: Measure, metric: string, n: number, previous: number | undefined): Measure {
     const rates: number[] = []
     const medians = this.#medians
+    const now = this.#now
     return {
       ...measure,
       run: async () => {
-        const t0 = performance.now()
+        const t0 = now()
         const units = await measure.run()
-        rates.push(units / ((performance.now() - t0) / 1000))
+        rates.push(units / ((now() - t0) / 1000))
         // Warm-up runs are recorded too: the median over every run is what this comparison uses.
         medians.set(`${metric}@${n}`, median(rates))
         return units
@@ -32,9 +39,9 @@ export class SizeTrend {
       report: () => {
         const own = measure.report?.() ?? {}
         const before = previous === undefined ? undefined : medians.get(`${metric}@${previous}`)
-        const now = medians.get(`${metric}@${n}`)
-        if (previous === undefined || before === undefined || now === undefined) return own
-        const ratio = now / before
+        const current = medians.get(`${metric}@${n}`)
+        if (previous === undefined || before === undefined || current === undefined) return own
+        const ratio = current / before
         return {
           ...own,
           [`vs${sizeLabel(previous)}`]: `${ratio.toFixed(2)} (${ratio >= 1 - MAX_DROP ? 'within' : 'MISSED'} 25%)`,
