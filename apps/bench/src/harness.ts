@@ -11,6 +11,12 @@ import { summarize } from './stats.js'
 export interface Measure {
   /** Prepares state before timing; not timed. Called once per case side. */
   setup?(): Promise<void> | void
+  /**
+   * Prepares the next run; not timed. Called before every warm-up and timed run, for work that must
+   * be redone each time and is not what the case measures (e.g. SIGKILLing a writer before timing
+   * the recovering open).
+   */
+  prepare?(): Promise<void> | void
   /** One timed iteration; returns how many operations (units) it did. Called warm-up + N times. */
   run(): Promise<number> | number
   /** Cleans up; not timed. */
@@ -35,6 +41,11 @@ export interface Case {
   raw?: Measure
   /** Targets from the issues; reported as met/missed, never asserted. */
   target?: { minOpsPerSec?: number; minRatio?: number }
+  /**
+   * Fewer timed and warm-up runs than the section's options, for a case whose one run is long (a
+   * catch-up over ten million events); the smaller of these and the options' counts is used.
+   */
+  maxRuns?: { runs: number; warmup: number }
   /** Memory is part of what the case shows: the README table gives each side's peak RSS. */
   showsMemory?: boolean
 }
@@ -150,6 +161,7 @@ export function describeError(e: unknown): string {
 const collectGarbage = (globalThis as { gc?: () => void }).gc
 
 async function timedRun(side: SideState, sampler: RssSampler, caseName: string): Promise<RunSample> {
+  await side.measure.prepare?.()
   collectGarbage?.()
   sampler.start()
   const t0 = process.hrtime.bigint()
@@ -214,12 +226,15 @@ export async function measureCase(
       await side.measure.setup?.()
       side.setUp = true
     }
-    for (let i = 0; i < options.warmup; i++) {
+    const warmup = Math.min(options.warmup, c.maxRuns?.warmup ?? options.warmup)
+    const runs = Math.min(options.runs, c.maxRuns?.runs ?? options.runs)
+    for (let i = 0; i < warmup; i++) {
       for (const side of inTurnOrder()) {
+        await side.measure.prepare?.()
         await side.measure.run()
       }
     }
-    for (let i = 0; i < options.runs; i++) {
+    for (let i = 0; i < runs; i++) {
       for (const side of inTurnOrder()) side.samples.push(await timedRun(side, sampler, c.name))
     }
   } catch (e) {
