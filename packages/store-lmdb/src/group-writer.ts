@@ -124,7 +124,11 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
     }
     let reachedLmdb = false
     try {
-      deps.reserve?.ensure(estimateBytes(group, keys, deps.reserve.pageSize))
+      if (deps.reserve !== undefined) {
+        // The same estimate without its page counts is the group's own bytes.
+        const data = estimateBytes(group, keys, 0)
+        deps.reserve.ensure(estimateBytes(group, keys, deps.reserve.pageSize) - data, data)
+      }
       if (eventLog !== undefined && group.events.length > 0) {
         eventLog.append(startHead + 1, group.events)
         // Synced in 'relaxed' mode too: the OS may write LMDB's pages back to disk at any moment,

@@ -32,6 +32,8 @@ export class SpaceReserve {
   #fileBytes: number
   /** Allocated bytes past LMDB's last page at the last measurement, less what groups since may have used. */
   #room = 0
+  /** LMDB's used bytes at the last measurement plus what groups since may have appended: never less than in use. */
+  #usedBound = Number.POSITIVE_INFINITY
 
   constructor(dataFile: string, pageSize: number) {
     this.#dataFile = dataFile
@@ -46,23 +48,32 @@ export class SpaceReserve {
   }
 
   /**
-   * Makes sure `bytes` (an estimate of the pages a group writes) can be written past LMDB's last page
-   * without the file system allocating. Raises `IO` with `details.errno` (`'ENOSPC'`) when the
-   * disk has not that much room; nothing of the group has been written then.
+   * Makes sure a group can be written past LMDB's last page without the file system allocating:
+   * `pageBytes`, a page for each write (the most the group can copy), and `dataBytes`, its keys,
+   * values and events. Raises `IO` with `details.errno` (`'ENOSPC'`) when the disk has not that
+   * much room; nothing of the group has been written then.
    */
-  ensure(bytes: number): void {
+  ensure(pageBytes: number, dataBytes: number): void {
+    // Copy-on-write copies a page at most once per transaction: a group never copies more pages
+    // than the file holds, however many writes it makes (a bulk load into a small store used to
+    // reserve a page per write, tens of MiB for a store of one).
+    const bytes = Math.min(pageBytes, this.#usedBound) + dataBytes
     const wanted = 2 * bytes + SLACK_BYTES
     // Most groups fit in what the last measurement left; each is charged as if it appended all
     // it wanted (reused free pages append nothing), so the meta pages are read only when it runs low.
     if (this.#room >= wanted) {
       this.#room -= 2 * bytes
+      this.#usedBound += 2 * bytes
       return
     }
     const used = (this.#lastPage() + 1) * this.#pageSize
-    const needed = used + wanted
+    this.#usedBound = used
+    const measured = Math.min(pageBytes, used) + dataBytes
+    const needed = used + 2 * measured + SLACK_BYTES
     this.#fileBytes = Math.max(this.#fileBytes, fstatSync(this.#fd).size)
     if (this.#fileBytes < needed) this.#grow(needed)
-    this.#room = this.#fileBytes - used - 2 * bytes
+    this.#room = this.#fileBytes - used - 2 * measured
+    this.#usedBound = used + 2 * measured
   }
 
   #grow(needed: number): void {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type AzothError, TypedValue } from '@azothdb/core'
 import { openLmdbStore } from '@azothdb/store-lmdb'
@@ -82,6 +82,25 @@ describe.skipIf(skipReason !== undefined)('a full disk', () => {
       return { code: (e as AzothError).code, errno: (e as AzothError).details?.errno }
     }
   }
+
+  it('the space reserve stays bounded by what the store holds: a bulk load into a small store reserves MiB, not a page per write', async () => {
+    // A 32 MiB disk: a reserve of a page per write (20,000 writes, 80 MiB at 4 KiB pages) cannot fit.
+    const tmpfs = mountTmpfs('32m')
+    try {
+      const dir = join(tmpfs.dir, 'store')
+      const store = await openLmdbStore(dir)
+      for (let round = 0; round < 3; round++) {
+        await store.commit((tx) => {
+          for (let i = 0; i < 20_000; i++) tx.put(`k/${round}/${i}`, TypedValue.i64(BigInt(i)))
+        })
+      }
+      expect(store.get('k/2/19999')?.asI64()).toBe(19_999n)
+      await store.close()
+      expect(statSync(join(dir, 'data.mdb')).size).toBeLessThan(24 * 1024 * 1024)
+    } finally {
+      tmpfs.unmount()
+    }
+  })
 
   it('a new store on a nearly full disk is IO/ENOSPC, never a crash inside LMDB, and leaves nothing behind', async () => {
     const tmpfs = mountTmpfs('2m')
