@@ -16,10 +16,14 @@ const logX = (field: string, title: string, values?: number[]) => ({
 /** Throughput vs callers (min–max of the timed runs as a rule), then p50/p99 latency vs callers. */
 export function callersSpec(rows: readonly CallersRow[]): TopLevelSpec {
   const latency = rows.flatMap((r) => [
-    ...(r.p50Ms === undefined ? [] : [{ callers: r.callers, series: `${r.side} p50`, ms: r.p50Ms }]),
-    ...(r.p99Ms === undefined ? [] : [{ callers: r.callers, series: `${r.side} p99`, ms: r.p99Ms }]),
+    ...(r.p50Ms === undefined ? [] : [{ callers: r.callers, side: r.side, percentile: 'p50', ms: r.p50Ms }]),
+    ...(r.p99Ms === undefined ? [] : [{ callers: r.callers, side: r.side, percentile: 'p99', ms: r.p99Ms }]),
   ])
-  const x = logX('callers', 'awaiting callers', CALLERS)
+  const x = {
+    ...logX('callers', 'awaiting callers', CALLERS),
+    scale: { type: 'log' as const, domain: [1, 256], nice: false },
+  }
+  const side = { field: 'side', type: 'nominal' as const, title: null, legend: { labelLimit: 300 } }
   return {
     $schema: SCHEMA,
     title: 'Transaction API (1 key + 1 event per tx, lmdb log, sync) vs raw lmdb-js',
@@ -66,11 +70,18 @@ export function callersSpec(rows: readonly CallersRow[]): TopLevelSpec {
             title: 'latency per transaction (ms)',
             scale: { type: 'log' },
           },
-          color: { field: 'series', type: 'nominal', title: null },
-          strokeDash: { field: 'series', type: 'nominal', legend: null },
+          color: side,
+          strokeDash: {
+            field: 'percentile',
+            type: 'nominal',
+            title: 'latency',
+            legend: { symbolType: 'stroke' },
+          },
+          detail: { field: 'percentile' },
         },
       },
     ],
+    resolve: { legend: { strokeDash: 'independent' } },
   }
 }
 
@@ -98,58 +109,60 @@ export function scaleSpec(rows: readonly ScaleRow[]): TopLevelSpec {
 /** Grouped bars per workload (log scale), then Azoth's figures next to the published ones. */
 export function peersSpec(peers: readonly PeerRow[], published: readonly PublishedRow[]): TopLevelSpec {
   const label = { field: 'text', type: 'nominal' as const }
-  return {
-    $schema: SCHEMA,
-    title: 'Peers in the same run, and published figures',
-    vconcat: [
+  const legend = { labelLimit: 320 }
+  const peersPanel = {
+    width: WIDTH,
+    height: 260,
+    title: 'Emmett event-store API: Azoth vs Emmett’s own stores (same run, same calls)',
+    data: { values: peers.map((p) => ({ ...p, text: Math.round(p.median).toLocaleString('en-US') })) },
+    encoding: {
+      x: { field: 'workload', type: 'nominal', title: null, axis: { labelAngle: 0, labelLimit: 170 } },
+      xOffset: { field: 'who', type: 'nominal' },
+      y: {
+        field: 'median',
+        type: 'quantitative',
+        title: 'per second (median, log)',
+        scale: { type: 'log' },
+      },
+      color: { field: 'who', type: 'nominal', title: null, legend },
+    },
+    layer: [
+      { mark: { type: 'bar' } },
+      { mark: { type: 'text', dy: -6, fontSize: 9 }, encoding: { text: label } },
+    ],
+  }
+  const publishedPanel = {
+    width: WIDTH,
+    height: 150,
+    title: 'Azoth measured here next to figures others published (not measured here)',
+    data: { values: [...published] },
+    encoding: {
+      y: { field: 'label', type: 'nominal', title: null, sort: null, axis: { labelLimit: 400 } },
+      color: { field: 'kind', type: 'nominal', title: null, legend },
+    },
+    layer: [
       {
-        width: WIDTH,
-        height: 260,
-        title: 'Emmett event-store API: Azoth vs Emmett’s own stores (same run, same calls)',
-        data: { values: peers.map((p) => ({ ...p, text: Math.round(p.median).toLocaleString('en-US') })) },
+        mark: { type: 'rule', strokeWidth: 6 },
         encoding: {
-          x: { field: 'workload', type: 'nominal', title: null, axis: { labelAngle: 0, labelLimit: 170 } },
-          xOffset: { field: 'who', type: 'nominal' },
-          y: {
-            field: 'median',
-            type: 'quantitative',
-            title: 'per second (median, log)',
-            scale: { type: 'log' },
-          },
-          color: { field: 'who', type: 'nominal', title: null },
+          x: { field: 'low', type: 'quantitative', title: 'per second (log)', scale: { type: 'log' } },
+          x2: { field: 'high' },
         },
-        layer: [
-          { mark: { type: 'bar' } },
-          { mark: { type: 'text', dy: -6, fontSize: 9 }, encoding: { text: label } },
-        ],
       },
       {
-        width: WIDTH,
-        height: 150,
-        title: 'Azoth measured here next to figures others published (not measured here)',
-        data: { values: [...published] },
-        encoding: {
-          y: { field: 'label', type: 'nominal', title: null, sort: null, axis: { labelLimit: 260 } },
-          color: { field: 'kind', type: 'nominal', title: null },
-        },
-        layer: [
-          {
-            mark: { type: 'rule', strokeWidth: 6 },
-            encoding: {
-              x: { field: 'low', type: 'quantitative', title: 'per second (log)', scale: { type: 'log' } },
-              x2: { field: 'high' },
-            },
-          },
-          {
-            mark: { type: 'point', filled: true, size: 80 },
-            encoding: { x: { field: 'high', type: 'quantitative' } },
-          },
-          {
-            mark: { type: 'text', align: 'left', dx: 8 },
-            encoding: { x: { field: 'high', type: 'quantitative' }, text: label, color: { value: 'black' } },
-          },
-        ],
+        mark: { type: 'point', filled: true, size: 80 },
+        encoding: { x: { field: 'high', type: 'quantitative' } },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 8 },
+        encoding: { x: { field: 'high', type: 'quantitative' }, text: label, color: { value: 'black' } },
       },
     ],
   }
+  return {
+    $schema: SCHEMA,
+    title: 'Peers in the same run, and published figures',
+    // Without peer figures the grouped bars would be an empty frame: only the published panel is drawn.
+    vconcat: peers.length > 0 ? [peersPanel, publishedPanel] : [publishedPanel],
+    resolve: { scale: { color: 'independent' } },
+  } as TopLevelSpec
 }
