@@ -106,28 +106,57 @@ export function scaleSpec(rows: readonly ScaleRow[]): TopLevelSpec {
   }
 }
 
+/** `text` broken into lines of at most `width` characters at spaces, joined by `\n` (split again by the axis). */
+function wrap(text: string, width: number): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
+  }
+  if (line !== '') lines.push(line)
+  return lines.join('\n')
+}
+
 /** Grouped bars per workload (log scale), then Azoth's figures next to the published ones. */
 export function peersSpec(peers: readonly PeerRow[], published: readonly PublishedRow[]): TopLevelSpec {
   const label = { field: 'text', type: 'nominal' as const }
   const legend = { labelLimit: 320 }
+  // A log scale has no zero: bars start from a power of ten below the smallest figure.
+  const smallest = Math.min(...peers.map((p) => p.median))
+  const base = 10 ** Math.floor(Math.log10(smallest > 0 ? smallest : 1))
   const peersPanel = {
-    width: WIDTH,
+    width: { step: 150 },
     height: 260,
     title: 'Emmett event-store API: Azoth vs Emmett’s own stores (same run, same calls)',
-    data: { values: peers.map((p) => ({ ...p, text: Math.round(p.median).toLocaleString('en-US') })) },
+    data: {
+      values: peers.map((p) => ({
+        ...p,
+        base,
+        workload: wrap(p.workload, 24),
+        text: Math.round(p.median).toLocaleString('en-US'),
+      })),
+    },
     encoding: {
-      x: { field: 'workload', type: 'nominal', title: null, axis: { labelAngle: 0, labelLimit: 170 } },
+      x: {
+        field: 'workload',
+        type: 'nominal',
+        title: null,
+        axis: { labelAngle: 0, labelLimit: 0, labelExpr: "split(datum.label, '\\n')" },
+      },
       xOffset: { field: 'who', type: 'nominal' },
       y: {
         field: 'median',
         type: 'quantitative',
         title: 'per second (median, log)',
-        scale: { type: 'log' },
+        scale: { type: 'log', domainMin: base, nice: true },
       },
       color: { field: 'who', type: 'nominal', title: null, legend },
     },
     layer: [
-      { mark: { type: 'bar' } },
+      { mark: { type: 'bar' }, encoding: { y2: { field: 'base' } } },
       { mark: { type: 'text', dy: -6, fontSize: 9 }, encoding: { text: label } },
     ],
   }
