@@ -20,18 +20,21 @@ export async function runSectionInChild(
   const dir = await mkdtemp(join(tmpdir(), 'azoth-bench-'))
   const out = join(dir, 'result.json')
   try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [...process.execArgv, CHILD, file.name, file.path, JSON.stringify(options), out],
-        { stdio: ['ignore', 'inherit', 'inherit'] },
-      )
-      child.on('error', reject)
-      child.on('exit', (exitCode) => resolve(exitCode))
-    })
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [...process.execArgv, CHILD, file.name, file.path, JSON.stringify(options), out],
+          { stdio: ['ignore', 'inherit', 'inherit'] },
+        )
+        child.on('error', reject)
+        child.on('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }))
+      },
+    )
     if (code !== 0) {
-      throw new AzothError('IO', `the process running bench section '${file.name}' exited with ${code}`, {
-        details: { section: file.name, code },
+      const how = signal === null ? `exited with ${code}` : `was killed by ${signal}`
+      throw new AzothError('IO', `the process running bench section '${file.name}' ${how}`, {
+        details: { section: file.name, code, signal },
       })
     }
     return JSON.parse(await readFile(out, 'utf8')) as SectionResult
