@@ -9,16 +9,23 @@ import type { RunOptions, SectionResult } from './harness.js'
 
 const CHILD = fileURLToPath(new URL('./section-child.ts', import.meta.url))
 
+const duration = (ms: number) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${ms / 1000} s`)
+
 /**
  * Runs one section in a child process (the same Node flags as this one, so `--expose-gc` and the
  * TypeScript loader carry over) and returns its results. Progress goes to this process's stderr.
+ * With `timeoutMs`, a section still running after it is killed (SIGKILL) and reported as failed, so
+ * one workload that never finishes cannot hold a whole report; servers the section started may
+ * outlive it then.
  */
 export async function runSectionInChild(
   file: SectionFile,
   options: Omit<RunOptions, 'onCase'>,
+  limits: { timeoutMs?: number | undefined } = {},
 ): Promise<SectionResult> {
   const dir = await mkdtemp(join(tmpdir(), 'azoth-bench-'))
   const out = join(dir, 'result.json')
+  let timedOut = false
   try {
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
       (resolve, reject) => {
@@ -27,12 +34,26 @@ export async function runSectionInChild(
           [...process.execArgv, CHILD, file.name, file.path, JSON.stringify(options), out],
           { stdio: ['ignore', 'inherit', 'inherit'] },
         )
+        const timer =
+          limits.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true
+                child.kill('SIGKILL')
+              }, limits.timeoutMs)
         child.on('error', reject)
-        child.on('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }))
+        child.on('exit', (exitCode, exitSignal) => {
+          clearTimeout(timer)
+          resolve({ code: exitCode, signal: exitSignal })
+        })
       },
     )
     if (code !== 0) {
-      const how = signal === null ? `exited with ${code}` : `was killed by ${signal}`
+      const how = timedOut
+        ? `did not finish within ${duration(limits.timeoutMs ?? 0)} and was killed`
+        : signal === null
+          ? `exited with ${code}`
+          : `was killed by ${signal}`
       throw new AzothError('IO', `the process running bench section '${file.name}' ${how}`, {
         details: { section: file.name, code, signal },
       })

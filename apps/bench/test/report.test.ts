@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runTypeScript } from '../../../vitest.shared.js'
 import { renderBenchmarksMd } from '../src/report/benchmarks-md.js'
 import { loadReport } from '../src/report/load-report.js'
 import { renderPlots } from '../src/report/plots.js'
@@ -254,6 +255,19 @@ describe('pnpm bench:report', () => {
       '- **beta** › (whole section): no figure (the child died)',
     )
   })
+
+  it('--section-timeout kills a section that never finishes, reports it, and still writes the report', async () => {
+    const root = newRoot()
+    const script = new URL('./fixtures/report-cli-isolated.ts', import.meta.url)
+    const hangs = fileURLToPath(new URL('./fixtures/hangs/', import.meta.url))
+    const run = await runTypeScript(script, [hangs, root, '--section-timeout', '0.025'])
+    expect(run.code, run.stderr).toBe(1)
+    const saved = await loadReport(join(root, 'docs/benchmarks/results.json'))
+    expect(saved.sections[0]?.error).toMatch(/section 'hangs' did not finish within 1\.5 s and was killed/)
+    expect(readFileSync(join(root, 'BENCHMARKS.md'), 'utf8')).toContain(
+      '- **hangs** › (whole section): no figure',
+    )
+  }, 60_000)
 
   it('exits 2 on bad input and writes nothing', async () => {
     const root = newRoot()

@@ -91,7 +91,9 @@ export function scaleSpec(rows: readonly ScaleRow[]): TopLevelSpec {
     $schema: SCHEMA,
     title: 'Figures vs data size (events and keys)',
     data: { values: [...rows] },
-    facet: { row: { field: 'metric', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } } },
+    facet: {
+      row: { field: 'metric', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } },
+    },
     spec: {
       width: WIDTH,
       height: 140,

@@ -29,6 +29,7 @@ const USAGE = `usage: pnpm bench:report [--quick] [--sections a,b] [--runs N] [-
   --sections a,b  run only these sections (default: all)
   --runs N        timed runs per side (default 5, quick 2)
   --warmup N      warm-up runs per side (default 2, quick 1)
+  --section-timeout MIN  kill a section still running after MIN minutes and report it as failed
   --root DIR      repository root to write into (default: this checkout)`
 
 /** Where the command finds sections and writes; tests point it at temp directories. */
@@ -37,7 +38,11 @@ export interface ReportEnvironment {
   sectionsDir: string
   /** Where a run also saves its JSON, as `pnpm bench` does (`<time>.json` and `latest.json`). */
   resultsDir: string
-  runSection(file: SectionFile, options: Omit<RunOptions, 'onCase'>): Promise<SectionResult>
+  runSection(
+    file: SectionFile,
+    options: Omit<RunOptions, 'onCase'>,
+    limits: { timeoutMs?: number | undefined },
+  ): Promise<SectionResult>
   out(text: string): void
   err(text: string): void
 }
@@ -47,6 +52,14 @@ function count(name: string, raw: string | undefined, fallback: number, min: num
   const n = Number(raw)
   if (!Number.isSafeInteger(n) || n < min)
     throw new Error(`--${name} must be an integer ≥ ${min}, got '${raw}'`)
+  return n
+}
+
+function minutes(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (!(n > 0 && Number.isFinite(n)))
+    throw new Error(`--section-timeout must be a positive number of minutes, got '${raw}'`)
   return n
 }
 
@@ -61,6 +74,7 @@ function parse(argv: readonly string[]) {
       runs: { type: 'string' },
       warmup: { type: 'string' },
       root: { type: 'string' },
+      'section-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -81,6 +95,7 @@ function parse(argv: readonly string[]) {
     runs: count('runs', values.runs, quick ? 2 : 5, 1),
     warmup: count('warmup', values.warmup, quick ? 1 : 2, 0),
     root: values.root,
+    sectionTimeoutMinutes: minutes(values['section-timeout']),
     help: values.help === true,
   }
 }
@@ -132,7 +147,16 @@ export async function reportMain(argv: readonly string[], env: ReportEnvironment
     if (options.from !== undefined) report = await loadReport(fromInvocationDir(options.from))
     else {
       const files = selectSectionFiles(await listSectionFiles(env.sectionsDir), options.sections)
-      report = await runForReport({ ...options, files, runSection: env.runSection, err: env.err })
+      const timeoutMs =
+        options.sectionTimeoutMinutes === undefined
+          ? undefined
+          : Math.round(options.sectionTimeoutMinutes * 60_000)
+      report = await runForReport({
+        ...options,
+        files,
+        runSection: (file, o) => env.runSection(file, o, { timeoutMs }),
+        err: env.err,
+      })
       const saved = await writeReport(report, { outDir: env.resultsDir })
       env.err(`bench:report: results saved to ${saved.join(' and ')}`)
     }
