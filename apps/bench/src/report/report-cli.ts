@@ -102,6 +102,12 @@ function parse(argv: readonly string[]) {
 
 /** Writes BENCHMARKS.md, the plots, results.json and the README section from one report. */
 export async function writeReportFiles(report: BenchReport, root: string): Promise<string[]> {
+  // The README is checked first: a README without the markers stops the command before it writes anything.
+  const readmePath = join(root, 'README.md')
+  const readme = replaceBenchSection(
+    await readFile(readmePath, 'utf8'),
+    renderReadmeSection(report, 'BENCHMARKS.md'),
+  )
   const plotsDir = join(root, PLOTS_DIR)
   await mkdir(plotsDir, { recursive: true })
   const written: string[] = []
@@ -127,9 +133,7 @@ export async function writeReportFiles(report: BenchReport, root: string): Promi
     ),
   )
   written.push(benchmarksPath)
-  const readmePath = join(root, 'README.md')
-  const readme = await readFile(readmePath, 'utf8')
-  await writeFile(readmePath, replaceBenchSection(readme, renderReadmeSection(report, 'BENCHMARKS.md')))
+  await writeFile(readmePath, readme)
   written.push(readmePath)
   return written
 }
