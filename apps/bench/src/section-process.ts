@@ -5,9 +5,18 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AzothError } from '@azothdb/core'
 import type { SectionFile } from './discover.js'
-import type { RunOptions, SectionResult } from './harness.js'
+import { describeError, type RunOptions, type SectionResult } from './harness.js'
 
 const CHILD = fileURLToPath(new URL('./section-child.ts', import.meta.url))
+
+/** The results the child wrote after each finished case, if any. */
+async function readPartial(path: string): Promise<SectionResult | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as SectionResult
+  } catch {
+    return undefined // no case finished (or the file was cut short by the kill): nothing to keep
+  }
+}
 
 const duration = (ms: number) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${ms / 1000} s`)
 
@@ -54,9 +63,13 @@ export async function runSectionInChild(
         : signal === null
           ? `exited with ${code}`
           : `was killed by ${signal}`
-      throw new AzothError('IO', `the process running bench section '${file.name}' ${how}`, {
+      const failure = new AzothError('IO', `the process running bench section '${file.name}' ${how}`, {
         details: { section: file.name, code, signal },
       })
+      const partial = await readPartial(`${out}.partial`)
+      if (partial === undefined) throw failure
+      // The cases it finished keep their figures; the section carries the failure.
+      return { ...partial, error: describeError(failure) }
     }
     return JSON.parse(await readFile(out, 'utf8')) as SectionResult
   } finally {

@@ -252,11 +252,11 @@ describe('pnpm bench:report', () => {
     ])
     expect(await loadReport(join(root, 'results/latest.json'))).toEqual(saved)
     expect(readFileSync(join(root, 'BENCHMARKS.md'), 'utf8')).toContain(
-      '- **beta** › (whole section): no figure (the child died)',
+      '- **beta**: the section stopped (the child died); no case finished',
     )
   })
 
-  it('--section-timeout kills a section that never finishes, reports it, and still writes the report', async () => {
+  it('--section-timeout kills a section that never finishes, keeps the cases it finished, and still writes the report', async () => {
     const root = newRoot()
     const script = new URL('./fixtures/report-cli-isolated.ts', import.meta.url)
     const hangs = fileURLToPath(new URL('./fixtures/hangs/', import.meta.url))
@@ -264,8 +264,12 @@ describe('pnpm bench:report', () => {
     expect(run.code, run.stderr).toBe(1)
     const saved = await loadReport(join(root, 'docs/benchmarks/results.json'))
     expect(saved.sections[0]?.error).toMatch(/section 'hangs' did not finish within 1\.5 s and was killed/)
+    expect(saved.sections[0]?.description).toBe('fixture: its second case never settles')
+    expect(saved.sections[0]?.cases.map((c) => [c.name, (c.ours?.medianOpsPerSec ?? 0) > 0])).toEqual([
+      ['quick', true],
+    ])
     expect(readFileSync(join(root, 'BENCHMARKS.md'), 'utf8')).toContain(
-      '- **hangs** › (whole section): no figure',
+      "- **hangs**: the section stopped (IO: the process running bench section 'hangs' did not finish within 1.5 s and was killed); 1 case finished before (in its table)",
     )
   }, 60_000)
 

@@ -58,11 +58,11 @@ function machineTable(report: BenchReport): string[] {
 function shortfallList(report: BenchReport): string[] {
   const found = shortfalls(report)
   if (found.length === 0) return ['Every target of this run was met and every workload produced a figure.']
-  return found.map((s) =>
-    s.kind === 'missed'
-      ? `- **${s.section}** › ${s.case}: ${s.figure}; target ${s.target} — MISSED`
-      : `- **${s.section}** › ${s.case}: no figure (${s.figure})`,
-  )
+  return found.map((s) => {
+    if (s.kind === 'missed') return `- **${s.section}** › ${s.case}: ${s.figure}; target ${s.target} — MISSED`
+    if (s.kind === 'stopped') return `- **${s.section}**: the section stopped (${s.figure}); ${s.case}`
+    return `- **${s.section}** › ${s.case}: no figure (${s.figure})`
+  })
 }
 
 function plotLines(plots: readonly PlotOutcome[]): string[] {

@@ -75,7 +75,7 @@ export function callersSpec(rows: readonly CallersRow[]): TopLevelSpec {
             field: 'percentile',
             type: 'nominal',
             title: 'latency',
-            legend: { symbolType: 'stroke' },
+            legend: { symbolType: 'stroke', symbolStrokeColor: 'black', symbolStrokeWidth: 2 },
           },
           detail: { field: 'percentile' },
         },

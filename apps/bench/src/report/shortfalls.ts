@@ -10,7 +10,8 @@ export interface Shortfall {
   figure: string
   /** What was wanted, e.g. `ratio ≥ 0.35`; `a figure` for a failed case. */
   target: string
-  kind: 'missed' | 'failed'
+  /** `stopped`: the section itself failed (did not load, died, timed out) after `case`. */
+  kind: 'missed' | 'failed' | 'stopped'
 }
 
 function figureOf(c: CaseResult): string {
@@ -37,12 +38,13 @@ export function shortfalls(report: BenchReport): Shortfall[] {
   const found: Shortfall[] = []
   for (const section of report.sections) {
     if (section.error !== undefined) {
+      const n = section.cases.length
       found.push({
         section: section.name,
-        case: '(whole section)',
+        case: n === 0 ? 'no case finished' : `${n} case${n === 1 ? '' : 's'} finished before (in its table)`,
         figure: section.error,
-        target: 'a figure',
-        kind: 'failed',
+        target: 'every case',
+        kind: 'stopped',
       })
     }
     for (const c of section.cases) {
