@@ -106,9 +106,16 @@ describe('plots', () => {
     const plots = await renderPlots(crafted, 'docs/benchmarks')
     const callers = plots.find((p) => p.file === 'callers.svg')!
     const texts = svgTexts(callers.svg!)
-    for (const label of ['Azoth (ours)', 'raw lmdb-js', 'p50', 'p99', 'awaiting callers', '256']) {
+    for (const label of [
+      'Azoth (ours)',
+      'raw lmdb-js',
+      'latency per tx, ms (p50 solid, p99 dashed)',
+      '256',
+    ]) {
       expect(texts).toContain(label)
     }
+    // p99 lines are the dashed ones: both sides have one.
+    expect(callers.svg!.match(/stroke-dasharray="4,2"/g)?.length ?? 0).toBeGreaterThanOrEqual(2)
   })
 
   it('draws the peers as grouped bars and the published figures labelled as not measured here', async () => {
