@@ -81,6 +81,17 @@ describe('bench:compare', () => {
     expect(hasRegression(failed)).toBe(true)
   })
 
+  it('warns when the runs were made in different modes or on different machines', () => {
+    const quick = one('x', [100])
+    expect(compareReports(quick, quick).warnings).toEqual([])
+    const full = { ...quick, options: { ...quick.options, quick: false } }
+    expect(compareReports(quick, full).warnings).toEqual([expect.stringContaining('one report is --quick')])
+    const other = { ...quick, machine: { ...quick.machine, cpuCount: 64 } }
+    expect(compareReports(quick, other).warnings).toEqual([
+      expect.stringContaining('Fixture CPU 9000 × 2, Node v20.99.0 vs Fixture CPU 9000 × 64'),
+    ])
+  })
+
   it('exits 1 and prints the regressed figure in a table, 0 when nothing regressed', async () => {
     const old = save(one('commit', [990, 1000, 1010]))
     const slower = await run(old, save(one('commit', [700, 710, 720])))

@@ -28,6 +28,8 @@ export interface Comparison {
   onlyInOld: string[]
   /** Cases that had a figure before and failed now (counted as regressions: a workload that stopped working). */
   failedNow: { id: string; error: string }[]
+  /** Why the two runs may not be comparable at all (another mode, another machine); printed first. */
+  warnings: string[]
 }
 
 /** `(max − min) / median` of one side's timed runs: how much this run moved on its own. */
@@ -60,7 +62,18 @@ export function compareReports(
 ): Comparison {
   const old = figures(before)
   const now = figures(after)
-  const result: Comparison = { cases: [], onlyInNew: [], onlyInOld: [], failedNow: [] }
+  const result: Comparison = { cases: [], onlyInNew: [], onlyInOld: [], failedNow: [], warnings: [] }
+  if (before.options.quick !== after.options.quick) {
+    result.warnings.push(
+      'one report is --quick and the other is not: workloads differ in size, figures are not comparable',
+    )
+  }
+  const machine = (r: BenchReport) => `${r.machine.cpuModel} × ${r.machine.cpuCount}, Node ${r.node}`
+  if (machine(before) !== machine(after)) {
+    result.warnings.push(
+      `the runs were made on different machines or Node versions: ${machine(before)} vs ${machine(after)}`,
+    )
+  }
   for (const [id, o] of old) {
     const n = now.get(id)
     if (n === undefined) {
@@ -102,7 +115,7 @@ const percent = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
 /** The printed outcome: a table of the figures that moved beyond the noise, then the lists. */
 export function formatComparison(c: Comparison): string {
   const moved = c.cases.filter((x) => x.verdict !== 'unchanged')
-  const lines: string[] = []
+  const lines: string[] = c.warnings.map((w) => `WARNING: ${w}`)
   if (moved.length > 0) {
     const table = new Table({
       head: ['case', 'old median', 'new median', 'change', 'noise', 'verdict'],
