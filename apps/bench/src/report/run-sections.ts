@@ -39,8 +39,8 @@ export async function runForReport(o: ReportRunOptions): Promise<BenchReport> {
       result = await o.runSection(file, { runs: o.runs, warmup: o.warmup, quick: o.quick })
     } catch (e) {
       result = { name: file.name, description: '(not run)', cases: [], error: describeError(e) }
-      o.err(`  ${file.name}: FAILED ${result.error}`)
     }
+    if (result.error !== undefined) o.err(`  ${file.name}: FAILED ${result.error}`)
     sections.push(result)
   }
   const report = buildReport(
