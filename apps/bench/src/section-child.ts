@@ -12,11 +12,13 @@ if (name === undefined || path === undefined || optionsJson === undefined || out
   process.stderr.write('usage: section-child <name> <file> <options json> <output file>\n')
   process.exit(2)
 }
-const options = JSON.parse(optionsJson) as Omit<RunOptions, 'onCase'>
+const options = JSON.parse(optionsJson) as Omit<RunOptions, 'onCase' | 'onTmpDir'>
 const section = await loadSection({ name, path })
 const finished: CaseResult[] = []
 const result = await runSection(section, {
   ...options,
+  // If this process is killed, the parent removes the directory its finally block never will.
+  onTmpDir: (dir) => writeFileSync(`${out}.tmpdir`, dir),
   onCase: (sectionName, c) => {
     process.stderr.write(`${progressLine(sectionName, c)}\n`)
     // What is measured so far, for the parent to keep if this process dies or is killed later.

@@ -9,6 +9,17 @@ import { describeError, type RunOptions, type SectionResult } from './harness.js
 
 const CHILD = fileURLToPath(new URL('./section-child.ts', import.meta.url))
 
+/** Removes the temp directory a child that did not finish had made (its own cleanup never ran). */
+async function removeSectionTmpDir(pointer: string): Promise<void> {
+  let dir: string
+  try {
+    dir = (await readFile(pointer, 'utf8')).trim()
+  } catch {
+    return // the child died before making one
+  }
+  if (dir !== '') await rm(dir, { recursive: true, force: true })
+}
+
 /** The results the child wrote after each finished case, if any. */
 async function readPartial(path: string): Promise<SectionResult | undefined> {
   try {
@@ -66,6 +77,7 @@ export async function runSectionInChild(
       const failure = new AzothError('IO', `the process running bench section '${file.name}' ${how}`, {
         details: { section: file.name, code, signal },
       })
+      await removeSectionTmpDir(`${out}.tmpdir`)
       const partial = await readPartial(`${out}.partial`)
       if (partial === undefined) throw failure
       // The cases it finished keep their figures; the section carries the failure.

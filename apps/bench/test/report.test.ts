@@ -267,7 +267,14 @@ describe('pnpm bench:report', () => {
     const root = newRoot()
     const script = new URL('./fixtures/report-cli-isolated.ts', import.meta.url)
     const hangs = fileURLToPath(new URL('./fixtures/hangs/', import.meta.url))
-    const run = await runTypeScript(script, [hangs, root, '--section-timeout', '0.025'])
+    const record = join(root, 'section-tmpdir.txt')
+    const run = await runTypeScript(script, [hangs, root, '--section-timeout', '0.025'], {
+      env: { HANGS_TMPDIR_RECORD: record },
+    })
+    // The killed section's temp directory (its own cleanup never ran) is removed by the parent.
+    const sectionTmpDir = readFileSync(record, 'utf8')
+    expect(sectionTmpDir).toMatch(/azoth-bench-hangs-/)
+    expect(existsSync(sectionTmpDir)).toBe(false)
     expect(run.code, run.stderr).toBe(1)
     const saved = await loadReport(join(root, 'docs/benchmarks/results.json'))
     expect(saved.sections[0]?.error).toMatch(/section 'hangs' did not finish within 1\.5 s and was killed/)
