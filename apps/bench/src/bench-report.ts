@@ -18,6 +18,45 @@ export interface BenchReport {
   gitCommit?: string
   options: { quick: boolean; runs: number; warmup: number; sections: string[] }
   sections: SectionResult[]
+  /** Operating system and kernel; written by `pnpm bench:report`. */
+  os?: HostOs
+  /** The disk the bench's temp directory is on; written by `pnpm bench:report`. */
+  disk?: DiskInfo
+  /** What one small durable write costs on that disk, measured in the run; written by `pnpm bench:report`. */
+  fsync?: FsyncLatency
+}
+
+/** The operating system a run was made on. */
+export interface HostOs {
+  /** `PRETTY_NAME` of `/etc/os-release` when readable, else the platform. */
+  name: string
+  /** `os.release()`, e.g. `6.1.0-18-amd64`. */
+  kernel: string
+}
+
+/** The filesystem holding a directory, as `df -T` and `/sys/block` describe it. */
+export interface DiskInfo {
+  /** The directory probed (the bench's temp directory). */
+  path: string
+  /** e.g. `/dev/vda`, `overlay`, `tmpfs`. */
+  device?: string
+  /** e.g. `ext4`, `xfs`, `tmpfs`. */
+  fsType?: string
+  mountPoint?: string
+  /** From `/sys/block/<disk>/queue/rotational`; absent when the device has no such entry (tmpfs, overlay...). */
+  rotational?: boolean
+}
+
+/** Latency of `write` of a small record + `fdatasync`, repeated, in one file of the probed directory. */
+export interface FsyncLatency {
+  /** Directory the file was in. */
+  path: string
+  writeBytes: number
+  count: number
+  p50Us: number
+  p99Us: number
+  minUs: number
+  maxUs: number
 }
 
 function gitCommit(): string | undefined {

@@ -77,6 +77,8 @@ export interface RunOptions {
   quick: boolean
   /** Called when a case has been measured, for progress output. */
   onCase?: ((section: string, result: CaseResult) => void) | undefined
+  /** Called with the section's temp directory once made, so a parent can remove it if this process is killed. */
+  onTmpDir?: ((dir: string) => void) | undefined
 }
 
 /** One timed call of {@link Measure.run}. */
@@ -278,6 +280,7 @@ export async function measureCase(
 export async function runSection(section: Section, options: RunOptions): Promise<SectionResult> {
   const result: SectionResult = { name: section.name, description: section.description, cases: [] }
   const tmpDir = await mkdtemp(join(tmpdir(), `azoth-bench-${section.name.replace(/[^\w-]/g, '_')}-`))
+  options.onTmpDir?.(tmpDir)
   try {
     let cases: Case[]
     try {

@@ -376,11 +376,12 @@ describe('one process per section', () => {
     expect(run.code).toBe(1) // the vanished section is a failure; the others still ran
     const driverPid = Number(/driver (\d+)/.exec(run.stdout)?.[1])
     const report = JSON.parse(await readFile(json, 'utf8')) as BenchReport
-    const [pid, vanishes] = report.sections
+    const [killed, pid, vanishes] = report.sections
     expect(pid?.cases[0]?.params['pid']).toEqual(expect.any(Number))
     expect(pid?.cases[0]?.params['pid']).not.toBe(driverPid)
     expect(pid?.cases[0]?.ours?.medianOpsPerSec).toBeGreaterThan(0)
     expect(vanishes?.name).toBe('vanishes')
     expect(vanishes?.error).toMatch(/exited with 3/)
+    expect(killed?.error).toMatch(/section 'killed' was killed by SIGKILL/)
   }, 60_000)
 })

@@ -103,7 +103,7 @@ function transactionCase(dir: string, quick: boolean, callers: number, eventLog:
     report: () => rawLatency.report(),
     teardown: () => env.close(),
   }
-  const rawFloor = { 1: 1000, 16: 15000, 64: 50000, 256: 105000 }[callers] ?? 0
+  const rawFloor = { 1: 1000, 4: 4000, 16: 15000, 64: 50000, 256: 105000 }[callers] ?? 0
   return {
     name: `Transaction API: 1 key + 1 event per tx, ${callers} awaiting callers (${eventLog} log)`,
     unit: 'tx',
@@ -175,7 +175,7 @@ const section: Section = {
   name: 'azoth',
   description: 'The facade: Transaction API commits against raw lmdb-js doing the same writes',
   cases: ({ quick, tmpDir }) => [
-    ...[1, 16, 64, 256].map((callers) => transactionCase(tmpDir, quick, callers, 'lmdb')),
+    ...[1, 4, 16, 64, 256].map((callers) => transactionCase(tmpDir, quick, callers, 'lmdb')),
     ...[1, 256].map((callers) => transactionCase(tmpDir, quick, callers, 'file')),
     ...[1, 64, 256].map((callers) => idempotentAppendCase(tmpDir, quick, callers)),
   ],
