@@ -4,6 +4,7 @@ import { Azoth, TypedValue } from 'azothdb'
 import { encode as cborEncode } from 'cbor-x'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import type { Case, Measure, Section } from '../harness.js'
+import { percentile } from '../stats.js'
 
 type Bytes = Uint8Array
 
@@ -20,8 +21,7 @@ class Latencies {
   }
   report(): Record<string, string> {
     const s = this.samples.sort((a, b) => a - b)
-    const at = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0
-    return { p50: `${at(0.5).toFixed(2)}ms`, p99: `${at(0.99).toFixed(2)}ms` }
+    return { p50: `${percentile(s, 0.5).toFixed(2)}ms`, p99: `${percentile(s, 0.99).toFixed(2)}ms` }
   }
 }
 

@@ -5,6 +5,7 @@ import pg from 'pg'
 import postgres from 'postgres'
 import type { Case, Measure, Section } from '../harness.js'
 import { type BenchPgServer, pgUnavailable, startPgServer } from '../pg-server.js'
+import { lagReport } from '../stats.js'
 
 const BATCH = 100
 const ACCOUNTS = 500
@@ -281,15 +282,7 @@ function steadyLoadSide(
       await projector.stop()
       return head - from
     },
-    report() {
-      const s = [...lags].sort((a, b) => a - b)
-      const at = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0
-      return {
-        'lag p50': `${at(0.5)} events`,
-        'lag p99': `${at(0.99)} events`,
-        'lag max': `${s.at(-1) ?? 0} events`,
-      }
-    },
+    report: () => lagReport(lags),
     async teardown() {
       await db?.close()
       server.release()

@@ -7,6 +7,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node'
 import { Azoth, type AzothEvent, silentLogger } from 'azothdb'
 import type { Case, Measure, Section } from '../harness.js'
+import { lagReport } from '../stats.js'
 
 const WINDOW = 256
 const BATCH = 256
@@ -207,15 +208,7 @@ function steadyLoadSide(dir: string, rate: number, seconds: number, server: () =
       await relay.stop()
       return head - from + 1
     },
-    report() {
-      const s = [...lags].sort((a, b) => a - b)
-      const at = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0
-      return {
-        'lag p50': `${at(0.5)} events`,
-        'lag p99': `${at(0.99)} events`,
-        'lag max': `${s.at(-1) ?? 0} events`,
-      }
-    },
+    report: () => lagReport(lags),
     async teardown() {
       await nc?.close()
       await db?.close()
