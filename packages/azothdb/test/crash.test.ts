@@ -1,8 +1,9 @@
 import { Azoth } from 'azothdb'
 import { describe, expect, it } from 'vitest'
-import { exited, spawnTypeScript } from '../../../vitest.shared.js'
+import { spawnTypeScript } from '../../../vitest.shared.js'
 import { balancesProjector, snapshotBank } from './support/bank.js'
 import { expectBankInvariants } from './support/bank-assertions.js'
+import { killWhileRunning } from './support/kill-while-running.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 25 : 4
@@ -25,31 +26,16 @@ async function runAndKill(
     durability,
   ])
   const acked = new Map<number, number>()
-  let buffer = ''
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      buffer += d.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      for (const line of lines) {
-        if (line.startsWith('ack ')) {
-          const [, id, eventId] = line.split(' ')
-          acked.set(Number(id), Number(eventId))
-        } else if (line === 'ready') {
-          setTimeout(() => child.kill('SIGKILL'), 50 + Math.floor(Math.random() * 700))
-        }
+  await killWhileRunning(
+    child,
+    (line) => {
+      if (line.startsWith('ack ')) {
+        const [, id, eventId] = line.split(' ')
+        acked.set(Number(id), Number(eventId))
       }
-    })
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve()
-      else reject(new Error(`child exited with ${code}: ${stderr}`))
-    })
-  })
-  await exited(child)
+    },
+    { minMs: 50, spreadMs: 700 },
+  )
   return acked
 }
 

@@ -1,7 +1,8 @@
 import { Azoth, type ExpectedStreamVersion } from 'azothdb'
 import { describe, expect, it } from 'vitest'
-import { exited, spawnTypeScript } from '../../../vitest.shared.js'
+import { spawnTypeScript } from '../../../vitest.shared.js'
 import { sendRequest } from './support/idempotent-requests.js'
+import { killWhileRunning } from './support/kill-while-running.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 20 : 3
@@ -29,37 +30,22 @@ async function runAndKill(
   ])
   const sent: Request[] = []
   const acked = new Set<string>()
-  let buffer = ''
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      buffer += d.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      for (const line of lines) {
-        const [word, key, kind, stream, count, expected] = line.split(' ')
-        if (word === 'send') {
-          sent.push({
-            key: key!,
-            kind: kind as Request['kind'],
-            stream: stream!,
-            count: Number(count),
-            expected: expected === 'no_stream' ? 'no_stream' : BigInt(expected!),
-          })
-        } else if (word === 'ack') acked.add(key!)
-        else if (word === 'ready')
-          setTimeout(() => child.kill('SIGKILL'), 100 + Math.floor(Math.random() * 600))
-      }
-    })
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve()
-      else reject(new Error(`child exited with ${code}: ${stderr}`))
-    })
-  })
-  await exited(child)
+  await killWhileRunning(
+    child,
+    (line) => {
+      const [word, key, kind, stream, count, expected] = line.split(' ')
+      if (word === 'send') {
+        sent.push({
+          key: key!,
+          kind: kind as Request['kind'],
+          stream: stream!,
+          count: Number(count),
+          expected: expected === 'no_stream' ? 'no_stream' : BigInt(expected!),
+        })
+      } else if (word === 'ack') acked.add(key!)
+    },
+    { minMs: 100, spreadMs: 600 },
+  )
   return { sent, acked }
 }
 

@@ -1,6 +1,7 @@
 import { Azoth } from 'azothdb'
 import { describe, expect, it } from 'vitest'
-import { exited, spawnTypeScript } from '../../../vitest.shared.js'
+import { spawnTypeScript } from '../../../vitest.shared.js'
+import { killWhileRunning } from './support/kill-while-running.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 20 : 3
@@ -22,31 +23,16 @@ async function runAndKill(dir: string, eventLog: string): Promise<Ack[]> {
     String(STREAMS_PER_WORKER),
   ])
   const acks: Ack[] = []
-  let buffer = ''
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      buffer += d.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      for (const line of lines) {
-        if (line.startsWith('ack ')) {
-          const [, stream, version, eventId] = line.split(' ')
-          acks.push({ stream: stream!, version: BigInt(version!), eventId: Number(eventId) })
-        } else if (line === 'ready') {
-          setTimeout(() => child.kill('SIGKILL'), 100 + Math.floor(Math.random() * 600))
-        }
+  await killWhileRunning(
+    child,
+    (line) => {
+      if (line.startsWith('ack ')) {
+        const [, stream, version, eventId] = line.split(' ')
+        acks.push({ stream: stream!, version: BigInt(version!), eventId: Number(eventId) })
       }
-    })
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve()
-      else reject(new Error(`child exited with ${code}: ${stderr}`))
-    })
-  })
-  await exited(child)
+    },
+    { minMs: 100, spreadMs: 600 },
+  )
   return acks
 }
 
