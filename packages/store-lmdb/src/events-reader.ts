@@ -7,6 +7,9 @@ const EMPTY: readonly EventRecord[] = []
 
 /** Reads events from the built-in chunked LMDB log, or from the external event log. */
 export class EventsReader {
+  readonly #oneId: EventId[] = [0]
+  readonly #oneOut: (Uint8Array | undefined)[] = [undefined]
+
   constructor(
     private readonly dbs: StoreDatabases,
     private readonly external: EventLog | undefined,
@@ -54,9 +57,12 @@ export class EventsReader {
   }
 
   get(id: EventId): Uint8Array | undefined {
-    const out: (Uint8Array | undefined)[] = [undefined]
-    this.getMany([id], 1, out)
-    return out[0]
+    // getMany is synchronous: one pair of one-element arrays serves every call.
+    this.#oneId[0] = id
+    this.getMany(this.#oneId, 1, this.#oneOut)
+    const bytes = this.#oneOut[0]
+    this.#oneOut[0] = undefined
+    return bytes
   }
 
   /**
