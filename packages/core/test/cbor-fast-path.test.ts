@@ -13,6 +13,8 @@ const cborX = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers:
 /** `v` with every own '__proto__' key renamed as cbor-x renames it, entries assigned in order. */
 function renamedLikeCborX(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(renamedLikeCborX)
+  // cbor-x renames inside the values of tags it does not know, too (a damaged byte can make one)
+  if (v instanceof Tag) return new Tag(renamedLikeCborX(v.value), v.tag)
   if (!isPlainObject(v)) return v
   const out: Record<string, unknown> = {}
   for (const k of Object.keys(v)) out[k === '__proto__' ? '__proto_' : k] = renamedLikeCborX(v[k])
