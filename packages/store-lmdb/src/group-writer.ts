@@ -19,7 +19,7 @@ import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
 import type { SpaceReserve } from './space-reserve.js'
 import type { StoreDatabases } from './store-databases.js'
-import { committedStreamVersion } from './stream-reads.js'
+import { committedStreamHead } from './stream-reads.js'
 import { GroupBuffer, UnitContext } from './write-context.js'
 
 export interface GroupWriterDeps {
@@ -51,7 +51,7 @@ export interface GroupWriterDeps {
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, commitState, eventLog } = deps
   const ctx = new UnitContext(
-    { readCommitted: (key) => readValue(dbs.state, key), streamVersion: committedStreamVersion(dbs) },
+    { readCommitted: (key) => readValue(dbs.state, key), streamHead: committedStreamHead(dbs) },
     deps.limits,
   )
 

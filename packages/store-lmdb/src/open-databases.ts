@@ -12,7 +12,7 @@ import {
   STORE_FORMAT_VERSION,
 } from './meta.js'
 import type { StoreDatabases } from './store-databases.js'
-import type { StreamDatabases } from './stream-index.js'
+import type { StreamDatabases } from './stream-runs.js'
 
 type Bytes = Uint8Array
 

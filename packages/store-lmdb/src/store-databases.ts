@@ -1,5 +1,5 @@
 import type { Database, RootDatabase } from 'lmdb'
-import type { StreamDatabases } from './stream-index.js'
+import type { StreamDatabases } from './stream-runs.js'
 
 type Bytes = Uint8Array
 

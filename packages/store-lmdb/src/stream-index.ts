@@ -1,134 +1,39 @@
-import { CorruptionError, type EventId, type StreamInfo } from '@azothdb/core'
+import type { EventId, StreamInfo } from '@azothdb/core'
+import { type StreamIndexEntry, type StreamIndexRange, utf8DecodeStrict } from '@azothdb/core/internal'
 import {
-  crc32c,
-  eventIdBytes,
-  readEventId,
-  type StreamIndexEntry,
-  type StreamIndexRange,
-  utf8DecodeStrict,
-} from '@azothdb/core/internal'
-import type { Database } from 'lmdb'
+  blockRuns,
+  indexKey,
+  readHeadEntry,
+  readIndexEntry,
+  type StreamDatabases,
+  type StreamHead,
+  type StreamRun,
+  streamIndexCorrupt,
+} from './stream-runs.js'
 
 type Bytes = Uint8Array
 
-/*
- * The per-stream index, in two named databases of the LMDB environment, written in the same LMDB
- * transaction as the events they index (for both event logs):
- *
- *   stream-index  key [u8 name length][name UTF-8][u64 BE version]  value [u64 BE global event id][u32 BE count]
- *   stream-heads  key [name UTF-8]                                  value [u64 BE last version][u64 BE its event id]
- *                                                                         [u32 BE CRC-32C of name ‖ the 16 bytes before]
- *
- * An index entry is a run: `count` events of one append, versions from the key's and consecutive
- * global ids from the value's (an append's events are consecutive in the log). Keys sort by name,
- * then version: a stream's runs are one contiguous key range, so reading N events of it is one range
- * read of at most N entries, one per append. Heads are keyed by the bare name, so streams of a
- * category (a name prefix) are one range of the heads database.
- *
- * A head decides whether an append's expected version holds, so a flipped bit in one would let an
- * append take a version already used: heads carry a checksum, checked on every read. Index entries
- * need none of their own: every event read through one is checked against the stream and version
- * its (checksummed) envelope names.
- */
-
-/** The two LMDB databases of the stream index. */
-export interface StreamDatabases {
-  readonly index: Database<Bytes, Bytes>
-  readonly heads: Database<Bytes, Bytes>
-}
-
-/** A stream's last event: its version and global id. */
-export interface StreamHead {
-  readonly version: bigint
-  readonly id: EventId
-}
-
 const U64_MAX = (1n << 64n) - 1n
-
-/** The index key of `version` in the stream named by `name` (its UTF-8 bytes). */
-export function indexKey(name: Bytes, version: bigint): Buffer {
-  const key = Buffer.allocUnsafe(1 + name.length + 8)
-  key[0] = name.length
-  key.set(name, 1)
-  key.writeBigUInt64BE(version, 1 + name.length)
-  return key
-}
-
-const HEAD_BYTES = 20
-
-/** The value of the heads entry of the stream named by `name` (its UTF-8 bytes). */
-export function headValue(name: Bytes, version: bigint, id: EventId): Buffer {
-  const value = Buffer.allocUnsafe(HEAD_BYTES)
-  value.writeBigUInt64BE(version, 0)
-  value.set(eventIdBytes(id), 8)
-  value.writeUInt32BE(crc32c(value, 0, 16, crc32c(name)), 16)
-  return value
-}
-
-const INDEX_VALUE_BYTES = 12
-
-/** The value of an index entry: the global id of its first event and how many events it holds. */
-export function indexValue(id: EventId, count: number): Buffer {
-  const value = Buffer.allocUnsafe(INDEX_VALUE_BYTES)
-  value.set(eventIdBytes(id), 0)
-  value.writeUInt32BE(count, 8)
-  return value
-}
-
-function corrupt(where: string, reason: string): CorruptionError {
-  return new CorruptionError(`the stream index is corrupt (${where}): ${reason}`, {
-    details: { where, reason },
-  })
-}
-
-function readId(value: Uint8Array, at: number, where: string): EventId {
-  const id = readEventId(value, at)
-  if (id < 1) throw corrupt(where, 'event id out of range')
-  return id
-}
-
-/** The stream's last event as stored, or undefined when the stream has none. */
-export function readHeadEntry(dbs: StreamDatabases, name: Bytes): StreamHead | undefined {
-  const value = dbs.heads.getBinary(name)
-  if (value === undefined) return undefined
-  const where = `stream-heads/${Buffer.from(name).toString('utf8')}`
-  if (value.length !== HEAD_BYTES) throw corrupt(where, `value is ${value.length} bytes, not ${HEAD_BYTES}`)
-  if (value.readUInt32BE(16) !== crc32c(value, 0, 16, crc32c(name))) throw corrupt(where, 'checksum mismatch')
-  return { version: value.readBigUInt64BE(0), id: readId(value, 8, where) }
-}
 
 /**
  * The stream's last event among those with ids up to `maxId` (the head readers may see: a group
  * committed to LMDB but not yet durable is not visible yet), or undefined when there is none.
  */
-export function visibleHead(dbs: StreamDatabases, name: Bytes, maxId: EventId): StreamHead | undefined {
+export function visibleHead(
+  dbs: StreamDatabases,
+  name: Bytes,
+  maxId: EventId,
+): { version: bigint; id: EventId } | undefined {
   const head = readHeadEntry(dbs, name)
   if (head === undefined || head.id <= maxId) return head
-  for (const entry of indexEntries(dbs, name, { direction: 'backward', from: head.version }, maxId)) {
+  for (const entry of runEntries(dbs, name, head, { direction: 'backward', from: head.version }, maxId)) {
     return entry
   }
   return undefined
 }
 
-/** One index entry: `count` events of a stream from `version`, with consecutive ids from `id`. */
-export interface StreamRun {
-  readonly version: bigint
-  readonly id: EventId
-  readonly count: number
-}
-
-/** The run an index entry holds (`CORRUPTION` naming `where` when it is malformed). */
-export function readRun(key: Uint8Array, value: Uint8Array, nameLength: number, where: string): StreamRun {
-  if (key.length !== 1 + nameLength + 8 || value.length !== INDEX_VALUE_BYTES)
-    throw corrupt(where, 'bad entry size')
-  const version = Buffer.from(key.buffer, key.byteOffset, key.byteLength).readBigUInt64BE(1 + nameLength)
-  const count = Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32BE(8)
-  if (count < 1) throw corrupt(where, 'an entry of no events')
-  return { version, id: readId(value, 0, where), count }
-}
-
-/** The key of the run holding `version` (the greatest key of the stream at or below it), if any. */
-function floorRunKey(dbs: StreamDatabases, name: Bytes, version: bigint): Uint8Array | undefined {
+/** The key of the index entry holding `version` (the greatest key of the stream at or below it). */
+function floorEntryKey(dbs: StreamDatabases, name: Bytes, version: bigint): Uint8Array | undefined {
   for (const key of dbs.index.getKeys({
     start: indexKey(name, version),
     end: indexKey(name, 0n),
@@ -143,13 +48,24 @@ function floorRunKey(dbs: StreamDatabases, name: Bytes, version: bigint): Uint8A
 
 /**
  * The events of the stream named by `name` within `range`, one `{ version, id }` each, read from
- * its index entries (runs of consecutive versions and ids), skipping none: forward stops at the
- * first event whose id is above `maxId`; backward starts below it. Runs are checked to follow each
- * other without gaps (`CORRUPTION` otherwise).
+ * its index entries and its head's open block, skipping none: forward stops at the first event
+ * whose id is above `maxId`; backward starts below it. Runs are checked to follow each other
+ * without gaps (`CORRUPTION` otherwise).
  */
-export function* indexEntries(
+export function indexEntries(
   dbs: StreamDatabases,
   name: Bytes,
+  range: StreamIndexRange,
+  maxId: EventId,
+): Generator<StreamIndexEntry> | undefined {
+  const head = readHeadEntry(dbs, name)
+  return head === undefined ? undefined : runEntries(dbs, name, head, range, maxId)
+}
+
+function* runEntries(
+  dbs: StreamDatabases,
+  name: Bytes,
+  head: StreamHead,
   range: StreamIndexRange,
   maxId: EventId,
 ): Generator<StreamIndexEntry> {
@@ -159,29 +75,24 @@ export function* indexEntries(
   let left = range.maxCount ?? Number.POSITIVE_INFINITY
   if (low > high || left <= 0) return
   const where = `stream-index/${Buffer.from(name).toString('utf8')}`
-  // A run may begin before the first version wanted: reading starts at the run holding it.
-  // lmdb-js ranges exclude `end` unless told: both ends stay inside this stream's keys.
-  const runs = backward
-    ? dbs.index.getRange({
-        start: indexKey(name, high),
-        end: indexKey(name, 0n),
-        reverse: true,
-        inclusiveEnd: true,
-      })
-    : dbs.index.getRange({
-        start: floorRunKey(dbs, name, low) ?? indexKey(name, low),
-        end: indexKey(name, high),
-        inclusiveEnd: true,
-      })
+  const block = head.blockStart
+  // The highest version that exists: runs must reach it going backward, and from `low` to it going forward.
+  const top = high < head.version ? high : head.version
   // Forward: the version the next run must start at; backward: the one the next (lower) run must end at.
   let expected: bigint | undefined
-  for (const { key, value } of runs) {
-    const run = readRun(key, value, name.length, where)
+  for (const run of runsOf(dbs, name, head, block, low, high, backward, where)) {
     const last = run.version + BigInt(run.count) - 1n
-    if (
-      expected !== undefined ? (backward ? last : run.version) !== expected : !backward && run.version > low
-    ) {
-      throw corrupt(where, `gap: expected version ${expected ?? low}, found a run ${run.version}..${last}`)
+    const gap =
+      expected !== undefined
+        ? (backward ? last : run.version) !== expected
+        : backward
+          ? last < top
+          : run.version > low
+    if (gap) {
+      throw streamIndexCorrupt(
+        where,
+        `gap: expected version ${expected ?? (backward ? top : low)}, found a run ${run.version}..${last}`,
+      )
     }
     if (backward) {
       expected = run.version - 1n
@@ -195,8 +106,8 @@ export function* indexEntries(
       if (run.version <= low) return
     } else {
       expected = last + 1n
-      const top = last < high ? last : high
-      for (let v = run.version > low ? run.version : low; v <= top; v++) {
+      const upTo = last < high ? last : high
+      for (let v = run.version > low ? run.version : low; v <= upTo; v++) {
         const id = run.id + Number(v - run.version)
         if (id > maxId) return
         yield { version: v, id }
@@ -205,6 +116,61 @@ export function* indexEntries(
       if (last >= high) return
     }
   }
+  // The runs ran out before the versions that exist did: entries are missing.
+  const missing = backward
+    ? expected === undefined
+      ? low <= top
+      : expected >= low
+    : (expected ?? low) <= top
+  if (missing) {
+    throw streamIndexCorrupt(
+      where,
+      `gap: no run holds version ${backward ? (expected ?? top) : (expected ?? low)}`,
+    )
+  }
+}
+
+/**
+ * The runs that may hold versions `low..high`, in reading order: the index entries below the
+ * head's block (the ones from the entry holding `low` forward, or from `high` down), and the block.
+ */
+function* runsOf(
+  dbs: StreamDatabases,
+  name: Bytes,
+  head: StreamHead,
+  block: bigint,
+  low: bigint,
+  high: bigint,
+  backward: boolean,
+  where: string,
+): Generator<StreamRun> {
+  if (backward) {
+    const top = blockRuns(head)
+    for (let i = top.length - 1; i >= 0; i--) yield top[i]!
+    if (low >= block || block === 0n) return
+    const below = high < block ? high : block - 1n
+    for (const { key, value } of dbs.index.getRange({
+      start: indexKey(name, below),
+      end: indexKey(name, 0n),
+      reverse: true,
+      inclusiveEnd: true,
+    })) {
+      const runs = readIndexEntry(key, value, name.length, where)
+      for (let i = runs.length - 1; i >= 0; i--) yield runs[i]!
+    }
+    return
+  }
+  if (low < block) {
+    // lmdb-js ranges exclude `end` unless told: both ends stay inside this stream's keys.
+    for (const { key, value } of dbs.index.getRange({
+      start: floorEntryKey(dbs, name, low) ?? indexKey(name, low),
+      end: indexKey(name, high < block ? high : block - 1n),
+      inclusiveEnd: true,
+    })) {
+      yield* readIndexEntry(key, value, name.length, where)
+    }
+  }
+  yield* blockRuns(head)
 }
 
 /**
@@ -216,7 +182,7 @@ export function* listStreams(dbs: StreamDatabases, prefix: Bytes, maxId: EventId
   for (const { key } of dbs.heads.getRange({ start })) {
     if (key.length < prefix.length || Buffer.compare(key.subarray(0, prefix.length), start) !== 0) return
     const name = utf8DecodeStrict(key, 0, key.length)
-    if (name === undefined) throw corrupt('stream-heads', 'a stream name is not valid UTF-8')
+    if (name === undefined) throw streamIndexCorrupt('stream-heads', 'a stream name is not valid UTF-8')
     const head = visibleHead(dbs, key, maxId)
     if (head !== undefined) yield { name, version: head.version }
   }

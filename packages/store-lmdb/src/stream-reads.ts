@@ -15,7 +15,8 @@ import {
 } from '@azothdb/core/internal'
 import type { EventsReader } from './events-reader.js'
 import type { StoreDatabases } from './store-databases.js'
-import { indexEntries, listStreams, readHeadEntry, visibleHead } from './stream-index.js'
+import { indexEntries, listStreams, visibleHead } from './stream-index.js'
+import { readHeadEntry } from './stream-runs.js'
 import type { CommittedStreamReader } from './stream-writes.js'
 
 /** How many events a stream read resolves at once: enough to share entry reads, few to hold. */
@@ -30,8 +31,8 @@ export interface StreamRecord extends EventRecord {
 }
 
 /** What the writer reads of the stream index: the latest committed head, durable or not yet. */
-export function committedStreamVersion(dbs: StoreDatabases): CommittedStreamReader {
-  return (name) => (dbs.streams === undefined ? undefined : readHeadEntry(dbs.streams, name)?.version)
+export function committedStreamHead(dbs: StoreDatabases): CommittedStreamReader {
+  return (name) => (dbs.streams === undefined ? undefined : readHeadEntry(dbs.streams, name))
 }
 
 function invalid(message: string, details: Record<string, unknown>): never {
@@ -88,6 +89,7 @@ export class StreamReads {
     // The index's events are taken a batch at a time, then read together, so a stream's events
     // that share an LMDB entry cost one entry read (see EventsReader.getMany).
     const entries = indexEntries(this.dbs.streams, name, range, head)
+    if (entries === undefined) return
     const versions: bigint[] = []
     const ids: EventId[] = []
     const envelopes: (Uint8Array | undefined)[] = []

@@ -1,13 +1,16 @@
 import { type EventId, type ExpectedStreamVersion, ExpectedVersionConflictError } from '@azothdb/core'
 import { checkExpectedVersion, streamNameBytes, versionMatches } from '@azothdb/core/internal'
 import type { Database } from 'lmdb'
-import { headValue, indexKey, indexValue } from './stream-index.js'
+import { addRun, type StreamHead, type StreamRun, streamWrites } from './stream-runs.js'
 
-/** A stream's latest state inside the writer: its name's bytes, last version and that event's id. */
+/** A stream's latest state inside the writer: its committed head and the group's runs after it. */
 interface StreamTip {
   readonly name: Uint8Array
+  readonly committed: StreamHead | undefined
+  /** The group's appends to the stream, oldest first. */
+  readonly runs: StreamRun[]
+  /** The version of its last event. */
   version: bigint
-  id: EventId
 }
 
 /** An append of one transaction: `count` events of `stream` from `version`, its events from `at`. */
@@ -20,25 +23,27 @@ interface PendingAppend {
   readonly at: number
 }
 
-/** The version of a stream's last committed event, read from LMDB (undefined: no stream). */
-export type CommittedStreamReader = (name: Uint8Array) => bigint | undefined
+/** A stream's last committed head, read from LMDB (undefined: no stream). */
+export type CommittedStreamReader = (name: Uint8Array) => StreamHead | undefined
 
 /**
  * The stream appends of one group's successful members, visible to later members, and what the
- * group writes to the stream index: one index entry per append and the new tip of each stream.
+ * group writes to the stream index: each stream's new head, with the group's runs in its open
+ * block, and an index entry for a stream whose block overflows.
  */
 export class GroupStreams {
   readonly tips = new Map<string, StreamTip>()
-  /** One index entry per append: its first version and event id, and how many events it holds. */
-  readonly entries: { name: Uint8Array; version: bigint; id: EventId; count: number }[] = []
+  /** Heads read from LMDB during this group (they do not change until it commits). */
+  readonly committed = new Map<string, StreamHead | undefined>()
 
   /**
    * An upper estimate of what the index writes add to the group (for the space reserve): each
-   * stream touches a leaf page in each of the two databases, plus its entries' bytes.
+   * stream touches a leaf page in each of the two databases, plus its head's and entry's bytes.
    */
   estimateBytes(pageSize: number): number {
     let bytes = 2 * pageSize * this.tips.size
-    for (const e of this.entries) bytes += 2 * (1 + e.name.length + 8 + 12)
+    for (const tip of this.tips.values())
+      bytes += 2 * tip.name.length + 48 + 2 * ((tip.committed?.block.length ?? 0) + 12 * tip.runs.length)
     return bytes
   }
 
@@ -48,10 +53,11 @@ export class GroupStreams {
     heads: Database<Uint8Array, Uint8Array>,
     commits: Set<Promise<boolean>>,
   ): void {
-    for (const e of this.entries)
-      commits.add(index.put(indexKey(e.name, e.version), indexValue(e.id, e.count)))
-    for (const tip of this.tips.values())
-      commits.add(heads.put(tip.name, headValue(tip.name, tip.version, tip.id)))
+    for (const tip of this.tips.values()) {
+      const writes = streamWrites(tip.name, tip.committed, tip.runs)
+      if (writes.entry !== undefined) commits.add(index.put(writes.entry[0], writes.entry[1]))
+      commits.add(heads.put(tip.name, writes.head))
+    }
   }
 }
 
@@ -79,9 +85,15 @@ export class TxStreams {
         if (a.stream === stream) return a.version + BigInt(a.count) - 1n
       }
     }
-    const tip = this.#group.tips.get(stream)
+    const group = this.#group
+    const tip = group.tips.get(stream)
     if (tip !== undefined) return tip.version
-    return this.committed(name)
+    let head = group.committed.get(stream)
+    if (head === undefined && !group.committed.has(stream)) {
+      head = this.committed(name)
+      group.committed.set(stream, head)
+    }
+    return head?.version
   }
 
   /**
@@ -110,14 +122,15 @@ export class TxStreams {
     if (appends === undefined || firstEventId === undefined) return
     const group = this.#group
     for (const a of appends) {
-      group.entries.push({ name: a.name, version: a.version, id: firstEventId + a.at, count: a.count })
-      const last = { version: a.version + BigInt(a.count) - 1n, id: firstEventId + a.at + a.count - 1 }
-      const tip = group.tips.get(a.stream)
-      if (tip === undefined) group.tips.set(a.stream, { name: a.name, ...last })
-      else {
-        tip.version = last.version
-        tip.id = last.id
+      const id = firstEventId + a.at
+      let tip = group.tips.get(a.stream)
+      if (tip === undefined) {
+        // The stream's first append in this group: its committed head was read to plan it.
+        tip = { name: a.name, committed: group.committed.get(a.stream), runs: [], version: 0n }
+        group.tips.set(a.stream, tip)
       }
+      addRun(tip.runs, a.version, id, a.count)
+      tip.version = a.version + BigInt(a.count) - 1n
     }
   }
 }

@@ -36,8 +36,8 @@ export interface CommittedReader {
    * read, so use it at once.
    */
   readCommitted(key: Uint8Array): Uint8Array | undefined
-  /** The version of a stream's last committed event, or undefined when it has none. */
-  readonly streamVersion: CommittedStreamReader
+  /** A stream's last committed head (its version and open block), or undefined when it has none. */
+  readonly streamHead: CommittedStreamReader
 }
 
 /**
@@ -72,7 +72,7 @@ export class UnitContext implements WriteContext {
     private readonly reader: CommittedReader,
     private readonly limits: Limits,
   ) {
-    this.streams = new TxStreams(reader.streamVersion)
+    this.streams = new TxStreams(reader.streamHead)
   }
 
   begin(group: GroupBuffer): void {

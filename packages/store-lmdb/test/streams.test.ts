@@ -32,6 +32,22 @@ function run(id: number, count: number): Buffer {
   return value
 }
 
+/** An index entry's value holding several runs, each `[id, count]`. */
+function runs(...list: [number, number][]): Buffer {
+  return Buffer.concat(list.map(([id, count]) => run(id, count)))
+}
+
+/** A head's value: last version and id, the runs of its open block, and its checksum. */
+function headBytes(name: string, version: bigint, id: number, ...block: [number, number][]): Buffer {
+  const value = Buffer.alloc(16 + 12 * block.length + 4)
+  value.writeBigUInt64BE(version, 0)
+  value.writeBigUInt64BE(BigInt(id), 8)
+  runs(...block).copy(value, 16)
+  const end = value.length - 4
+  value.writeUInt32BE(crc32c(value, 0, end, crc32c(Buffer.from(name))), end)
+  return value
+}
+
 function indexKey(name: string, version: bigint): Buffer {
   const n = Buffer.from(name)
   const key = Buffer.alloc(1 + n.length + 8)
@@ -89,34 +105,78 @@ describe('the stream index', () => {
       const store = await openLmdbStore(dir, eventLog === undefined ? {} : { eventLog })
       await store.commit((tx) => tx.appendEvent('plain', null))
       await store.commit((tx) => tx.appendToStream('cart-7', [ev(1), ev(2)]))
-      await store.close()
-      const env = rawEnv(dir)
-      try {
-        const index = env.openDB<Uint8Array, Uint8Array>({
-          name: 'stream-index',
-          keyEncoding: 'binary',
-          encoding: 'binary',
-        })
-        const heads = env.openDB<Uint8Array, Uint8Array>({
-          name: 'stream-heads',
-          keyEncoding: 'binary',
-          encoding: 'binary',
-        })
-        // One entry per append: its first version in the key, its first id and count in the value.
-        expect(
-          [...index.getRange({})].map(({ key, value }) => [
+      // Appends that follow each other in the log extend one run.
+      await store.commit((tx) => tx.appendToStream('cart-7', [ev(3)]))
+      await store.commit((tx) => tx.appendToStream('cart-8', [ev(4)]))
+      const env = () => rawEnv(dir)
+      const layout = async () => {
+        await store.close()
+        const raw = env()
+        const named = { keyEncoding: 'binary', encoding: 'binary' } as const
+        const index = raw.openDB<Uint8Array, Uint8Array>({ name: 'stream-index', ...named })
+        const heads = raw.openDB<Uint8Array, Uint8Array>({ name: 'stream-heads', ...named })
+        const out = {
+          index: [...index.getRange({})].map(({ key, value }) => [
             Buffer.from(key).toString('hex'),
             Buffer.from(value),
           ]),
-        ).toEqual([[indexKey('cart-7', 0n).toString('hex'), run(2, 2)]])
-        const head = Buffer.from(heads.getBinary(Buffer.from('cart-7'))!)
-        expect([head.readBigUInt64BE(0), head.readBigUInt64BE(8)]).toEqual([1n, 3n])
-        expect(head.readUInt32BE(16)).toBe(crc32c(head.subarray(0, 16), 0, 16, crc32c(Buffer.from('cart-7'))))
-      } finally {
-        await env.close()
+          heads: [...heads.getRange({})].map(({ key, value }) => [
+            Buffer.from(key).toString('utf8'),
+            Buffer.from(value),
+          ]),
+        }
+        await raw.close()
+        return out
       }
+      // A stream's runs wait in its head's open block: the index has no entry yet.
+      expect(await layout()).toEqual({
+        index: [],
+        heads: [
+          ['cart-7', headBytes('cart-7', 2n, 4, [2, 3])],
+          ['cart-8', headBytes('cart-8', 0n, 5, [5, 1])],
+        ],
+      })
+      // 16 appends more, each after an event of another stream: 17 runs move to one index entry.
+      const reopened = await openLmdbStore(dir, eventLog === undefined ? {} : { eventLog })
+      for (let i = 0; i < 16; i++) {
+        await reopened.commit((tx) => tx.appendEvent('plain', null))
+        await reopened.commit((tx) => tx.appendToStream('cart-7', [ev(10 + i)]))
+      }
+      await reopened.commit((tx) => tx.appendEvent('plain', null))
+      await reopened.commit((tx) => tx.appendToStream('cart-7', [ev(30)]))
+      const ids = Array.from({ length: 16 }, (_, i) => 7 + 2 * i)
+      expect([...reopened.readStream('cart-7')].map((r) => r.id)).toEqual([2, 3, 4, ...ids, 39])
+      await reopened.close()
+      const raw = env()
+      const named = { keyEncoding: 'binary', encoding: 'binary' } as const
+      const index = raw.openDB<Uint8Array, Uint8Array>({ name: 'stream-index', ...named })
+      const heads = raw.openDB<Uint8Array, Uint8Array>({ name: 'stream-heads', ...named })
+      expect(
+        [...index.getRange({})].map(({ key, value }) => [
+          Buffer.from(key).toString('hex'),
+          Buffer.from(value),
+        ]),
+      ).toEqual([
+        [indexKey('cart-7', 0n).toString('hex'), runs([2, 3], ...ids.map((id): [number, number] => [id, 1]))],
+      ])
+      expect(Buffer.from(heads.getBinary(Buffer.from('cart-7'))!)).toEqual(
+        headBytes('cart-7', 19n, 39, [39, 1]),
+      )
+      await raw.close()
     }
   })
+
+  /** Rewrites stream `a-1`'s layout (the store is closed): its head, then its index entries. */
+  const relayout = async (dir: string, head: Buffer, entries: [bigint, Buffer][]) => {
+    const env = rawEnv(dir)
+    const named = { keyEncoding: 'binary', encoding: 'binary' } as const
+    const index = env.openDB<Uint8Array, Uint8Array>({ name: 'stream-index', ...named })
+    const heads = env.openDB<Uint8Array, Uint8Array>({ name: 'stream-heads', ...named })
+    for (const { key } of index.getRange({})) await index.remove(Buffer.from(key))
+    await heads.put(Buffer.from('a-1'), head)
+    for (const [version, value] of entries) await index.put(indexKey('a-1', version), value)
+    await env.close()
+  }
 
   it('damage to the index is CORRUPTION, never another event or a stream with a hole', async () => {
     const dir = tempDir()
@@ -124,42 +184,56 @@ describe('the stream index', () => {
     await store.commit((tx) => tx.appendToStream('a-1', [ev(1), ev(2), ev(3)]))
     await store.commit((tx) => tx.appendToStream('b-1', [ev(4)]))
     await store.close()
-    const damage = async (fn: (index: ReturnType<typeof rawEnv>) => Promise<unknown>) => {
-      const env = rawEnv(dir)
-      await fn(env)
-      await env.close()
-    }
-    const index = (env: ReturnType<typeof rawEnv>) =>
-      env.openDB<Uint8Array, Uint8Array>({ name: 'stream-index', keyEncoding: 'binary', encoding: 'binary' })
+    // The layout a stream has once its runs moved to the index: intact, it reads back whole.
+    await relayout(dir, headBytes('a-1', 2n, 3), [[0n, run(1, 3)]])
+    store = await openLmdbStore(dir)
+    expect([...store.readStream('a-1')].map((r) => r.id)).toEqual([1, 2, 3])
+    expect([...store.readStream('a-1', { direction: 'backward', from: 1n })].map((r) => r.id)).toEqual([2, 1])
+    await store.close()
     // Version 1 of a-1 points at b-1's event.
-    await damage(async (env) => {
-      await index(env).put(indexKey('a-1', 0n), run(1, 1))
-      await index(env).put(indexKey('a-1', 1n), run(4, 2))
-    })
+    await relayout(dir, headBytes('a-1', 2n, 3), [
+      [0n, run(1, 1)],
+      [1n, run(4, 2)],
+    ])
     store = await openLmdbStore(dir)
     expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
     expect([...store.readStream('a-1', { to: 0n })]).toHaveLength(1)
     await store.close()
+    // So does the open block of its head (with a valid checksum).
+    await relayout(dir, headBytes('a-1', 2n, 4, [4, 1]), [[0n, run(1, 2)]])
+    store = await openLmdbStore(dir)
+    expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+    expect([...store.readStream('a-1', { to: 1n })]).toHaveLength(2)
+    await store.close()
     // Version 1 is missing: a gap.
-    await damage(async (env) => {
-      await index(env).remove(indexKey('a-1', 1n))
-      await index(env).put(indexKey('a-1', 2n), run(3, 1))
-    })
+    await relayout(dir, headBytes('a-1', 2n, 3), [
+      [0n, run(1, 1)],
+      [2n, run(3, 1)],
+    ])
     store = await openLmdbStore(dir)
     expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
     expect(await codeOf(() => [...store.readStream('a-1', { from: 2n })])).not.toBe('CORRUPTION')
     expect(await codeOf(() => [...store.readStream('a-1', { from: 1n })])).toBe('CORRUPTION')
     expect(await codeOf(() => [...store.readStream('a-1', { direction: 'backward' })])).toBe('CORRUPTION')
     await store.close()
-    // An entry of the wrong size, and one of no events.
-    await damage((env) => index(env).put(indexKey('a-1', 0n), run(1, 0)))
+    // The entries before the head's block are missing, forward and backward.
+    await relayout(dir, headBytes('a-1', 2n, 3, [3, 1]), [])
     store = await openLmdbStore(dir)
     expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+    expect(await codeOf(() => [...store.readStream('a-1', { direction: 'backward' })])).toBe('CORRUPTION')
+    expect([...store.readStream('a-1', { from: 2n })].map((r) => r.id)).toEqual([3])
     await store.close()
-    await damage((env) => index(env).put(indexKey('a-1', 0n), Buffer.from([1])))
-    store = await openLmdbStore(dir)
-    expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
-    await store.close()
+    // An entry of the wrong size, one of no events, and a head whose block does not end at its event.
+    for (const [head, entry] of [
+      [headBytes('a-1', 2n, 3), run(1, 0)],
+      [headBytes('a-1', 2n, 3), Buffer.from([1])],
+      [headBytes('a-1', 2n, 3, [2, 1]), run(1, 2)],
+    ] as const) {
+      await relayout(dir, head, [[0n, entry]])
+      store = await openLmdbStore(dir)
+      expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+      await store.close()
+    }
   })
 
   it.each([
@@ -231,11 +305,16 @@ describe('the stream index', () => {
         await store.close()
         return report.problems.map((p) => [p.kind, p.where]).sort()
       }
+      // Part of a-1 in the index, the rest in its head's block: intact.
+      const mixed = headBytes('a-1', 3n, 5, [5, 1])
+      await damage(async ({ index, heads }) => {
+        await heads.put(Buffer.from('a-1'), mixed)
+        await index.put(indexKey('a-1', 0n), run(1, 3))
+      })
+      expect(await problemsOf()).toEqual([])
       // One bit of a head's version flipped: the checksum catches it on every read and append.
-      let saved = Buffer.alloc(0)
       await damage(async ({ heads }) => {
-        saved = Buffer.from(heads.getBinary(Buffer.from('a-1'))!)
-        const bad = Buffer.from(saved)
+        const bad = Buffer.from(mixed)
         bad[7]! ^= 0x01
         await heads.put(Buffer.from('a-1'), bad)
       })
@@ -252,18 +331,20 @@ describe('the stream index', () => {
       await store.commit((tx) => tx.appendToStream('b-1', [ev(7)], 0n))
       await store.close()
       expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1'"]])
-      await damage(({ heads }) => heads.put(Buffer.from('a-1'), saved))
+      await damage(({ heads }) => heads.put(Buffer.from('a-1'), mixed))
       expect(await problemsOf()).toEqual([])
-      // A head with a valid checksum that is not the stream's last entry.
-      await damage(async ({ heads }) => {
-        const stale = Buffer.alloc(20)
-        stale.writeBigUInt64BE(2n, 0)
-        stale.writeBigUInt64BE(3n, 8)
-        stale.writeUInt32BE(crc32c(stale, 0, 16, crc32c(Buffer.from('a-1'))), 16)
-        await heads.put(Buffer.from('a-1'), stale)
+      // Heads with a valid checksum that do not continue the index: a block that does not end at
+      // the head's event, and a head past the index with no block.
+      for (const stale of [headBytes('a-1', 2n, 3, [5, 1]), headBytes('a-1', 3n, 5)]) {
+        await damage(({ heads }) => heads.put(Buffer.from('a-1'), stale))
+        expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1'"]])
+      }
+      // A head whose block starts past version 0 with no index entries before it.
+      await damage(async ({ index, heads }) => {
+        await heads.put(Buffer.from('a-1'), mixed)
+        await index.remove(indexKey('a-1', 0n))
       })
       expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1'"]])
-      await damage(({ heads }) => heads.put(Buffer.from('a-1'), saved))
       // Entries naming another stream's event and a later version of this one (ids not rising).
       await damage(async ({ index }) => {
         await index.put(indexKey('a-1', 0n), run(1, 1))
@@ -274,12 +355,18 @@ describe('the stream index', () => {
         ['stream-index', "stream 'a-1' version 2"],
         ['stream-index', "stream 'a-1' version 3"],
       ])
-      // A gap: versions 0 and 1, then 3.
+      // A gap: versions 0 and 1 in the index, then the block at 3.
       await damage(async ({ index }) => {
         await index.remove(indexKey('a-1', 1n))
         await index.put(indexKey('a-1', 0n), run(1, 2))
       })
-      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1' version 3"]])
+      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1'"]])
+      // A stream held by its head's block alone, whose block names another stream's event.
+      await damage(async ({ index, heads }) => {
+        await index.remove(indexKey('a-1', 0n))
+        await heads.put(Buffer.from('a-1'), headBytes('a-1', 3n, 5, [1, 2], [4, 2]))
+      })
+      expect(await problemsOf()).toEqual([['stream-index', "stream 'a-1' version 2"]])
     }
   })
 

@@ -1,0 +1,230 @@
+import { CorruptionError, type EventId } from '@azothdb/core'
+import { crc32c, eventIdBytes, readEventId } from '@azothdb/core/internal'
+import type { Database } from 'lmdb'
+
+type Bytes = Uint8Array
+
+/*
+ * The per-stream index, in two named databases of the LMDB environment, written in the same LMDB
+ * transaction as the events they index (for both event logs):
+ *
+ *   stream-heads  key [name UTF-8]
+ *                 value [u64 BE last version][u64 BE its event id][runs of the open block]
+ *                       [u32 BE CRC-32C of name ‖ every byte before]
+ *   stream-index  key [u8 name length][name UTF-8][u64 BE first version]
+ *                 value [runs]
+ *
+ * A run is `[u64 BE first event id][u32 BE count]`: `count` events of consecutive versions and
+ * consecutive global ids (an append's events are consecutive in the log, and so are the events of
+ * appends that follow each other in the log). The runs of an entry follow each other in version
+ * order; the first starts at the entry's version. The head's runs (its "open block", at most
+ * HEAD_BLOCK_RUNS) are the stream's latest events, ending at the head's version; everything
+ * before them is in the index.
+ *
+ * Why a block in the head: an index entry per append put each append's key at the end of its
+ * stream's key range, so a group commit of appends to N streams inserted into N leaf pages of the
+ * index, which LMDB copies and writes; the head is updated by every append anyway. Appends now add
+ * their run to the head, and the index gets one entry per HEAD_BLOCK_RUNS + 1 runs of a stream.
+ * Reading N events of a stream is still one range of the index (at most one entry per 16 appends)
+ * plus the head. Heads are keyed by the bare name, so streams of a category are one range.
+ *
+ * A head decides whether an append's expected version holds, so a flipped bit in one would let an
+ * append take a version already used: heads carry a checksum, checked on every read. Index entries
+ * need none of their own: every event read through one is checked against the stream and version
+ * its (checksummed) envelope names.
+ */
+
+/** The two LMDB databases of the stream index. */
+export interface StreamDatabases {
+  readonly index: Database<Bytes, Bytes>
+  readonly heads: Database<Bytes, Bytes>
+}
+
+/** Runs a head holds before they move to the index in one entry. */
+export const HEAD_BLOCK_RUNS = 16
+
+/** One run: `count` events of a stream from `version`, with consecutive ids from `id`. */
+export interface StreamRun {
+  readonly version: bigint
+  readonly id: EventId
+  readonly count: number
+}
+
+/** A stream's last event (its version and global id) and its open block, checked but not parsed. */
+export interface StreamHead {
+  readonly version: bigint
+  readonly id: EventId
+  /** The open block's runs as stored (12 bytes each), oldest first. */
+  readonly block: Uint8Array
+  /** The version of the block's first event (the head's version + 1 when it is empty). */
+  readonly blockStart: bigint
+}
+
+const RUN_BYTES = 12
+const HEAD_FIXED = 16
+const MAX_RUN_EVENTS = 0xffff_ffff
+const NO_BYTES = new Uint8Array(0)
+
+/** The index key of `version` in the stream named by `name` (its UTF-8 bytes). */
+export function indexKey(name: Bytes, version: bigint): Buffer {
+  const key = Buffer.allocUnsafe(1 + name.length + 8)
+  key[0] = name.length
+  key.set(name, 1)
+  key.writeBigUInt64BE(version, 1 + name.length)
+  return key
+}
+
+/** The value of the head of the stream named by `name`: its last event and its open block's runs. */
+export function headValue(name: Bytes, version: bigint, id: EventId, block: Uint8Array): Buffer {
+  const value = Buffer.allocUnsafe(HEAD_FIXED + block.length + 4)
+  value.writeBigUInt64BE(version, 0)
+  value.set(eventIdBytes(id), 8)
+  value.set(block, HEAD_FIXED)
+  const end = HEAD_FIXED + block.length
+  value.writeUInt32BE(crc32c(value, 0, end, crc32c(name)), end)
+  return value
+}
+
+/**
+ * Adds `count` events from version `version` and id `id` to `runs` (a stream's latest runs, which
+ * it must follow): one more run, or a longer last run when the ids go on from it.
+ */
+export function addRun(runs: StreamRun[], version: bigint, id: EventId, count: number): void {
+  const last = runs[runs.length - 1]
+  if (last !== undefined && last.id + last.count === id && last.count + count <= MAX_RUN_EVENTS) {
+    runs[runs.length - 1] = { version: last.version, id: last.id, count: last.count + count }
+  } else runs.push({ version, id, count })
+}
+
+/** What a group writes for one stream: its new head, and an index entry when its block filled up. */
+export interface StreamWrites {
+  readonly head: Buffer
+  readonly entry: readonly [key: Buffer, value: Buffer] | undefined
+}
+
+/**
+ * A stream's writes after a group appended `runs` (oldest first, at least one) to it: they join
+ * the committed open block (`head`'s, or none for a new stream), the first extending its last run
+ * when the ids go on from it. A block of more than HEAD_BLOCK_RUNS runs moves to one index entry
+ * keyed by its first version, and the head keeps an empty block.
+ */
+export function streamWrites(
+  name: Bytes,
+  head: StreamHead | undefined,
+  runs: readonly StreamRun[],
+): StreamWrites {
+  const committed = head?.block ?? NO_BYTES
+  const start = head === undefined ? runs[0]!.version : head.blockStart
+  const out = Buffer.allocUnsafe(committed.length + RUN_BYTES * runs.length)
+  out.set(committed, 0)
+  let at = committed.length
+  let first = 0
+  if (at > 0) {
+    const lastId = readEventId(out, at - RUN_BYTES)
+    const lastCount = out.readUInt32BE(at - 4)
+    const next = runs[0]!
+    if (lastId + lastCount === next.id && lastCount + next.count <= MAX_RUN_EVENTS) {
+      out.writeUInt32BE(lastCount + next.count, at - 4)
+      first = 1
+    }
+  }
+  for (let i = first; i < runs.length; i++) {
+    out.set(eventIdBytes(runs[i]!.id), at)
+    out.writeUInt32BE(runs[i]!.count, at + 8)
+    at += RUN_BYTES
+  }
+  const block = out.subarray(0, at)
+  const last = runs[runs.length - 1]!
+  const version = last.version + BigInt(last.count) - 1n
+  const id = last.id + last.count - 1
+  if (at / RUN_BYTES <= HEAD_BLOCK_RUNS)
+    return { head: headValue(name, version, id, block), entry: undefined }
+  return { head: headValue(name, version, id, NO_BYTES), entry: [indexKey(name, start), block] }
+}
+
+export function streamIndexCorrupt(where: string, reason: string): CorruptionError {
+  return new CorruptionError(`the stream index is corrupt (${where}): ${reason}`, {
+    details: { where, reason },
+  })
+}
+
+/** The runs of `value` from byte `at` to `end`, the first at `version` (checked when read). */
+function readRuns(value: Uint8Array, at: number, end: number, version: bigint): StreamRun[] {
+  const view = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  const runs: StreamRun[] = []
+  for (; at < end; at += RUN_BYTES) {
+    const count = view.readUInt32BE(at + 8)
+    runs.push({ version, id: readEventId(view, at), count })
+    version += BigInt(count)
+  }
+  return runs
+}
+
+/**
+ * Checks the runs of `value` from byte `at` to `end`: each of at least one event, with ids of at
+ * least 1 that rise; returns how many events they hold (`CORRUPTION` naming `where` otherwise).
+ */
+function checkRuns(value: Uint8Array, at: number, end: number, where: string): number {
+  const view = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  let events = 0
+  let next = 1
+  for (; at < end; at += RUN_BYTES) {
+    const id = readEventId(view, at)
+    const count = view.readUInt32BE(at + 8)
+    if (id < next) throw streamIndexCorrupt(where, id < 1 ? 'event id out of range' : 'event ids do not rise')
+    if (count < 1) throw streamIndexCorrupt(where, 'a run of no events')
+    events += count
+    next = id + count
+  }
+  return events
+}
+
+/** The runs an index entry holds (`CORRUPTION` naming `where` when it is malformed). */
+export function readIndexEntry(
+  key: Uint8Array,
+  value: Uint8Array,
+  nameLength: number,
+  where: string,
+): StreamRun[] {
+  if (key.length !== 1 + nameLength + 8 || value.length === 0 || value.length % RUN_BYTES !== 0)
+    throw streamIndexCorrupt(where, 'bad entry size')
+  checkRuns(value, 0, value.length, where)
+  const version = Buffer.from(key.buffer, key.byteOffset, key.byteLength).readBigUInt64BE(1 + nameLength)
+  return readRuns(value, 0, value.length, version)
+}
+
+/** The stream's head as stored, checksum checked, or undefined when the stream has none. */
+export function readHeadEntry(dbs: StreamDatabases, name: Bytes): StreamHead | undefined {
+  const value = dbs.heads.getBinary(name)
+  return value === undefined ? undefined : parseHead(name, value)
+}
+
+/** The head stored as `value` for the stream named by `name` (`CORRUPTION` when damaged). */
+export function parseHead(name: Bytes, value: Uint8Array): StreamHead {
+  const end = value.length - 4
+  if (end < HEAD_FIXED || (end - HEAD_FIXED) % RUN_BYTES !== 0)
+    throw streamIndexCorrupt(headWhere(name), `value is ${value.length} bytes`)
+  const view = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  if (view.readUInt32BE(end) !== crc32c(value, 0, end, crc32c(name)))
+    throw streamIndexCorrupt(headWhere(name), 'checksum mismatch')
+  const version = view.readBigUInt64BE(0)
+  const id = readEventId(view, 8)
+  if (id < 1) throw streamIndexCorrupt(headWhere(name), 'event id out of range')
+  if (end === HEAD_FIXED) return { version, id, block: NO_BYTES, blockStart: version + 1n }
+  const events = checkRuns(value, HEAD_FIXED, end, headWhere(name))
+  if (BigInt(events) > version + 1n)
+    throw streamIndexCorrupt(headWhere(name), 'its block holds more events than the stream')
+  const lastEnd = readEventId(view, end - RUN_BYTES) + view.readUInt32BE(end - 4) - 1
+  if (lastEnd !== id)
+    throw streamIndexCorrupt(headWhere(name), `its block ends at event ${lastEnd}, not at its event ${id}`)
+  return { version, id, block: value.subarray(HEAD_FIXED, end), blockStart: version + 1n - BigInt(events) }
+}
+
+function headWhere(name: Bytes): string {
+  return `stream-heads/${Buffer.from(name).toString('utf8')}`
+}
+
+/** The runs of the head's open block, oldest first. */
+export function blockRuns(head: StreamHead): StreamRun[] {
+  return readRuns(head.block, 0, head.block.length, head.blockStart)
+}
