@@ -19,8 +19,12 @@ import { awaitCommit } from './lmdb-commit.js'
 import { headBytes, META_HEAD } from './meta.js'
 import type { SpaceReserve } from './space-reserve.js'
 import type { StoreDatabases } from './store-databases.js'
+import { CommittedStreamHeads } from './stream-head-cache.js'
 import { committedStreamHead } from './stream-reads.js'
 import { GroupBuffer, UnitContext } from './write-context.js'
+
+/** Streams whose committed heads the writer keeps (a few MiB at most). */
+const STREAM_HEADS_KEPT = 10_000
 
 export interface GroupWriterDeps {
   readonly dbs: StoreDatabases
@@ -50,8 +54,12 @@ export interface GroupWriterDeps {
  */
 export function groupWriter(deps: GroupWriterDeps): GroupWriter {
   const { dbs, commitState, eventLog } = deps
+  const streamHeads = new CommittedStreamHeads(committedStreamHead(dbs), STREAM_HEADS_KEPT)
   const ctx = new UnitContext(
-    { readCommitted: (key) => readValue(dbs.state, key), streamHead: committedStreamHead(dbs) },
+    {
+      readCommitted: (key) => readValue(dbs.state, key),
+      streamHead: (stream, name) => streamHeads.get(stream, name),
+    },
     deps.limits,
   )
 
@@ -141,6 +149,7 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
       const commits = new Set<Promise<boolean>>()
       if (keys !== undefined) deps.idempotency!.write(keys, group.timestamp, commits)
       await writeGroup(dbs, group, startHead, newHead, eventLog !== undefined, deps.eventChunkBytes, commits)
+      streamHeads.committed(group.streams.written())
       commitState.lmdbCommitFailed = false
       if (keys !== undefined) deps.idempotency!.committed(keys)
     } catch (e) {

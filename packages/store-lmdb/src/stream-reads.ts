@@ -16,8 +16,7 @@ import {
 import type { EventsReader } from './events-reader.js'
 import type { StoreDatabases } from './store-databases.js'
 import { indexEntries, listStreams, visibleHead } from './stream-index.js'
-import { readHeadEntry } from './stream-runs.js'
-import type { CommittedStreamReader } from './stream-writes.js'
+import { readHeadEntry, type StreamHead } from './stream-runs.js'
 
 /** How many events a stream read resolves at once: enough to share entry reads, few to hold. */
 const READ_BATCH = 256
@@ -31,7 +30,7 @@ export interface StreamRecord extends EventRecord {
 }
 
 /** What the writer reads of the stream index: the latest committed head, durable or not yet. */
-export function committedStreamHead(dbs: StoreDatabases): CommittedStreamReader {
+export function committedStreamHead(dbs: StoreDatabases): (name: Uint8Array) => StreamHead | undefined {
   return (name) => (dbs.streams === undefined ? undefined : readHeadEntry(dbs.streams, name))
 }
 

@@ -103,7 +103,9 @@ export function addRun(runs: StreamRun[], version: bigint, id: EventId, count: n
 
 /** What a group writes for one stream: its new head, and an index entry when its block filled up. */
 export interface StreamWrites {
-  readonly head: Buffer
+  /** The new head's value, and the head it holds. */
+  readonly value: Buffer
+  readonly head: StreamHead
   readonly entry: readonly [key: Buffer, value: Buffer] | undefined
 }
 
@@ -144,14 +146,19 @@ export function streamWrites(
   const last = runs[runs.length - 1]!
   const version = last.version + BigInt(last.count) - 1n
   const id = last.id + last.count - 1
+  const start = head === undefined ? next.version : head.blockStart
   if (total > HEAD_BLOCK_RUNS) {
-    const start = head === undefined ? next.version : head.blockStart
     return {
-      head: headValue(name, version, id, NO_BYTES),
+      value: headValue(name, version, id, NO_BYTES),
+      head: { version, id, block: NO_BYTES, blockStart: version + 1n },
       entry: [indexKey(name, start), value.subarray(HEAD_FIXED, at)],
     }
   }
-  return { head: sealHead(value, name, version, id), entry: undefined }
+  return {
+    value: sealHead(value, name, version, id),
+    head: { version, id, block: value.subarray(HEAD_FIXED, at), blockStart: start },
+    entry: undefined,
+  }
 }
 
 export function streamIndexCorrupt(where: string, reason: string): CorruptionError {

@@ -1,6 +1,7 @@
 import { type EventId, type ExpectedStreamVersion, ExpectedVersionConflictError } from '@azothdb/core'
 import { checkExpectedVersion, streamNameBytes, versionMatches } from '@azothdb/core/internal'
 import type { Database } from 'lmdb'
+import type { CommittedStreamReader } from './stream-head-cache.js'
 import { addRun, type StreamHead, type StreamRun, streamWrites } from './stream-runs.js'
 
 /** A stream's latest state inside the writer: its committed head and the group's runs after it. */
@@ -11,6 +12,8 @@ interface StreamTip {
   readonly runs: StreamRun[]
   /** The version of its last event. */
   version: bigint
+  /** The head the group writes (set by `write`). */
+  written: StreamHead | undefined
 }
 
 /** An append of one transaction: `count` events of `stream` from `version`, its events from `at`. */
@@ -22,9 +25,6 @@ interface PendingAppend {
   /** Index of the first of these events among the transaction's events. */
   readonly at: number
 }
-
-/** A stream's last committed head, read from LMDB (undefined: no stream). */
-export type CommittedStreamReader = (name: Uint8Array) => StreamHead | undefined
 
 /**
  * The stream appends of one group's successful members, visible to later members, and what the
@@ -56,8 +56,14 @@ export class GroupStreams {
     for (const tip of this.tips.values()) {
       const writes = streamWrites(tip.name, tip.committed, tip.runs)
       if (writes.entry !== undefined) commits.add(index.put(writes.entry[0], writes.entry[1]))
-      commits.add(heads.put(tip.name, writes.head))
+      commits.add(heads.put(tip.name, writes.value))
+      tip.written = writes.head
     }
+  }
+
+  /** Each stream's head as the group wrote it (once `write` ran). */
+  *written(): Generator<readonly [string, StreamHead]> {
+    for (const [stream, tip] of this.tips) if (tip.written !== undefined) yield [stream, tip.written]
   }
 }
 
@@ -90,7 +96,7 @@ export class TxStreams {
     if (tip !== undefined) return tip.version
     let head = group.committed.get(stream)
     if (head === undefined && !group.committed.has(stream)) {
-      head = this.committed(name)
+      head = this.committed(stream, name)
       group.committed.set(stream, head)
     }
     return head?.version
@@ -126,7 +132,13 @@ export class TxStreams {
       let tip = group.tips.get(a.stream)
       if (tip === undefined) {
         // The stream's first append in this group: its committed head was read to plan it.
-        tip = { name: a.name, committed: group.committed.get(a.stream), runs: [], version: 0n }
+        tip = {
+          name: a.name,
+          committed: group.committed.get(a.stream),
+          runs: [],
+          version: 0n,
+          written: undefined,
+        }
         group.tips.set(a.stream, tip)
       }
       addRun(tip.runs, a.version, id, a.count)

@@ -15,7 +15,8 @@ import {
 } from '@azothdb/core'
 import { checkEventSize, checkValueSize, encodeKey, keyId } from '@azothdb/core/internal'
 import { checkStreamEvents, encodeStreamEvents } from './stream-events.js'
-import { type CommittedStreamReader, GroupStreams, TxStreams } from './stream-writes.js'
+import type { CommittedStreamReader } from './stream-head-cache.js'
+import { GroupStreams, TxStreams } from './stream-writes.js'
 import { sealValue, VALUE_CHECKSUM_BYTES } from './value-checksum.js'
 
 /** A buffered write: `value` (the stored form: encoding and checksum) null deletes the key. */

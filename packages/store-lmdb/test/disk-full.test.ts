@@ -4,6 +4,7 @@ import { type AzothError, TypedValue } from '@azothdb/core'
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
+import { codeOf } from './support/code-of.js'
 import { cannotMountTmpfs, mountTmpfs } from './support/tmpfs.js'
 
 interface DiskFullRun {
@@ -82,6 +83,52 @@ describe.skipIf(skipReason !== undefined)('a full disk', () => {
       return { code: (e as AzothError).code, errno: (e as AzothError).details?.errno }
     }
   }
+
+  it('a stream append in a group that failed on a full disk leaves the stream where LMDB has it: the next append expects the old version', async () => {
+    const tmpfs = mountTmpfs('16m')
+    try {
+      const dir = join(tmpfs.dir, 'store')
+      const store = await openLmdbStore(dir)
+      try {
+        const append = (data: number, expected: bigint | 'no_stream') =>
+          store.commit((tx) =>
+            tx.appendToStream(
+              's-1',
+              [{ type: 'T', data: { n: data, pad: 'x'.repeat(512 * 1024) } }],
+              expected,
+            ),
+          )
+        await append(0, 'no_stream')
+        const ballast = fillLeaving(tmpfs.dir, 0)
+        // The store's file may still have room for a few appends; then they fail.
+        let version = 0n
+        let failed = 0
+        for (let i = 0; i < 60 && failed < 3; i++) {
+          const code = await codeOf(append(i, version))
+          if (code === 'no error') version++
+          else {
+            expect(code).toBe('IO')
+            failed++
+          }
+        }
+        expect(failed).toBe(3)
+        rmSync(ballast)
+        // The writer remembers the heads of committed groups only.
+        expect(await codeOf(append(-1, version + 1n))).toBe('CONFLICT')
+        expect((await append(-1, version)).result.nextExpectedStreamVersion).toBe(version + 1n)
+        expect(await codeOf(append(-2, version))).toBe('CONFLICT')
+        await append(-2, version + 1n)
+        expect(store.streamVersion('s-1')).toBe(version + 2n)
+        expect([...store.readStream('s-1')].map((r) => r.version)).toEqual(
+          Array.from({ length: Number(version) + 3 }, (_, v) => BigInt(v)),
+        )
+      } finally {
+        await store.close()
+      }
+    } finally {
+      tmpfs.unmount()
+    }
+  })
 
   it('the space reserve stays bounded by what the store holds: a bulk load into a small store reserves MiB, not a page per write', async () => {
     // A 32 MiB disk: a reserve of a page per write (20,000 writes, 80 MiB at 4 KiB pages) cannot fit.
