@@ -9,7 +9,7 @@ export type CommittedStreamReader = (stream: string, name: Uint8Array) => Stream
  * copy and a checksum (about 2 µs, a third of an append's own work in a group commit). The
  * writer is the only one that writes heads, and it updates its copies from the heads a group
  * wrote once that group committed, so a copy is what LMDB holds. A failed group changes neither.
- * At most `capacity` streams are kept; the one written or read longest ago goes first.
+ * At most `capacity` streams are kept; the one first kept goes first.
  */
 export class CommittedStreamHeads {
   readonly #heads = new Map<string, StreamHead>()
@@ -35,14 +35,13 @@ export class CommittedStreamHeads {
 
   #keep(stream: string, head: StreamHead): void {
     const heads = this.#heads
-    heads.delete(stream)
-    // A block that is a view into a larger buffer (Node's pool slab, lmdb-js's copy) would keep
-    // all of it alive: keep a copy of its few bytes.
+    if (heads.size >= this.capacity && !heads.has(stream)) heads.delete(heads.keys().next().value as string)
+    // A block that is a view into a much larger buffer (lmdb-js's copy of a read, Node's pool
+    // slab) would keep all of it alive: keep a copy of its few bytes instead.
     const block = head.block
     heads.set(
       stream,
-      block.byteLength === block.buffer.byteLength ? head : { ...head, block: new Uint8Array(block) },
+      block.buffer.byteLength > 2 * block.byteLength + 64 ? { ...head, block: new Uint8Array(block) } : head,
     )
-    if (heads.size > this.capacity) heads.delete(heads.keys().next().value as string)
   }
 }

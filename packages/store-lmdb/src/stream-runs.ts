@@ -133,8 +133,9 @@ export function streamWrites(
       readEventId(view, kept - RUN_BYTES) + lastCount === next.id && lastCount + next.count <= MAX_RUN_EVENTS
   }
   const total = kept / RUN_BYTES + runs.length - (merged ? 1 : 0)
-  // The runs are written in place in the new head's value; a full block is moved out of it.
-  const value = Buffer.allocUnsafe(HEAD_FIXED + RUN_BYTES * total + 4)
+  // The runs are written in place in the new head's value; a full block is moved out of it. Its
+  // own ArrayBuffer: the writer keeps the head (see CommittedStreamHeads) without a copy.
+  const value = Buffer.allocUnsafeSlow(HEAD_FIXED + RUN_BYTES * total + 4)
   value.set(committed, HEAD_FIXED)
   let at = HEAD_FIXED + kept
   if (merged) value.writeUInt32BE(lastCount + next.count, at - 4)
