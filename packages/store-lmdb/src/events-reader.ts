@@ -83,11 +83,18 @@ export class EventsReader {
     // Events of the current chunk proven intact by one bulk check: indexes [verifiedFrom, verifiedTo).
     let verifiedFrom = 0
     let verifiedTo = 0
+    // The bytes of the current run of consecutive ids, copied out of the entry at once: its
+    // events are views into that copy (one allocation per run, not one per event).
+    let runCopy: ArrayBuffer | undefined
+    let runStart = 0
+    let runEnd = 0
     for (let i = 0; i < count; i++) {
       const id = ids[i]!
       if (chunk === undefined || id < chunk.firstId || id > chunk.lastId) {
-        chunk = this.chunkHolding(id)
+        // The event after a chunk's last starts the next chunk, whose key is its id: no search.
+        chunk = (chunk !== undefined && id === chunk.lastId + 1 && this.chunkAt(id)) || this.chunkHolding(id)
         verifiedTo = 0
+        runEnd = 0
         if (chunk === undefined || id > chunk.lastId) {
           chunk = undefined
           out[i] = undefined
@@ -95,16 +102,37 @@ export class EventsReader {
         }
       }
       const index = id - chunk.firstId
-      if (index < verifiedFrom || index >= verifiedTo) {
+      if (index < verifiedFrom || index >= runEnd) {
         // A run of consecutive ids in this chunk (a stream's append) is checked in one call.
         let n = 1
         while (i + n < count && ids[i + n] === id + n && index + n < chunk.count) n++
         verifiedFrom = index
         verifiedTo = n > 1 ? chunk.verify(index, index + n) : index
+        runEnd = index + n
+        runCopy = undefined
+        if (n > 1 && verifiedTo === runEnd) {
+          // The entry is a view that the next LMDB read may overwrite: copy the run out now.
+          const first = chunk.verifiedEvent(index)
+          const last = chunk.verifiedEvent(runEnd - 1)
+          runStart = first.byteOffset
+          runCopy = first.buffer.slice(runStart, last.byteOffset + last.length) as ArrayBuffer
+        }
       }
-      // The entry is a view that the next LMDB read may overwrite: copy the envelope out now.
-      out[i] = (index < verifiedTo ? chunk.verifiedEvent(index) : chunk.event(index)).slice()
+      if (runCopy !== undefined) {
+        const view = chunk.verifiedEvent(index)
+        out[i] = new Uint8Array(runCopy, view.byteOffset - runStart, view.length)
+      } else {
+        // The entry is a view that the next LMDB read may overwrite: copy the envelope out now.
+        out[i] = (index < verifiedTo ? chunk.verifiedEvent(index) : chunk.event(index)).slice()
+      }
     }
+  }
+
+  /** The entry whose first id is `id`, if there is one, read in place (valid until the next read). */
+  private chunkAt(id: EventId): Chunk | undefined {
+    const key = Buffer.from(eventIdBytes(id))
+    const value = this.dbs.events.getBinaryFast(key)
+    return value === undefined ? undefined : new Chunk(id, value)
   }
 
   /** The entry whose first id is the greatest <= `id`, read in place (valid until the next read). */

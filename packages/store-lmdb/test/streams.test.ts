@@ -1,10 +1,11 @@
 import { join } from 'node:path'
 import { decodeEvent, ExpectedVersionConflictError, TypedValue } from '@azothdb/core'
 import { crc32c } from '@azothdb/core/internal'
-import { openLmdbStore } from '@azothdb/store-lmdb'
+import { DATA_FILE, openLmdbStore } from '@azothdb/store-lmdb'
 import { open } from 'lmdb'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
+import { flipBit, occurrences } from './support/bit-flips.js'
 import { codeOf } from './support/code-of.js'
 import { MemoryEventLog } from './support/memory-event-log.js'
 import { tempDir } from './support/temp-dir.js'
@@ -232,6 +233,46 @@ describe('the stream index', () => {
       await relayout(dir, head, [[0n, entry]])
       store = await openLmdbStore(dir)
       expect(await codeOf(() => [...store.readStream('a-1')])).toBe('CORRUPTION')
+      await store.close()
+    }
+  })
+
+  it('a flipped bit in one event of a run is CORRUPTION naming it; the events before it read back', async () => {
+    const dir = tempDir()
+    let store = await openLmdbStore(dir)
+    await store.commit((tx) => tx.appendEvent('plain', null))
+    // One append, one run of 20 events in one entry, read back as one copy of the run.
+    await store.commit((tx) =>
+      tx.appendToStream(
+        'r-1',
+        Array.from({ length: 20 }, (_, i) => ({ type: 'T', data: { n: i, pad: `event-${i}-`.repeat(4) } })),
+      ),
+    )
+    const victim = Buffer.from(store.getEvent(9)!)
+    await store.close()
+    expect(
+      flipBit(join(dir, DATA_FILE), (data) => occurrences(data, victim), victim.length - 3, 2),
+    ).toBeGreaterThan(0)
+    store = await openLmdbStore(dir)
+    try {
+      let error: unknown
+      try {
+        for (const _ of store.readStream('r-1')) {
+        }
+      } catch (e) {
+        error = e
+      }
+      expect(error).toMatchObject({ code: 'CORRUPTION', details: { where: 'event', eventId: 9 } })
+      expect([...store.readStream('r-1', { to: 6n })].map((r) => decodeEvent(r.id, r.bytes).payload)).toEqual(
+        Array.from({ length: 7 }, (_, i) => ({ n: i, pad: `event-${i}-`.repeat(4) })),
+      )
+      expect(await codeOf(() => [...store.readStream('r-1', { from: 7n, direction: 'backward' })])).toBe(
+        'CORRUPTION',
+      )
+      expect([...store.readStream('r-1', { from: 8n })].map((r) => r.id)).toEqual(
+        Array.from({ length: 12 }, (_, i) => 10 + i),
+      )
+    } finally {
       await store.close()
     }
   })
