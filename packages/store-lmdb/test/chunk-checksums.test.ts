@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { assembleChunkChecksumsWasm } from '../scripts/build-chunk-checksums-wasm.js'
 import { CHUNK_CHECKSUMS_WASM } from '../src/chunk-checksums-wasm.js'
-import { buildChunks, Chunk } from '../src/event-chunks.js'
+import { buildChunks, Chunk, ChunkRecords } from '../src/event-chunks.js'
 import { flipBit, occurrences } from './support/bit-flips.js'
 import { tempDir } from './support/temp-dir.js'
 
@@ -72,6 +72,73 @@ describe('bulk checksums of event chunks', () => {
         if (flip === null && hi - lo >= 4 && (hi - lo) * 8 >= chunk.count) expect(proven).toBe(hi)
       }),
       { numRuns: 2000 },
+    )
+  })
+
+  it('a flipped bit in any byte of an event, or of its stored checksum, is CORRUPTION naming it after every event before it', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          lengths: fc.array(fc.nat(300), { minLength: 1, maxLength: 80 }),
+          chunkBytes: fc.integer({ min: 1, max: 4000 }),
+          victim: fc.nat(),
+          at: fc.nat(),
+          bit: fc.nat(7),
+          inChecksum: fc.boolean(),
+          from: fc.nat(),
+          to: fc.nat(),
+          limit: fc.option(fc.nat(), { nil: Number.POSITIVE_INFINITY }),
+        }),
+        ({ lengths, chunkBytes, victim, at, bit, inChecksum, from, to, limit }) => {
+          const n = lengths.length
+          const events = lengths.map((len, i) =>
+            Uint8Array.from({ length: len }, (_, k) => (i * 31 + k * 7) & 0xff),
+          )
+          const entries = [...buildChunks(1, events, chunkBytes)].map(([key, value]) => ({ key, value }))
+          // Flip the bit in the chunk holding the victim: in its bytes, or in its checksum when it
+          // has none (an empty event).
+          const victimId = (victim % n) + 1
+          let first = 1
+          for (const entry of entries) {
+            const count = new DataView(entry.value.buffer).getUint32(0)
+            if (victimId < first + count) {
+              const index = victimId - first
+              const view = new DataView(entry.value.buffer)
+              const start = index === 0 ? 0 : view.getUint32(4 + 4 * (index - 1))
+              const length = view.getUint32(4 + 4 * index) - start
+              const offset =
+                inChecksum || length === 0
+                  ? 4 + 4 * count + 4 * index + (at % 4)
+                  : 4 + 8 * count + start + (at % length)
+              entry.value[offset]! ^= 1 << bit
+              break
+            }
+            first += count
+          }
+          const lo = (from % n) + 1
+          const hi = lo + (to % (n - lo + 1))
+          const records = new ChunkRecords(() => entries[Symbol.iterator](), lo, hi, limit)
+          const seen: { id: number; bytes: Uint8Array }[] = []
+          let error: unknown
+          try {
+            for (const r of records) seen.push({ id: r.id, bytes: new Uint8Array(r.bytes) })
+          } catch (e) {
+            error = e
+          }
+          const wanted = Array.from({ length: Math.min(hi - lo + 1, limit) }, (_, i) => lo + i)
+          const intact = wanted.includes(victimId) ? wanted.slice(0, victimId - lo) : wanted
+          expect(seen).toEqual(intact.map((id) => ({ id, bytes: events[id - 1] })))
+          if (intact.length === wanted.length) expect(error).toBeUndefined()
+          else {
+            expect(isAzothError(error, 'CORRUPTION')).toBe(true)
+            expect((error as { details: unknown }).details).toMatchObject({
+              where: 'event',
+              eventId: victimId,
+            })
+          }
+        },
+      ),
+      { numRuns: 3000 },
     )
   })
 
