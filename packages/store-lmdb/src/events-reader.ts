@@ -68,7 +68,7 @@ export class EventsReader {
   /**
    * The envelopes (copies) of `ids[0..count)` into `out`, undefined where an event is missing.
    * Consecutive ids in one LMDB entry, as a stream's events written together are, cost one entry
-   * read between them: an entry is up to 64 KiB that lmdb-js copies on every read, so reading it
+   * read between them: an entry is up to 16 KiB that lmdb-js copies on every read, so reading it
    * once per event used to dominate a stream read.
    */
   getMany(ids: readonly EventId[], count: number, out: (Uint8Array | undefined)[]): void {

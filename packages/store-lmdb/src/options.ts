@@ -59,9 +59,10 @@ export interface LmdbStoreOptions {
   /** Initial LMDB map size in bytes; LMDB grows it as needed. */
   readonly mapSize?: number
   /**
-   * Largest number of event bytes packed into one LMDB entry (default 64 KiB; an event larger than
-   * this gets an entry of its own). Reading one event copies out of its entry only the event itself,
-   * but a smaller entry keeps the pages an event read touches few.
+   * Largest number of event bytes packed into one LMDB entry (default 16 KiB; an event larger than
+   * this gets an entry of its own). lmdb-js copies a whole entry on every read, so a stream read,
+   * which reads a few events of many entries, pays for the entry's size; iteration reads every
+   * byte anyway and runs as fast with 16 KiB as with 64 KiB entries.
    */
   readonly eventChunkBytes?: number
 }
@@ -110,7 +111,7 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     mapSize: options.mapSize,
-    eventChunkBytes: options.eventChunkBytes ?? 64 * 1024,
+    eventChunkBytes: options.eventChunkBytes ?? 16 * 1024,
   }
 }
 
