@@ -165,11 +165,68 @@ function readCase(dir: string, total: number): Case {
   }
 }
 
+/**
+ * What the substrate allows: lmdb-js group commits holding `streams` events (one chunk entry, as
+ * the event log writes them) with a head entry per stream, as stream appends to distinct streams
+ * must write, against the same groups without heads, as `tx.log` writes them. Both sides are raw
+ * lmdb-js (overlapping sync, each group committed and flushed before the next): the ratio is the
+ * ceiling of stream appends against `tx.log` at that many callers, before any Azoth code runs.
+ */
+function headsCeilingCase(dir: string, quick: boolean, streams: number): Case {
+  const groups = quick ? 100 : 400
+  const chunk = Buffer.alloc(streams * 150, 7)
+  const head = Buffer.alloc(60, 3)
+  let env: RootDatabase<Bytes, Bytes>
+  let events: Database<Bytes, Bytes>
+  let heads: Database<Bytes, Bytes>
+  let seq = 0
+  const names = Array.from({ length: streams }, (_, s) => Buffer.from(`cart-${s}`))
+  const run = async (withHeads: boolean) => {
+    for (let g = 0; g < groups; g++) {
+      const key = Buffer.alloc(8)
+      key.writeBigUInt64BE(BigInt(++seq))
+      const writes = [events.put(key, chunk)]
+      if (withHeads) for (const name of names) writes.push(heads.put(name, head))
+      await Promise.all(writes)
+      await env.flushed
+    }
+    return groups * streams
+  }
+  return {
+    name: `Ceiling: lmdb-js groups of ${streams} events with a head per stream vs without`,
+    unit: 'events',
+    params: {
+      streams,
+      groups,
+      ours: `lmdb-js: 1 events entry + ${streams} head entries per group`,
+      raw: 'lmdb-js: 1 events entry per group',
+      sync: 'overlappingSync, flushed per group',
+    },
+    ours: {
+      setup: () => {
+        env = open<Bytes, Bytes>({
+          path: join(dir, `ceiling-${streams}.mdb`),
+          maxDbs: 2,
+          overlappingSync: true,
+          keyEncoding: 'binary',
+          encoding: 'binary',
+        })
+        events = env.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary' })
+        heads = env.openDB({ name: 'heads', keyEncoding: 'binary', encoding: 'binary' })
+      },
+      run: () => run(true),
+      teardown: () => env.close(),
+    },
+    raw: { run: () => run(false) },
+  }
+}
+
 const section: Section = {
   name: 'streams',
   description: 'Stream appends against tx.log, and stream reads against raw lmdb-js ranges',
   cases: ({ quick, tmpDir }) => [
     ...[1, 64, 256].map((callers) => appendCase(tmpDir, quick, callers)),
+    ...[64, 256].map((streams) => headsCeilingCase(tmpDir, quick, streams)),
     readCase(tmpDir, quick ? 200_000 : 1_000_000),
   ],
 }
