@@ -1,7 +1,7 @@
-import type { StreamHead } from './stream-runs.js'
+import { type StreamHead, type WriterHead, writerHead } from './stream-runs.js'
 
 /** A stream's last committed head, read from LMDB (undefined: no stream). */
-export type CommittedStreamReader = (stream: string, name: Uint8Array) => StreamHead | undefined
+export type CommittedStreamReader = (stream: string, name: Uint8Array) => WriterHead | undefined
 
 /**
  * The writer's copies of the committed heads of the streams it appended to or checked lately.
@@ -12,7 +12,7 @@ export type CommittedStreamReader = (stream: string, name: Uint8Array) => Stream
  * At most `capacity` streams are kept; the one first kept goes first.
  */
 export class CommittedStreamHeads {
-  readonly #heads = new Map<string, StreamHead>()
+  readonly #heads = new Map<string, WriterHead>()
 
   constructor(
     private readonly read: (name: Uint8Array) => StreamHead | undefined,
@@ -20,28 +20,24 @@ export class CommittedStreamHeads {
   ) {}
 
   /** The stream's committed head (undefined: no stream). */
-  get(stream: string, name: Uint8Array): StreamHead | undefined {
+  get(stream: string, name: Uint8Array): WriterHead | undefined {
     const cached = this.#heads.get(stream)
     if (cached !== undefined) return cached
-    const head = this.read(name)
-    if (head !== undefined) this.#keep(stream, head)
+    const stored = this.read(name)
+    if (stored === undefined) return undefined
+    const head = writerHead(stored)
+    this.#keep(stream, head)
     return head
   }
 
   /** The heads a group wrote, once its LMDB transaction committed. */
-  committed(heads: Iterable<readonly [string, StreamHead]>): void {
+  committed(heads: Iterable<readonly [string, WriterHead]>): void {
     for (const [stream, head] of heads) this.#keep(stream, head)
   }
 
-  #keep(stream: string, head: StreamHead): void {
+  #keep(stream: string, head: WriterHead): void {
     const heads = this.#heads
     if (heads.size >= this.capacity && !heads.has(stream)) heads.delete(heads.keys().next().value as string)
-    // A block that is a view into a much larger buffer (lmdb-js's copy of a read, Node's pool
-    // slab) would keep all of it alive: keep a copy of its few bytes instead.
-    const block = head.block
-    heads.set(
-      stream,
-      block.buffer.byteLength > 2 * block.byteLength + 64 ? { ...head, block: new Uint8Array(block) } : head,
-    )
+    heads.set(stream, head)
   }
 }

@@ -1,5 +1,5 @@
 import { CorruptionError, type EventId } from '@azothdb/core'
-import { crc32c, eventIdBytes, readEventId } from '@azothdb/core/internal'
+import { crc32c, readEventId, writeEventId } from '@azothdb/core/internal'
 import type { Database } from 'lmdb'
 
 type Bytes = Uint8Array
@@ -74,17 +74,10 @@ export function indexKey(name: Bytes, version: bigint): Buffer {
   return key
 }
 
-/** The value of the head of the stream named by `name`: its last event and its open block's runs. */
-export function headValue(name: Bytes, version: bigint, id: EventId, block: Uint8Array): Buffer {
-  const value = Buffer.allocUnsafe(HEAD_FIXED + block.length + 4)
-  value.set(block, HEAD_FIXED)
-  return sealHead(value, name, version, id)
-}
-
 /** Fills in the last version, its id and the checksum of a head value whose block is in place. */
 function sealHead(value: Buffer, name: Bytes, version: bigint, id: EventId): Buffer {
   value.writeBigUInt64BE(version, 0)
-  value.set(eventIdBytes(id), 8)
+  writeEventId(value, 8, id)
   const end = value.length - 4
   value.writeUInt32BE(crc32c(value, 0, end, crc32c(name)), end)
   return value
@@ -101,13 +94,36 @@ export function addRun(runs: StreamRun[], version: bigint, id: EventId, count: n
   } else runs.push({ version, id, count })
 }
 
+/**
+ * A committed head as the writer keeps it: the open block's runs as numbers (`[id, count, id,
+ * count, ...]`), so a head kept for later appends holds no buffer.
+ */
+export interface WriterHead {
+  readonly version: bigint
+  readonly id: EventId
+  readonly runs: readonly number[]
+  readonly blockStart: bigint
+}
+
+/** `head` as the writer keeps it. */
+export function writerHead(head: StreamHead): WriterHead {
+  const { block } = head
+  const view = Buffer.from(block.buffer, block.byteOffset, block.byteLength)
+  const runs: number[] = []
+  for (let at = 0; at < block.length; at += RUN_BYTES)
+    runs.push(readEventId(view, at), view.readUInt32BE(at + 8))
+  return { version: head.version, id: head.id, runs, blockStart: head.blockStart }
+}
+
 /** What a group writes for one stream: its new head, and an index entry when its block filled up. */
 export interface StreamWrites {
   /** The new head's value, and the head it holds. */
   readonly value: Buffer
-  readonly head: StreamHead
+  readonly head: WriterHead
   readonly entry: readonly [key: Buffer, value: Buffer] | undefined
 }
+
+const NO_RUNS: readonly number[] = []
 
 /**
  * A stream's writes after a group appended `runs` (oldest first, at least one) to it: they join
@@ -117,48 +133,43 @@ export interface StreamWrites {
  */
 export function streamWrites(
   name: Bytes,
-  head: StreamHead | undefined,
+  head: WriterHead | undefined,
   runs: readonly StreamRun[],
 ): StreamWrites {
-  const committed = head?.block ?? NO_BYTES
-  const kept = committed.length
-  const next = runs[0]!
-  // The first new run extends the committed block's last when its ids go on from it.
-  let lastCount = 0
-  let merged = false
-  if (kept > 0) {
-    const view = Buffer.from(committed.buffer, committed.byteOffset, kept)
-    lastCount = view.readUInt32BE(kept - 4)
-    merged =
-      readEventId(view, kept - RUN_BYTES) + lastCount === next.id && lastCount + next.count <= MAX_RUN_EVENTS
-  }
-  const total = kept / RUN_BYTES + runs.length - (merged ? 1 : 0)
-  // The runs are written in place in the new head's value; a full block is moved out of it. Its
-  // own ArrayBuffer: the writer keeps the head (see CommittedStreamHeads) without a copy.
-  const value = Buffer.allocUnsafeSlow(HEAD_FIXED + RUN_BYTES * total + 4)
-  value.set(committed, HEAD_FIXED)
-  let at = HEAD_FIXED + kept
-  if (merged) value.writeUInt32BE(lastCount + next.count, at - 4)
-  for (let i = merged ? 1 : 0; i < runs.length; i++) {
-    value.set(eventIdBytes(runs[i]!.id), at)
-    value.writeUInt32BE(runs[i]!.count, at + 8)
-    at += RUN_BYTES
+  const block = head === undefined ? [] : head.runs.slice()
+  for (const run of runs) {
+    const n = block.length
+    if (n > 0 && block[n - 2]! + block[n - 1]! === run.id && block[n - 1]! + run.count <= MAX_RUN_EVENTS) {
+      block[n - 1]! += run.count
+    } else block.push(run.id, run.count)
   }
   const last = runs[runs.length - 1]!
   const version = last.version + BigInt(last.count) - 1n
   const id = last.id + last.count - 1
-  const start = head === undefined ? next.version : head.blockStart
+  const start = head === undefined ? runs[0]!.version : head.blockStart
+  const total = block.length / 2
   if (total > HEAD_BLOCK_RUNS) {
+    const entry = Buffer.allocUnsafe(RUN_BYTES * total)
+    writeRunNumbers(entry, 0, block)
     return {
-      value: headValue(name, version, id, NO_BYTES),
-      head: { version, id, block: NO_BYTES, blockStart: version + 1n },
-      entry: [indexKey(name, start), value.subarray(HEAD_FIXED, at)],
+      value: sealHead(Buffer.allocUnsafe(HEAD_FIXED + 4), name, version, id),
+      head: { version, id, runs: NO_RUNS, blockStart: version + 1n },
+      entry: [indexKey(name, start), entry],
     }
   }
+  const value = Buffer.allocUnsafe(HEAD_FIXED + RUN_BYTES * total + 4)
+  writeRunNumbers(value, HEAD_FIXED, block)
   return {
     value: sealHead(value, name, version, id),
-    head: { version, id, block: value.subarray(HEAD_FIXED, at), blockStart: start },
+    head: { version, id, runs: block, blockStart: start },
     entry: undefined,
+  }
+}
+
+function writeRunNumbers(out: Buffer, at: number, runs: readonly number[]): void {
+  for (let i = 0; i < runs.length; i += 2, at += RUN_BYTES) {
+    writeEventId(out, at, runs[i]!)
+    out.writeUInt32BE(runs[i + 1]!, at + 8)
   }
 }
 

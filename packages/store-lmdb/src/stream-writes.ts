@@ -2,18 +2,18 @@ import { type EventId, type ExpectedStreamVersion, ExpectedVersionConflictError 
 import { checkExpectedVersion, streamNameBytes, versionMatches } from '@azothdb/core/internal'
 import type { Database } from 'lmdb'
 import type { CommittedStreamReader } from './stream-head-cache.js'
-import { addRun, type StreamHead, type StreamRun, streamWrites } from './stream-runs.js'
+import { addRun, type StreamRun, streamWrites, type WriterHead } from './stream-runs.js'
 
 /** A stream's latest state inside the writer: its committed head and the group's runs after it. */
 interface StreamTip {
   readonly name: Uint8Array
-  readonly committed: StreamHead | undefined
+  readonly committed: WriterHead | undefined
   /** The group's appends to the stream, oldest first. */
   readonly runs: StreamRun[]
   /** The version of its last event. */
   version: bigint
   /** The head the group writes (set by `write`). */
-  written: StreamHead | undefined
+  written: WriterHead | undefined
 }
 
 /** An append of one transaction: `count` events of `stream` from `version`, its events from `at`. */
@@ -34,7 +34,7 @@ interface PendingAppend {
 export class GroupStreams {
   readonly tips = new Map<string, StreamTip>()
   /** Heads read from LMDB during this group (they do not change until it commits). */
-  readonly committed = new Map<string, StreamHead | undefined>()
+  readonly committed = new Map<string, WriterHead | undefined>()
 
   /**
    * An upper estimate of what the index writes add to the group (for the space reserve): each
@@ -43,7 +43,7 @@ export class GroupStreams {
   estimateBytes(pageSize: number): number {
     let bytes = 2 * pageSize * this.tips.size
     for (const tip of this.tips.values())
-      bytes += 2 * tip.name.length + 48 + 2 * ((tip.committed?.block.length ?? 0) + 12 * tip.runs.length)
+      bytes += 2 * tip.name.length + 48 + 24 * ((tip.committed?.runs.length ?? 0) / 2 + tip.runs.length)
     return bytes
   }
 
@@ -62,7 +62,7 @@ export class GroupStreams {
   }
 
   /** Each stream's head as the group wrote it (once `write` ran). */
-  *written(): Generator<readonly [string, StreamHead]> {
+  *written(): Generator<readonly [string, WriterHead]> {
     for (const [stream, tip] of this.tips) if (tip.written !== undefined) yield [stream, tip.written]
   }
 }
