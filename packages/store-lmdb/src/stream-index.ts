@@ -131,8 +131,9 @@ function* runEntries(
 }
 
 /**
- * The runs that may hold versions `low..high`, in reading order: the index entries below the
- * head's block (the ones from the entry holding `low` forward, or from `high` down), and the block.
+ * The runs that may hold versions `low..high`, in reading order: forward, the index entries from
+ * the one holding `low`, then the head's block; backward, the block (when `high` reaches it), then
+ * the index entries from the one holding the highest version wanted down.
  */
 function* runsOf(
   dbs: StreamDatabases,
@@ -145,9 +146,12 @@ function* runsOf(
   where: string,
 ): Generator<StreamRun> {
   if (backward) {
-    const top = blockRuns(head)
-    for (let i = top.length - 1; i >= 0; i--) yield top[i]!
-    if (low >= block || block === 0n) return
+    // From the block down when it holds versions wanted; else from the entry holding `high`.
+    if (high >= block) {
+      const top = blockRuns(head)
+      for (let i = top.length - 1; i >= 0; i--) yield top[i]!
+      if (low >= block || block === 0n) return
+    }
     const below = high < block ? high : block - 1n
     for (const { key, value } of dbs.index.getRange({
       start: indexKey(name, below),

@@ -167,6 +167,36 @@ describe('the stream index', () => {
     }
   })
 
+  it('reads every range of a stream whose runs fill several index entries and an open block', async () => {
+    for (const eventLog of [undefined, new MemoryEventLog()]) {
+      const store = await openLmdbStore(tempDir(), eventLog === undefined ? {} : { eventLog })
+      try {
+        // 60 single-event appends, each after an event of no stream: 60 runs, three index entries
+        // of 17 and an open block of 9.
+        for (let i = 0; i < 60; i++) {
+          await store.commit((tx) => tx.appendEvent('plain', null))
+          await store.commit((tx) => tx.appendToStream('s', [ev(i)]))
+        }
+        const versions = (range: Parameters<typeof store.readStream>[1]) =>
+          [...store.readStream('s', range)].map((r) => Number(r.version))
+        const span = (from: number, to: number) =>
+          from <= to ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : []
+        for (let from = 0; from <= 64; from += 3) {
+          for (let to = 0; to <= 64; to += 5) {
+            expect(versions({ from: BigInt(from), to: BigInt(to) })).toEqual(span(from, Math.min(to, 59)))
+            expect(versions({ direction: 'backward', from: BigInt(from), to: BigInt(to) })).toEqual(
+              span(to, Math.min(from, 59)).reverse(),
+            )
+          }
+        }
+        expect(versions({ direction: 'backward', from: 20n, maxCount: 4 })).toEqual([20, 19, 18, 17])
+        expect((await store.verify()).problems).toEqual([])
+      } finally {
+        await store.close()
+      }
+    }
+  })
+
   /** Rewrites stream `a-1`'s layout (the store is closed): its head, then its index entries. */
   const relayout = async (dir: string, head: Buffer, entries: [bigint, Buffer][]) => {
     const env = rawEnv(dir)
