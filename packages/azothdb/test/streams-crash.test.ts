@@ -71,6 +71,8 @@ describe.each(['lmdb', 'file'] as const)('streams under SIGKILL (eventLog %s)', 
         (a) => rebuilt.get(a.stream)?.find((e) => e.version === a.version)?.id !== a.eventId,
       )
       expect(missing).toEqual([])
+      // The index itself (entries, open blocks, heads) checks out against the events.
+      expect((await db.verify()).problems).toEqual([])
     }
     expect(acked.length).toBeGreaterThan(0)
   }, 300_000)
