@@ -29,16 +29,22 @@ export function utf8Length(s: string): number {
  * Short ASCII strings (event types, keys) skip TextDecoder, which costs more than the loop.
  */
 export function utf8DecodeStrict(bytes: Uint8Array, start = 0, end = bytes.length): string | undefined {
-  if (end - start <= 64) {
-    let i = start
-    while (i < end && bytes[i]! < 0x80) i++
-    if (i === end) return asciiString(bytes, start, end - start)
-  }
+  if (end - start <= 64 && isAscii(bytes, start, end)) return asciiString(bytes, start, end - start)
   try {
     return fatalDecoder.decode(bytes.subarray(start, end))
   } catch {
     return undefined
   }
+}
+
+/** True when every byte of `b[start, end)` is below 0x80. */
+export function isAscii(b: Uint8Array, start: number, end: number): boolean {
+  // The high bits of four bytes at a time: one branch per four bytes instead of one per byte.
+  let high = 0
+  let i = start
+  for (; i + 4 <= end; i += 4) high |= b[i]! | b[i + 1]! | b[i + 2]! | b[i + 3]!
+  for (; i < end; i++) high |= b[i]!
+  return high < 0x80
 }
 
 const fromCharCode = String.fromCharCode
