@@ -308,14 +308,20 @@ export function decodeEnvelopePayload(bytes: Uint8Array, header: EnvelopeHeader,
   return decodePayload(bytes, header, where)
 }
 
-/** @internal The payload of event `id`'s envelope; a `CORRUPTION` error names the event. */
-export function decodeEventPayload(bytes: Uint8Array, header: EnvelopeHeader, id: EventId): unknown {
-  return decodePayload(bytes, header, id)
+/**
+ * @internal The payload of event `id`'s envelope, which starts at `start` (its header's
+ * `payloadOffset`) and is raw when `raw`; a `CORRUPTION` error names the event.
+ */
+export function decodeEventPayloadAt(bytes: Uint8Array, start: number, raw: boolean, id: EventId): unknown {
+  return decodePayloadAt(bytes, start, raw, id)
 }
 
 function decodePayload(bytes: Uint8Array, header: EnvelopeHeader, where: Where): unknown {
-  const start = header.payloadOffset
-  if (header.rawPayload) return bytes.subarray(start)
+  return decodePayloadAt(bytes, header.payloadOffset, header.rawPayload, where)
+}
+
+function decodePayloadAt(bytes: Uint8Array, start: number, raw: boolean, where: Where): unknown {
+  if (raw) return bytes.subarray(start)
   if (start === bytes.length) corrupt('payload is empty', where)
   return where === undefined
     ? decodeCborRange(bytes, start, bytes.length, 'event payload', undefined)

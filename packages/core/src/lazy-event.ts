@@ -1,4 +1,4 @@
-import { type AzothEvent, decodeEventHeader, decodeEventPayload, type EnvelopeHeader } from './envelope.js'
+import { type AzothEvent, decodeEventHeader, decodeEventPayloadAt, type EnvelopeHeader } from './envelope.js'
 import type { EventId } from './ids.js'
 
 // Events read from the log decode their payload on first access, so a reader that looks only at
@@ -27,21 +27,24 @@ class Stamped {
 class PayloadSource extends Stamped {
   #id: EventId
   #bytes: Uint8Array
-  #header: EnvelopeHeader
+  // Where the payload starts, or its bitwise NOT for a raw payload: one number rather than the
+  // header, which then need not outlive the decode (nor be allocated, once inlined).
+  #payloadAt: number
   #payload: unknown = UNREAD
 
   constructor(event: object, id: EventId, bytes: Uint8Array, header: EnvelopeHeader) {
     super(event)
     this.#id = id
     this.#bytes = bytes
-    this.#header = header
+    this.#payloadAt = header.rawPayload ? ~header.payloadOffset : header.payloadOffset
   }
 
   /** The payload of an event made by {@link decodeEventLazily}: decoded once, then the same value. */
   static payloadOf(event: PayloadSource): unknown {
     let payload = event.#payload
     if (payload === UNREAD) {
-      payload = decodeEventPayload(event.#bytes, event.#header, event.#id)
+      const at = event.#payloadAt
+      payload = decodeEventPayloadAt(event.#bytes, at < 0 ? ~at : at, at < 0, event.#id)
       event.#payload = payload
     }
     return payload
