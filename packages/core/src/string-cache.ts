@@ -51,3 +51,37 @@ export class StringCache {
     this.lastHit = this.slot
   }
 }
+
+/**
+ * The last string decoded from a run of bytes, kept with a copy of them in a buffer of its own:
+ * the same bytes next time give the same string without decoding it (nor allocating anything).
+ * For values that come in runs, where a hashed {@link StringCache} would cost a hash per miss.
+ */
+export class LastString {
+  private readonly bytes: Uint8Array
+  private length = -1
+  private value = ''
+
+  /** `maxBytes`: longer strings are not kept. */
+  constructor(maxBytes: number) {
+    this.bytes = new Uint8Array(maxBytes)
+  }
+
+  /** The string last kept for `b[start, end)`, or undefined. */
+  get(b: Uint8Array, start: number, end: number): string | undefined {
+    const n = end - start
+    if (n !== this.length) return undefined
+    const known = this.bytes
+    for (let i = 0; i < n; i++) if (known[i] !== b[start + i]) return undefined
+    return this.value
+  }
+
+  /** Keeps `value` as the string of `b[start, end)` (when it fits). */
+  set(b: Uint8Array, start: number, end: number, value: string): void {
+    const n = end - start
+    if (n > this.bytes.length) return
+    for (let i = 0; i < n; i++) this.bytes[i] = b[start + i]!
+    this.length = n
+    this.value = value
+  }
+}
