@@ -21,9 +21,14 @@ export class StringCache {
 
   /** The cached string of `b[start, end)`, or undefined. */
   get(b: Uint8Array, start: number, end: number): string | undefined {
-    // Runs of one string (one event type after another) are common: the last hit goes first, unhashed.
+    // Runs of one string (one event type after another) are common: the last hit goes first,
+    // unhashed, in a method small enough to be inlined where it is called.
     const last = this.bytes[this.lastHit]
     if (last !== undefined && this.matches(last, b, start, end)) return this.strings[this.lastHit]
+    return this.lookup(b, start, end)
+  }
+
+  private lookup(b: Uint8Array, start: number, end: number): string | undefined {
     let h = 0x811c9dc5
     for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
     const slot = (h ^ (h >>> 16)) & this.mask
