@@ -1,4 +1,5 @@
 import { deepStrictEqual } from 'node:assert'
+import { inspect } from 'node:util'
 import { Azoth, type AzothEvent, fixedClock, isAzothError } from 'azothdb'
 import { addExtension } from 'cbor-x'
 import { describe, expect, it } from 'vitest'
@@ -169,6 +170,7 @@ describe('a lazily decoded event compares, copies and serialises like a plain ob
     expect(read()).toStrictEqual(expected)
     deepStrictEqual(read(), expected)
     expect(Object.getPrototypeOf(read())).toBe(Object.prototype)
+    expect(inspect(read())).toMatch(/^\{\n {2}id: 1,/)
     expect(Object.keys(read())).toEqual(['id', 'type', 'timestamp', 'metadata', 'stream', 'payload'])
     expect({ ...read() }).toEqual(expected)
     expect(Object.getOwnPropertyDescriptor({ ...read() }, 'payload')?.value).toEqual(expected.payload)

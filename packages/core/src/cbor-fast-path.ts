@@ -9,7 +9,7 @@
 import { type ObjectShape, rootShape } from './object-shapes.js'
 import { setOwnKey } from './own-key.js'
 import { StringCache } from './string-cache.js'
-import { asciiString as ascii } from './utf8.js'
+import { asciiString as ascii, isAscii } from './utf8.js'
 
 /** Returned when the bytes are not in the plain subset; decode them with cbor-x instead. */
 export const NOT_PLAIN: unique symbol = Symbol('not plain CBOR')
@@ -104,11 +104,10 @@ function simple(head: number): unknown {
 /** A definite-length ASCII text string of `n` bytes at `pos`. */
 function text(n: number): string | typeof NOT_PLAIN {
   if (n > MAX_STRING || pos + n > end) return NOT_PLAIN
-  const b = src
   const s = pos
-  for (let i = 0; i < n; i++) if (b[s + i]! >= 0x80) return NOT_PLAIN
+  if (!isAscii(src, s, s + n)) return NOT_PLAIN
   pos = s + n
-  return ascii(b, s, n)
+  return ascii(src, s, n)
 }
 
 function keyedMap(n: number, depth: number): Record<string, unknown> | typeof NOT_PLAIN {
@@ -189,7 +188,7 @@ function mapKey(): string | typeof NOT_PLAIN {
     pos = s + n
     return cached
   }
-  for (let i = 0; i < n; i++) if (b[s + i]! >= 0x80) return NOT_PLAIN
+  if (!isAscii(b, s, s + n)) return NOT_PLAIN
   const key = ascii(b, s, n)
   keyCache.set(b, s, s + n, key)
   pos = s + n

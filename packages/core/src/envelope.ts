@@ -2,7 +2,7 @@ import { allocateBytes } from './byte-slab.js'
 import { decodeCborRange, encodeCbor } from './cbor.js'
 import { AzothError, CorruptionError } from './errors.js'
 import { type EventId, readEventId, writeEventId } from './ids.js'
-import { StringCache } from './string-cache.js'
+import { LastString, StringCache } from './string-cache.js'
 import { utf8DecodeStrict, utf8Encode } from './utf8.js'
 
 /** The envelope format this version writes. Readers accept this and older versions. */
@@ -255,11 +255,30 @@ const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!
 const u32 = (b: Uint8Array, at: number): number =>
   ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
 
+// Most streams are short: the versions below this are BigInts made once and shared (a bigint is
+// a value, so nobody can tell), which spares an allocation per event read.
+const SHARED_VERSIONS = 1_024
+const sharedVersions = Array.from({ length: SHARED_VERSIONS }, (_, i) => BigInt(i))
+
 // Stream versions are u64 on disk; below 2^53 one BigInt of a number is enough (no DataView per event).
 function u64BigInt(b: Uint8Array, at: number): bigint {
   const hi = u32(b, at)
   const lo = u32(b, at + 4)
+  if (hi === 0 && lo < SHARED_VERSIONS) return sharedVersions[lo]!
   return hi < 0x20_0000 ? BigInt(hi * 0x1_0000_0000 + lo) : (BigInt(hi) << 32n) | BigInt(lo)
+}
+
+// Reads go in id order, and the events of one append are stored side by side: runs of one stream
+// are common, and its name comes back from here instead of being decoded once per event.
+const lastStreamName = new LastString(64)
+
+function decodeStreamName(bytes: Uint8Array, start: number, end: number, where: Where): string {
+  const last = lastStreamName.get(bytes, start, end)
+  if (last !== undefined) return last
+  const name = utf8DecodeStrict(bytes, start, end)
+  if (name === undefined) corrupt('stream name is not valid UTF-8', where)
+  lastStreamName.set(bytes, start, end, name)
+  return name
 }
 
 function decodeHeader(bytes: Uint8Array, where: Where): EnvelopeHeader {
@@ -274,9 +293,10 @@ function decodeHeader(bytes: Uint8Array, where: Where): EnvelopeHeader {
     if (at + 2 > bytes.length) corrupt('stream name length truncated', where)
     const n = u16(bytes, at)
     if (n === 0 || at + 2 + n + 8 > bytes.length) corrupt('stream truncated', where)
-    const name = utf8DecodeStrict(bytes, at + 2, at + 2 + n)
-    if (name === undefined) corrupt('stream name is not valid UTF-8', where)
-    stream = { name, version: u64BigInt(bytes, at + 2 + n) }
+    stream = {
+      name: decodeStreamName(bytes, at + 2, at + 2 + n, where),
+      version: u64BigInt(bytes, at + 2 + n),
+    }
     at += 2 + n + 8
   }
   let metadata: EventMetadata | undefined
@@ -308,14 +328,20 @@ export function decodeEnvelopePayload(bytes: Uint8Array, header: EnvelopeHeader,
   return decodePayload(bytes, header, where)
 }
 
-/** @internal The payload of event `id`'s envelope; a `CORRUPTION` error names the event. */
-export function decodeEventPayload(bytes: Uint8Array, header: EnvelopeHeader, id: EventId): unknown {
-  return decodePayload(bytes, header, id)
+/**
+ * @internal The payload of event `id`'s envelope, which starts at `start` (its header's
+ * `payloadOffset`) and is raw when `raw`; a `CORRUPTION` error names the event.
+ */
+export function decodeEventPayloadAt(bytes: Uint8Array, start: number, raw: boolean, id: EventId): unknown {
+  return decodePayloadAt(bytes, start, raw, id)
 }
 
 function decodePayload(bytes: Uint8Array, header: EnvelopeHeader, where: Where): unknown {
-  const start = header.payloadOffset
-  if (header.rawPayload) return bytes.subarray(start)
+  return decodePayloadAt(bytes, header.payloadOffset, header.rawPayload, where)
+}
+
+function decodePayloadAt(bytes: Uint8Array, start: number, raw: boolean, where: Where): unknown {
+  if (raw) return bytes.subarray(start)
   if (start === bytes.length) corrupt('payload is empty', where)
   return where === undefined
     ? decodeCborRange(bytes, start, bytes.length, 'event payload', undefined)

@@ -21,9 +21,14 @@ export class StringCache {
 
   /** The cached string of `b[start, end)`, or undefined. */
   get(b: Uint8Array, start: number, end: number): string | undefined {
-    // Runs of one string (one event type after another) are common: the last hit goes first, unhashed.
+    // Runs of one string (one event type after another) are common: the last hit goes first,
+    // unhashed, in a method small enough to be inlined where it is called.
     const last = this.bytes[this.lastHit]
     if (last !== undefined && this.matches(last, b, start, end)) return this.strings[this.lastHit]
+    return this.lookup(b, start, end)
+  }
+
+  private lookup(b: Uint8Array, start: number, end: number): string | undefined {
     let h = 0x811c9dc5
     for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
     const slot = (h ^ (h >>> 16)) & this.mask
@@ -49,5 +54,39 @@ export class StringCache {
     this.bytes[this.slot] = copy
     this.strings[this.slot] = value
     this.lastHit = this.slot
+  }
+}
+
+/**
+ * The last string decoded from a run of bytes, kept with a copy of them in a buffer of its own:
+ * the same bytes next time give the same string without decoding it (nor allocating anything).
+ * For values that come in runs, where a hashed {@link StringCache} would cost a hash per miss.
+ */
+export class LastString {
+  private readonly bytes: Uint8Array
+  private length = -1
+  private value = ''
+
+  /** `maxBytes`: longer strings are not kept. */
+  constructor(maxBytes: number) {
+    this.bytes = new Uint8Array(maxBytes)
+  }
+
+  /** The string last kept for `b[start, end)`, or undefined. */
+  get(b: Uint8Array, start: number, end: number): string | undefined {
+    const n = end - start
+    if (n !== this.length) return undefined
+    const known = this.bytes
+    for (let i = 0; i < n; i++) if (known[i] !== b[start + i]) return undefined
+    return this.value
+  }
+
+  /** Keeps `value` as the string of `b[start, end)` (when it fits). */
+  set(b: Uint8Array, start: number, end: number, value: string): void {
+    const n = end - start
+    if (n > this.bytes.length) return
+    for (let i = 0; i < n; i++) this.bytes[i] = b[start + i]!
+    this.length = n
+    this.value = value
   }
 }

@@ -198,6 +198,54 @@ describe('event envelope round-trips', propertyTimeout, () => {
   })
 })
 
+describe('stream references read right in any order', propertyTimeout, () => {
+  // Names of one length that differ in one byte, non-ASCII, and longer than a kept name; versions
+  // on both sides of the shared small BigInts, of 2^32 and of 2^53.
+  const nameArb = fc.oneof(
+    fc.constantFrom(
+      'acct-1',
+      'acct-2',
+      'acct-10',
+      'ácct-1',
+      'y'.repeat(64),
+      'y'.repeat(65),
+      'y'.repeat(63) + 'z',
+    ),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 70 }),
+  )
+  const versionArb = fc.oneof(
+    fc.constantFrom(0n, 1n, 1_023n, 1_024n, 1n << 32n, (1n << 53n) - 1n, 1n << 53n, (1n << 64n) - 1n),
+    fc.bigInt({ min: 0n, max: 2_048n }),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  )
+
+  it('runs of one stream, alternating streams and repeated versions all decode to what was written', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ name: nameArb, version: versionArb }), { maxLength: 40 }), (refs) => {
+        for (const stream of refs) {
+          const bytes = encodeEnvelope({ type: 'T', timestamp: 1, stream, payload: 0 })
+          expect(decodeEvent(1, bytes).stream).toEqual(stream)
+          expect(decodeEnvelopeHeader(bytes).stream).toEqual(stream)
+        }
+      }),
+      { numRuns: runs(300) },
+    )
+  })
+
+  it('reads every stream name right from a Buffer the caller overwrites in place', () => {
+    // The last name read is kept with its bytes: a copy, or a name written over them would match
+    // and come back as the old one.
+    const buffer = Buffer.from(
+      encodeEnvelope({ type: 'T', timestamp: 1, stream: { name: 'sAAA', version: 7n }, payload: 0 }),
+    )
+    for (let i = 0; i < 26 ** 3; i++) {
+      const name = `s${letters(i)}`
+      buffer.write(name, 15, 'latin1')
+      expect(decodeEvent(1, buffer).stream).toEqual({ name, version: 7n })
+    }
+  })
+})
+
 /** Three letters for 0 <= i < 26^3. */
 function letters(i: number): string {
   const a = (n: number): string => String.fromCharCode(65 + (n % 26))
