@@ -50,10 +50,18 @@ export function verifyChunkEvents(value: Uint8Array, firstId: number, from: numb
   const c = checksummer()
   const view = new DataView(value.buffer, value.byteOffset, length)
   const dataStart = 4 + 8 * view.getUint32(0)
-  // The events' span by their stored offsets, clamped to the value: damaged offsets are found by
-  // the check itself, which compares each event's bounds with the data's.
-  const start = Math.min(length, dataStart + (from === 0 ? 0 : view.getUint32(4 * from)))
-  const end = Math.min(length, Math.max(start, dataStart + view.getUint32(4 * to)))
+  // Every byte the check may read: between the lowest and the highest stored offset of those
+  // events (damaged offsets need not rise; an event whose bounds are out of order or outside the
+  // data is reported before its bytes are read), clamped to the value.
+  let low = from === 0 ? 0 : view.getUint32(4 * from)
+  let high = low
+  for (let k = from; k < to; k++) {
+    const end = view.getUint32(4 + 4 * k)
+    if (end < low) low = end
+    else if (end > high) high = end
+  }
+  const start = Math.min(length, dataStart + low)
+  const end = Math.min(length, dataStart + high)
   const bytes = new Uint8Array(value.buffer, value.byteOffset, length)
   c.memory.set(bytes.subarray(0, dataStart), SCRATCH_BASE)
   c.memory.set(bytes.subarray(start, end), SCRATCH_BASE + start)
