@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { runTypeScript } from '../../../vitest.shared.js'
 import { decodeCbor, encodeCbor } from '../src/internal.js'
+import { propertyTimeout } from './helpers.js'
 
 // The reference: cbor-x alone, with the options core decodes with. It renames a key '__proto__' to
 // '__proto_' where core keeps it (exact round trips are tested in exact-round-trip.test.ts), so
@@ -84,7 +85,7 @@ const value = fc.letrec((tie) => ({
   object: fc.dictionary(key, tie('node'), { maxKeys: 5 }),
 })).node
 
-describe('plain CBOR fast path', () => {
+describe('plain CBOR fast path', propertyTimeout, () => {
   it('decodes every encoded value exactly as cbor-x does (but for its renaming of __proto__)', () => {
     fc.assert(
       fc.property(value, (v) => agree(encodeCbor(v))),
