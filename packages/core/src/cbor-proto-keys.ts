@@ -1,9 +1,12 @@
 // cbor-x renames a map key '__proto__' to '__proto_' when it decodes maps as objects (its guard
 // against prototype pollution), so a payload built by JSON.parse from a request body would come
-// back changed. Bytes that may hold such a key are decoded with maps as Maps instead, and the Maps
-// become objects here with every key an own property, exactly as encoded.
+// back changed. Bytes that may hold such a key are decoded by a decoder that renames keys
+// reversibly instead (every other decision stays cbor-x's own: which maps become Maps under tag
+// 259, what a tag makes of a map, what it refuses), then the escaped keys are restored as own keys.
+// Decoding maps as Maps and turning them all into objects got tag 259 wrong: a Map came back as an
+// object, its number keys as strings, whenever a '__proto__' occurred anywhere in the bytes.
 
-import { Tag } from 'cbor-x'
+import { Decoder, Tag } from 'cbor-x'
 import { setOwnKey } from './own-key.js'
 
 // The key as CBOR: a text string of 9 bytes (head 0x69), then '__proto__'.
@@ -39,37 +42,72 @@ function isProtoKeyAt(bytes: Uint8Array, at: number): boolean {
   return true
 }
 
-/**
- * Turns every Map that cbor-x decoded (with `mapsAsObjects: false`) into the object cbor-x builds
- * with `mapsAsObjects: true`, keys converted the same way, except that '__proto__' stays itself.
- * Arrays and Sets are rebuilt in place, tags' values too.
- */
-export function mapsToObjects(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value
-  if (value instanceof Map) {
-    const object: Record<string, unknown> = {}
-    for (const [k, v] of value) setOwnKey(object, propertyName(k), mapsToObjects(v))
-    return object
+// A key's escaped name: '__proto__' is "\0", a key starting with "\0" gets one more in front.
+// One-to-one, and no other key (nor a number, boolean or null key cbor-x names) starts with "\0".
+const ESCAPE = '\u0000'
+
+function escapeKey(key: unknown): unknown {
+  if (typeof key !== 'string') return key
+  if (key === '__proto__') return ESCAPE
+  return key.startsWith(ESCAPE) ? ESCAPE + key : key
+}
+
+function unescapeKey(name: string): string {
+  return name === ESCAPE ? '__proto__' : name.slice(1)
+}
+
+/** cbor-x with maps as objects, each key passed through escapeKey (its hook for mapping keys). */
+class EscapingDecoder extends Decoder {
+  decodeKey(key: unknown): unknown {
+    return escapeKey(key)
   }
+}
+
+/** Decodes as cbor-x does with maps as objects, every key (a '__proto__' too) kept as it was encoded. */
+export function decodeKeepingProtoKeys(bytes: Uint8Array): unknown {
+  return restoreKeys(protoKeyDecoder.decode(bytes))
+}
+
+// `keyMap` (empty) makes cbor-x pass every map key through decodeKey.
+const protoKeyDecoder = new EscapingDecoder({ useRecords: false, keyMap: {}, copyBuffers: true })
+
+/** Restores escaped keys in `value` and everything in it: own keys of objects, keys of Maps. */
+function restoreKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = mapsToObjects(value[i])
+    for (let i = 0; i < value.length; i++) value[i] = restoreKeys(value[i])
+    return value
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    const object = value as Record<string, unknown>
+    const names = Object.keys(object)
+    if (!names.some((n) => n.startsWith(ESCAPE))) {
+      for (const n of names) object[n] = restoreKeys(object[n])
+      return object
+    }
+    const restored: Record<string, unknown> = {}
+    for (const n of names)
+      setOwnKey(restored, n.startsWith(ESCAPE) ? unescapeKey(n) : n, restoreKeys(object[n]))
+    return restored
+  }
+  if (value instanceof Map) {
+    const entries = [...value]
+    value.clear()
+    for (const [k, v] of entries)
+      value.set(
+        typeof k === 'string' && k.startsWith(ESCAPE) ? unescapeKey(k) : restoreKeys(k),
+        restoreKeys(v),
+      )
     return value
   }
   if (value instanceof Set) {
     const members = [...value]
     value.clear()
-    for (const m of members) value.add(mapsToObjects(m))
+    for (const m of members) value.add(restoreKeys(m))
     return value
   }
-  // A tag cbor-x has no reader for keeps its content.
-  if (value instanceof Tag) value.value = mapsToObjects(value.value)
+  // A tag cbor-x has no reader for keeps its content; an error (tag 27) its cause.
+  if (value instanceof Tag) value.value = restoreKeys(value.value)
+  else if (value instanceof Error && Object.hasOwn(value, 'cause')) value.cause = restoreKeys(value.cause)
   return value
-}
-
-/** The property name cbor-x's `safeKey` makes of a map key, refusing the same keys it refuses. */
-function propertyName(key: unknown): string {
-  if (typeof key === 'string') return key
-  if (typeof key === 'number' || typeof key === 'boolean' || typeof key === 'bigint') return key.toString()
-  if (key === null || key === undefined) return `${key}`
-  throw new Error(`Invalid property name type ${typeof key}`)
 }

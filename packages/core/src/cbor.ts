@@ -1,6 +1,6 @@
 import { Decoder, Encoder } from 'cbor-x'
 import { decodePlainCbor, NOT_PLAIN } from './cbor-fast-path.js'
-import { mapsToObjects, mayHoldProtoKey } from './cbor-proto-keys.js'
+import { decodeKeepingProtoKeys, mayHoldProtoKey } from './cbor-proto-keys.js'
 import { CorruptionError } from './errors.js'
 import { setOwnKey } from './own-key.js'
 
@@ -16,8 +16,6 @@ const encoder = new Encoder({
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
 // cbor-x's decode takes an end offset its type declaration leaves out.
 const decodeUpTo = decoder.decode.bind(decoder) as (source: Uint8Array, end?: number) => unknown
-// For bytes that may hold a '__proto__' key, which the decoder above would rename (see cbor-proto-keys.ts).
-const mapDecoder = new Decoder({ useRecords: false, mapsAsObjects: false, copyBuffers: true })
 
 // cbor-x caches a DataView on the source as a new property: for a fresh subarray per event that is
 // an allocation and a shape change each time. Small inputs are decoded from one scratch buffer instead.
@@ -54,8 +52,8 @@ export function decodeCborRange(
   const plain = decodePlainCbor(bytes, start, end)
   if (plain !== NOT_PLAIN) return plain
   try {
-    if (mayHoldProtoKey(bytes, start, end))
-      return mapsToObjects(mapDecoder.decode(bytes.subarray(start, end)))
+    // The decoder above would rename a '__proto__' key (see cbor-proto-keys.ts).
+    if (mayHoldProtoKey(bytes, start, end)) return decodeKeepingProtoKeys(bytes.subarray(start, end))
     const n = end - start
     if (n === 0 || n > SCRATCH_LIMIT)
       return decodeUpTo(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end))

@@ -92,6 +92,35 @@ describe('payloads with keys like __proto__ round-trip exactly', propertyTimeout
     }
   })
 
+  it('a Map stays a Map with its own keys, whatever else the bytes hold', () => {
+    // A '__proto__' anywhere in the bytes (a key, a value, a Map key) takes the exact decoding
+    // path, which once turned every Map into an object and its number keys into strings.
+    const inner = JSON.parse('{"__proto__": {"x": "ä"}, "a": 1}') as object
+    const cases: Map<unknown, unknown>[] = [
+      new Map<unknown, unknown>([
+        ['__proto__', 1],
+        ['b', 2],
+      ]),
+      new Map<unknown, unknown>([
+        [1, '__proto__'],
+        ['1', 2],
+      ]),
+      new Map<unknown, unknown>([['a', inner]]),
+    ]
+    for (const map of cases) {
+      for (const value of [map, { m: map }, [inner, map]]) {
+        const decoded = decodeCbor(encodeCbor(value), 'test')
+        expect(decoded).toStrictEqual(value)
+        const decodedMap = (value === map ? decoded : Object.values(decoded as object).at(-1)) as unknown
+        expect(decodedMap).toBeInstanceOf(Map)
+        expect([...(decodedMap as Map<unknown, unknown>).keys()]).toEqual([...map.keys()])
+        for (const [k, v] of map) {
+          if (v === inner) expectExactly((decodedMap as Map<unknown, unknown>).get(k), inner, false)
+        }
+      }
+    }
+  })
+
   it('finds a __proto__ key at any offset of small and large payloads', () => {
     // The key search has a skipping loop for short payloads and a native search for long ones.
     for (let pad = 0; pad < 400; pad++) {

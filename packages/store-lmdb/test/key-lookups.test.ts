@@ -44,7 +44,7 @@ describe('key lookups', () => {
       { numRuns: 60 },
     )
     await store.close()
-  })
+  }, 60_000) // 120 synced commits: well under a second here, more on a slow or busy disk
 
   it('refuse bad keys with the same codes as writes', async () => {
     const store = await openLmdbStore(tempDir(), { limits: { maxKeyBytes: 16 } })
