@@ -33,8 +33,6 @@ interface PendingAppend {
  */
 export class GroupStreams {
   readonly tips = new Map<string, StreamTip>()
-  /** Heads read from LMDB during this group (they do not change until it commits). */
-  readonly committed = new Map<string, WriterHead | undefined>()
 
   /**
    * An upper estimate of what the index writes add to the group (for the space reserve): each
@@ -91,15 +89,9 @@ export class TxStreams {
         if (a.stream === stream) return a.version + BigInt(a.count) - 1n
       }
     }
-    const group = this.#group
-    const tip = group.tips.get(stream)
+    const tip = this.#group.tips.get(stream)
     if (tip !== undefined) return tip.version
-    let head = group.committed.get(stream)
-    if (head === undefined && !group.committed.has(stream)) {
-      head = this.committed(stream, name)
-      group.committed.set(stream, head)
-    }
-    return head?.version
+    return this.committed(stream, name)?.version
   }
 
   /**
@@ -131,10 +123,11 @@ export class TxStreams {
       const id = firstEventId + a.at
       let tip = group.tips.get(a.stream)
       if (tip === undefined) {
-        // The stream's first append in this group: its committed head was read to plan it.
+        // The stream's first append in this group: its committed head, unchanged until the group
+        // commits (the writer's copies are updated only then).
         tip = {
           name: a.name,
-          committed: group.committed.get(a.stream),
+          committed: this.committed(a.stream, a.name),
           runs: [],
           version: 0n,
           written: undefined,
