@@ -135,21 +135,18 @@ const firstCase = (report: BenchReport, name: string, test: (c: CaseResult) => b
 const rate = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toPrecision(3)}M` : n >= 1e3 ? `${(n / 1e3).toPrecision(3)}k` : n.toPrecision(3)
 
+/** A figure of this run, drawn as a point among the published ones. */
+function measuredRow(label: string, perSec: number, unit: string): PublishedRow {
+  return { label, kind: 'measured here', low: perSec, high: perSec, text: `${rate(perSec)} ${unit}` }
+}
+
 /** Azoth's 1-caller Transaction API and `db.events()` figures next to the published ones they answer. */
 export function publishedRows(report: BenchReport): PublishedRow[] {
   const published = 'published, not measured here' as const
   const rows: PublishedRow[] = []
   const oneCaller = firstCase(report, 'azoth', (c) => TRANSACTION_CASE.exec(c.name)?.[1] === '1')
-  if (measured(oneCaller?.ours)) {
-    const v = oneCaller.ours.medianOpsPerSec
-    rows.push({
-      label: 'Azoth: Transaction API, 1 caller, sync',
-      kind: 'measured here',
-      low: v,
-      high: v,
-      text: `${rate(v)} tx/s`,
-    })
-  }
+  if (measured(oneCaller?.ours))
+    rows.push(measuredRow('Azoth: Transaction API, 1 caller, sync', oneCaller.ours.medianOpsPerSec, 'tx/s'))
   const {
     referenceTransactions: tx,
     referenceStateWrites: sw,
@@ -167,16 +164,8 @@ export function publishedRows(report: BenchReport): PublishedRow[] {
     { label: 'reference: state writes', kind: published, low: sw, high: sw, text: '11,243 tx/s' },
   )
   const reads = firstCase(report, 'reads', (c) => /payload not read/.test(c.name))
-  if (measured(reads?.ours)) {
-    const v = reads.ours.medianOpsPerSec
-    rows.push({
-      label: 'Azoth: db.events(), payload not read',
-      kind: 'measured here',
-      low: v,
-      high: v,
-      text: `${rate(v)} events/s`,
-    })
-  }
+  if (measured(reads?.ours))
+    rows.push(measuredRow('Azoth: db.events(), payload not read', reads.ours.medianOpsPerSec, 'events/s'))
   rows.push({
     label: 'VarveDB: reads (zero-copy)',
     kind: published,
