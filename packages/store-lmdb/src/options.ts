@@ -110,9 +110,23 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
     idempotency: resolveIdempotencyWindow(options.idempotency),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
-    mapSize: options.mapSize,
-    eventChunkBytes: options.eventChunkBytes ?? 16 * 1024,
+    mapSize: checkPositiveInteger('mapSize', options.mapSize, undefined),
+    eventChunkBytes: checkPositiveInteger('eventChunkBytes', options.eventChunkBytes, 16 * 1024),
   }
+}
+
+function checkPositiveInteger<F extends number | undefined>(
+  field: string,
+  value: unknown,
+  fallback: F,
+): number | F {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(`openLmdbStore: ${field} must be a positive integer, got ${String(value)}`, {
+      details: { field, value },
+    })
+  }
+  return value
 }
 
 function checkBoolean(field: string, value: unknown, fallback: boolean): boolean {

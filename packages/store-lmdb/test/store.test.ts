@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { decodeEvent, TypedValue } from '@azothdb/core'
 import { openLmdbStore } from '@azothdb/store-lmdb'
 import { describe, expect, it } from 'vitest'
@@ -243,6 +245,13 @@ describe('bad input', () => {
     expect(await codeOf(openLmdbStore(tempDir(), { durability: 'fast' as never }))).toBe('CONFIG')
     expect(await codeOf(openLmdbStore(tempDir(), { bogus: 1 } as never))).toBe('CONFIG')
     expect(await codeOf(openLmdbStore(tempDir(), { limits: { maxKeyBytes: 0 } }))).toBe('CONFIG')
+    // Sizes are positive integers; a refused open creates nothing.
+    for (const bad of [0, -1, 1.5, Number.NaN, '1024', null]) {
+      const dir = join(tempDir(), 'store')
+      expect(await codeOf(openLmdbStore(dir, { eventChunkBytes: bad as never }))).toBe('CONFIG')
+      expect(await codeOf(openLmdbStore(dir, { mapSize: bad as never }))).toBe('CONFIG')
+      expect(existsSync(dir)).toBe(false)
+    }
   })
 
   it('reports a missing directory for read-only opens and create: false', async () => {
