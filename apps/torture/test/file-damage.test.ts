@@ -112,6 +112,13 @@ const CASES: DamageCase[] = [
   },
   { name: 'projection.db deleted', expect: 'answer', damage: (d) => remove(join(d, 'projection.db')) },
   ...flips('projection.db', (d) => join(d, 'projection.db')),
+  // The seal holds projection.db's checksums from its last clean close: damaged, it cannot vouch for it.
+  {
+    name: 'projection.db-seal deleted',
+    expect: 'answer',
+    damage: (d) => remove(join(d, 'projection.db-seal')),
+  },
+  ...flips('projection.db-seal', (d) => join(d, 'projection.db-seal'), { expect: 'CORRUPTION' }),
   {
     name: 'backup manifest truncated',
     backup: true,

@@ -104,6 +104,7 @@ export const DATABASE_FILES = [
   'projection.db',
   'projection.db-wal',
   'projection.db-shm',
+  'projection.db-seal',
 ] as const
 
 /**

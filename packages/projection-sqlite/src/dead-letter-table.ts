@@ -7,8 +7,11 @@ import {
 } from '@azothdb/core'
 import type { StatementCache } from './statement-cache.js'
 
-/** @internal Runs `fn` with the writer's statements once no transaction is using the connection. */
-export type WithWriter = <R>(fn: (statements: StatementCache) => R) => Promise<R>
+/**
+ * @internal Runs `fn` with the writer's statements once no transaction is using the connection;
+ * `writes` when `fn` may change the file.
+ */
+export type WithWriter = <R>(fn: (statements: StatementCache) => R, writes?: boolean) => Promise<R>
 
 interface DeadLetterRow {
   id: number
@@ -67,7 +70,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   private mutate<R>(fn: (statements: StatementCache) => R): Promise<R> {
     if (this.readOnly)
       return Promise.reject(new AzothError('READ_ONLY', 'the projection store is open read-only'))
-    return this.withWriter(fn)
+    return this.withWriter(fn, true)
   }
 
   list(query?: DeadLetterQuery): Promise<DeadLetter[]> {

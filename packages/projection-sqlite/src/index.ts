@@ -1,15 +1,16 @@
 export { type AppliedMigration, Migrator } from '@azothdb/core'
 export { SqliteDeadLetterStore } from './dead-letter-table.js'
+export type { SealCheck } from './file-seal.js'
 export type { Migration } from './migrations.js'
 export { restoreSqliteProjection } from './restore.js'
 export { loadSqlMigrations } from './sql-migrations.js'
+export { removeSqliteFiles } from './sqlite-files.js'
 export {
   SQLITE_PROJECTION_FILE,
   type SqliteProjectionOptions,
   sqliteProjection,
 } from './sqlite-projection.js'
 export {
-  removeSqliteFiles,
   SqliteProjectionStore,
   type SqliteProjectionStoreOptions,
   type SqliteSynchronous,

@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { AzothError, CorruptionError, isAzothError } from '@azothdb/core'
 import { checkArgument, fsyncPathSync, rules } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
-import { removeSqliteFiles } from './sqlite-projection-store.js'
+import { removeSqliteFiles } from './sqlite-files.js'
 
 /**
  * Replaces the projection file at `targetPath` (which must not be open) with a backup, after

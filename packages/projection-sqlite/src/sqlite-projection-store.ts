@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import {
   AzothError,
   type Clock,
@@ -16,6 +16,7 @@ import {
 import { checkInteger, checkKnownFields, checkOneOf } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
+import { checkSeal, removeSeal, type SealCheck, walHasFrames, writeSeal } from './file-seal.js'
 import { type Migration, SQLITE_MIGRATION_HISTORY } from './migrations.js'
 import { ReaderPool, runQuery } from './reader-pool.js'
 import { backupConnection, backupFile, readBackupCursors } from './sqlite-backup.js'
@@ -82,6 +83,12 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   readonly deadLetters: SqliteDeadLetterStore
   /** Opened for reading only: queries, cursors and dead-letter reads work; writes raise `READ_ONLY`. */
   readonly readOnly: boolean
+  /**
+   * What the open learned from the file's seal (its checksums at its last clean close):
+   * `'verified'`, `'unsealed'` (opened unverified: the last writer did not close cleanly, or the
+   * file is new or in memory) or `'stale'` (a seal that no longer described the file, ignored).
+   */
+  readonly sealAtOpen: SealCheck
   private readonly db: Database.Database
   private readonly statements: StatementCache
   // A fresh SqliteTx per transaction: a handler the projector abandoned (timed out) may still hold the
@@ -92,6 +99,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   private readonly clock: Clock
   private readonly logger: Logger
   private closed = false
+  /** A seal is on disk and must go before the first write (a sealed file that changed is `CORRUPTION`). */
+  private sealed = false
 
   private constructor(options: SqliteProjectionStoreOptions) {
     checkKnownFields('SqliteProjectionStore', options, KNOWN_OPTIONS)
@@ -109,6 +118,10 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     if (typeof this.readOnly !== 'boolean') {
       throw new ConfigError('readOnly must be a boolean', { details: { field: 'readOnly' } })
     }
+    this.sealAtOpen = this.path === ':memory:' ? 'unsealed' : checkSeal(this.path, this.logger)
+    this.sealed = this.sealAtOpen === 'verified'
+    // A stale seal only goes in the way: the writer drops it before SQLite may create or repair the file.
+    if (this.sealAtOpen === 'stale' && !this.readOnly) removeSeal(this.path)
     try {
       this.db = new Database(this.path, this.readOnly ? { readonly: true, fileMustExist: true } : undefined)
     } catch (e) {
@@ -128,6 +141,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
         this.db.pragma(`synchronous = ${this.synchronous}`)
         this.db.pragma('foreign_keys = ON')
         ensureSystemTables(this.db)
+        // An upgrade of the system tables writes at open; a no-op (the usual case) writes nothing.
+        if (this.sealed && walHasFrames(this.path)) this.unseal()
       }
     } catch (e) {
       this.db.close()
@@ -137,7 +152,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     this.statements = new StatementCache(this.db, cacheSize)
     this.tx = new SqliteTx(this.db, this.statements, this.clock)
     this.readers = this.path === ':memory:' || readers === 0 ? undefined : new ReaderPool(this.path, readers)
-    this.deadLetters = new SqliteDeadLetterStore((fn) => this.withWriter(fn), this.readOnly)
+    this.deadLetters = new SqliteDeadLetterStore((fn, writes) => this.withWriter(fn, writes), this.readOnly)
   }
 
   /** Opens (creating when missing) a projection database. Bad options raise `CONFIG`. */
@@ -251,6 +266,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   }
 
   private begin(): void {
+    if (this.sealed) this.unseal()
     try {
       this.statements.get('BEGIN IMMEDIATE').run()
     } catch (e) {
@@ -287,12 +303,22 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     }
   }
 
-  /** Runs `fn` on the writer connection outside any transaction, once the writer is free. */
-  private async withWriter<R>(fn: (statements: StatementCache) => R): Promise<R> {
+  /** Removes the seal before the first write: the file is about to change. */
+  private unseal(): void {
+    removeSeal(this.path)
+    this.sealed = false
+  }
+
+  /**
+   * Runs `fn` on the writer connection outside any transaction, once the writer is free; `writes`
+   * when `fn` may change the file.
+   */
+  private async withWriter<R>(fn: (statements: StatementCache) => R, writes = false): Promise<R> {
     if (this.closed) throw new ClosedError('projection store')
     await this.lock.acquire()
     try {
       if (this.closed) throw new ClosedError('projection store')
+      if (writes && this.sealed) this.unseal()
       return fn(this.statements)
     } finally {
       this.lock.release()
@@ -343,15 +369,24 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     return { files: [target], cursors: readBackupCursors(target) }
   }
 
-  /** Waits for the running transaction, then closes every connection; later calls raise `CLOSED`. */
+  /**
+   * Waits for the running transaction, then closes every connection; later calls raise `CLOSED`.
+   * A writer that changed the file then seals it (checksums of every 64 KiB, read back once: about
+   * a second per 2 GB), unless another connection still holds it; see {@link sealAtOpen}.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     await this.lock.acquire()
     this.closed = true
-    this.readers?.close()
-    this.statements.clear()
-    this.db.close()
-    this.lock.release()
+    try {
+      this.readers?.close()
+      this.statements.clear()
+      this.db.close()
+      // Still sealed: nothing was written, and the seal on disk still describes the file.
+      if (!this.readOnly && !this.sealed && this.path !== ':memory:') writeSeal(this.path, this.logger)
+    } finally {
+      this.lock.release()
+    }
   }
 }
 
@@ -359,9 +394,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
   )
-}
-
-/** Removes a database file and its WAL companions (tests, restore). */
-export function removeSqliteFiles(path: string): void {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
 }

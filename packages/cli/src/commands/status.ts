@@ -60,7 +60,7 @@ async function readStatus(db: Azoth): Promise<DatabaseStatus> {
   const problems: string[] = []
   const parked = deadLetters.pending + deadLetters.retrying + deadLetters.permanent
   if (parked > 0) problems.push(`${parked} dead letter${parked === 1 ? '' : 's'} (azothdb dlq list)`)
-  const projection = ['projection.db', 'projection.db-wal', 'projection.db-shm']
+  const projection = ['projection.db', 'projection.db-wal', 'projection.db-shm', 'projection.db-seal']
   return {
     dir: db.dir,
     ...creationRecord(db.dir),
