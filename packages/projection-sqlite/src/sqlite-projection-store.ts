@@ -372,7 +372,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   /**
    * Waits for the running transaction, then closes every connection; later calls raise `CLOSED`.
    * A writer that changed the file then seals it (checksums of every 64 KiB, read back once: about
-   * a second per 2 GB), unless another connection still holds it; see {@link sealAtOpen}.
+   * a second per GB), unless another connection still holds it; see {@link sealAtOpen}.
    */
   async close(): Promise<void> {
     if (this.closed) return
