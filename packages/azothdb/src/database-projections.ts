@@ -58,9 +58,9 @@ export class DatabaseProjections<
    *   .withErrorStrategy(ErrorStrategy.deadLetter())
    *   .build()
    */
-  projectorBuilder(): ProjectorBuilder<Tx> {
+  projectorBuilder(): ProjectorBuilder<Tx, E> {
     this.#write.checkWritable()
-    return this.#projection.builder()
+    return this.#projection.builder<E>()
   }
 
   /** Every projector of this database: run, start, stop or rebuild them together or by name. */

@@ -46,11 +46,14 @@ export type ProjectorOptions<Tx extends ProjectionTxControl = SqliteTx, E = AnyE
   readonly handlers?: readonly SqlEventHandler<Tx, E>[]
 }
 
-/** The projector builder bound to a database: `db.projectorBuilder()`; `build()` registers the projector. */
-export type ProjectorBuilder<Tx extends ProjectionTxControl = SqliteTx> = ProjectorBuilderClass<
-  Tx,
-  Projector<Tx>
->
+/**
+ * The projector builder bound to a database: `db.projectorBuilder()`; `build()` registers the
+ * projector. Its handlers are typed by the database's event map `E`.
+ */
+export type ProjectorBuilder<
+  Tx extends ProjectionTxControl = SqliteTx,
+  E = AnyEvents,
+> = ProjectorBuilderClass<Tx, Projector<Tx>, EventOf<E>>
 
 /**
  * The projection side of a database: the store its `projection` backend opened and the group of
@@ -115,8 +118,10 @@ export class SqlProjection<Tx extends ProjectionTxControl = ProjectionTxControl>
   }
 
   /** A builder whose `build()` creates the projector here and registers it. */
-  builder(): ProjectorBuilder<Tx> {
-    return new ProjectorBuilderClass<Tx, Projector<Tx>>(this.#defaults(), (options) => this.create(options))
+  builder<E = AnyEvents>(): ProjectorBuilder<Tx, E> {
+    return new ProjectorBuilderClass<Tx, Projector<Tx>, EventOf<E>>(this.#defaults(), (options) =>
+      this.create(options),
+    )
   }
 
   /** Creates a projector over this database (`CONFIG` for bad options or a taken name) and registers it. */

@@ -89,6 +89,26 @@ describe.each(['lmdb', 'file'] as const)('typed events (eventLog %s)', (eventLog
       { sku: 'c', n: 5 },
     ])
 
+    // The builder's handlers and filter are typed by the same map.
+    await db.migrate([
+      { version: 1, name: 'qty', up: (tx) => tx.exec('CREATE TABLE qty (sku TEXT, n INTEGER)') },
+      { version: 2, name: 'removed', up: (tx) => tx.exec('CREATE TABLE removed (sku TEXT)') },
+    ])
+    const built = db
+      .projectorBuilder()
+      .withName('removed')
+      .withFilter({ eventTypes: ['ItemRemoved'] })
+      .withHandler({
+        eventTypes: ['ItemRemoved'],
+        handle: (e, tx) => {
+          expectTypeOf(e).toEqualTypeOf<CartEvent>()
+          if (e.type === 'ItemRemoved') tx.run('INSERT INTO removed VALUES (?)', [e.payload.sku])
+        },
+      })
+      .build()
+    await built.runOnce()
+    expect(await db.query('SELECT sku FROM removed')).toEqual([{ sku: 'b' }])
+
     const handled = await handleCommand(
       db,
       'cart-2',
@@ -133,4 +153,15 @@ export async function rejectedAtCompileTime(db: Azoth<never, CartEvents>): Promi
     // @ts-expect-error the payload of ItemRemoved has no qty
     evolve: (n, e) => (e.type === 'ItemRemoved' ? n + e.payload.qty : n),
   })
+  db.projectorBuilder()
+    // @ts-expect-error the builder's filter knows the map's types
+    .withFilter({ eventTypes: ['ItemSold'] })
+    .withHandler({
+      // @ts-expect-error and so do its handlers
+      eventTypes: ['ItemSold'],
+      handle: (e) => {
+        // @ts-expect-error whose events are the map's
+        if (e.type === 'ItemRemoved') void e.payload.qty
+      },
+    })
 }

@@ -1,4 +1,11 @@
-import type { Clock, EventFilterOptions, EventHandler, Logger, ProjectionTxControl } from '@azothdb/core'
+import type {
+  AzothEvent,
+  Clock,
+  EventFilterOptions,
+  EventHandler,
+  Logger,
+  ProjectionTxControl,
+} from '@azothdb/core'
 import type { BatchPolicy } from './batch-policy.js'
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
 import type { DeadLetterQueueOptions } from './dead-letter-queue.js'
@@ -11,9 +18,11 @@ type Settable<T> = { -readonly [K in keyof T]?: T[K] }
  * Fluent construction of a projector; `build()` hands the options to the factory it was made with,
  * which checks them (`CONFIG`). `Projector.builder(source, store)` makes one that builds a
  * `Projector`; the `azothdb` facade makes one bound to a database (`db.projectorBuilder()`), whose
- * `build()` also registers the projector with the database.
+ * `build()` also registers the projector with the database. `Ev`, the events the handlers see,
+ * types `withHandler` and the event types of `withFilter` (a database with an event map passes its
+ * `EventOf<E>`); a type only.
  */
-export class ProjectorBuilder<Tx extends ProjectionTxControl, Built> {
+export class ProjectorBuilder<Tx extends ProjectionTxControl, Built, Ev extends AzothEvent = AzothEvent> {
   readonly #options: Settable<ProjectorOptions<Tx>>
   readonly #handlers: EventHandler<Tx>[] = []
   readonly #create: (options: ProjectorOptions<Tx>) => Built
@@ -37,8 +46,9 @@ export class ProjectorBuilder<Tx extends ProjectionTxControl, Built> {
   }
 
   /** Adds a handler; several handlers may share event types (they run in the order added). */
-  withHandler(handler: EventHandler<Tx>): this {
-    this.#handlers.push(handler)
+  withHandler(handler: EventHandler<Tx, Ev>): this {
+    // Handlers see the events of `Ev` only: the database's map types what it stores.
+    this.#handlers.push(handler as unknown as EventHandler<Tx>)
     return this
   }
 
@@ -47,7 +57,7 @@ export class ProjectorBuilder<Tx extends ProjectionTxControl, Built> {
    * (`{ streams: ['cart-42'] }`, `{ streamPrefix: 'cart-' }`, `{ eventTypes: ['ItemAdded'] }`); the
    * others are never decoded and the cursor moves past them.
    */
-  withFilter(filter: EventFilterOptions): this {
+  withFilter(filter: EventFilterOptions & { readonly eventTypes?: readonly Ev['type'][] | undefined }): this {
     this.#options.filter = filter
     return this
   }
