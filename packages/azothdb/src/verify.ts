@@ -66,6 +66,11 @@ export async function verifyDatabase(parts: DatabaseParts, logger: Logger): Prom
     }
   }
 
+  const integrity = await projection.store.checkIntegrity?.()
+  for (const found of integrity ?? []) {
+    add({ kind: 'projection', where: `the ${projection.store.backend} projection`, detail: found })
+  }
+
   const report: VerifyReport = {
     ok: problems.length + omitted === 0,
     problems,
@@ -74,6 +79,7 @@ export async function verifyDatabase(parts: DatabaseParts, logger: Logger): Prom
       ...storeReport.checked,
       cursors: Object.keys(cursors).length,
       deadLetters: deadLetters.length,
+      projection: integrity !== undefined,
     },
   }
   if (report.ok) logger.info({ checked: report.checked }, 'verify found no damage')

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Azoth, ErrorStrategy, silentLogger, TypedValue } from 'azothdb'
 import { describe, expect, it } from 'vitest'
@@ -58,6 +58,7 @@ describe.each(['lmdb', 'file'] as const)('db.verify() (eventLog %s)', (eventLog)
         streamEvents: 2,
         cursors: 1,
         deadLetters: 0,
+        projection: true,
       },
     })
   })
@@ -123,5 +124,40 @@ describe.each(['lmdb', 'file'] as const)('db.verify() (eventLog %s)', (eventLog)
       expect.objectContaining({ kind: 'cursor', where: 'projector "fails-on-2"', eventId: EVENTS + 5 }),
       expect.objectContaining({ kind: 'dead-letter', eventId: EVENTS + 40 }),
     ])
+  })
+})
+
+describe('db.verify() and the SQLite projection', () => {
+  it('finds a damaged page of projection.db that no seal vouches for (the file a crash left)', async () => {
+    const { dir, db } = await seeded('lmdb')
+    await db.migrate([
+      {
+        version: 1,
+        name: 'notes',
+        up: (tx) => {
+          tx.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)')
+          for (let i = 0; i < 2000; i++) tx.run('INSERT INTO notes VALUES (?, ?)', [i, `note ${i}`])
+        },
+      },
+    ])
+    expect((await db.verify()).ok).toBe(true)
+    await db.close()
+    rmSync(join(dir, 'projection.db-seal'))
+    // The cell count of the file's last table leaf (a page of `notes`), far beyond what a page holds.
+    const file = join(dir, 'projection.db')
+    const bytes = readFileSync(file)
+    let page = bytes.length / 4096 - 1
+    while (bytes[page * 4096] !== 0x0d) page--
+    bytes.writeUInt16BE(0xfff0, page * 4096 + 3)
+    writeFileSync(file, bytes)
+
+    await using ro = await Azoth.openReadOnly(dir, { logger: silentLogger })
+    const report = await ro.verify()
+    expect(report.ok).toBe(false)
+    expect(report.problems.length).toBeGreaterThan(0)
+    expect(report.problems.every((p) => p.kind === 'projection' && p.where === 'the sqlite projection')).toBe(
+      true,
+    )
+    expect(report.checked).toMatchObject({ keys: EVENTS, events: EVENTS, projection: true })
   })
 })

@@ -126,6 +126,12 @@ export interface ProjectionStore<Tx extends ProjectionTxControl = ProjectionTxCo
   backup(target: string): Promise<ProjectionBackupInfo>
   /** The store's dead-letter rows: inspect, retry or remove events projectors could not apply. */
   readonly deadLetters: DeadLetterStore
+  /**
+   * Checks the store's own structure (SQLite: `quick_check`, every page and record) while writers
+   * go on: what is damaged, in the backend's words; empty when nothing is. Optional: a backend
+   * that has no such check (a server that checks itself) leaves it out.
+   */
+  checkIntegrity?(): Promise<readonly string[]>
   /** Waits for the running transaction and closes every connection; later calls reject with `CLOSED`. */
   close(): Promise<void>
 }

@@ -20,6 +20,8 @@ export type VerifyProblemKind =
   | 'cursor'
   /** A dead letter naming an event that is not stored. */
   | 'dead-letter'
+  /** The projection store's own structure is damaged (SQLite's `quick_check`). */
+  | 'projection'
   /** An idempotency key's stored record or order entry fails its checksum or does not decode. */
   | 'idempotency'
   /**
@@ -70,6 +72,8 @@ export interface VerifyCounts {
   readonly cursors?: number
   /** Dead letters checked (the facade's verify only). */
   readonly deadLetters?: number
+  /** Whether the projection store's own structure was checked (the facade's verify only). */
+  readonly projection?: boolean
 }
 
 const MAX_LISTED = 1000

@@ -10,10 +10,7 @@ export {
   type SqliteProjectionOptions,
   sqliteProjection,
 } from './sqlite-projection.js'
-export {
-  SqliteProjectionStore,
-  type SqliteProjectionStoreOptions,
-  type SqliteSynchronous,
-} from './sqlite-projection-store.js'
+export { SqliteProjectionStore } from './sqlite-projection-store.js'
 export type { SqliteTx, SqlParams, SqlRow, SqlRunResult, SqlStatement } from './sqlite-tx.js'
+export type { SqliteProjectionStoreOptions, SqliteSynchronous } from './store-options.js'
 export { SYSTEM_PREFIX } from './system-prefix.js'

@@ -3,66 +3,29 @@ import {
   AzothError,
   type Clock,
   ClosedError,
-  ConfigError,
   type EventId,
   LockedError,
   type Logger,
   Migrator,
   type ProjectionBackupInfo,
   type ProjectionStore,
-  silentLogger,
-  systemClock,
 } from '@azothdb/core'
-import { checkInteger, checkKnownFields, checkOneOf } from '@azothdb/core/internal'
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
 import { checkSeal, removeSeal, type SealCheck, walHasFrames, writeSeal } from './file-seal.js'
+import { checkSqliteIntegrity } from './integrity-check.js'
 import { type Migration, SQLITE_MIGRATION_HISTORY } from './migrations.js'
 import { ReaderPool, runQuery } from './reader-pool.js'
 import { backupConnection, backupFile, readBackupCursors } from './sqlite-backup.js'
 import { SqliteTx, type SqlParams } from './sqlite-tx.js'
 import { StatementCache } from './statement-cache.js'
+import {
+  resolveStoreOptions,
+  type SqliteProjectionStoreOptions,
+  type SqliteSynchronous,
+} from './store-options.js'
 import { ensureSystemTables } from './system-tables.js'
 import { WriterLock } from './writer-lock.js'
-
-/**
- * SQLite's `synchronous` setting for the writer. `'NORMAL'` (default): in WAL mode a commit
- * survives a process crash and the file never corrupts, but a power loss may drop the last
- * transactions; for projections that is safe, because the cursor is dropped with them and the
- * projector re-applies those events from the event log. `'FULL'`: every commit is fsynced.
- */
-export type SqliteSynchronous = 'NORMAL' | 'FULL'
-
-/** Options of {@link SqliteProjectionStore.open}. */
-export interface SqliteProjectionStoreOptions {
-  /** The database file, or `':memory:'` (no reader connections then; queries use the writer). */
-  readonly path: string
-  /** Default `'NORMAL'`; see {@link SqliteSynchronous}. */
-  readonly synchronous?: SqliteSynchronous
-  /** Open an existing file for reading only (another process writes it); writes raise `READ_ONLY`. */
-  readonly readOnly?: boolean
-  /** Read-only connections for {@link SqliteProjectionStore.query}, used round-robin. Default 2. */
-  readonly readers?: number
-  /** How long a connection waits for another process's lock before `SQLITE_BUSY`. Default 5,000 ms. */
-  readonly busyTimeoutMs?: number
-  /** Prepared statements kept per connection. Default 500. */
-  readonly statementCacheSize?: number
-  /** Stamps cursor updates and migration history. Default: the system clock. */
-  readonly clock?: Clock
-  /** Where failures the store handles itself (e.g. a failed ROLLBACK) are logged (default: silent). */
-  readonly logger?: Logger
-}
-
-const KNOWN_OPTIONS = [
-  'path',
-  'readOnly',
-  'synchronous',
-  'readers',
-  'busyTimeoutMs',
-  'statementCacheSize',
-  'clock',
-  'logger',
-]
 
 /**
  * Projections on one SQLite file: a single writer connection (WAL, `IMMEDIATE` transactions,
@@ -103,21 +66,13 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   private sealed = false
 
   private constructor(options: SqliteProjectionStoreOptions) {
-    checkKnownFields('SqliteProjectionStore', options, KNOWN_OPTIONS)
-    if (typeof options.path !== 'string' || options.path.length === 0) {
-      throw new ConfigError('path must be a non-empty string', { details: { field: 'path' } })
-    }
-    this.path = options.path
-    this.synchronous = checkOneOf('synchronous', options.synchronous ?? 'NORMAL', ['NORMAL', 'FULL'])
-    const readers = checkInteger('readers', options.readers ?? 2, 0, 64)
-    const busyTimeoutMs = checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5_000, 0)
-    const cacheSize = checkInteger('statementCacheSize', options.statementCacheSize ?? 500, 16)
-    this.clock = options.clock ?? systemClock
-    this.logger = options.logger ?? silentLogger
-    this.readOnly = options.readOnly ?? false
-    if (typeof this.readOnly !== 'boolean') {
-      throw new ConfigError('readOnly must be a boolean', { details: { field: 'readOnly' } })
-    }
+    const resolved = resolveStoreOptions(options)
+    const { readers, busyTimeoutMs, statementCacheSize: cacheSize } = resolved
+    this.path = resolved.path
+    this.synchronous = resolved.synchronous
+    this.clock = resolved.clock
+    this.logger = resolved.logger
+    this.readOnly = resolved.readOnly
     this.sealAtOpen = this.path === ':memory:' ? 'unsealed' : checkSeal(this.path, this.logger)
     this.sealed = this.sealAtOpen === 'verified'
     // A stale seal only goes in the way: the writer drops it before SQLite may create or repair the file.
@@ -351,6 +306,22 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
    */
   migrator(migrations: readonly Migration[]): Migrator<SqliteTx> {
     return new Migrator(this, SQLITE_MIGRATION_HISTORY, migrations, this.clock)
+  }
+
+  /**
+   * SQLite's `quick_check` of the file (every page and record), in a worker thread from a
+   * read-only connection: the writer goes on. The problems found, empty for an intact file; `IO`
+   * when the file cannot be read at all. In memory, the check runs on the writer.
+   */
+  async checkIntegrity(): Promise<readonly string[]> {
+    if (this.closed) throw new ClosedError('projection store')
+    if (this.path !== ':memory:') return checkSqliteIntegrity(this.path)
+    return this.withWriter((s) => {
+      const found = (s.get('PRAGMA quick_check').all() as Array<Record<string, unknown>>).map((row) =>
+        String(Object.values(row)[0]),
+      )
+      return found.length === 1 && found[0] === 'ok' ? [] : found
+    })
   }
 
   /**

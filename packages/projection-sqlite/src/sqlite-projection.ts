@@ -1,8 +1,9 @@
 import { join } from 'node:path'
 import type { ProjectionBackend } from '@azothdb/core'
 import { checkKnownFields } from '@azothdb/core/internal'
-import { SqliteProjectionStore, type SqliteProjectionStoreOptions } from './sqlite-projection-store.js'
+import { SqliteProjectionStore } from './sqlite-projection-store.js'
 import type { SqliteTx } from './sqlite-tx.js'
+import type { SqliteProjectionStoreOptions } from './store-options.js'
 
 /** Options of {@link sqliteProjection}: the store's tuning; the database chooses path, clock and logger. */
 export type SqliteProjectionOptions = Pick<

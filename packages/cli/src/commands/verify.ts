@@ -28,11 +28,14 @@ export async function verifyCommand(ctx: CliContext, dir: string, opts: VerifyOp
 }
 
 function printReport(ctx: CliContext, report: VerifyReport): void {
-  const { keys, events, head } = report.checked
+  const { keys, events, head, projection } = report.checked
   ctx.print(
     detailsTable(ctx, [
       ['result', report.ok ? ctx.colors.green('ok') : ctx.colors.red('DAMAGED')],
-      ['checked', `${keys} keys, ${events} events (head ${head})`],
+      [
+        'checked',
+        `${keys} keys, ${events} events (head ${head})${projection === true ? ', the projection’s pages' : ''}`,
+      ],
       ['problems', String(report.problems.length + report.problemsOmitted)],
     ]),
   )
