@@ -131,8 +131,8 @@ describe('azothdb verify: damage that breaks the log or ties the projection to o
     for (let i = 3; i < 7; i++) await longer.writeBatch().appendEvent('deposited', { i }).commit()
     await longer.projector({ name: 'balances', handlers }).runOnce()
     await longer.close()
-    // The older database (head 3) gets the projection of the longer one (cursor 7).
-    copyFileSync(join(dir, 'projection.db'), join(older, 'projection.db'))
+    // The older database (head 3) gets the projection of the longer one (cursor 7), with its seal.
+    for (const file of ['projection.db', 'projection.db-seal']) copyFileSync(join(dir, file), join(older, file))
     const run = await azothdb(['verify', older, '--json'])
     expect(run.code).toBe(1)
     const report = jsonObject(run.stdout) as {
