@@ -16,7 +16,7 @@ import { checkArgument, checkArgumentFields, rules } from '@azothdb/core/interna
 import type { SqliteTx } from '@azothdb/projection-sqlite'
 import type { AzothMetrics } from './azoth-metrics.js'
 import { type BackupOptions, backupDatabase } from './backup.js'
-import type { BackupManifest } from './backup-manifest.js'
+import { type BackupManifest, readBackupManifest } from './backup-manifest.js'
 import { closeParts } from './close-parts.js'
 import { compactEventLog } from './compact-event-log.js'
 import { bindProjections, DatabaseProjections } from './database-projections.js'
@@ -286,6 +286,16 @@ export class Azoth<Tx extends ProjectionTxControl = SqliteTx, E = AnyEvents>
     const from = resolve(checkArgument('backupDir', backupDir, rules.path))
     const target = checkTargetDir('targetDir', targetDir)
     return new Azoth<Tx, E>(await restoreDatabase(from, target, resolved))
+  }
+
+  /**
+   * Reads a backup's `manifest.json` and checks it, as {@link Azoth.restoreFrom} does first: its
+   * checksum, then its shape; a damaged, missing or unknown manifest is `CORRUPTION` naming it. The
+   * files it lists are not read (restore checks them). A manifest of a backup made before manifests
+   * had checksums (`format` 1) cannot be checked: it comes back without `checksum`.
+   */
+  static readBackupManifest(backupDir: string): BackupManifest {
+    return readBackupManifest(resolve(checkArgument('backupDir', backupDir, rules.path)))
   }
 
   // ---- ingestion control ----

@@ -1,13 +1,4 @@
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { AzothError, type Clock, isAzothError, type Logger } from '@azothdb/core'
 import { checkInteger, checkKnownFields, toError } from '@azothdb/core/internal'
@@ -15,9 +6,9 @@ import type { FileEventLog } from '@azothdb/store-filelog'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 import {
   BACKUP_FORMAT_VERSION,
-  BACKUP_MANIFEST,
   type BackupManifest,
   currentVersions,
+  writeBackupManifest,
 } from './backup-manifest.js'
 import { type DatabaseManifest, LAYOUT_FORMAT_VERSION, type Layout } from './database-layout.js'
 import { since } from './elapsed.js'
@@ -197,7 +188,7 @@ export async function backupDatabase(
       copyFileSync(layout.manifest, join(targetDir, 'azoth.json'))
       removeRuntimeFiles(targetDir)
       const files = await checksumFiles(targetDir, listFiles(targetDir))
-      const manifest: BackupManifest = {
+      const manifest = writeBackupManifest(targetDir, {
         format: BACKUP_FORMAT_VERSION,
         createdAt: new Date().toISOString(),
         sealedEventId,
@@ -207,10 +198,7 @@ export async function backupDatabase(
         projectorCursors: copy.cursors,
         stateDigest: store.stateDigest(),
         files,
-      }
-      const tmp = join(targetDir, `${BACKUP_MANIFEST}.tmp`)
-      writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
-      renameSync(tmp, join(targetDir, BACKUP_MANIFEST))
+      })
       logger.debug({ targetDir, pausedMs: since(paused) }, 'backup: copied; ingestion resumes')
       return manifest
     })

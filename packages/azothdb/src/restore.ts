@@ -122,6 +122,11 @@ async function stageRestore(
 ): Promise<{ staging: string; manifest: BackupManifest }> {
   const logger = options.logger
   const manifest = readBackupManifest(backupDir)
+  if (manifest.checksum === undefined)
+    logger.warn(
+      { backupDir, format: manifest.format },
+      'the backup manifest predates manifest checksums: damage to it cannot be detected, only to the files it lists',
+    )
   checkCompleteness(backupDir, manifest)
   for (const file of manifest.files) await checkFile(join(backupDir, file.path), file, 'backup')
   const files = restoredFiles(backupDir, manifest, options)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Azoth, type BackupManifest, isAzothError } from 'azothdb'
@@ -23,8 +24,14 @@ function readManifest(dir: string): BackupManifest {
   return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as BackupManifest
 }
 
-function writeManifest(dir: string, manifest: unknown): void {
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2))
+/**
+ * Writes an edited manifest with a checksum that matches it, as a writer that meant it would: the
+ * checks behind the checksum must refuse what the checksum cannot (an edit made on purpose).
+ */
+function writeManifest(dir: string, manifest: BackupManifest): void {
+  const { checksum: _, ...content } = manifest
+  const checksum = createHash('sha256').update(JSON.stringify(content)).digest('hex')
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...content, checksum }, null, 2))
 }
 
 describe.each(['lmdb', 'file'] as const)('backup and restore (eventLog %s)', (eventLog) => {
@@ -170,8 +177,8 @@ describe.each(['lmdb', 'file'] as const)('backup and restore (eventLog %s)', (ev
       await expectCorruption(Azoth.restoreFrom(garbled, join(tempDir(), 'target')))
     })
 
-    it('an edited manifest: checksum, size, state digest, sealed id', async () => {
-      const edits: ((m: BackupManifest) => unknown)[] = [
+    it('an edited manifest with a matching checksum: file checksum, size, state digest, sealed id', async () => {
+      const edits: ((m: BackupManifest) => BackupManifest)[] = [
         (m) => ({ ...m, files: m.files.map((f, i) => (i === 0 ? { ...f, sha256: '0'.repeat(64) } : f)) }),
         (m) => ({ ...m, files: m.files.map((f, i) => (i === 0 ? { ...f, bytes: f.bytes + 1 } : f)) }),
         (m) => ({ ...m, stateDigest: m.stateDigest.replace(/^./, (c) => (c === '0' ? '1' : '0')) }),

@@ -1,39 +1,18 @@
 import { createHash } from 'node:crypto'
-import { createReadStream, readFileSync, statSync } from 'node:fs'
+import { createReadStream, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { AzothError, type BackupManifest, CorruptionError } from 'azothdb'
+import type { CliContext } from './cli-context.js'
 import type { Progress } from './progress.js'
 
 /** The files a backup's `manifest.json` lists, with their sizes and SHA-256. */
 export type BackupFiles = BackupManifest['files']
 
-/**
- * Reads a backup's `manifest.json` for the list of its files, to hash them with a progress bar
- * before the restore (which checks everything again, the manifest's shape included).
- */
-export function readBackupManifest(backupDir: string): BackupManifest {
-  const path = join(backupDir, 'manifest.json')
-  let manifest: BackupManifest
-  try {
-    manifest = JSON.parse(readFileSync(path, 'utf8')) as BackupManifest
-  } catch (e) {
-    throw new CorruptionError(`${path} is missing or not valid JSON: not an Azoth backup`, {
-      cause: e,
-      details: { where: path },
-    })
-  }
-  const files: unknown = manifest?.files
-  const ok =
-    Array.isArray(files) &&
-    files.every(
-      (f: Partial<BackupFiles[number]> | null) =>
-        typeof f?.path === 'string' &&
-        !f.path.split(/[\\/]/).includes('..') &&
-        Number.isSafeInteger(f.bytes) &&
-        typeof f.sha256 === 'string',
-    )
-  if (!ok) throw new CorruptionError(`${path} does not list the backup's files`, { details: { where: path } })
-  return manifest
+/** How far a backup's manifest was checked, for a summary row. */
+export function manifestText(ctx: CliContext, manifest: BackupManifest): string {
+  return manifest.checksum !== undefined
+    ? 'its checksum matches'
+    : ctx.colors.yellow('format 1, from before manifest checksums: not checked')
 }
 
 async function sha256(path: string, onBytes: (n: number) => void): Promise<string> {

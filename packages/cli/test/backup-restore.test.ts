@@ -46,6 +46,7 @@ describe.each(['lmdb', 'file'] as const)('backup then restore (eventLog %s)', (e
     expect(restore.stdout).toContain(`${out} restored into ${target}`)
     expect(restore.stdout).toMatch(new RegExp(`│ head\\s+│ ${SAMPLE.head}\\s+│`))
     expect(restore.stdout).toContain('every SHA-256 verified')
+    expect(restore.stdout).toMatch(/│ manifest\s+│ its checksum matches\s+│/)
     expect(await stateOf(target)).toEqual(await stateOf(dir))
   })
 })
@@ -63,6 +64,27 @@ describe('restore refuses', () => {
     expect(run.code).toBe(1)
     expect(run.stdout).toBe('')
     expect(run.stderr).toBe('azothdb: CORRUPTION: backup file projection.db does not match its checksum\n')
+    expect(existsSync(target)).toBe(false)
+  })
+
+  it('a backup whose manifest has a flipped bit, with CORRUPTION naming the manifest, and creates nothing', async () => {
+    const dir = tempDir()
+    await buildSampleDatabase(dir)
+    const out = join(tempDir(), 'backup')
+    const db = await Azoth.open(dir, { logger: silentLogger })
+    await db.backupTo(out).finally(() => db.close())
+    const manifestPath = join(out, 'manifest.json')
+    const manifest = readFileSync(manifestPath)
+    // In the projection's backend: restored, it dropped the projection and was believed.
+    manifest[manifest.indexOf('"sqlite"') + 2]! ^= 0x04
+    writeFileSync(manifestPath, manifest)
+    const target = join(tempDir(), 'restored')
+    const run = await azothdb(['restore', out, target])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toBe(
+      `azothdb: CORRUPTION: backup manifest ${manifestPath} is damaged: its checksum does not match\n`,
+    )
     expect(existsSync(target)).toBe(false)
   })
 

@@ -158,7 +158,7 @@ describe('azothdb verify --backup', () => {
     expect((await azothdb(['backup', dir, out])).code).toBe(0)
     const sound = await azothdb(['verify', '--backup', out, '--json'])
     expect(sound.code).toBe(0)
-    expect(jsonObject(sound.stdout)).toMatchObject({ ok: true, sealedEventId: 5 })
+    expect(jsonObject(sound.stdout)).toMatchObject({ ok: true, sealedEventId: 5, manifestChecked: true })
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
       files: { path: string }[]
     }
@@ -170,6 +170,32 @@ describe('azothdb verify --backup', () => {
     expect(damaged.code).toBe(1)
     expect(damaged.stderr).toContain('CORRUPTION')
     expect(damaged.stderr).toContain('projection.db')
+  })
+
+  it('a flipped bit in the manifest is CORRUPTION naming it, exit 1; a format-1 manifest passes as not checked', async () => {
+    const dir = await build('lmdb')
+    const out = join(tempDir(), 'backup')
+    expect((await azothdb(['backup', dir, out])).code).toBe(0)
+    const manifestPath = join(out, 'manifest.json')
+    const pristine = readFileSync(manifestPath)
+    // The projection's backend: a flip there once made a restore drop the projection.
+    const damaged = Buffer.from(pristine)
+    damaged[damaged.indexOf('"sqlite"') + 1]! ^= 0x01
+    writeFileSync(manifestPath, damaged)
+    const run = await azothdb(['verify', '--backup', out])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toBe(
+      `azothdb: CORRUPTION: backup manifest ${manifestPath} is damaged: its checksum does not match\n`,
+    )
+
+    const { checksum: _, ...content } = JSON.parse(pristine.toString('utf8')) as Record<string, unknown>
+    writeFileSync(manifestPath, JSON.stringify({ ...content, format: 1 }, null, 2))
+    const old = await azothdb(['verify', '--backup', out])
+    expect(old.code).toBe(0)
+    expect(old.stdout).toContain('format 1, from before manifest checksums: not checked')
+    const oldJson = await azothdb(['verify', '--backup', out, '--json'])
+    expect(jsonObject(oldJson.stdout)).toMatchObject({ ok: true, manifestChecked: false })
   })
 
   it('a missing directory: exit 1 with NOT_FOUND or CORRUPTION, never a stack trace', async () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { BackupManifest } from 'azothdb'
+import { Azoth, type BackupManifest } from 'azothdb'
 import { verifyBackupFiles } from '../backup-files.js'
 import type { CliContext } from '../cli-context.js'
 import { openForWriting, withDatabase } from '../open-database.js'
@@ -33,8 +33,8 @@ function sourceBytes(dir: string): number {
 
 /**
  * `azothdb backup <dir> <out>`: a backup through the database's own `backupTo` (ingestion paused,
- * projectors caught up, everything copied consistently, SHA-256 listed), then every file read back
- * and checked against its checksum. `backupTo` needs the writer's handle, so this refuses with
+ * projectors caught up, everything copied consistently, SHA-256 listed), then the manifest and
+ * every file read back and checked against their checksums. `backupTo` needs the writer's handle, so this refuses with
  * `LOCKED` while the application holds the database: a running application backs up with
  * `db.backupTo()` itself.
  */
@@ -54,7 +54,9 @@ export async function backupCommand(ctx: CliContext, dir: string, out: string): 
         db.backupTo(out),
       ),
   )
-  const checked = await verifyBackupFiles(out, manifest.files, new Progress(ctx, 'verify', 'bytes'))
+  // Read back from disk like any file of the backup: a manifest damaged on its way there fails here.
+  const written = Azoth.readBackupManifest(out)
+  const checked = await verifyBackupFiles(out, written.files, new Progress(ctx, 'verify', 'bytes'))
   const summary: BackupSummary = {
     source: dir,
     backup: out,

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Azoth, AzothError } from 'azothdb'
-import { readBackupManifest, verifyBackupFiles } from '../backup-files.js'
+import { manifestText, verifyBackupFiles } from '../backup-files.js'
 import type { CliContext } from '../cli-context.js'
 import { databaseLogger, openForWriting } from '../open-database.js'
 import { Progress, watchGrowth } from '../progress.js'
@@ -24,6 +24,8 @@ export interface RestoreSummary {
   readonly bytes: number
   /** Every file matched its SHA-256 before the restore, and the restored state its digest after. */
   readonly verified: true
+  /** The manifest matched its own checksum; false for a format-1 manifest, which has none. */
+  readonly manifestChecked: boolean
   readonly stateDigest: string
   readonly projectorCursors: Readonly<Record<string, number>>
   readonly seconds: number
@@ -117,7 +119,7 @@ export async function restoreCommand(
   opts: RestoreOptions,
 ): Promise<void> {
   const started = Date.now()
-  const manifest = readBackupManifest(backup)
+  const manifest = Azoth.readBackupManifest(backup)
   const checked = await verifyBackupFiles(backup, manifest.files, new Progress(ctx, 'verify ', 'bytes'))
   const absoluteTarget = resolve(target)
   const empty = isEmptyOrMissing(absoluteTarget)
@@ -140,6 +142,7 @@ export async function restoreCommand(
     files: checked.files,
     bytes: checked.bytes,
     verified: true,
+    manifestChecked: manifest.checksum !== undefined,
     stateDigest: restored.stateDigest,
     projectorCursors: manifest.projectorCursors,
     seconds: (Date.now() - started) / 1000,
@@ -152,6 +155,7 @@ export async function restoreCommand(
     ['head', String(summary.head)],
     ['event log', summary.eventLog],
     ['files', `${summary.files} (${formatBytes(summary.bytes)}), every SHA-256 verified`],
+    ['manifest', manifestText(ctx, manifest)],
     ['state digest', `${summary.stateDigest} (matches the backup)`],
     ['projector cursors', cursorsText(summary.projectorCursors)],
     ['took', `${summary.seconds.toFixed(1)} s`],

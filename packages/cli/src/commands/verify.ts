@@ -1,5 +1,5 @@
-import type { VerifyReport } from 'azothdb'
-import { readBackupManifest, verifyBackupFiles } from '../backup-files.js'
+import { Azoth, type VerifyReport } from 'azothdb'
+import { manifestText, verifyBackupFiles } from '../backup-files.js'
 import type { CliContext } from '../cli-context.js'
 import { openForReading, withDatabase } from '../open-database.js'
 import { Progress } from '../progress.js'
@@ -47,14 +47,16 @@ function printReport(ctx: CliContext, report: VerifyReport): void {
 }
 
 async function verifyBackup(ctx: CliContext, dir: string): Promise<void> {
-  // A damaged or missing file raises CORRUPTION naming it: the command then exits 1 with that code.
-  const manifest = readBackupManifest(dir)
+  // A damaged manifest, or a damaged or missing file, raises CORRUPTION naming it: the command
+  // then exits 1 with that code.
+  const manifest = Azoth.readBackupManifest(dir)
   const checked = await verifyBackupFiles(dir, manifest.files, new Progress(ctx, 'verify ', 'bytes'))
   const summary = {
     ok: true,
     backup: dir,
     sealedEventId: manifest.sealedEventId,
     eventLog: manifest.eventLog,
+    manifestChecked: manifest.checksum !== undefined,
     files: checked.files,
     bytes: checked.bytes,
   }
@@ -65,6 +67,7 @@ async function verifyBackup(ctx: CliContext, dir: string): Promise<void> {
         ['result', ctx.colors.green('ok')],
         ['backup', dir],
         ['sealed at', `event ${manifest.sealedEventId} (${manifest.eventLog} log)`],
+        ['manifest', manifestText(ctx, manifest)],
         ['checked', `${checked.files} files, ${formatBytes(checked.bytes)}, every SHA-256 matches`],
       ]),
     )
