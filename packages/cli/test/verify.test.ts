@@ -132,7 +132,8 @@ describe('azothdb verify: damage that breaks the log or ties the projection to o
     await longer.projector({ name: 'balances', handlers }).runOnce()
     await longer.close()
     // The older database (head 3) gets the projection of the longer one (cursor 7), with its seal.
-    for (const file of ['projection.db', 'projection.db-seal']) copyFileSync(join(dir, file), join(older, file))
+    for (const file of ['projection.db', 'projection.db-seal'])
+      copyFileSync(join(dir, file), join(older, file))
     const run = await azothdb(['verify', older, '--json'])
     expect(run.code).toBe(1)
     const report = jsonObject(run.stdout) as {
