@@ -86,16 +86,6 @@ export interface AggregateStreamResult<S> {
   readonly streamExists: boolean
 }
 
-/** @internal Decodes a stream's events read through its index (the store checks each is the one it names). */
-export function* streamEvents(
-  store: LmdbStore,
-  stream: string,
-  options: ReadStreamOptions | undefined,
-): Generator<AzothEvent> {
-  for (const record of store.readStream(stream, options))
-    yield eventFromHeader(record.id, record.bytes, record.header)
-}
-
 /** @internal Reads a stream at one moment: its events and its current version agree. */
 export function readStream(
   store: LmdbStore,
@@ -103,7 +93,11 @@ export function readStream(
   options: ReadStreamOptions | undefined,
 ): ReadStreamResult {
   const current = store.streamVersion(stream)
-  const events = [...streamEvents(store, stream, options)]
+  const events: AzothEvent[] = []
+  // The store checks each event is the one its index names; one synchronous pass, no commit between.
+  store.visitStream(stream, options, (id, bytes, header) => {
+    events.push(eventFromHeader(id, bytes, header))
+  })
   return { events, currentStreamVersion: current, streamExists: current !== undefined }
 }
 
@@ -127,10 +121,10 @@ export function aggregateStream<S>(
   let state = options.initialState()
   let version: bigint | undefined
   // The events of one synchronous pass: no commit lands in between, so state and version agree.
-  for (const event of streamEvents(store, stream, undefined)) {
-    state = evolve(state, event)
-    version = event.stream!.version
-  }
+  store.visitStream(stream, undefined, (id, bytes, header) => {
+    state = evolve(state, eventFromHeader(id, bytes, header))
+    version = header.stream!.version
+  })
   return { state, streamVersion: version, streamExists: version !== undefined }
 }
 

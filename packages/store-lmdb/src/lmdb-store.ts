@@ -44,7 +44,7 @@ import { copyBackup } from './store-backup.js'
 import type { StoreDatabases } from './store-databases.js'
 import { StoreIterator } from './store-iterator.js'
 import { verifyStore } from './store-verify.js'
-import { checkStreamRange, StreamReads, type StreamRecord } from './stream-reads.js'
+import { checkStreamRange, StreamReads, type StreamRecord, type StreamVisitor } from './stream-reads.js'
 
 /** Internal construction parameters; use {@link openLmdbStore}. */
 export interface LmdbStoreInit {
@@ -229,8 +229,13 @@ export class LmdbStore implements CanonicalStore {
    */
   readStream(stream: string, range?: StreamIndexRange): IterableIterator<StreamRecord> {
     this.checkOpen()
-    const r = checkStreamRange(range)
-    return this.outliving(this.streamReads.records(stream, r, this.head()))
+    return this.outliving(this.streamReads.records(stream, checkStreamRange(range), this.head()))
+  }
+
+  /** {@link readStream}'s events, checks and errors, each handed to `visit` within this call. */
+  visitStream(stream: string, range: StreamIndexRange | undefined, visit: StreamVisitor): void {
+    this.checkOpen()
+    this.streamReads.forEach(stream, checkStreamRange(range), this.head(), visit)
   }
 
   /** Streams whose names start with `prefix` (all with `''`), in name order, with their versions. */

@@ -62,6 +62,17 @@ export function indexEntries(
   return head === undefined ? undefined : runEntries(dbs, name, head, range, maxId)
 }
 
+/**
+ * Consecutive events of a stream as the index holds them, clipped to a read's range: `count`
+ * events from `version` and `id`, going up (forward) or down (backward) together.
+ */
+export interface RunSlice {
+  readonly version: bigint
+  readonly id: EventId
+  readonly count: number
+  readonly backward: boolean
+}
+
 function* runEntries(
   dbs: StreamDatabases,
   name: Bytes,
@@ -69,6 +80,26 @@ function* runEntries(
   range: StreamIndexRange,
   maxId: EventId,
 ): Generator<StreamIndexEntry> {
+  for (const slice of runSlices(dbs, name, head, range, maxId)) {
+    const step = slice.backward ? -1 : 1
+    const bigStep = slice.backward ? -1n : 1n
+    let version = slice.version
+    for (let k = 0; k < slice.count; k++, version += bigStep) yield { version, id: slice.id + step * k }
+  }
+}
+
+/**
+ * The events of the stream within `range` as {@link RunSlice}s, in reading order, skipping none:
+ * forward stops at the first event whose id is above `maxId`; backward starts below it. Runs are
+ * checked to follow each other without gaps (`CORRUPTION` otherwise).
+ */
+export function* runSlices(
+  dbs: StreamDatabases,
+  name: Bytes,
+  head: StreamHead,
+  range: StreamIndexRange,
+  maxId: EventId,
+): Generator<RunSlice> {
   const backward = range.direction === 'backward'
   const low = backward ? (range.to ?? 0n) : (range.from ?? 0n)
   const high = backward ? (range.from ?? U64_MAX) : (range.to ?? U64_MAX)
@@ -97,21 +128,37 @@ function* runEntries(
     if (backward) {
       expected = run.version - 1n
       const bottom = run.version > low ? run.version : low
-      for (let v = last < high ? last : high; v >= bottom; v--) {
-        const id = run.id + Number(v - run.version)
-        if (id > maxId) continue
-        yield { version: v, id }
-        if (--left <= 0) return
+      const from = last < high ? last : high
+      if (from >= bottom) {
+        // Ids grow with versions: those above `maxId` are the top of the run.
+        const fromId = run.id + Number(from - run.version)
+        const hidden = fromId > maxId ? fromId - maxId : 0
+        const available = Number(from - bottom) + 1 - hidden
+        if (available > 0) {
+          const count = available < left ? available : left
+          yield { version: from - BigInt(hidden), id: fromId - hidden, count, backward }
+          left -= count
+          if (left <= 0) return
+        }
       }
       if (run.version <= low) return
     } else {
       expected = last + 1n
       const upTo = last < high ? last : high
-      for (let v = run.version > low ? run.version : low; v <= upTo; v++) {
-        const id = run.id + Number(v - run.version)
-        if (id > maxId) return
-        yield { version: v, id }
-        if (--left <= 0) return
+      const from = run.version > low ? run.version : low
+      if (from <= upTo) {
+        const fromId = run.id + Number(from - run.version)
+        const wanted = Number(upTo - from) + 1
+        const visible = maxId - fromId + 1
+        const available = visible < wanted ? visible : wanted
+        if (available > 0) {
+          const count = available < left ? available : left
+          yield { version: from, id: fromId, count, backward }
+          left -= count
+          if (left <= 0) return
+        }
+        // An event above `maxId`: this one and everything after it is not visible yet.
+        if (visible < wanted) return
       }
       if (last >= high) return
     }

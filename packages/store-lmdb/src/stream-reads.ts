@@ -15,11 +15,17 @@ import {
 } from '@azothdb/core/internal'
 import type { EventsReader } from './events-reader.js'
 import type { StoreDatabases } from './store-databases.js'
-import { indexEntries, listStreams, visibleHead } from './stream-index.js'
+import { indexEntries, listStreams, runSlices, visibleHead } from './stream-index.js'
 import { readHeadEntry, type StreamHead } from './stream-runs.js'
 
 /** How many events a stream read resolves at once: enough to share entry reads, few to hold. */
 const READ_BATCH = 256
+
+/** Receives one event of a stream read by `StreamReads.forEach`: its id, envelope and checked header. */
+export type StreamVisitor = (id: EventId, bytes: Uint8Array, header: EnvelopeHeader) => void
+
+/** The greatest version a number holds exactly. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER)
 
 /** One event of a stream: its version, global id, envelope bytes and their decoded header. */
 export interface StreamRecord extends EventRecord {
@@ -113,6 +119,49 @@ export class StreamReads {
     }
   }
 
+  /**
+   * Calls `visit` with each of the stream's events within `range`, in reading order: the events,
+   * checks and errors of {@link records}, without an iterator step and a version per event (a
+   * whole-stream read or fold is most of what a stream is read for). Synchronous: `visit` must not
+   * wait.
+   */
+  forEach(stream: string, range: StreamIndexRange, head: EventId, visit: StreamVisitor): void {
+    const name = streamNameBytes(stream)
+    if (this.dbs.streams === undefined) return
+    const streamHead = readHeadEntry(this.dbs.streams, name)
+    if (streamHead === undefined) return
+    const ids: EventId[] = []
+    const envelopes: (Uint8Array | undefined)[] = []
+    for (const slice of runSlices(this.dbs.streams, name, streamHead, range, head)) {
+      const step = slice.backward ? -1 : 1
+      // Versions are compared as numbers where they are exact (below 2^53: always, in practice).
+      const base = slice.version <= MAX_EXACT ? Number(slice.version) : undefined
+      for (let done = 0; done < slice.count; ) {
+        const count = Math.min(READ_BATCH, slice.count - done)
+        for (let k = 0; k < count; k++) ids[k] = slice.id + step * (done + k)
+        this.events.getMany(ids, count, envelopes)
+        for (let k = 0; k < count; k++) {
+          const offset = step * (done + k)
+          const id = ids[k]!
+          const bytes = envelopes[k]
+          envelopes[k] = undefined
+          if (bytes === undefined) this.missing(stream, slice.version + BigInt(offset), id)
+          const header = decodeEnvelopeHeader(bytes, `event ${id}`)
+          const ref = header.stream
+          const named =
+            ref !== undefined &&
+            ref.name === stream &&
+            (base !== undefined
+              ? Number(ref.version) === base + offset
+              : ref.version === slice.version + BigInt(offset))
+          if (!named) this.misnamed(stream, slice.version + BigInt(offset), id)
+          visit(id, bytes, header)
+        }
+        done += count
+      }
+    }
+  }
+
   /** The envelope the index names as `version` of `stream`, checked to be that event. */
   private checked(stream: string, version: bigint, id: EventId, bytes: Uint8Array | undefined): StreamRecord {
     if (bytes === undefined) this.missing(stream, version, id)
@@ -120,13 +169,15 @@ export class StreamReads {
     // and must not hand out another stream's event as this one's.
     const header = decodeEnvelopeHeader(bytes, `event ${id}`)
     const ref = header.stream
-    if (ref?.name !== stream || ref.version !== version) {
-      throw new CorruptionError(
-        `the stream index names event ${id} as version ${version} of stream '${stream}', but it is not`,
-        { details: { where: `stream-index/${stream}/${version}`, stream, version, eventId: id } },
-      )
-    }
+    if (ref?.name !== stream || ref.version !== version) this.misnamed(stream, version, id)
     return { version, id, bytes, header }
+  }
+
+  private misnamed(stream: string, version: bigint, id: EventId): never {
+    throw new CorruptionError(
+      `the stream index names event ${id} as version ${version} of stream '${stream}', but it is not`,
+      { details: { where: `stream-index/${stream}/${version}`, stream, version, eventId: id } },
+    )
   }
 
   /** Streams whose names start with `prefix`, in name (UTF-8 byte) order. */
