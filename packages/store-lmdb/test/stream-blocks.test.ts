@@ -55,8 +55,15 @@ function expected(events: number[], op: Extract<Op, { kind: 'read' }>): number[]
   return events.slice(op.from, op.to + 1).slice(0, op.max)
 }
 
+/** The payloads `readStream` yields; `visitStream` must hand out the same events with the same versions. */
 function payloads(store: LmdbStore, stream: string, range: Parameters<LmdbStore['readStream']>[1]): number[] {
-  return [...store.readStream(stream, range)].map((r) => decodeEvent(r.id, r.bytes).payload as number)
+  const records = [...store.readStream(stream, range)]
+  const visited: { id: number; version: bigint | undefined }[] = []
+  store.visitStream(stream, range, (id, _bytes, header) =>
+    visited.push({ id, version: header.stream?.version }),
+  )
+  expect(visited).toEqual(records.map((r) => ({ id: r.id, version: r.version })))
+  return records.map((r) => decodeEvent(r.id, r.bytes).payload as number)
 }
 
 describe.each([
