@@ -199,7 +199,11 @@ class AzothEmmettStore implements AzothEventStore {
   consumer<ConsumerMessageType extends Message = Message>(
     options?: AzothEventStoreConsumerOptions<ConsumerMessageType>,
   ): AzothEventStoreConsumer<ConsumerMessageType> {
-    return new AzothConsumer(this.#db, this, options) as unknown as AzothEventStoreConsumer<ConsumerMessageType>
+    return new AzothConsumer(
+      this.#db,
+      this,
+      options,
+    ) as unknown as AzothEventStoreConsumer<ConsumerMessageType>
   }
 }
 

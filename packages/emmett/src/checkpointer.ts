@@ -1,20 +1,7 @@
-import { type Checkpointer, type DefaultRecord, getCheckpoint, type Message } from '@event-driven-io/emmett'
+import { type Checkpointer, getCheckpoint, type Message } from '@event-driven-io/emmett'
 import { type Azoth, AzothError, TypedValue } from 'azothdb'
-import type { AzothEventStore } from './azoth-event-store.js'
+import type { AzothProcessorHandlerContext } from './processor-context.js'
 import type { AzothReadEventMetadata } from './read-event.js'
-
-/**
- * What the adapter's consumer hands its processors as context (`start`, `handle`, `close`, and so
- * every `eachMessage`, projection `handle` and hook): the database and the event store it
- * consumes. `azothCheckpointer` keeps its checkpoints in `db`.
- */
-export type AzothProcessorHandlerContext = DefaultRecord & {
-  /** The database the consumer reads. */
-  // biome-ignore lint/suspicious/noExplicitAny: a consumer serves any Azoth<Tx, E>
-  readonly db: Azoth<any, any>
-  /** The adapter's event store over `db`. */
-  readonly eventStore: AzothEventStore
-}
 
 /** Emmett's `Checkpointer` for processors run by the adapter's consumer. */
 export type AzothCheckpointer<MessageType extends Message = Message> = Checkpointer<
@@ -82,9 +69,13 @@ export function azothCheckpointer<MessageType extends Message = Message>(): Azot
       const key = checkpointKey(processorId, partition)
       const position: unknown = getCheckpoint(message)
       if (typeof position !== 'bigint' || position < 0n) {
-        throw new AzothError('INVALID_ARGUMENT', 'a checkpoint must be a non-negative bigint global position', {
-          details: { processorId, checkpoint: String(position) },
-        })
+        throw new AzothError(
+          'INVALID_ARGUMENT',
+          'a checkpoint must be a non-negative bigint global position',
+          {
+            details: { processorId, checkpoint: String(position) },
+          },
+        )
       }
       const committed = await db
         .transaction()

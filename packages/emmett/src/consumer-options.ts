@@ -1,5 +1,5 @@
-import type { Message, MessageConsumerOptions, MessageProcessor } from '@event-driven-io/emmett'
 import { randomUUID } from 'node:crypto'
+import type { Message, MessageConsumerOptions, MessageProcessor } from '@event-driven-io/emmett'
 import { AzothError } from 'azothdb'
 
 /** Default of `pulling.batchSize`: Emmett's SQL consumers pull 100 messages at a time too. */

@@ -1,6 +1,7 @@
 import {
   type CurrentMessageProcessorPosition,
   type Event,
+  type EventStore,
   type Message,
   type MessageConsumer,
   type MessageHandlerResult,
@@ -12,9 +13,9 @@ import {
   reactor,
 } from '@event-driven-io/emmett'
 import { type Azoth, AzothError, isAzothError, type Logger, type Subscription } from 'azothdb'
-import type { AzothEventStore } from './azoth-event-store.js'
-import { type AzothProcessorHandlerContext, azothCheckpointer } from './checkpointer.js'
+import { azothCheckpointer } from './checkpointer.js'
 import { checkProcessor, consumerSettings } from './consumer-options.js'
+import type { AzothProcessorHandlerContext } from './processor-context.js'
 import { type AzothReadEventMetadata, toReadEvent } from './read-event.js'
 
 /** An Emmett processor as the adapter's consumer runs it: Azoth's read metadata and handler context. */
@@ -78,7 +79,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   #closing: Promise<void> | undefined
 
   // Options as the caller really passed them: consumerSettings checks every field.
-  constructor(db: Azoth, eventStore: AzothEventStore, options: unknown) {
+  constructor(db: Azoth, eventStore: EventStore<AzothReadEventMetadata>, options: unknown) {
     const settings = consumerSettings(options)
     this.#db = db
     this.#context = { db, eventStore }
@@ -100,7 +101,10 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   reactor<MessageType extends Message = Message>(
     options: ReactorOptions<MessageType, AzothReadEventMetadata, AzothProcessorHandlerContext>,
   ): AzothProcessor<MessageType> {
-    const processor = reactor({ ...options, checkpoints: options.checkpoints ?? azothCheckpointer<MessageType>() })
+    const processor = reactor({
+      ...options,
+      checkpoints: options.checkpoints ?? azothCheckpointer<MessageType>(),
+    })
     this.#processors.push(checkProcessor(processor))
     return processor
   }
@@ -108,16 +112,22 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   projector<EventType extends Event = Event>(
     options: ProjectorOptions<EventType, AzothReadEventMetadata, AzothProcessorHandlerContext>,
   ): AzothProcessor<EventType> {
-    const processor = projector({ ...options, checkpoints: options.checkpoints ?? azothCheckpointer<EventType>() })
+    const processor = projector({
+      ...options,
+      checkpoints: options.checkpoints ?? azothCheckpointer<EventType>(),
+    })
     this.#processors.push(checkProcessor(processor))
     return processor
   }
 
   start(): Promise<void> {
     if (this.#run !== undefined) return this.#run
-    if (this.#closing !== undefined) return Promise.reject(new AzothError('CLOSED', 'the consumer is closed', {}))
+    if (this.#closing !== undefined)
+      return Promise.reject(new AzothError('CLOSED', 'the consumer is closed', {}))
     if (this.#processors.length === 0) {
-      return Promise.reject(new AzothError('INVALID_ARGUMENT', 'a consumer needs at least one processor to start', {}))
+      return Promise.reject(
+        new AzothError('INVALID_ARGUMENT', 'a consumer needs at least one processor to start', {}),
+      )
     }
     const stop = new AbortController()
     const run = this.#consume(stop.signal).finally(() => {
@@ -148,7 +158,10 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     const closed = await Promise.allSettled(this.#processors.map(async (p) => p.close(this.#context)))
     closed.forEach((outcome, i) => {
       if (outcome.status === 'rejected') {
-        this.#logger.error({ err: outcome.reason, processorId: this.#processors[i]!.id }, 'Emmett processor close failed')
+        this.#logger.error(
+          { err: outcome.reason, processorId: this.#processors[i]!.id },
+          'Emmett processor close failed',
+        )
       }
     })
   }
@@ -179,7 +192,10 @@ export class AzothConsumer implements AzothEventStoreConsumer {
         this.#logger.info({ position: feed.position }, 'Emmett consumer stopped: the database closed')
         return
       }
-      this.#logger.error({ err: error, position: feed.position }, 'Emmett consumer stopped: reading events failed')
+      this.#logger.error(
+        { err: error, position: feed.position },
+        'Emmett consumer stopped: reading events failed',
+      )
       throw error
     } finally {
       signal.removeEventListener('abort', onStop)
@@ -192,7 +208,8 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     if (started === undefined) return this.#positions.get(processor) ?? 0
     if (started === 'BEGINNING') return 0
     if (started === 'END') return this.#db.head()
-    const checkpoint: unknown = typeof started === 'object' && started !== null ? started.lastCheckpoint : started
+    const checkpoint: unknown =
+      typeof started === 'object' && started !== null ? started.lastCheckpoint : started
     if (checkpoint === null) return 0
     if (typeof checkpoint === 'bigint' && checkpoint >= 0n && checkpoint <= BigInt(Number.MAX_SAFE_INTEGER)) {
       return Number(checkpoint)
@@ -252,15 +269,20 @@ export class AzothConsumer implements AzothEventStoreConsumer {
         from: Number(messages[0]!.metadata.globalPosition),
         to: last,
       }
-      if (isAzothError(error, 'CLOSED')) this.#logger.info(where, 'Emmett processor stopped: the database closed')
-      else this.#logger.error({ ...where, err: error }, 'Emmett processor failed and stops until the next start')
+      if (isAzothError(error, 'CLOSED'))
+        this.#logger.info(where, 'Emmett processor stopped: the database closed')
+      else
+        this.#logger.error({ ...where, err: error }, 'Emmett processor failed and stops until the next start')
       return
     }
     if (result?.type === 'STOP' || !processor.isActive) {
       runner.done = true
       const reason = result?.type === 'STOP' ? result.reason : 'inactive'
       if (result?.type === 'STOP' && result.error !== undefined) {
-        this.#logger.error({ processorId: processor.id, err: result.error, reason }, 'Emmett processor stopped')
+        this.#logger.error(
+          { processorId: processor.id, err: result.error, reason },
+          'Emmett processor stopped',
+        )
       } else this.#logger.info({ processorId: processor.id, reason }, 'Emmett processor stopped')
       return
     }

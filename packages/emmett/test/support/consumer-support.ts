@@ -49,7 +49,7 @@ export const upTo = (from: number, to: number): number[] =>
 
 /** Waits (without a time threshold to meet: only a generous ceiling) until `seen` holds `count` events. */
 export async function untilSeen(seen: readonly unknown[], count: number): Promise<void> {
-  await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(count), { timeout: 20_000, interval: 5 })
+  await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(count), { timeout: 10_000, interval: 5 })
 }
 
 /** Waits until the consumer has opened its feed (so every start position is fixed). */
