@@ -13,8 +13,11 @@ export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000
  */
 export type AzothEventStoreConsumerOptions<ConsumerMessageType extends Message = Message> =
   MessageConsumerOptions<ConsumerMessageType> & {
-    /** How events are read: `batchSize` stream events per batch at most (default 100). */
-    readonly pulling?: { readonly batchSize?: number }
+    /** How events are read. */
+    readonly pulling?: {
+      /** Stream events per batch at most (default 100): a batch holds what is stored, never waits to fill. */
+      readonly batchSize?: number
+    }
     /**
      * How long one processor's `handle` of one batch may take, in ms (default 30,000). Past it, the
      * batch counts as failed for that processor (see the README), so `stop()` never waits forever.
