@@ -9,7 +9,7 @@ export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000
 
 /**
  * Options of `eventStore.consumer()`: Emmett's `MessageConsumerOptions` (`consumerId`,
- * `processors`), how many events a batch holds, and how long one processor may take over one batch.
+ * `processors`), how many events a batch holds, and how long a processor may take over one call.
  */
 export type AzothEventStoreConsumerOptions<ConsumerMessageType extends Message = Message> =
   MessageConsumerOptions<ConsumerMessageType> & {
@@ -19,8 +19,9 @@ export type AzothEventStoreConsumerOptions<ConsumerMessageType extends Message =
       readonly batchSize?: number
     }
     /**
-     * How long one processor's `handle` of one batch may take, in ms (default 30,000). Past it, the
-     * batch counts as failed for that processor (see the README), so `stop()` never waits forever.
+     * How long a processor's `start`, `close` or `handle` of one batch may take, in ms (default
+     * 30,000). Past it, the call counts as failed for that processor (see the README), so neither
+     * `start()`, `stop()` nor `close()` waits forever.
      */
     readonly handlerTimeoutMs?: number
   }

@@ -155,7 +155,9 @@ export class AzothConsumer implements AzothEventStoreConsumer {
 
   async #close(): Promise<void> {
     await this.stop()
-    const closed = await Promise.allSettled(this.#processors.map(async (p) => p.close(this.#context)))
+    const closed = await Promise.allSettled(
+      this.#processors.map((p) => this.#withinTimeout((async () => p.close(this.#context))(), p.id, 'close')),
+    )
     closed.forEach((outcome, i) => {
       if (outcome.status === 'rejected') {
         this.#logger.error(
@@ -171,7 +173,11 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     try {
       for (const processor of this.#processors) {
         if (signal.aborted) return
-        const started = await processor.start(this.#context)
+        const started = await this.#withinTimeout(
+          (async () => processor.start(this.#context))(),
+          processor.id,
+          'start',
+        )
         runners.push({ processor, after: this.#startPosition(processor, started), done: false })
       }
     } catch (error) {
@@ -180,7 +186,16 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     }
     if (signal.aborted) return
     const from = Math.min(...runners.map((r) => r.after)) + 1
-    const feed = this.#db.subscribe({ from, batchSize: this.#batchSize })
+    let feed: Subscription
+    try {
+      feed = this.#db.subscribe({ from, batchSize: this.#batchSize })
+    } catch (error) {
+      // A closed database is the caller's to see (start() rejects), not a failure to report.
+      if (!isAzothError(error, 'CLOSED')) {
+        this.#logger.error({ err: error, from }, 'Emmett consumer could not follow the database')
+      }
+      throw error
+    }
     const onStop = (): void => feed.close()
     signal.addEventListener('abort', onStop, { once: true })
     this.#logger.info({ from, processors: runners.map((r) => r.processor.id) }, 'Emmett consumer started')
@@ -261,6 +276,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
       result = await this.#withinTimeout(
         (async () => processor.handle(messages, this.#context))(),
         processor.id,
+        'handle its batch',
       )
     } catch (error) {
       runner.done = true
@@ -290,14 +306,15 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     this.#positions.set(processor, last)
   }
 
-  #withinTimeout<T>(work: Promise<T>, processorId: string): Promise<T> {
+  /** `work`, or `TIMEOUT` once it has taken `handlerTimeoutMs`: no hook or handler holds the consumer forever. */
+  #withinTimeout<T>(work: Promise<T>, processorId: string, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const ms = this.#handlerTimeoutMs
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
           reject(
-            new AzothError('TIMEOUT', `processor '${processorId}' did not handle its batch within ${ms} ms`, {
+            new AzothError('TIMEOUT', `processor '${processorId}' did not ${what} within ${ms} ms`, {
               details: { processorId, handlerTimeoutMs: ms },
             }),
           ),

@@ -301,6 +301,27 @@ describe.each(['lmdb', 'file'] as const)(
       await consumer.close()
     })
 
+    it('a start or close hook that outlives handlerTimeoutMs fails with TIMEOUT instead of hanging', async () => {
+      const { logger, lines } = recordingLogger()
+      await using db = await Azoth.open(tempDir(), { eventLog, logger })
+      const store = getAzothEventStore(db)
+      const never = () => new Promise<void>(() => {})
+      const stuckStart = store.consumer({ handlerTimeoutMs: 50 })
+      stuckStart.reactor({ processorId: 'slow-start', eachMessage: () => {}, hooks: { onStart: never } })
+      await expectCode(stuckStart.start(), 'TIMEOUT')
+      expect(stuckStart.isRunning).toBe(false)
+
+      const stuckClose = store.consumer({ handlerTimeoutMs: 50 })
+      stuckClose.reactor({ processorId: 'slow-close', eachMessage: () => {}, hooks: { onClose: never } })
+      await stuckClose.close()
+      expect(
+        lines.find((l) => l.level === 'error' && l.fields['processorId'] === 'slow-close')?.fields,
+      ).toMatchObject({
+        err: { code: 'TIMEOUT' },
+      })
+      await stuckStart.close()
+    })
+
     it('close() stops and closes every processor (their onClose hooks); start() after it is CLOSED', async () => {
       await using db = await Azoth.open(tempDir(), { eventLog })
       const store = getAzothEventStore(db)
