@@ -1,5 +1,12 @@
 import { type Checkpointer, getCheckpoint, type Message } from '@event-driven-io/emmett'
-import { type Azoth, AzothError, TypedValue } from 'azothdb'
+import { type Azoth, AzothError } from 'azothdb'
+import {
+  checkpointBatchOf,
+  checkpointValue,
+  refusal,
+  type StoreResult,
+  storedCheckpoint,
+} from './checkpoint-store.js'
 import type { AzothProcessorHandlerContext } from './processor-context.js'
 import type { AzothReadEventMetadata } from './read-event.js'
 
@@ -30,28 +37,14 @@ function databaseOf(context: unknown, processorId: string): Azoth {
   return db as Azoth
 }
 
-/** The checkpoint a stored value holds; anything else under our key is damage, never a guess. */
-function storedCheckpoint(value: TypedValue | undefined, key: string): bigint | null {
-  if (value === undefined) return null
-  const stored = value.kind === 'json' ? value.asJson() : undefined
-  const checkpoint = (stored as { checkpoint?: unknown } | undefined)?.checkpoint
-  if (typeof checkpoint === 'bigint') return checkpoint
-  throw new AzothError('CORRUPTION', `the processor checkpoint under '${key}' is not one the adapter wrote`, {
-    details: { where: key },
-  })
-}
-
-type StoreResult =
-  | { readonly success: true; readonly newCheckpoint: bigint }
-  | { readonly success: false; readonly reason: 'IGNORED' | 'MISMATCH' | 'CURRENT_AHEAD' }
-
 /**
  * Emmett's `Checkpointer` over the database's key-value state: each processor's checkpoint (the
  * global position of the last message it handled, and its `version`) lives under
- * `emmett/checkpoint/<partition>/<processorId>`, both URI-encoded. `store` is a compare-and-set in
- * one durable Azoth transaction: it writes only when the stored checkpoint is the one the
- * processor last saw, so two instances of one processor cannot both advance it. The consumer
- * gives it the database through the handler context.
+ * `emmett/checkpoint/<partition>/<processorId>`, both URI-encoded. `store` is a compare-and-set:
+ * it moves only the checkpoint the processor last saw, so two instances of one processor cannot
+ * both advance it. Under the adapter's consumer (which gives it the database through the handler
+ * context) a batch's stores are committed together, in one transaction once the batch is handled;
+ * anywhere else each store is a durable transaction of its own.
  *
  * @example
  * const processor = reactor({ processorId: 'mailer', eachMessage: send, checkpoints: azothCheckpointer() })
@@ -77,18 +70,15 @@ export function azothCheckpointer<MessageType extends Message = Message>(): Azot
           },
         )
       }
+      const batch = checkpointBatchOf(context)
+      if (batch !== undefined) return batch.store(key, position, lastCheckpoint, version ?? 1)
       const committed = await db
         .transaction()
         .keys([key])
         .execute((tx): StoreResult => {
-          const current = storedCheckpoint(tx.getOpt(key), key)
-          if (current !== null) {
-            if (current === position) return { success: false, reason: 'IGNORED' }
-            if (current !== lastCheckpoint) {
-              return { success: false, reason: current > position ? 'CURRENT_AHEAD' : 'MISMATCH' }
-            }
-          }
-          tx.set(key, TypedValue.json({ checkpoint: position, version: version ?? 1 }))
+          const refused = refusal(storedCheckpoint(tx.getOpt(key), key), position, lastCheckpoint)
+          if (refused !== undefined) return refused
+          tx.set(key, checkpointValue(position, version ?? 1))
           return { success: true, newCheckpoint: position }
         })
       return committed.result

@@ -13,6 +13,7 @@ import {
   reactor,
 } from '@event-driven-io/emmett'
 import { type Azoth, AzothError, isAzothError, type Logger, type Subscription } from 'azothdb'
+import { type CheckpointBatch, openCheckpointBatch } from './checkpoint-store.js'
 import { azothCheckpointer } from './checkpointer.js'
 import { checkProcessor, consumerSettings } from './consumer-options.js'
 import type { AzothProcessorHandlerContext } from './processor-context.js'
@@ -271,14 +272,25 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   async #handle(runner: Runner, messages: Batch): Promise<void> {
     const { processor } = runner
     const last = Number(messages[messages.length - 1]!.metadata.globalPosition)
+    // A context of its own per batch: the checkpoints stored with it commit together below.
+    const context: AzothProcessorHandlerContext = { db: this.#db, eventStore: this.#context.eventStore }
+    const checkpoints = openCheckpointBatch(context, this.#db)
     let result: MessageHandlerResult
     try {
       result = await this.#withinTimeout(
-        (async () => processor.handle(messages, this.#context))(),
+        (async () => processor.handle(messages, context))(),
         processor.id,
         'handle its batch',
       )
+      await this.#commitCheckpoints(checkpoints, processor.id)
     } catch (error) {
+      // What was handled before a failure keeps its checkpoint.
+      await this.#commitCheckpoints(checkpoints, processor.id).catch((e: unknown) => {
+        this.#logger.warn(
+          { err: e, processorId: processor.id },
+          'Emmett processor checkpoints of a failed batch not stored',
+        )
+      })
       runner.done = true
       const where = {
         processorId: processor.id,
@@ -304,6 +316,17 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     }
     runner.after = last
     this.#positions.set(processor, last)
+  }
+
+  async #commitCheckpoints(checkpoints: CheckpointBatch, processorId: string): Promise<void> {
+    if (!checkpoints.open) return
+    const moved = await checkpoints.commit()
+    if (moved.length > 0) {
+      this.#logger.warn(
+        { processorId, keys: moved },
+        'Emmett processor checkpoint moved by another instance: left as it is',
+      )
+    }
   }
 
   /** `work`, or `TIMEOUT` once it has taken `handlerTimeoutMs`: no hook or handler holds the consumer forever. */

@@ -125,6 +125,27 @@ describe.each(['lmdb', 'file'] as const)(
       }
     })
 
+    it("a batch's checkpoints commit together, once the batch is handled", async () => {
+      await using db = await Azoth.open(tempDir(), { eventLog })
+      const store = getAzothEventStore(db)
+      await store.appendToStream(
+        'cart-1',
+        upTo(1, 10).map((i) => added(`s${i}`)),
+      )
+      const committed = async () => (await db.metrics()).transactions.committed
+      const before = await committed()
+      const consumer = store.consumer({ pulling: { batchSize: 4 } })
+      consumer.reactor({
+        processorId: 'r',
+        eachMessage: () => {},
+        stopAfter: (m) => m.metadata.globalPosition === 10n,
+      })
+      await consumer.start()
+      expect((await committed()) - before).toBe(3) // 4 + 4 + 2
+      expect(db.get('emmett/checkpoint/emt%3Adefault/r').asJson()).toEqual({ checkpoint: 10n, version: 1 })
+      await consumer.close()
+    })
+
     it("'END' starts after the events stored when the consumer starts", async () => {
       await using db = await Azoth.open(tempDir(), { eventLog })
       const store = getAzothEventStore(db)
