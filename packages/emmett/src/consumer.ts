@@ -189,7 +189,9 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     const from = Math.min(...runners.map((r) => r.after)) + 1
     let feed: Subscription
     try {
-      feed = this.#db.subscribe({ from, batchSize: this.#batchSize })
+      // The feed's read chunk, not the batch: the file log reads 1,024 events at a time about
+      // three times faster than 100 (measured: 115-155k against 357-428k events/s).
+      feed = this.#db.subscribe({ from, batchSize: Math.max(this.#batchSize, 1024) })
     } catch (error) {
       // A closed database is the caller's to see (start() rejects), not a failure to report.
       if (!isAzothError(error, 'CLOSED')) {
