@@ -57,6 +57,13 @@ interface Runner {
 
 const noop = (): void => {}
 
+/** Options of `reactor()`/`projector()` must be an object; Emmett's helpers take the rest as given. */
+function checkProcessorOptions(options: unknown, method: string): void {
+  if (options === null || typeof options !== 'object') {
+    throw new AzothError('INVALID_ARGUMENT', `consumer.${method}() needs an options object`, {})
+  }
+}
+
 /** The messages of `batch` (in global order) past `after`: the batch itself when all are. */
 function messagesAfter(batch: Batch, after: number): Batch {
   let i = 0
@@ -102,6 +109,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   reactor<MessageType extends Message = Message>(
     options: ReactorOptions<MessageType, AzothReadEventMetadata, AzothProcessorHandlerContext>,
   ): AzothProcessor<MessageType> {
+    checkProcessorOptions(options, 'reactor')
     const processor = reactor({
       ...options,
       checkpoints: options.checkpoints ?? azothCheckpointer<MessageType>(),
@@ -113,6 +121,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   projector<EventType extends Event = Event>(
     options: ProjectorOptions<EventType, AzothReadEventMetadata, AzothProcessorHandlerContext>,
   ): AzothProcessor<EventType> {
+    checkProcessorOptions(options, 'projector')
     const processor = projector({
       ...options,
       checkpoints: options.checkpoints ?? azothCheckpointer<EventType>(),
@@ -122,7 +131,14 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   }
 
   start(): Promise<void> {
-    if (this.#run !== undefined) return this.#run
+    const running = this.#run
+    // A start() while a stop() is under way starts again once that run has ended.
+    if (running !== undefined && this.#stopRun?.signal.aborted === true) {
+      const restarted = running.then(noop, noop).then(() => this.start())
+      restarted.catch(noop)
+      return restarted
+    }
+    if (running !== undefined) return running
     if (this.#closing !== undefined)
       return Promise.reject(new AzothError('CLOSED', 'the consumer is closed', {}))
     if (this.#processors.length === 0) {

@@ -308,6 +308,35 @@ describe.each(['lmdb', 'file'] as const)(
       await consumer.close()
     })
 
+    it('start() while a stop() is under way starts again once the stopped run has ended', async () => {
+      await using db = await Azoth.open(tempDir(), { eventLog })
+      const store = getAzothEventStore(db)
+      await store.appendToStream('cart-1', [added('a'), added('b')])
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const seen: number[] = []
+      const consumer = store.consumer({ pulling: { batchSize: 1 } })
+      consumer.reactor({
+        processorId: 'slow',
+        eachMessage: async (m) => {
+          seen.push(Number(m.metadata.globalPosition))
+          await gate
+        },
+      })
+      void consumer.start()
+      await untilSeen(seen, 1)
+      const stopping = consumer.stop()
+      void consumer.start()
+      release()
+      await stopping
+      await untilSeen(seen, 2)
+      expect(consumer.isRunning).toBe(true)
+      await consumer.close()
+      expect(seen).toEqual([1, 2])
+    })
+
     it('a handler that outlives handlerTimeoutMs counts as failed, so stop() never hangs', async () => {
       const { logger, lines } = recordingLogger()
       await using db = await Azoth.open(tempDir(), { eventLog, logger })
@@ -456,11 +485,14 @@ describe.each(['lmdb', 'file'] as const)(
         { pulling: { batchSize: 0 } },
         { pulling: 3 },
         { handlerTimeoutMs: -1 },
+        { handlerTimeoutMs: 1.5 },
         { pullingFrequencyInMs: 10 },
       ]) {
         await expectCode(() => store.consumer(options as never), 'INVALID_ARGUMENT')
       }
       await expectCode(store.consumer().start(), 'INVALID_ARGUMENT')
+      await expectCode(() => store.consumer().reactor(null as never), 'INVALID_ARGUMENT')
+      await expectCode(() => store.consumer().projector(undefined as never), 'INVALID_ARGUMENT')
     })
   },
 )
