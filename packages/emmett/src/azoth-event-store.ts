@@ -7,6 +7,7 @@ import {
   downcastRecordedMessages,
   type Event,
   type EventStore,
+  type Message,
   type ReadEvent,
   type ReadStreamOptions,
   type ReadStreamResult,
@@ -14,6 +15,8 @@ import {
   upcastRecordedMessage,
 } from '@event-driven-io/emmett'
 import { type Azoth, AzothError, type AzothEvent } from 'azothdb'
+import { AzothConsumer, type AzothEventStoreConsumer } from './consumer.js'
+import type { AzothEventStoreConsumerOptions } from './consumer-options.js'
 import { checkExpected, toAzothExpected, toEmmettConflict, toEmmettPosition } from './expected-version.js'
 import { type AzothReadEventMetadata, toReadEvent, toRecordedEvent } from './read-event.js'
 import { toAzothRange } from './read-range.js'
@@ -38,6 +41,15 @@ export interface AzothEventStore extends EventStore<AzothReadEventMetadata> {
     streamName: string,
     options: AggregateStreamOptions<State, EventType, AzothReadEventMetadata, EventPayloadType>,
   ): Promise<AggregateStreamResultWithGlobalPosition<State>>
+  /**
+   * Emmett's `MessageConsumer` over this database: its processors get the database's stream
+   * events in global order, in batches, each from its own start position, fed by
+   * `db.subscribe()` (woken by commits, never polling). Processors made by the consumer's
+   * `reactor()`/`projector()` keep their checkpoints in the database's key-value state.
+   */
+  consumer<ConsumerMessageType extends Message = Message>(
+    options?: AzothEventStoreConsumerOptions<ConsumerMessageType>,
+  ): AzothEventStoreConsumer<ConsumerMessageType>
 }
 
 /**
@@ -182,6 +194,16 @@ class AzothEmmettStore implements AzothEventStore {
 
   async streamExists(streamName: string): Promise<boolean> {
     return this.#db.streamExists(streamName)
+  }
+
+  consumer<ConsumerMessageType extends Message = Message>(
+    options?: AzothEventStoreConsumerOptions<ConsumerMessageType>,
+  ): AzothEventStoreConsumer<ConsumerMessageType> {
+    return new AzothConsumer(
+      this.#db,
+      this,
+      options,
+    ) as unknown as AzothEventStoreConsumer<ConsumerMessageType>
   }
 }
 
