@@ -7,8 +7,10 @@ import {
   type StreamInfo,
 } from '@azothdb/core'
 import {
+  checkArgument,
   decodeEnvelopeHeader,
   type EnvelopeHeader,
+  rules,
   type StreamIndexRange,
   streamNameBytes,
   utf8Encode,
@@ -126,6 +128,8 @@ export class StreamReads {
    * wait.
    */
   forEach(stream: string, range: StreamIndexRange, head: EventId, visit: StreamVisitor): void {
+    // Checked up front: otherwise a stream without events would accept anything, silently.
+    checkArgument('visit', visit, rules.function)
     const name = streamNameBytes(stream)
     if (this.dbs.streams === undefined) return
     const streamHead = readHeadEntry(this.dbs.streams, name)

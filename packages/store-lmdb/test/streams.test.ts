@@ -474,6 +474,16 @@ describe('the stream index', () => {
     await store.close()
   })
 
+  it('visitStream without a visitor function is INVALID_ARGUMENT, for a stream with events or none', async () => {
+    const store = await openLmdbStore(tempDir())
+    await store.commit((tx) => tx.appendToStream('v-1', [ev(1)]))
+    for (const stream of ['v-1', 'v-none']) {
+      const visit = 'not a function' as unknown as Parameters<LmdbStore['visitStream']>[2]
+      expect(await codeOf(() => store.visitStream(stream, undefined, visit))).toBe('INVALID_ARGUMENT')
+    }
+    await store.close()
+  })
+
   it("a read-only store follows the writer's streams", async () => {
     const dir = tempDir()
     const writer = await openLmdbStore(dir)
