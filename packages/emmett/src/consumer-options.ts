@@ -20,7 +20,7 @@ export type AzothEventStoreConsumerOptions<ConsumerMessageType extends Message =
     }
     /**
      * How long a processor's `start`, `close` or `handle` of one batch may take, in ms (default
-     * 30,000). Past it, the call counts as failed for that processor (see the README), so neither
+     * 30,000; at most 2,147,483,647, the longest timer Node keeps). Past it, the call counts as failed for that processor (see the README), so neither
      * `start()`, `stop()` nor `close()` waits forever.
      */
     readonly handlerTimeoutMs?: number
@@ -45,10 +45,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object'
 }
 
-function positiveInteger(value: unknown, field: string, fallback: number): number {
+/** The longest timer Node keeps: past it (a 32-bit signed int of ms) a timer fires after 1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647
+
+function positiveInteger(
+  value: unknown,
+  field: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value
-  return invalid(`consumer ${field} must be a positive integer`, { field, value: String(value) })
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 && value <= max) return value
+  return invalid(`consumer ${field} must be an integer from 1 to ${max}`, { field, value: String(value) })
 }
 
 /** Checks that `processor` has what the consumer calls: an id, `start`, `handle` and `close`. */
@@ -88,6 +96,11 @@ export function consumerSettings(options: unknown): ConsumerSettings {
     consumerId: (consumerId as string | undefined) ?? randomUUID(),
     processors: ((processors as unknown[] | undefined) ?? []).map(checkProcessor),
     batchSize: positiveInteger(pulling?.['batchSize'], 'pulling.batchSize', DEFAULT_BATCH_SIZE),
-    handlerTimeoutMs: positiveInteger(handlerTimeoutMs, 'handlerTimeoutMs', DEFAULT_HANDLER_TIMEOUT_MS),
+    handlerTimeoutMs: positiveInteger(
+      handlerTimeoutMs,
+      'handlerTimeoutMs',
+      DEFAULT_HANDLER_TIMEOUT_MS,
+      MAX_TIMEOUT_MS,
+    ),
   }
 }

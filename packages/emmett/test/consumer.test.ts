@@ -486,6 +486,8 @@ describe.each(['lmdb', 'file'] as const)(
         { pulling: 3 },
         { handlerTimeoutMs: -1 },
         { handlerTimeoutMs: 1.5 },
+        // Past a timer's 32-bit range Node fires it after 1 ms: every handler would time out at once.
+        { handlerTimeoutMs: 2 ** 31 },
         { pullingFrequencyInMs: 10 },
       ]) {
         await expectCode(() => store.consumer(options as never), 'INVALID_ARGUMENT')
