@@ -1,5 +1,12 @@
 import { type Clock, ConfigError, type Logger, silentLogger, systemClock } from '@azothdb/core'
-import { checkInteger, checkKnownFields, checkOneOf } from '@azothdb/core/internal'
+import {
+  checkInteger,
+  checkKnownFields,
+  checkOneOf,
+  checkOption,
+  optional,
+  withMethods,
+} from '@azothdb/core/internal'
 
 /**
  * SQLite's `synchronous` setting for the writer. `'NORMAL'` (default): in WAL mode a commit
@@ -25,7 +32,10 @@ export interface SqliteProjectionStoreOptions {
   readonly statementCacheSize?: number
   /** Stamps cursor updates and migration history. Default: the system clock. */
   readonly clock?: Clock
-  /** Where failures the store handles itself (e.g. a failed ROLLBACK) are logged (default: silent). */
+  /**
+   * Where failures the store handles itself (a failed ROLLBACK, a seal it could not write or had
+   * to ignore) are logged (default: silent).
+   */
   readonly logger?: Logger
 }
 
@@ -39,6 +49,16 @@ const KNOWN_OPTIONS = [
   'clock',
   'logger',
 ]
+
+const CLOCK = withMethods<Clock>('a Clock (with now() and sleep())', ['now', 'sleep'])
+const LOGGER = withMethods<Logger>('a Logger (pino-compatible: trace, debug, info, warn, error, child)', [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'child',
+])
 
 /** The options with their defaults, checked: anything off is `CONFIG`. */
 export function resolveStoreOptions(options: SqliteProjectionStoreOptions) {
@@ -56,8 +76,8 @@ export function resolveStoreOptions(options: SqliteProjectionStoreOptions) {
     readers: checkInteger('readers', options.readers ?? 2, 0, 64),
     busyTimeoutMs: checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5_000, 0),
     statementCacheSize: checkInteger('statementCacheSize', options.statementCacheSize ?? 500, 16),
-    clock: options.clock ?? systemClock,
-    logger: options.logger ?? silentLogger,
+    clock: checkOption('clock', options.clock, optional(CLOCK)) ?? systemClock,
+    logger: checkOption('logger', options.logger, optional(LOGGER)) ?? silentLogger,
     readOnly,
   }
 }

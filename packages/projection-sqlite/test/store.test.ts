@@ -69,6 +69,9 @@ describe('SqliteProjectionStore', () => {
       { path: join(dir, 'x.db'), synchronous: 'OFF' },
       { path: join(dir, 'x.db'), readers: -1 },
       { path: join(dir, 'x.db'), typo: 1 },
+      // Used at open (a stale seal is logged): an object without warn() was a raw TypeError there.
+      { path: join(dir, 'x.db'), logger: {} },
+      { path: join(dir, 'x.db'), clock: 5 },
     ]
     for (const options of bad) {
       expect(() => SqliteProjectionStore.open(options as never)).toThrow(
