@@ -198,7 +198,9 @@ export class AzothConsumer implements AzothEventStoreConsumer {
         runners.push({ processor, after: this.#startPosition(processor, started), done: false })
       }
     } catch (error) {
-      this.#logger.error({ err: error }, 'Emmett consumer could not start its processors')
+      // A closed database is the caller's to see (start() rejects), not a failure to report.
+      if (!isAzothError(error, 'CLOSED'))
+        this.#logger.error({ err: error }, 'Emmett consumer could not start its processors')
       throw error
     }
     if (signal.aborted) return

@@ -452,6 +452,18 @@ describe.each(['lmdb', 'file'] as const)(
       })
     })
 
+    it('start() on a closed database is CLOSED for the caller, not a failure in the log', async () => {
+      const { logger, lines } = recordingLogger()
+      const db = await Azoth.open(tempDir(), { eventLog, logger })
+      const consumer = getAzothEventStore(db).consumer()
+      // Its start hook reads the checkpoint: the first call to meet the closed database.
+      consumer.reactor({ processorId: 'r', eachMessage: () => {} })
+      await db.close()
+      await expectCode(consumer.start(), 'CLOSED')
+      expect(lines.filter((l) => l.level === 'error')).toEqual([])
+      await consumer.close()
+    })
+
     it('a database closed under a running consumer ends its run quietly', async () => {
       const db = await Azoth.open(tempDir(), { eventLog })
       const store = getAzothEventStore(db)
