@@ -67,11 +67,17 @@ function checkSealOrThrow(path: string, logger: Logger): SealCheck {
     )
     return 'stale'
   }
-  const damaged = firstDamagedBlock(path, sums)
+  let damaged: number | undefined
+  try {
+    damaged = firstDamagedBlock(path, sums)
+  } catch (e) {
+    // A writer elsewhere may have changed the file under us (shrunk it): then the seal is gone too.
+    if (sealReplaced(sealPath, seal)) return 'stale'
+    throw e
+  }
   if (damaged === undefined) return 'verified'
   // A writer elsewhere removes the seal before its first write: if it is gone, the file changed under us.
-  const now = readSealFile(sealPath)
-  if (now === undefined || !now.equals(seal)) return 'stale'
+  if (sealReplaced(sealPath, seal)) return 'stale'
   const at =
     damaged === -1 ? { size: sizeOf(path), sealedSize: sums.size } : { offset: damaged * BLOCK_BYTES }
   throw new CorruptionError(
@@ -102,7 +108,14 @@ export function writeSeal(path: string, logger: Logger): boolean {
     return true
   } catch (e) {
     logger.warn({ err: e, path }, 'could not seal the SQLite file; its next open is unverified')
-    rmSync(temp, { force: true })
+    try {
+      rmSync(temp, { force: true })
+    } catch (cleanup) {
+      logger.warn(
+        { err: cleanup, path: temp },
+        'could not remove a half-written seal (never read: not the seal)',
+      )
+    }
     return false
   }
 }
@@ -120,6 +133,12 @@ export function removeSeal(path: string): void {
       details: { path: sealPath },
     })
   }
+}
+
+/** Whether the seal at `sealPath` is no longer the one read before (removed or rewritten). */
+function sealReplaced(sealPath: string, seal: Buffer): boolean {
+  const now = readSealFile(sealPath)
+  return now === undefined || !now.equals(seal)
 }
 
 /** Whether the WAL beside `path` holds frames: pages written since the last checkpoint. */

@@ -14,7 +14,7 @@ const Database = require(workerData.driver)
 let db
 try {
   db = new Database(workerData.path, { readonly: true, fileMustExist: true })
-  db.pragma('busy_timeout = 5000')
+  db.pragma('busy_timeout = ' + workerData.busyTimeoutMs)
   const rows = db.pragma('quick_check(' + workerData.max + ')', { simple: false })
   const found = rows.map((row) => String(Object.values(row)[0]))
   parentPort.postMessage({ problems: found.length === 1 && found[0] === 'ok' ? [] : found })
@@ -38,11 +38,14 @@ const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB'])
  * empty for an intact file. A file too damaged to be checked is one problem; a file that cannot
  * be opened at all (missing, unreadable) is `IO`.
  */
-export function checkSqliteIntegrity(path: string): Promise<readonly string[]> {
+export function checkSqliteIntegrity(path: string, busyTimeoutMs: number): Promise<readonly string[]> {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
   return new Promise((resolve, reject) => {
     let settled = false
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, max: MAX_PROBLEMS } })
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { path, driver, max: MAX_PROBLEMS, busyTimeoutMs },
+    })
     const fail = (cause: unknown): void => {
       if (settled) return
       settled = true

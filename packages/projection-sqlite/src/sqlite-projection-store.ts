@@ -12,7 +12,7 @@ import {
 } from '@azothdb/core'
 import Database from 'better-sqlite3'
 import { SqliteDeadLetterStore } from './dead-letter-table.js'
-import { checkSeal, removeSeal, type SealCheck, walHasFrames, writeSeal } from './file-seal.js'
+import { checkSeal, removeSeal, type SealCheck, sealPathOf, walHasFrames, writeSeal } from './file-seal.js'
 import { checkSqliteIntegrity } from './integrity-check.js'
 import { type Migration, SQLITE_MIGRATION_HISTORY } from './migrations.js'
 import { ReaderPool, runQuery } from './reader-pool.js'
@@ -61,6 +61,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   private readonly readers: ReaderPool | undefined
   private readonly clock: Clock
   private readonly logger: Logger
+  private readonly busyTimeoutMs: number
   private closed = false
   /** A seal is on disk and must go before the first write (a sealed file that changed is `CORRUPTION`). */
   private sealed = false
@@ -73,6 +74,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     this.clock = resolved.clock
     this.logger = resolved.logger
     this.readOnly = resolved.readOnly
+    this.busyTimeoutMs = busyTimeoutMs
     this.sealAtOpen = this.path === ':memory:' ? 'unsealed' : checkSeal(this.path, this.logger)
     this.sealed = this.sealAtOpen === 'verified'
     // A stale seal only goes in the way: the writer drops it before SQLite may create or repair the file.
@@ -96,6 +98,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
         this.db.pragma(`synchronous = ${this.synchronous}`)
         this.db.pragma('foreign_keys = ON')
         ensureSystemTables(this.db)
+        // A writer in another process may have sealed the file since the check: its seal must go too.
+        if (!this.sealed && this.path !== ':memory:' && existsSync(sealPathOf(this.path))) this.sealed = true
         // An upgrade of the system tables writes at open; a no-op (the usual case) writes nothing.
         if (this.sealed && walHasFrames(this.path)) this.unseal()
       }
@@ -315,7 +319,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
    */
   async checkIntegrity(): Promise<readonly string[]> {
     if (this.closed) throw new ClosedError('projection store')
-    if (this.path !== ':memory:') return checkSqliteIntegrity(this.path)
+    if (this.path !== ':memory:') return checkSqliteIntegrity(this.path, this.busyTimeoutMs)
     return this.withWriter((s) => {
       const found = (s.get('PRAGMA quick_check').all() as Array<Record<string, unknown>>).map((row) =>
         String(Object.values(row)[0]),
