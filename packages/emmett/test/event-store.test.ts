@@ -197,6 +197,43 @@ describe.each(['lmdb', 'file'] as const)('getAzothEventStore (eventLog %s)', (ev
     })
   })
 
+  it('reads appended metadata as a plain copy: its keys in order, an own __proto__ key kept as a key', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    const recorded: Record<string, unknown>[] = []
+    const store = getAzothEventStore(db, {
+      hooks: { onAfterCommit: (events) => void recorded.push(...events.map((e) => e.metadata)) },
+    })
+    const given = JSON.parse('{"by":"u1","__proto__":{"admin":true},"messageId":7,"7":"seven"}')
+    await store.appendToStream('m-1', [{ ...added('a'), metadata: given }])
+    const read = (await store.readStream('m-1')).events[0]!.metadata as Record<string, unknown>
+    const folded = (
+      await store.aggregateStream('m-1', {
+        initialState: () => ({}),
+        evolve: (_: object, e: ItemAdded & { metadata: object }) => e.metadata,
+      })
+    ).state as Record<string, unknown>
+    for (const metadata of [read, folded, recorded[0]!]) {
+      expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype)
+      expect(Object.keys(metadata)).toEqual([
+        '7',
+        'by',
+        '__proto__',
+        'messageId',
+        'streamName',
+        'streamPosition',
+        'globalPosition',
+      ])
+      // A messageId that is not a string gives way to the global position, in the key's own place.
+      expect(metadata['messageId']).toBe('1')
+      expect(Object.getOwnPropertyDescriptor(metadata, '__proto__')?.value).toEqual({ admin: true })
+      expect((metadata as { admin?: unknown }).admin).toBeUndefined()
+    }
+    // Each read gives its own copy.
+    const again = (await store.readStream('m-1')).events[0]!.metadata
+    expect(again).toEqual(read)
+    expect(again).not.toBe(read)
+  })
+
   it('downcasts at append and upcasts at read (schema versioning)', async () => {
     await using db = await Azoth.open(tempDir(), { eventLog })
     const store = getAzothEventStore(db)
