@@ -180,6 +180,23 @@ export function storeCases<Tx extends ProjectionTxControl>(
   )
 
   it(
+    'checkIntegrity, when the backend has one, finds nothing in an intact store while it is written',
+    () =>
+      withHarness(subject, async ({ store }) => {
+        if (store.checkIntegrity === undefined) return
+        await store.transaction((tx) => subject.addToBalance(tx, 'a', 5))
+        const [found] = await Promise.all([
+          store.checkIntegrity(),
+          store.transaction((tx) => subject.addToBalance(tx, 'b', 7)),
+        ])
+        assert.deepEqual(found, [])
+        await store.close()
+        await assert.rejects(store.checkIntegrity(), (e: unknown) => isAzothError(e, 'CLOSED'))
+      }),
+    timeout,
+  )
+
+  it(
     'a closed store rejects with CLOSED',
     () =>
       withHarness(subject, async ({ store }) => {

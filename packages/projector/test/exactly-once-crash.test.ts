@@ -29,14 +29,20 @@ afterEach(async () => {
  */
 const FAILING = Array.from({ length: TOTAL }, (_, i) => i + 1).filter((id) => id % 13 === 5 && id % 10 !== 0)
 
+/** When the parent kills the child: `ms` after it reported its `afterCommits`-th projector commit. */
+interface KillMoment {
+  readonly afterCommits: number
+  readonly ms: number
+}
+
 /**
- * Runs the child; kills it `killAfterMs` after it says it started (undefined: let it finish), or
- * it kills itself right after its `killAfterCommit`-th commit.
+ * Runs the child; kills it at `kill` (undefined: let it finish), or it kills itself right after
+ * its `killAfterCommit`-th commit.
  */
 function runChild(
   path: string,
   maxEvents: number,
-  killAfterMs: number | undefined,
+  kill: KillMoment | undefined,
   lmdbDir?: string,
   failing: readonly number[] = [],
   killAfterCommit = 0,
@@ -47,11 +53,14 @@ function runChild(
     const child = spawnTypeScript(CHILD, args)
     let out = ''
     let err = ''
+    let commits = 0
     child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (killAfterMs !== undefined && out.includes('started')) {
-        setTimeout(() => child.kill('SIGKILL'), killAfterMs)
-        killAfterMs = undefined
+      const text = d.toString()
+      out += text
+      for (let at = text.indexOf('commit'); at !== -1; at = text.indexOf('commit', at + 1)) commits++
+      if (kill !== undefined && commits >= kill.afterCommits) {
+        setTimeout(() => child.kill('SIGKILL'), kill.ms)
+        kill = undefined
       }
     })
     child.stderr?.on('data', (d: Buffer) => {
@@ -87,10 +96,12 @@ async function killRestartAndCheck(
   }
   const cursorsAfterKills: number[] = []
   for (let i = 0; i < kills; i++) {
-    // Deterministic "random" moments and batch sizes, spread over the run.
-    const killAfterMs = 1 + ((i * 7919) % 120)
+    // Deterministic "random" moments and batch sizes, spread over the run: counted from the run's
+    // own commits (a loaded machine can take longer than any fixed delay to make the first), then
+    // a few milliseconds more, which land anywhere in a later transaction.
+    const kill = { afterCommits: 1 + ((i * 13) % 20), ms: (i * 7919) % 12 }
     const maxEvents = 1 + ((i * 37) % 50)
-    if ((await runChild(f.path, maxEvents, killAfterMs, lmdbDir, failing)) === 'killed') {
+    if ((await runChild(f.path, maxEvents, kill, lmdbDir, failing)) === 'killed') {
       const store = SqliteProjectionStore.open({ path: f.path })
       cursorsAfterKills.push(await store.getCursor('crash'))
       await store.close()

@@ -25,6 +25,9 @@ export function followWriter(segments: Segment[], dir: string, opts: ResolvedFil
     const held = statOpenFile(opts.fs, last.fd, last.path)
     const current = statIfExists(last.path)
     if (current === undefined) return false
+    // A segment the writer created but has not written its header into yet (the view was opened
+    // in between): nothing is readable yet, nothing was cut.
+    if (held.size < SEGMENT_HEADER_BYTES && last.count === 0 && current.ino === held.ino) break
     if (held.size < last.size || current.ino !== held.ino) {
       throw truncated(last.path, last.lastId)
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { isAzothError } from '@azothdb/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type FileEventLog, openFileEventLog } from '../src/index.js'
+import { encodeSegmentHeader, segmentFileName } from '../src/segment-format.js'
 import { payloadFor, payloads, removeDir, tempDir } from './helpers.js'
 
 const dirs: string[] = []
@@ -295,6 +296,27 @@ describe('FileEventLog', () => {
     expect(reader.refresh()).toBe(45)
     await writer.truncateAfter(10)
     expectCode(() => reader.refresh(), 'INVALID_ARGUMENT')
+  })
+
+  it('a reader opened while the writer creates a segment (no header yet) waits for it, not "truncated"', async () => {
+    const dir = newDir()
+    let writer = await open(dir, { segmentBytes: 300 })
+    writer.append(1, payloads(1, 3))
+    await writer.close()
+    // The writer's next segment as it is between creating the file and writing its header.
+    const next = join(dir, segmentFileName(4))
+    writeFileSync(next, '')
+    const reader = await open(dir, { readOnly: true })
+    expect(reader.head()).toBe(3)
+    expect(reader.refresh()).toBe(3)
+    writeFileSync(next, encodeSegmentHeader(4).subarray(0, 5)) // half a header
+    expect(reader.refresh()).toBe(3)
+    // The writer (here: the next one, which completes the header) goes on appending into it.
+    writer = await open(dir, { segmentBytes: 300 })
+    writer.append(4, payloads(4, 2))
+    await writer.sync()
+    expect(reader.refresh()).toBe(5)
+    expect([...reader.read()].map((r) => r.bytes)).toEqual(payloads(1, 5))
   })
 
   it('keeps a bounded number of segment files open, however many segments there are', async () => {

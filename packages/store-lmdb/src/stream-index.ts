@@ -135,7 +135,7 @@ export function* runSlices(
         const hidden = fromId > maxId ? fromId - maxId : 0
         const available = Number(from - bottom) + 1 - hidden
         if (available > 0) {
-          const count = available < left ? available : left
+          const count = Math.min(available, left)
           yield { version: from - BigInt(hidden), id: fromId - hidden, count, backward }
           left -= count
           if (left <= 0) return
@@ -150,9 +150,9 @@ export function* runSlices(
         const fromId = run.id + Number(from - run.version)
         const wanted = Number(upTo - from) + 1
         const visible = maxId - fromId + 1
-        const available = visible < wanted ? visible : wanted
+        const available = Math.min(visible, wanted)
         if (available > 0) {
-          const count = available < left ? available : left
+          const count = Math.min(available, left)
           yield { version: from, id: fromId, count, backward }
           left -= count
           if (left <= 0) return
