@@ -14,8 +14,16 @@ const DEPOSITS = TOTAL - TOTAL / 10
 let server: PgServer | undefined
 
 /** Starts the child; resolves once it printed `line`. */
-function child(url: string, mode: 'run' | 'locked', maxEvents = 20): ChildProcess & { out: () => string } {
-  const c = spawnTypeScript(CHILD, [url, String(TOTAL), String(maxEvents), mode])
+function child(
+  url: string,
+  mode: 'run' | 'locked',
+  maxEvents = 20,
+  gateFrom?: number,
+): ChildProcess & { out: () => string } {
+  const gate = gateFrom === undefined ? [] : [String(gateFrom)]
+  const c = spawnTypeScript(CHILD, [url, String(TOTAL), String(maxEvents), mode, ...gate], {
+    stdio: [gateFrom === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  })
   let out = ''
   let err = ''
   c.stdout?.on('data', (d: Buffer) => {
@@ -129,7 +137,9 @@ describe.skipIf(pgUnavailable !== undefined)(
 
     it('the standby takes over within seconds when the active projector is SIGKILLed; never both apply', async () => {
       const url = await server!.createDatabase()
-      const active = child(url, 'locked', 10)
+      // Past event 300 the active instance applies an event per token the test sends: it is still
+      // mid-run when the standby is ready, however fast the machine.
+      const active = child(url, 'locked', 10, 300)
       await waitFor(() => active.out().includes('locked'), 30_000, 'the active instance to lock')
       await waitFor(
         async () => ((await readState(url).catch(() => undefined))?.cursor ?? 0) > 100,
@@ -141,6 +151,13 @@ describe.skipIf(pgUnavailable !== undefined)(
       // The standby must not get the lock while the active one lives.
       await new Promise((r) => setTimeout(r, 500))
       expect(standby.out()).not.toContain('locked')
+      // Let it into a batch (15 events: the second batch of 10 is open), then kill it there.
+      active.stdin!.write('g'.repeat(15))
+      await waitFor(
+        async () => ((await readState(url).catch(() => undefined))?.cursor ?? 0) >= 310,
+        30_000,
+        'the released batch',
+      )
       const killedAt = Date.now()
       active.kill('SIGKILL')
       await exited(active)
