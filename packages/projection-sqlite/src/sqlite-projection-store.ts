@@ -65,6 +65,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   private closed = false
   /** A seal is on disk and must go before the first write (a sealed file that changed is `CORRUPTION`). */
   private sealed = false
+  /** This store may have changed the file: its close seals it (an untouched one is left as it was). */
+  private wrote = false
 
   private constructor(options: SqliteProjectionStoreOptions) {
     const resolved = resolveStoreOptions(options)
@@ -100,8 +102,9 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
         ensureSystemTables(this.db)
         // A writer in another process may have sealed the file since the check: its seal must go too.
         if (!this.sealed && this.path !== ':memory:' && existsSync(sealPathOf(this.path))) this.sealed = true
-        // An upgrade of the system tables writes at open; a no-op (the usual case) writes nothing.
-        if (this.sealed && walHasFrames(this.path)) this.unseal()
+        // A new file, or an upgrade of the system tables, writes at open; a no-op (the usual case) does not.
+        this.wrote = this.path !== ':memory:' && walHasFrames(this.path)
+        if (this.sealed && this.wrote) this.unseal()
       }
     } catch (e) {
       this.db.close()
@@ -225,6 +228,7 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
   }
 
   private begin(): void {
+    this.wrote = true
     if (this.sealed) this.unseal()
     try {
       this.statements.get('BEGIN IMMEDIATE').run()
@@ -277,7 +281,10 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
     await this.lock.acquire()
     try {
       if (this.closed) throw new ClosedError('projection store')
-      if (writes && this.sealed) this.unseal()
+      if (writes) {
+        this.wrote = true
+        if (this.sealed) this.unseal()
+      }
       return fn(this.statements)
     } finally {
       this.lock.release()
@@ -357,8 +364,8 @@ export class SqliteProjectionStore implements ProjectionStore<SqliteTx> {
       this.readers?.close()
       this.statements.clear()
       this.db.close()
-      // Still sealed: nothing was written, and the seal on disk still describes the file.
-      if (!this.readOnly && !this.sealed && this.path !== ':memory:') writeSeal(this.path, this.logger)
+      // Untouched, the file is left as it was (sealed or not): a failed open changes no file.
+      if (this.wrote && !this.readOnly && this.path !== ':memory:') writeSeal(this.path, this.logger)
     } finally {
       this.lock.release()
     }

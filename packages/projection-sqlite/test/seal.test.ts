@@ -149,6 +149,19 @@ describe('the seal of a cleanly closed SQLite file', () => {
     await again.close()
   })
 
+  it('a store that writes nothing leaves an unsealed file unsealed (a failed open changes no file)', async () => {
+    await writeBalances()
+    rmSync(seal) // as after a crash
+    const before = readFileSync(path)
+    const store = SqliteProjectionStore.open({ path })
+    expect(store.sealAtOpen).toBe('unsealed')
+    expect(await store.cursors()).toEqual({})
+    expect(await sumOf(store)).toBe(EXPECTED_SUM)
+    await store.close()
+    expect(readdirSync(dir)).toEqual(['projection.db'])
+    expect(readFileSync(path).equals(before)).toBe(true)
+  })
+
   it('dead-letter changes outside a transaction remove the seal too', async () => {
     await writeBalances()
     const writer = SqliteProjectionStore.open({ path })
