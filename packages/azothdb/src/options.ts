@@ -114,15 +114,6 @@ const PROJECTION = withMethods<ProjectionBackend>(
   'a ProjectionBackend (sqliteProjection(), postgresProjection())',
   ['open'],
 )
-const CLOCK = withMethods<Clock>('a Clock (with now() and sleep())', ['now', 'sleep'])
-const LOGGER = withMethods<Logger>('a Logger (pino-compatible: trace, debug, info, warn, error, child)', [
-  'trace',
-  'debug',
-  'info',
-  'warn',
-  'error',
-  'child',
-])
 
 /**
  * Fills in defaults; a bad option (or options that are not an object, or a field `what` does not
@@ -149,8 +140,8 @@ export function resolveOptions(
     durability: checkOneOf('durability', o.durability ?? 'sync', ['sync', 'relaxed'] as const),
     stripes: checkInteger('stripes', o.stripes ?? 16_384, 1, 1 << 20),
     lockTimeoutMs: checkInteger('lockTimeoutMs', o.lockTimeoutMs ?? 5000, 0),
-    clock: o.clock === undefined ? systemClock : checkOption('clock', o.clock, CLOCK),
-    logger: o.logger === undefined ? defaultLogger() : checkOption('logger', o.logger, LOGGER),
+    clock: o.clock === undefined ? systemClock : checkOption('clock', o.clock, rules.clock),
+    logger: o.logger === undefined ? defaultLogger() : checkOption('logger', o.logger, rules.logger),
     limits: resolveLimits(o.limits),
     idempotency: resolveIdempotencyWindow(o.idempotency),
     create: o.create === undefined ? true : checkOption('create', o.create, rules.boolean),

@@ -1,4 +1,6 @@
+import type { Clock } from './clock.js'
 import { AzothError, ConfigError } from './errors.js'
+import type { Logger } from './logger.js'
 
 /**
  * How a commit is acknowledged. `'sync'`: only once its data is on disk. `'relaxed'`: once the OS
@@ -123,6 +125,15 @@ export const rules = {
     expected: 'a key (a string or a Uint8Array)',
     test: (v): v is string | Uint8Array => typeof v === 'string' || v instanceof Uint8Array,
   },
+  clock: withMethods<Clock>('a Clock (with now() and sleep())', ['now', 'sleep']),
+  logger: withMethods<Logger>('a Logger (pino-compatible: trace, debug, info, warn, error, child)', [
+    'trace',
+    'debug',
+    'info',
+    'warn',
+    'error',
+    'child',
+  ]),
 } satisfies Record<string, Rule<unknown>>
 
 /** A rule for an object that has every method in `methods` (a `Clock`, a `Logger`). */

@@ -5,7 +5,7 @@ import {
   checkOneOf,
   checkOption,
   optional,
-  withMethods,
+  rules,
 } from '@azothdb/core/internal'
 
 /**
@@ -50,16 +50,6 @@ const KNOWN_OPTIONS = [
   'logger',
 ]
 
-const CLOCK = withMethods<Clock>('a Clock (with now() and sleep())', ['now', 'sleep'])
-const LOGGER = withMethods<Logger>('a Logger (pino-compatible: trace, debug, info, warn, error, child)', [
-  'trace',
-  'debug',
-  'info',
-  'warn',
-  'error',
-  'child',
-])
-
 /** The options with their defaults, checked: anything off is `CONFIG`. */
 export function resolveStoreOptions(options: SqliteProjectionStoreOptions) {
   checkKnownFields('SqliteProjectionStore', options, KNOWN_OPTIONS)
@@ -76,8 +66,8 @@ export function resolveStoreOptions(options: SqliteProjectionStoreOptions) {
     readers: checkInteger('readers', options.readers ?? 2, 0, 64),
     busyTimeoutMs: checkInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5_000, 0),
     statementCacheSize: checkInteger('statementCacheSize', options.statementCacheSize ?? 500, 16),
-    clock: checkOption('clock', options.clock, optional(CLOCK)) ?? systemClock,
-    logger: checkOption('logger', options.logger, optional(LOGGER)) ?? silentLogger,
+    clock: checkOption('clock', options.clock, optional(rules.clock)) ?? systemClock,
+    logger: checkOption('logger', options.logger, optional(rules.logger)) ?? silentLogger,
     readOnly,
   }
 }

@@ -122,7 +122,6 @@ const subjectList: Rule<readonly string[]> = {
     Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && s !== ''),
 }
 const connection = withMethods<NatsConnection>('a NatsConnection', ['request', 'publish', 'status', 'close'])
-const logger = withMethods<Logger>('a logger', ['trace', 'debug', 'info', 'warn', 'error', 'child'])
 
 /** Checks every option up front (`CONFIG`) and fills in the defaults. */
 export function resolveRelayOptions(options: unknown): ResolvedRelayOptions {
@@ -170,6 +169,6 @@ export function resolveRelayOptions(options: unknown): ResolvedRelayOptions {
     retryMaxDelayMs,
     stopTimeoutMs: checkOption('stopTimeoutMs', o.stopTimeoutMs ?? 5000, rules.positiveInteger),
     from: checkOption('from', o.from ?? 1, rules.positiveInteger),
-    logger: checkOption('logger', o.logger, optional(logger)),
+    logger: checkOption('logger', o.logger, optional(rules.logger)),
   }
 }
