@@ -1,9 +1,8 @@
 import { Azoth } from 'azothdb'
 import { describe, expect, it } from 'vitest'
-import { spawnTypeScript } from '../../../vitest.shared.js'
+import { killWhileRunning, spawnTypeScript } from '../../../vitest.shared.js'
 import { balancesProjector, snapshotBank } from './support/bank.js'
 import { expectBankInvariants } from './support/bank-assertions.js'
-import { killWhileRunning } from './support/kill-while-running.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 25 : 4

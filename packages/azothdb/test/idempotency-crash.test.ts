@@ -1,8 +1,7 @@
 import { Azoth, type ExpectedStreamVersion } from 'azothdb'
 import { describe, expect, it } from 'vitest'
-import { spawnTypeScript } from '../../../vitest.shared.js'
+import { killWhileRunning, spawnTypeScript } from '../../../vitest.shared.js'
 import { sendRequest } from './support/idempotent-requests.js'
-import { killWhileRunning } from './support/kill-while-running.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 20 : 3

@@ -1,7 +1,6 @@
 import { Azoth } from 'azothdb'
 import { describe, expect, it } from 'vitest'
-import { spawnTypeScript } from '../../../vitest.shared.js'
-import { killWhileRunning } from './support/kill-while-running.js'
+import { killWhileRunning, spawnTypeScript } from '../../../vitest.shared.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 20 : 3

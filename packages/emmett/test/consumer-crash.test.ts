@@ -1,7 +1,7 @@
 import { getAzothEventStore } from '@azothdb/emmett'
 import { Azoth } from 'azothdb'
 import { describe, expect, it } from 'vitest'
-import { exited, spawnTypeScript } from '../../../vitest.shared.js'
+import { killWhileRunning, spawnTypeScript } from '../../../vitest.shared.js'
 import { tempDir } from './support/temp-dir.js'
 
 const ROUNDS = process.env.AZOTH_STRESS ? 20 : 3
@@ -15,27 +15,13 @@ async function runAndKill(dir: string, eventLog: string): Promise<number[]> {
     String(BATCH),
   ])
   const handled: number[] = []
-  let buffer = ''
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      buffer += d.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop() ?? ''
-      for (const line of lines) {
-        if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), 150 + Math.floor(Math.random() * 500))
-        else if (line.startsWith('handled ')) handled.push(Number(line.slice('handled '.length)))
-      }
-    })
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve()
-      else reject(new Error(`child exited with ${code}: ${stderr}`))
-    })
-  })
-  await exited(child)
+  await killWhileRunning(
+    child,
+    (line) => {
+      if (line.startsWith('handled ')) handled.push(Number(line.slice('handled '.length)))
+    },
+    { minMs: 150, spreadMs: 500 },
+  )
   return handled
 }
 
