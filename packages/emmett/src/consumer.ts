@@ -15,6 +15,7 @@ import {
 import { type Azoth, AzothError, isAzothError, type Logger, type Subscription } from 'azothdb'
 import { type CheckpointBatch, openCheckpointBatch } from './checkpoint-store.js'
 import { azothCheckpointer } from './checkpointer.js'
+import { type AzothConsumerMetrics, ConsumerCounters } from './consumer-metrics.js'
 import { checkProcessor, consumerSettings } from './consumer-options.js'
 import type { AzothProcessorHandlerContext } from './processor-context.js'
 import { type AzothReadEventMetadata, toReadEvent } from './read-event.js'
@@ -42,6 +43,8 @@ export type AzothEventStoreConsumer<ConsumerMessageType extends Message = Messag
       projector: <EventType extends ConsumerMessageType & Event = ConsumerMessageType & Event>(
         options: ProjectorOptions<EventType, AzothReadEventMetadata, AzothProcessorHandlerContext>,
       ) => AzothProcessor<EventType>
+      /** Each processor's counters (messages, batches, failures, position) and the consumer's own. */
+      metrics: () => AzothConsumerMetrics
     }>
 
 // biome-ignore lint/suspicious/noExplicitAny: the consumer runs processors of any message type and context
@@ -82,6 +85,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
   // Where each processor got to in this consumer's earlier runs: Emmett's processors answer
   // `start` with nothing while still active (after a stop()), and resume from here.
   readonly #positions = new Map<AnyProcessor, number>()
+  readonly #counters = new ConsumerCounters()
   #run: Promise<void> | undefined
   #stopRun: AbortController | undefined
   #closing: Promise<void> | undefined
@@ -104,6 +108,14 @@ export class AzothConsumer implements AzothEventStoreConsumer {
 
   get processors(): readonly AnyProcessor[] {
     return this.#processors
+  }
+
+  metrics(): AzothConsumerMetrics {
+    return this.#counters.snapshot(
+      this.consumerId,
+      this.isRunning,
+      this.#processors.map((p) => p.id),
+    )
   }
 
   reactor<MessageType extends Message = Message>(
@@ -177,6 +189,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     )
     closed.forEach((outcome, i) => {
       if (outcome.status === 'rejected') {
+        this.#counters.processorFailed(this.#processors[i]!.id, outcome.reason)
         this.#logger.error(
           { err: outcome.reason, processorId: this.#processors[i]!.id },
           'Emmett processor close failed',
@@ -187,9 +200,11 @@ export class AzothConsumer implements AzothEventStoreConsumer {
 
   async #consume(signal: AbortSignal): Promise<void> {
     const runners: Runner[] = []
+    let starting: AnyProcessor | undefined
     try {
       for (const processor of this.#processors) {
         if (signal.aborted) return
+        starting = processor
         const started = await this.#withinTimeout(
           (async () => processor.start(this.#context))(),
           processor.id,
@@ -199,8 +214,13 @@ export class AzothConsumer implements AzothEventStoreConsumer {
       }
     } catch (error) {
       // A closed database is the caller's to see (start() rejects), not a failure to report.
-      if (!isAzothError(error, 'CLOSED'))
-        this.#logger.error({ err: error }, 'Emmett consumer could not start its processors')
+      if (!isAzothError(error, 'CLOSED')) {
+        if (starting !== undefined) this.#counters.processorFailed(starting.id, error)
+        this.#logger.error(
+          { err: error, processorId: starting?.id },
+          'Emmett consumer could not start its processors',
+        )
+      }
       throw error
     }
     if (signal.aborted) return
@@ -213,6 +233,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     } catch (error) {
       // A closed database is the caller's to see (start() rejects), not a failure to report.
       if (!isAzothError(error, 'CLOSED')) {
+        this.#counters.readingFailed()
         this.#logger.error({ err: error, from }, 'Emmett consumer could not follow the database')
       }
       throw error
@@ -228,6 +249,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
         this.#logger.info({ position: feed.position }, 'Emmett consumer stopped: the database closed')
         return
       }
+      this.#counters.readingFailed()
       this.#logger.error(
         { err: error, position: feed.position },
         'Emmett consumer stopped: reading events failed',
@@ -306,6 +328,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     } catch (error) {
       // What was handled before a failure keeps its checkpoint.
       await this.#commitCheckpoints(checkpoints, processor.id).catch((e: unknown) => {
+        if (!isAzothError(e, 'CLOSED')) this.#counters.processorFailed(processor.id, e)
         this.#logger.warn(
           { err: e, processorId: processor.id },
           'Emmett processor checkpoints of a failed batch not stored',
@@ -319,14 +342,18 @@ export class AzothConsumer implements AzothEventStoreConsumer {
       }
       if (isAzothError(error, 'CLOSED'))
         this.#logger.info(where, 'Emmett processor stopped: the database closed')
-      else
+      else {
+        this.#counters.processorFailed(processor.id, error)
         this.#logger.error({ ...where, err: error }, 'Emmett processor failed and stops until the next start')
+      }
       return
     }
+    this.#counters.handled(processor.id, messages.length)
     if (result?.type === 'STOP' || !processor.isActive) {
       runner.done = true
       const reason = result?.type === 'STOP' ? result.reason : 'inactive'
       if (result?.type === 'STOP' && result.error !== undefined) {
+        this.#counters.processorFailed(processor.id, result.error)
         this.#logger.error(
           { processorId: processor.id, err: result.error, reason },
           'Emmett processor stopped',
@@ -336,6 +363,7 @@ export class AzothConsumer implements AzothEventStoreConsumer {
     }
     runner.after = last
     this.#positions.set(processor, last)
+    this.#counters.moved(processor.id, last)
   }
 
   async #commitCheckpoints(checkpoints: CheckpointBatch, processorId: string): Promise<void> {

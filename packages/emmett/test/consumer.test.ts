@@ -237,6 +237,22 @@ describe.each(['lmdb', 'file'] as const)(
         component: 'emmett-consumer',
       })
       expect(String(failure?.fields['err'])).toContain('webhook down')
+      // Counted as well as logged: the failure, and where each processor goes on from.
+      expect(consumer.metrics()).toMatchObject({
+        running: true,
+        errors: 0,
+        processors: {
+          flaky: {
+            position: 1,
+            messages: 1,
+            batches: 1,
+            errors: 1,
+            timeouts: 0,
+            lastError: { message: 'webhook down', code: undefined },
+          },
+          steady: { position: 4, messages: 4, batches: 4, errors: 0, lastError: undefined },
+        },
+      })
 
       await consumer.stop()
       failOn = undefined
@@ -245,6 +261,10 @@ describe.each(['lmdb', 'file'] as const)(
       await consumer.close()
       expect(flaky).toEqual([1, 2, 3, 4])
       expect(positions(steady)).toEqual([1, 2, 3, 4])
+      expect(consumer.metrics()).toMatchObject({
+        running: false,
+        processors: { flaky: { position: 4, messages: 4, errors: 1 } },
+      })
     })
 
     it('a processor returning STOP (or meeting stopAfter) stops; start() resolves once none is left', async () => {
@@ -347,6 +367,13 @@ describe.each(['lmdb', 'file'] as const)(
       await consumer.start() // its only processor failed: the run ends
       const failure = lines.find((l) => l.level === 'error')
       expect(failure?.fields).toMatchObject({ processorId: 'stuck', err: { code: 'TIMEOUT' } })
+      expect(consumer.metrics().processors['stuck']).toMatchObject({
+        position: -1,
+        messages: 0,
+        errors: 1,
+        timeouts: 1,
+        lastError: { code: 'TIMEOUT' },
+      })
       await consumer.stop()
       await consumer.close()
     })
@@ -360,6 +387,7 @@ describe.each(['lmdb', 'file'] as const)(
       stuckStart.reactor({ processorId: 'slow-start', eachMessage: () => {}, hooks: { onStart: never } })
       await expectCode(stuckStart.start(), 'TIMEOUT')
       expect(stuckStart.isRunning).toBe(false)
+      expect(stuckStart.metrics().processors['slow-start']).toMatchObject({ errors: 1, timeouts: 1 })
 
       const stuckClose = store.consumer({ handlerTimeoutMs: 50 })
       stuckClose.reactor({ processorId: 'slow-close', eachMessage: () => {}, hooks: { onClose: never } })
@@ -369,6 +397,7 @@ describe.each(['lmdb', 'file'] as const)(
       ).toMatchObject({
         err: { code: 'TIMEOUT' },
       })
+      expect(stuckClose.metrics().processors['slow-close']).toMatchObject({ errors: 1, timeouts: 1 })
       await stuckStart.close()
     })
 
