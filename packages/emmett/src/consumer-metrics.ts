@@ -20,8 +20,16 @@ export interface AzothProcessorMetrics {
   readonly errors: number
   /** Those of `errors` that were `TIMEOUT`: a handler or hook outliving `handlerTimeoutMs`. */
   readonly timeouts: number
-  /** The last failure's message and `AzothError` code (`undefined` for other errors), or undefined. */
-  readonly lastError: { readonly message: string; readonly code: string | undefined } | undefined
+  /** The last failure, or undefined when there was none. */
+  readonly lastError: AzothProcessorError | undefined
+}
+
+/** A processor's last failure, as {@link AzothProcessorMetrics} reports it. */
+export interface AzothProcessorError {
+  /** The error's message. */
+  readonly message: string
+  /** Its `AzothError` code (`TIMEOUT`, ...), or undefined for an error of the processor's own. */
+  readonly code: string | undefined
 }
 
 /** What `consumer.metrics()` returns. */
