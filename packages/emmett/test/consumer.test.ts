@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   type AzothProcessorHandlerContext,
   type AzothReadEventMetadata,
@@ -539,3 +541,36 @@ describe.each(['lmdb', 'file'] as const)(
     })
   },
 )
+
+// The LMDB event log only: its events sit in data.mdb where a flipped byte is found by a marker,
+// and nothing reads them at open (the file log checks its tail at open, before any consumer runs).
+describe('eventStore.consumer() over a damaged event (eventLog lmdb)', () => {
+  it('stops its run with CORRUPTION, logged and counted in metrics()', async () => {
+    const dir = tempDir()
+    {
+      await using db = await Azoth.open(dir, { eventLog: 'lmdb' })
+      await getAzothEventStore(db).appendToStream('cart-1', [added('DAMAGE-ME-42')])
+    }
+    const file = join(dir, 'canonical', 'data.mdb')
+    const bytes = readFileSync(file)
+    const at = bytes.indexOf('DAMAGE-ME-42')
+    expect(at).toBeGreaterThan(0)
+    bytes[at] = bytes[at]! ^ 0x01
+    writeFileSync(file, bytes)
+
+    const { logger, lines } = recordingLogger()
+    await using db = await Azoth.open(dir, { eventLog: 'lmdb', logger })
+    const seen: Seen[] = []
+    const consumer = getAzothEventStore(db).consumer()
+    consumer.reactor({ processorId: 'reader', eachMessage: (m) => void seen.push(m) })
+    await expectCode(consumer.start(), 'CORRUPTION')
+    expect(seen).toEqual([])
+    expect(lines.some((l) => l.level === 'error' && l.msg?.includes('reading events failed'))).toBe(true)
+    expect(consumer.metrics()).toMatchObject({
+      running: false,
+      errors: 1,
+      processors: { reader: { position: -1, messages: 0, errors: 0 } },
+    })
+    await consumer.close()
+  })
+})
