@@ -161,10 +161,11 @@ export class UnitContext implements WriteContext {
     events: readonly StreamEventInput[],
     expected?: ExpectedStreamVersion,
   ): StreamAppendOutcome {
-    const plan = this.streams.plan(stream, expected)
+    const actual = this.streams.plan(stream, expected)
+    const first = actual === undefined ? 0n : actual + 1n
     const list = checkStreamEvents(stream, events)
     const count = list.length
-    const envelopes = encodeStreamEvents(stream, plan.first, list, this.group.timestamp)
+    const envelopes = encodeStreamEvents(stream, first, list, this.group.timestamp)
     // Sizes are checked before any event is kept, so a refused append leaves none behind.
     let bytes = this.eventBytes
     for (let i = 0; i < envelopes.length; i++) {
@@ -173,10 +174,10 @@ export class UnitContext implements WriteContext {
     }
     const at = this.events?.length ?? 0
     for (let i = 0; i < count; i++) this.pushEvent(list[i]!.type, envelopes[i]!)
-    this.streams.record(stream, plan.name, plan.first, count, at)
+    this.streams.record(stream, first, count, at)
     return {
-      nextExpectedStreamVersion: plan.first + BigInt(count) - 1n,
-      createdNewStream: plan.actual === undefined,
+      nextExpectedStreamVersion: count === 1 ? first : first + BigInt(count - 1),
+      createdNewStream: actual === undefined,
     }
   }
 
