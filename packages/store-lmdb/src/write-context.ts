@@ -173,7 +173,10 @@ export class UnitContext implements WriteContext {
       checkEventSize(envelopes[i]!.length, bytes, this.limits, list[i]!.type)
     }
     const at = this.events?.length ?? 0
-    for (let i = 0; i < count; i++) this.pushEvent(list[i]!.type, envelopes[i]!)
+    // Their sizes are checked above: kept without checking them again.
+    const kept = (this.events ??= [])
+    for (let i = 0; i < count; i++) kept.push(envelopes[i]!)
+    this.eventBytes = bytes
     this.streams.record(stream, first, count, at)
     return {
       nextExpectedStreamVersion: count === 1 ? first : first + BigInt(count - 1),
