@@ -107,6 +107,52 @@ describe('the stream index', () => {
     await store.close()
   })
 
+  it('the writer checks names and expected versions of appends to streams new and already in the group', async () => {
+    const store = await openLmdbStore(tempDir())
+    const results = await Promise.allSettled([
+      store.commit((tx) => tx.appendToStream('s-1', [ev(1)], 'no_stream')),
+      store.commit((tx) => tx.appendToStream('', [ev(2)])),
+      store.commit((tx) => tx.appendToStream('\uD800', [ev(3)])),
+      store.commit((tx) => tx.appendToStream('x'.repeat(256), [ev(4)])),
+      store.commit((tx) => tx.appendToStream(5 as unknown as string, [ev(5)])),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(6)], -1n)),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(7)], 'some' as never)),
+      // Three times to one stream in one transaction: each append follows the one before.
+      store.commit((tx) => {
+        tx.appendToStream('s-1', [ev(8)], 0n)
+        tx.appendToStream('s-1', [ev(9), ev(10)], 1n)
+        return tx.appendToStream('s-1', [ev(11)], 3n)
+      }),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(12)], 3n)),
+    ])
+    const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code))
+    expect(codes).toEqual([
+      'ok',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'ok',
+      'CONFLICT',
+    ])
+    expect((results[7] as PromiseFulfilledResult<{ result: unknown }>).value.result).toEqual({
+      nextExpectedStreamVersion: 4n,
+      createdNewStream: false,
+    })
+    expect((results[8] as PromiseRejectedResult).reason.details).toEqual({
+      stream: 's-1',
+      expected: 3n,
+      actual: 4n,
+    })
+    expect([...store.readStream('s-1')].map((r) => decodeEvent(r.id, r.bytes).payload)).toEqual([
+      1, 8, 9, 10, 11,
+    ])
+    expect([...store.streams()]).toEqual([{ name: 's-1', version: 4n }])
+    await store.close()
+  })
+
   it('lives in stream-index and stream-heads with the documented layout, for an external log too', async () => {
     for (const eventLog of [undefined, new MemoryEventLog()]) {
       const dir = tempDir()
