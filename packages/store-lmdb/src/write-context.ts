@@ -65,6 +65,8 @@ export class UnitContext implements WriteContext {
   private writes: Map<string, PendingWrite> | undefined
   private events: Uint8Array[] | undefined
   private eventBytes = 0
+  /** True while an append to a stream runs (its events' data may run code: getters, toJSON). */
+  private appending = false
   private group!: GroupBuffer
   private keyBytes: Uint8Array = new Uint8Array(0)
   private readonly streams: TxStreams
@@ -78,6 +80,7 @@ export class UnitContext implements WriteContext {
 
   begin(group: GroupBuffer): void {
     this.group = group
+    this.appending = false
     this.streams.begin(group.streams)
     this.writes = undefined
     this.events = undefined
@@ -160,6 +163,29 @@ export class UnitContext implements WriteContext {
     stream: string,
     events: readonly StreamEventInput[],
     expected?: ExpectedStreamVersion,
+  ): StreamAppendOutcome {
+    // An append checks its stream's version before encoding its events and records the append
+    // after: another append run in between (from a getter or toJSON of the data) would take the
+    // same version, or hand this one its stream's name. Refused, so that cannot happen.
+    if (this.appending) {
+      throw new AzothError(
+        'INVALID_ARGUMENT',
+        'appendToStream was called while the events of another append were being encoded',
+        { details: { stream: String(stream) } },
+      )
+    }
+    this.appending = true
+    try {
+      return this.appendPlanned(stream, events, expected)
+    } finally {
+      this.appending = false
+    }
+  }
+
+  private appendPlanned(
+    stream: string,
+    events: readonly StreamEventInput[],
+    expected: ExpectedStreamVersion | undefined,
   ): StreamAppendOutcome {
     const actual = this.streams.plan(stream, expected)
     const first = actual === undefined ? 0n : actual + 1n

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { decodeEvent, ExpectedVersionConflictError, TypedValue } from '@azothdb/core'
+import { decodeEvent, ExpectedVersionConflictError, TypedValue, type WriteContext } from '@azothdb/core'
 import { crc32c } from '@azothdb/core/internal'
 import { DATA_FILE, type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import { open } from 'lmdb'
@@ -150,6 +150,37 @@ describe('the stream index', () => {
       1, 8, 9, 10, 11,
     ])
     expect([...store.streams()]).toEqual([{ name: 's-1', version: 4n }])
+    await store.close()
+  })
+
+  it("an append started while another append's events are encoded is refused; that transaction writes nothing", async () => {
+    const store = await openLmdbStore(tempDir())
+    await store.commit((tx) => tx.appendToStream('a', [ev(0)]))
+    // Event data whose getter appends (to another stream, then to the same one) while it is encoded.
+    const reentrant = (tx: WriteContext, target: string) => ({
+      type: 'T',
+      data: {
+        get n() {
+          tx.appendToStream(target, [ev(1)])
+          return 1
+        },
+      },
+    })
+    const results = await Promise.allSettled([
+      store.commit((tx) => tx.appendToStream('a', [reentrant(tx, 'b')], 0n)),
+      store.commit((tx) => tx.appendToStream('a', [reentrant(tx, 'a')], 0n)),
+      store.commit((tx) => tx.appendToStream('c', [ev(2)], 'no_stream')),
+    ])
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code)),
+    ).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'ok'])
+    expect([...store.streams()]).toEqual([
+      { name: 'a', version: 0n },
+      { name: 'c', version: 0n },
+    ])
+    expect((await store.verify()).ok).toBe(true)
+    await store.commit((tx) => tx.appendToStream('a', [ev(3)], 0n))
+    expect([...store.readStream('a')].map((r) => decodeEvent(r.id, r.bytes).payload)).toEqual([0, 3])
     await store.close()
   })
 
