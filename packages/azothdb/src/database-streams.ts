@@ -54,11 +54,13 @@ export class DatabaseStreams<E = AnyEvents> {
    *   { expectedStreamVersion: 'no_stream' },
    * )
    */
-  async appendToStream(
+  appendToStream(
     stream: string,
     events: readonly StreamEventOf<E>[],
     options?: AppendToStreamOptions,
   ): Promise<AppendToStreamResult> {
+    // Not async: appendAlone rejects rather than throws, and another promise layer would cost
+    // every append a promise and microtask turns.
     return appendAlone(this.#write, stream, events as readonly StreamEventInput[], options)
   }
 

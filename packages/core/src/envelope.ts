@@ -178,21 +178,37 @@ export function encodeEnvelope(input: EnvelopeInput): Uint8Array {
   out[11] = typeBytes.length & 0xff
   out.set(typeBytes, 12)
   let at = 12 + typeBytes.length
-  const view = streamBytes || metaBytes ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined
-  if (streamBytes && stream && view) {
-    view.setUint16(at, streamBytes.length)
+  // Byte stores, not a DataView: one more object per stream event than the event itself needs.
+  if (streamBytes && stream) {
+    const n = streamBytes.length
+    out[at] = n >> 8
+    out[at + 1] = n & 0xff
     out.set(streamBytes, at + 2)
-    at += 2 + streamBytes.length
-    view.setBigUint64(at, stream.version)
+    at += 2 + n
+    const version = stream.version
+    if (version <= MAX_SAFE_VERSION) writeEventId(out, at, Number(version))
+    else {
+      writeU32(out, at, Number(version >> 32n))
+      writeU32(out, at + 4, Number(version & 0xffff_ffffn))
+    }
     at += 8
   }
-  if (metaBytes && view) {
-    view.setUint32(at, metaBytes.length)
+  if (metaBytes) {
+    writeU32(out, at, metaBytes.length)
     out.set(metaBytes, at + 4)
     at += 4 + metaBytes.length
   }
   out.set(payloadBytes, at)
   return out
+}
+
+const MAX_SAFE_VERSION = BigInt(Number.MAX_SAFE_INTEGER)
+
+function writeU32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n >>> 24
+  out[at + 1] = (n >>> 16) & 0xff
+  out[at + 2] = (n >>> 8) & 0xff
+  out[at + 3] = n & 0xff
 }
 
 /** What a decode error names: a description, an event id (formatted only on error), or nothing. */

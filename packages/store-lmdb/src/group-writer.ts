@@ -149,7 +149,7 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
       const commits = new Set<Promise<boolean>>()
       if (keys !== undefined) deps.idempotency!.write(keys, group.timestamp, commits)
       await writeGroup(dbs, group, startHead, newHead, eventLog !== undefined, deps.eventChunkBytes, commits)
-      streamHeads.committed(group.streams.written())
+      group.streams.forEachWritten(streamHeads.keep)
       commitState.lmdbCommitFailed = false
       if (keys !== undefined) deps.idempotency!.committed(keys)
     } catch (e) {

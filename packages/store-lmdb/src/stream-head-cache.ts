@@ -30,9 +30,9 @@ export class CommittedStreamHeads {
     return head
   }
 
-  /** The heads a group wrote, once its LMDB transaction committed. */
-  committed(heads: Iterable<readonly [string, WriterHead]>): void {
-    for (const [stream, head] of heads) this.#keep(stream, head)
+  /** Keeps a head a group wrote, once its LMDB transaction committed (bound: a callback). */
+  readonly keep = (stream: string, head: WriterHead): void => {
+    this.#keep(stream, head)
   }
 
   #keep(stream: string, head: WriterHead): void {

@@ -64,6 +64,7 @@ const RUN_BYTES = 12
 const HEAD_FIXED = 16
 const MAX_RUN_EVENTS = 0xffff_ffff
 const NO_BYTES = new Uint8Array(0)
+const SAFE_VERSION = BigInt(Number.MAX_SAFE_INTEGER)
 
 /** The index key of `version` in the stream named by `name` (its UTF-8 bytes). */
 export function indexKey(name: Bytes, version: bigint): Buffer {
@@ -76,11 +77,22 @@ export function indexKey(name: Bytes, version: bigint): Buffer {
 
 /** Fills in the last version, its id and the checksum of a head value whose block is in place. */
 function sealHead(value: Buffer, name: Bytes, version: bigint, id: EventId): Buffer {
-  value.writeBigUInt64BE(version, 0)
+  // Byte stores for the version whenever it fits a number: Buffer's BigInt write costs more than
+  // the rest of a head's fixed part.
+  if (version <= SAFE_VERSION) writeEventId(value, 0, Number(version))
+  else value.writeBigUInt64BE(version, 0)
   writeEventId(value, 8, id)
   const end = value.length - 4
-  value.writeUInt32BE(crc32c(value, 0, end, crc32c(name)), end)
+  writeU32(value, end, crc32c(value, 0, end, crc32c(name)))
   return value
+}
+
+/** Big-endian u32 by byte stores (Buffer's writeUInt32BE checks its arguments on every call). */
+function writeU32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n >>> 24
+  out[at + 1] = (n >>> 16) & 0xff
+  out[at + 2] = (n >>> 8) & 0xff
+  out[at + 3] = n & 0xff
 }
 
 /**
@@ -144,7 +156,7 @@ export function streamWrites(
     } else block.push(run.id, run.count)
   }
   const last = runs[runs.length - 1]!
-  const version = last.version + BigInt(last.count) - 1n
+  const version = last.count === 1 ? last.version : last.version + BigInt(last.count - 1)
   const id = last.id + last.count - 1
   const start = head === undefined ? runs[0]!.version : head.blockStart
   const total = block.length / 2
@@ -169,7 +181,7 @@ export function streamWrites(
 function writeRunNumbers(out: Buffer, at: number, runs: readonly number[]): void {
   for (let i = 0; i < runs.length; i += 2, at += RUN_BYTES) {
     writeEventId(out, at, runs[i]!)
-    out.writeUInt32BE(runs[i + 1]!, at + 8)
+    writeU32(out, at + 8, runs[i + 1]!)
   }
 }
 

@@ -20,6 +20,8 @@ interface StreamTip {
 interface PendingAppend {
   readonly stream: string
   readonly name: Uint8Array
+  /** The stream's committed head when the append was planned (the writer's copy, unchanged until the group commits). */
+  readonly committed: WriterHead | undefined
   readonly version: bigint
   readonly count: number
   /** Index of the first of these events among the transaction's events. */
@@ -59,9 +61,9 @@ export class GroupStreams {
     }
   }
 
-  /** Each stream's head as the group wrote it (once `write` ran). */
-  *written(): Generator<readonly [string, WriterHead]> {
-    for (const [stream, tip] of this.tips) if (tip.written !== undefined) yield [stream, tip.written]
+  /** Hands each stream's head as the group wrote it (once `write` ran) to `keep`. */
+  forEachWritten(keep: (stream: string, head: WriterHead) => void): void {
+    for (const [stream, tip] of this.tips) if (tip.written !== undefined) keep(stream, tip.written)
   }
 }
 
@@ -73,6 +75,10 @@ export class GroupStreams {
 export class TxStreams {
   #appends: PendingAppend[] | undefined
   #group!: GroupStreams
+  // What the last `plan` found, for the `record` that follows it: kept here rather than returned
+  // in an object, so an append allocates none for it.
+  #name: Uint8Array = new Uint8Array(0)
+  #committed: WriterHead | undefined
 
   constructor(private readonly committed: CommittedStreamReader) {}
 
@@ -81,37 +87,59 @@ export class TxStreams {
     this.#appends = undefined
   }
 
-  #current(stream: string, name: Uint8Array): bigint | undefined {
+  /**
+   * The stream's current version (this transaction's own appends, then the group's earlier
+   * members, then LMDB); sets `#name` and `#committed`. Only a valid name can be found in the
+   * first two (Map keys compare by value and type), so only the third checks it.
+   */
+  #current(stream: string): bigint | undefined {
     const appends = this.#appends
     if (appends !== undefined) {
       for (let i = appends.length - 1; i >= 0; i--) {
         const a = appends[i]!
-        if (a.stream === stream) return a.version + BigInt(a.count) - 1n
+        if (a.stream === stream) {
+          this.#name = a.name
+          this.#committed = a.committed
+          return a.count === 1 ? a.version : a.version + BigInt(a.count - 1)
+        }
       }
     }
     const tip = this.#group.tips.get(stream)
-    if (tip !== undefined) return tip.version
-    return this.committed(stream, name)?.version
+    if (tip !== undefined) {
+      this.#name = tip.name
+      this.#committed = tip.committed
+      return tip.version
+    }
+    const name = streamNameBytes(stream)
+    const head = this.committed(stream, name)
+    this.#name = name
+    this.#committed = head
+    return head?.version
   }
 
   /**
-   * Checks an append to `stream` against what it expects; returns the name's bytes, the version
-   * its first event gets and the stream's current version. Records nothing (see `record`).
+   * Checks an append to `stream` against what it expects; returns the version of the stream's
+   * last event (undefined: no stream), from which its first event follows. Records nothing (see
+   * `record`, which must follow for the same stream).
    */
-  plan(
-    stream: string,
-    expected: ExpectedStreamVersion | undefined,
-  ): { name: Uint8Array; first: bigint; actual: bigint | undefined } {
-    const name = streamNameBytes(stream)
+  plan(stream: string, expected: ExpectedStreamVersion | undefined): bigint | undefined {
+    // Checks the name first (a stream the group or this transaction appended to has a checked one).
+    const actual = this.#current(stream)
     const want = checkExpectedVersion(expected)
-    const actual = this.#current(stream, name)
     if (!versionMatches(want, actual)) throw new ExpectedVersionConflictError(stream, want, actual)
-    return { name, first: actual === undefined ? 0n : actual + 1n, actual }
+    return actual
   }
 
-  /** Records a planned append once its events were accepted: they are the transaction's from `at`. */
-  record(stream: string, name: Uint8Array, first: bigint, count: number, at: number): void {
-    ;(this.#appends ??= []).push({ stream, name, version: first, count, at })
+  /** Records the append planned last once its events were accepted: they are the transaction's from `at`. */
+  record(stream: string, first: bigint, count: number, at: number): void {
+    ;(this.#appends ??= []).push({
+      stream,
+      name: this.#name,
+      committed: this.#committed,
+      version: first,
+      count,
+      at,
+    })
   }
 
   /** Moves the transaction's appends into the group; its first event got `firstEventId`. */
@@ -125,17 +153,11 @@ export class TxStreams {
       if (tip === undefined) {
         // The stream's first append in this group: its committed head, unchanged until the group
         // commits (the writer's copies are updated only then).
-        tip = {
-          name: a.name,
-          committed: this.committed(a.stream, a.name),
-          runs: [],
-          version: 0n,
-          written: undefined,
-        }
+        tip = { name: a.name, committed: a.committed, runs: [], version: 0n, written: undefined }
         group.tips.set(a.stream, tip)
       }
       addRun(tip.runs, a.version, id, a.count)
-      tip.version = a.version + BigInt(a.count) - 1n
+      tip.version = a.count === 1 ? a.version : a.version + BigInt(a.count - 1)
     }
   }
 }

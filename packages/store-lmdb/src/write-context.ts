@@ -65,6 +65,8 @@ export class UnitContext implements WriteContext {
   private writes: Map<string, PendingWrite> | undefined
   private events: Uint8Array[] | undefined
   private eventBytes = 0
+  /** True while an append to a stream runs (its events' data may run code: getters, toJSON). */
+  private appending = false
   private group!: GroupBuffer
   private keyBytes: Uint8Array = new Uint8Array(0)
   private readonly streams: TxStreams
@@ -78,6 +80,7 @@ export class UnitContext implements WriteContext {
 
   begin(group: GroupBuffer): void {
     this.group = group
+    this.appending = false
     this.streams.begin(group.streams)
     this.writes = undefined
     this.events = undefined
@@ -161,10 +164,34 @@ export class UnitContext implements WriteContext {
     events: readonly StreamEventInput[],
     expected?: ExpectedStreamVersion,
   ): StreamAppendOutcome {
-    const plan = this.streams.plan(stream, expected)
+    // An append checks its stream's version before encoding its events and records the append
+    // after: another append run in between (from a getter or toJSON of the data) would take the
+    // same version, or hand this one its stream's name. Refused, so that cannot happen.
+    if (this.appending) {
+      throw new AzothError(
+        'INVALID_ARGUMENT',
+        'appendToStream was called while the events of another append were being encoded',
+        { details: { stream: String(stream) } },
+      )
+    }
+    this.appending = true
+    try {
+      return this.appendPlanned(stream, events, expected)
+    } finally {
+      this.appending = false
+    }
+  }
+
+  private appendPlanned(
+    stream: string,
+    events: readonly StreamEventInput[],
+    expected: ExpectedStreamVersion | undefined,
+  ): StreamAppendOutcome {
+    const actual = this.streams.plan(stream, expected)
+    const first = actual === undefined ? 0n : actual + 1n
     const list = checkStreamEvents(stream, events)
     const count = list.length
-    const envelopes = encodeStreamEvents(stream, plan.first, list, this.group.timestamp)
+    const envelopes = encodeStreamEvents(stream, first, list, this.group.timestamp)
     // Sizes are checked before any event is kept, so a refused append leaves none behind.
     let bytes = this.eventBytes
     for (let i = 0; i < envelopes.length; i++) {
@@ -172,11 +199,14 @@ export class UnitContext implements WriteContext {
       checkEventSize(envelopes[i]!.length, bytes, this.limits, list[i]!.type)
     }
     const at = this.events?.length ?? 0
-    for (let i = 0; i < count; i++) this.pushEvent(list[i]!.type, envelopes[i]!)
-    this.streams.record(stream, plan.name, plan.first, count, at)
+    // Their sizes are checked above: kept without checking them again.
+    const kept = (this.events ??= [])
+    for (let i = 0; i < count; i++) kept.push(envelopes[i]!)
+    this.eventBytes = bytes
+    this.streams.record(stream, first, count, at)
     return {
-      nextExpectedStreamVersion: plan.first + BigInt(count) - 1n,
-      createdNewStream: plan.actual === undefined,
+      nextExpectedStreamVersion: count === 1 ? first : first + BigInt(count - 1),
+      createdNewStream: actual === undefined,
     }
   }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { decodeEvent, ExpectedVersionConflictError, TypedValue } from '@azothdb/core'
+import { decodeEvent, ExpectedVersionConflictError, TypedValue, type WriteContext } from '@azothdb/core'
 import { crc32c } from '@azothdb/core/internal'
 import { DATA_FILE, type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import { open } from 'lmdb'
@@ -104,6 +104,83 @@ describe('the stream index', () => {
       { name: 's-1', version: 2n },
       { name: 's-2', version: 0n },
     ])
+    await store.close()
+  })
+
+  it('the writer checks names and expected versions of appends to streams new and already in the group', async () => {
+    const store = await openLmdbStore(tempDir())
+    const results = await Promise.allSettled([
+      store.commit((tx) => tx.appendToStream('s-1', [ev(1)], 'no_stream')),
+      store.commit((tx) => tx.appendToStream('', [ev(2)])),
+      store.commit((tx) => tx.appendToStream('\uD800', [ev(3)])),
+      store.commit((tx) => tx.appendToStream('x'.repeat(256), [ev(4)])),
+      store.commit((tx) => tx.appendToStream(5 as unknown as string, [ev(5)])),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(6)], -1n)),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(7)], 'some' as never)),
+      // Three times to one stream in one transaction: each append follows the one before.
+      store.commit((tx) => {
+        tx.appendToStream('s-1', [ev(8)], 0n)
+        tx.appendToStream('s-1', [ev(9), ev(10)], 1n)
+        return tx.appendToStream('s-1', [ev(11)], 3n)
+      }),
+      store.commit((tx) => tx.appendToStream('s-1', [ev(12)], 3n)),
+    ])
+    const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code))
+    expect(codes).toEqual([
+      'ok',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'INVALID_ARGUMENT',
+      'ok',
+      'CONFLICT',
+    ])
+    expect((results[7] as PromiseFulfilledResult<{ result: unknown }>).value.result).toEqual({
+      nextExpectedStreamVersion: 4n,
+      createdNewStream: false,
+    })
+    expect((results[8] as PromiseRejectedResult).reason.details).toEqual({
+      stream: 's-1',
+      expected: 3n,
+      actual: 4n,
+    })
+    expect([...store.readStream('s-1')].map((r) => decodeEvent(r.id, r.bytes).payload)).toEqual([
+      1, 8, 9, 10, 11,
+    ])
+    expect([...store.streams()]).toEqual([{ name: 's-1', version: 4n }])
+    await store.close()
+  })
+
+  it("an append started while another append's events are encoded is refused; that transaction writes nothing", async () => {
+    const store = await openLmdbStore(tempDir())
+    await store.commit((tx) => tx.appendToStream('a', [ev(0)]))
+    // Event data whose getter appends (to another stream, then to the same one) while it is encoded.
+    const reentrant = (tx: WriteContext, target: string) => ({
+      type: 'T',
+      data: {
+        get n() {
+          tx.appendToStream(target, [ev(1)])
+          return 1
+        },
+      },
+    })
+    const results = await Promise.allSettled([
+      store.commit((tx) => tx.appendToStream('a', [reentrant(tx, 'b')], 0n)),
+      store.commit((tx) => tx.appendToStream('a', [reentrant(tx, 'a')], 0n)),
+      store.commit((tx) => tx.appendToStream('c', [ev(2)], 'no_stream')),
+    ])
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code)),
+    ).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'ok'])
+    expect([...store.streams()]).toEqual([
+      { name: 'a', version: 0n },
+      { name: 'c', version: 0n },
+    ])
+    expect((await store.verify()).ok).toBe(true)
+    await store.commit((tx) => tx.appendToStream('a', [ev(3)], 0n))
+    expect([...store.readStream('a')].map((r) => decodeEvent(r.id, r.bytes).payload)).toEqual([0, 3])
     await store.close()
   })
 

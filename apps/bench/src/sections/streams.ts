@@ -171,22 +171,47 @@ function readCase(dir: string, total: number): Case {
  * must write, against the same groups without heads, as `tx.log` writes them. Both sides are raw
  * lmdb-js (overlapping sync, each group committed and flushed before the next): the ratio is the
  * ceiling of stream appends against `tx.log` at that many callers, before any Azoth code runs.
+ *
+ * The heads are written as the stream index writes them when each stream gets one event per group
+ * (its events' ids interleave with the other streams', so each append is a run of its own): a
+ * value of 20 bytes plus 12 per run of the open block, growing by a run per group, and every 17th
+ * group the block moving to an index entry of 16 runs keyed by stream and version. Each run writes
+ * streams of its own, as the append case does. A head rewritten at a fixed size on the same keys
+ * is overwritten in place by LMDB, and costs it far less than these do.
  */
 function headsCeilingCase(dir: string, quick: boolean, streams: number): Case {
   const groups = quick ? 100 : 400
   const chunk = Buffer.alloc(streams * 150, 7)
-  const head = Buffer.alloc(60, 3)
+  const entry = Buffer.alloc(16 * 12, 3)
   let env: RootDatabase<Bytes, Bytes>
   let events: Database<Bytes, Bytes>
   let heads: Database<Bytes, Bytes>
+  let index: Database<Bytes, Bytes>
   let seq = 0
-  const names = Array.from({ length: streams }, (_, s) => Buffer.from(`cart-${s}`))
+  let round = 0
   const run = async (withHeads: boolean) => {
+    round++
+    const names = Array.from({ length: streams }, (_, s) => Buffer.from(`cart-${round}.${s}`))
     for (let g = 0; g < groups; g++) {
       const key = Buffer.alloc(8)
       key.writeBigUInt64BE(BigInt(++seq))
       const writes = [events.put(key, chunk)]
-      if (withHeads) for (const name of names) writes.push(heads.put(name, head))
+      if (withHeads) {
+        // Runs in the open block after this group's append: 1..16, then 0 once it moves to an entry.
+        const runs = (g % 17) + 1
+        const moves = runs === 17
+        const head = Buffer.alloc(20 + 12 * (moves ? 0 : runs), 3)
+        for (const name of names) {
+          writes.push(heads.put(name, head))
+          if (moves) {
+            const entryKey = Buffer.alloc(1 + name.length + 8)
+            entryKey[0] = name.length
+            name.copy(entryKey, 1)
+            entryKey.writeBigUInt64BE(BigInt(g - 16), 1 + name.length)
+            writes.push(index.put(entryKey, entry))
+          }
+        }
+      }
       await Promise.all(writes)
       await env.flushed
     }
@@ -198,7 +223,7 @@ function headsCeilingCase(dir: string, quick: boolean, streams: number): Case {
     params: {
       streams,
       groups,
-      ours: `lmdb-js: 1 events entry + ${streams} head entries per group`,
+      ours: `lmdb-js: 1 events entry + ${streams} head entries (growing open blocks, an index entry per 17) per group`,
       raw: 'lmdb-js: 1 events entry per group',
       sync: 'overlappingSync, flushed per group',
     },
@@ -206,13 +231,14 @@ function headsCeilingCase(dir: string, quick: boolean, streams: number): Case {
       setup: () => {
         env = open<Bytes, Bytes>({
           path: join(dir, `ceiling-${streams}.mdb`),
-          maxDbs: 2,
+          maxDbs: 3,
           overlappingSync: true,
           keyEncoding: 'binary',
           encoding: 'binary',
         })
         events = env.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary' })
         heads = env.openDB({ name: 'heads', keyEncoding: 'binary', encoding: 'binary' })
+        index = env.openDB({ name: 'index', keyEncoding: 'binary', encoding: 'binary' })
       },
       run: () => run(true),
       teardown: () => env.close(),
