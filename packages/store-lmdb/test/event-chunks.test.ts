@@ -1,7 +1,8 @@
 import { isAzothError } from '@azothdb/core'
 import { eventIdBytes } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
-import { buildChunks, ChunkRecords } from '../src/event-chunks.js'
+import { ChunkRecords } from '../src/chunk-records.js'
+import { buildChunks } from '../src/event-chunks.js'
 
 type Entry = { key: Uint8Array; value: Uint8Array }
 

@@ -1,0 +1,100 @@
+import { SCRATCH_BASE, SCRATCH_BYTES } from './chunk-checksums.js'
+
+/*
+ * The job protocol shared by the read-ahead worker (below) and the reading thread
+ * (chunk-read-ahead.ts). A job's SharedArrayBuffer: i32 words [status, chunks, bytes, next id
+ * high, next id low], then two i32 per chunk (its value's length, the index of its first event
+ * the check did not prove intact), then the chunks' values back to back from DATA_OFFSET.
+ *
+ * status: the job's sequence number (> 0) while queued; the worker claims it by swapping that for
+ * CLAIMED, so a buffer reused for a later job is never taken by a stale message of an earlier one.
+ */
+
+export const CLAIMED = -1
+export const TAKEN_BACK = -2
+export const FAILED = -3
+export const DONE = -4
+export const HEADER_INTS = 5
+/** Chunks per job at most. */
+export const MAX_CHUNKS = 256
+export const DATA_OFFSET = 4 * (HEADER_INTS + 2 * MAX_CHUNKS)
+
+// Plain JavaScript: an eval'd worker needs no loader, from sources or from dist alike. It loads
+// lmdb-js by the path the reading thread resolved (an eval'd worker resolves modules from the
+// process's working directory, not from this package).
+export const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { statSync } = require('node:fs')
+const { open } = require(workerData.lmdb)
+// The store's environment, which lmdb-js shares with the thread that opened it: it finds the open
+// environment of the same file (device and inode) and hands it out instead of opening another.
+const env = open({ path: workerData.path, readOnly: true, keyEncoding: 'binary', encoding: 'binary' })
+const { dev, ino } = statSync(workerData.path)
+if (dev !== workerData.dev || ino !== workerData.ino) {
+  env.close()
+  throw new Error('the data file was replaced since the store opened it')
+}
+const db = env.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary', create: false })
+if (!db) throw new Error('the store has no events database')
+const { exports } = new WebAssembly.Instance(workerData.module)
+new Int32Array(exports.memory.buffer, 0, workerData.tables.length).set(workerData.tables)
+const memory = new Uint8Array(exports.memory.buffer)
+const key = Buffer.alloc(8)
+const endKey = Buffer.alloc(8)
+Atomics.store(new Int32Array(workerData.ready), 0, 1)
+
+parentPort.on('message', ({ sab, seq, first, last }) => {
+  const head = new Int32Array(sab, 0, ${HEADER_INTS + 2 * MAX_CHUNKS})
+  if (Atomics.compareExchange(head, 0, seq, ${CLAIMED}) !== seq) return
+  const data = new Uint8Array(sab, ${DATA_OFFSET})
+  let status = ${DONE}
+  let n = 0
+  let used = 0
+  let expected = first
+  try {
+    // A fresh snapshot: it holds every chunk up to the reader's head, which is committed. Events
+    // at or below a head never change, so these bytes are the ones the reader's own read would get.
+    db.resetReadTxn()
+    key.writeBigUInt64BE(BigInt(first))
+    endKey.writeBigUInt64BE(BigInt(last + 1))
+    for (const { key: k, value } of db.getRange({ start: key, end: endKey })) {
+      // Anything unexpected (a gap, a damaged header, no room) ends the job before that entry:
+      // the reader reads it itself and reports it as it always did.
+      if (k.length !== 8 || u32(k, 0) * 0x100000000 + u32(k, 4) !== expected) break
+      const length = value.length
+      if (n === ${MAX_CHUNKS} || length > data.length - used || length < 4) break
+      const count = u32(value, 0)
+      const dataStart = 4 + 8 * count
+      if (count === 0 || dataStart > length || dataStart + u32(value, 4 * count) !== length) break
+      let verified = 0
+      if (length <= ${SCRATCH_BYTES}) {
+        memory.set(value, ${SCRATCH_BASE})
+        verified = exports.verify(${SCRATCH_BASE}, length, Math.floor(expected / 0x100000000), expected >>> 0, 0, count)
+      }
+      data.set(value, used)
+      head[${HEADER_INTS} + 2 * n] = length
+      head[${HEADER_INTS + 1} + 2 * n] = verified
+      used += length
+      n++
+      expected += count
+      if (expected > last) break
+    }
+  } catch (e) {
+    status = ${FAILED}
+    parentPort.postMessage({ first, message: String(e && e.message) })
+  }
+  try {
+    // An idle worker must not pin a snapshot: LMDB could not reuse the pages it holds.
+    db.resetReadTxn()
+  } catch {}
+  head[1] = n
+  head[2] = used
+  head[3] = Math.floor(expected / 0x100000000)
+  head[4] = expected >>> 0
+  Atomics.store(head, 0, status)
+  Atomics.notify(head, 0)
+})
+function u32(b, o) {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
+}
+`

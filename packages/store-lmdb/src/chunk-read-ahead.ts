@@ -1,0 +1,261 @@
+// Reads the chunks of a long event scan ahead of the reader and checks their checksums on a
+// second thread. Checked inline, the CRC of the events costs about a quarter of a scan that reads
+// only ids, types and streams; with a spare core the worker reads and checks the next chunks
+// while the reader hands out the current ones, and the reader's only extra cost is copying the
+// checked bytes out of the shared buffer (so the events handed out live in ordinary memory and are
+// exactly the bytes that were checked). The same design as the file log's read-ahead worker.
+//
+// How the worker reads LMDB: it opens the store's data file with lmdb-js, read-only. lmdb-js keeps
+// one LMDB environment per file per process and hands a thread that opens a file already open the
+// environment the first thread opened (matched by device and inode), counting its users: the
+// worker shares the store's environment, its flags and its map, takes no lock of ours, opens no
+// second reader table, and its `readOnly` makes lmdb-js refuse any write (it never asks for one).
+// It checks that the file at the path is still the one the store opened (else it would open a
+// new environment on another file). Its read transactions are short (one job each) and reset
+// after each job, so it pins no old snapshot. The environment is closed when the last of its users
+// closes it: the worker is terminated when the store closes, before the store closes its own
+// handle, so one per store rather than one per process (a worker outliving its store would keep
+// the file open and hand a store reopened in this process the old environment).
+//
+// Either side may take a job: the worker claims it before starting, and a reader that needs the
+// chunks before the worker got to them (still booting, busy, or gone) takes the job back and
+// reads them itself. So a slow or dead worker delays nothing by more than one job it has started.
+
+import { statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import type { EventId, Logger } from '@azothdb/core'
+import { CRC32C_TABLES, toError } from '@azothdb/core/internal'
+import { checksumModule } from './chunk-checksums.js'
+import {
+  CLAIMED,
+  DATA_OFFSET,
+  DONE,
+  HEADER_INTS,
+  MAX_CHUNKS,
+  TAKEN_BACK,
+  WORKER_SOURCE,
+} from './chunk-read-ahead-source.js'
+
+/** Bytes of chunks one job reads at most: some 16 entries of the default 16 KiB. */
+const JOB_BYTES = 256 * 1024
+const POOL_LIMIT = 4
+/** How long a reader waits for a job the worker is running before reading the chunks itself. */
+const RUNNING_JOB_TIMEOUT_MS = 2_000
+/** Jobs in a row that outlive their timeout before the worker is given up. */
+const STALLS_BEFORE_GIVING_UP = 3
+/** How long `close()` waits for the worker to stop before it goes on without it. */
+const TERMINATE_TIMEOUT_MS = 5_000
+
+/** Chunks the worker read and checked: `count` values back to back in `data`. */
+export interface ChunkBatch {
+  readonly data: Uint8Array
+  readonly count: number
+  /** Per chunk: its value's length, then the index of its first event not proven intact. */
+  readonly meta: Int32Array
+  /** The first id after the batch's last chunk. */
+  readonly nextId: EventId
+}
+
+/** Chunks from `first` submitted for reading and checking. */
+export class ReadAheadJob {
+  constructor(
+    private readonly owner: ChunkReadAheadWorker,
+    readonly first: EventId,
+    private readonly seq: number,
+    private readonly sab: SharedArrayBuffer,
+    private readonly head: Int32Array,
+  ) {}
+
+  /**
+   * The chunks (blocks until the worker is done with them); undefined when the caller must read
+   * them itself: the worker had not started, took too long, failed (logged, counted), or is gone.
+   */
+  result(): ChunkBatch | undefined {
+    const head = this.head
+    if (Atomics.compareExchange(head, 0, this.seq, TAKEN_BACK) === this.seq) {
+      this.owner.release(this.sab)
+      return undefined
+    }
+    const deadline = performance.now() + RUNNING_JOB_TIMEOUT_MS
+    while (Atomics.load(head, 0) === CLAIMED) {
+      // A terminated worker never answers: its claimed job stays claimed.
+      if (this.owner.terminated) return undefined
+      if (Atomics.wait(head, 0, CLAIMED, 100) === 'timed-out' && performance.now() > deadline) {
+        this.owner.stalled(RUNNING_JOB_TIMEOUT_MS)
+        return undefined
+      }
+    }
+    this.owner.answered()
+    let batch: ChunkBatch | undefined
+    if (Atomics.load(head, 0) === DONE) {
+      const count = head[1]!
+      const used = head[2]!
+      // One copy out of the shared buffer: the events handed out are views into it.
+      const data = new Uint8Array(Buffer.allocUnsafeSlow(used).buffer, 0, used)
+      data.set(new Uint8Array(this.sab, DATA_OFFSET, used))
+      batch = {
+        data,
+        count,
+        meta: head.slice(HEADER_INTS, HEADER_INTS + 2 * count),
+        nextId: head[3]! * 0x1_0000_0000 + (head[4]! >>> 0),
+      }
+    }
+    this.owner.release(this.sab)
+    return batch
+  }
+
+  /** The chunks are not needed after all: the worker skips the job if it has not started it. */
+  abandon(): void {
+    const was = Atomics.compareExchange(this.head, 0, this.seq, TAKEN_BACK)
+    // A job the worker is running keeps its buffer: it is still being written.
+    if (was === this.seq || was === DONE) this.owner.release(this.sab)
+  }
+}
+
+/** Workers not yet terminated (tests check that closing a store ends its worker). */
+export const liveReadAheadWorkers = new Set<ChunkReadAheadWorker>()
+
+/** The data file a worker reads and the identity (device, inode) the store opened. */
+export interface ReadAheadTarget {
+  readonly path: string
+  readonly dev: number
+  readonly ino: number
+}
+
+/**
+ * What a store's read-ahead worker will read: its data file as open now (just opened by LMDB), or
+ * undefined when background checks are off or there is no spare core to run them on.
+ */
+export function readAheadTarget(path: string, wanted: boolean): ReadAheadTarget | undefined {
+  if (!wanted || availableParallelism() < 2) return undefined
+  const { dev, ino } = statSync(path)
+  return { path, dev, ino }
+}
+
+/** A store's read-ahead worker: started at its first long scan, terminated when the store closes. */
+export class ChunkReadAheadWorker {
+  /** Jobs the worker failed, or did not finish in time, and its own failures (logged, each counted). */
+  failures = 0
+  #terminated = false
+  #broken = false
+  #seq = 0
+  #stallsInARow = 0
+  readonly #worker: Worker
+  /** Set by the worker once it has opened the environment: until then jobs are not sent. */
+  readonly #ready = new Int32Array(new SharedArrayBuffer(4))
+  readonly #pool: SharedArrayBuffer[] = []
+
+  constructor(
+    target: ReadAheadTarget,
+    private readonly logger: Logger,
+  ) {
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        lmdb: createRequire(import.meta.url).resolve('lmdb'),
+        path: target.path,
+        dev: target.dev,
+        ino: target.ino,
+        ready: this.#ready.buffer,
+        module: checksumModule(),
+        tables: CRC32C_TABLES,
+      },
+    })
+    liveReadAheadWorkers.add(this)
+    this.#worker.on('message', (m: { first: EventId; message: string }) => {
+      // Only a guess at what comes next: the reader's own read of those chunks raises what is real.
+      this.failures++
+      this.logger.warn(
+        { eventId: m.first, err: m.message },
+        'event read-ahead failed; the reader reads those chunks itself',
+      )
+    })
+    this.#worker.on('error', (e) => this.#fail(e, 'failed'))
+    this.#worker.on('exit', (code) => {
+      liveReadAheadWorkers.delete(this)
+      if (!this.#terminated) this.#fail(new Error(`exited with code ${code}`), 'exited')
+    })
+    // A background helper: it must never keep the process alive (after the listeners, which ref it).
+    this.#worker.unref()
+  }
+
+  /** False once the worker failed or was terminated: scans check inline from then on. */
+  get usable(): boolean {
+    return !this.#broken
+  }
+
+  get terminated(): boolean {
+    return this.#terminated
+  }
+
+  /**
+   * Starts reading and checking the chunks from the one whose first id is `first`, up to the one
+   * holding `last`; undefined while the worker boots and once it is unusable.
+   */
+  submit(first: EventId, last: EventId): ReadAheadJob | undefined {
+    if (this.#broken || Atomics.load(this.#ready, 0) !== 1) return undefined
+    const sab = this.#pool.pop() ?? new SharedArrayBuffer(DATA_OFFSET + JOB_BYTES)
+    const head = new Int32Array(sab, 0, HEADER_INTS + 2 * MAX_CHUNKS)
+    // Sequence numbers stay positive: a status above 0 means queued.
+    const seq = (this.#seq = (this.#seq % 0x7fff_ffff) + 1)
+    Atomics.store(head, 0, seq)
+    this.#worker.postMessage({ sab, seq, first, last })
+    return new ReadAheadJob(this, first, seq, sab, head)
+  }
+
+  /** @internal A job's buffer that the worker no longer writes goes back to the pool. */
+  release(sab: SharedArrayBuffer): void {
+    if (this.#pool.length < POOL_LIMIT) this.#pool.push(sab)
+  }
+
+  /** @internal A running job did not finish in time; a few in a row and the worker is given up. */
+  stalled(timeoutMs: number): void {
+    this.failures++
+    if (++this.#stallsInARow < STALLS_BEFORE_GIVING_UP) {
+      this.logger.warn({ timeoutMs }, 'event read-ahead worker was slow; the reader read the chunks itself')
+      return
+    }
+    this.#fail(new Error(`${STALLS_BEFORE_GIVING_UP} jobs in a row got no answer in time`), 'stalled')
+  }
+
+  /** @internal A job was answered. */
+  answered(): void {
+    this.#stallsInARow = 0
+  }
+
+  /**
+   * Stops the worker and waits for it to release the environment (the store closes its own handle
+   * next); a worker that does not stop in time is logged and left behind, never waited for forever.
+   */
+  async terminate(): Promise<void> {
+    if (this.#terminated) return
+    this.#terminated = true
+    this.#broken = true
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), TERMINATE_TIMEOUT_MS)
+    })
+    try {
+      const outcome = await Promise.race([this.#worker.terminate(), late])
+      if (outcome === 'late') {
+        this.failures++
+        this.logger.warn({ timeoutMs: TERMINATE_TIMEOUT_MS }, 'event read-ahead worker did not stop in time')
+      }
+    } catch (e) {
+      this.failures++
+      this.logger.warn({ err: toError(e) }, 'stopping the event read-ahead worker failed')
+    } finally {
+      clearTimeout(timer)
+      liveReadAheadWorkers.delete(this)
+    }
+  }
+
+  #fail(e: unknown, what: string): void {
+    if (this.#broken) return
+    this.#broken = true
+    this.failures++
+    this.logger.warn({ err: e }, `event read-ahead worker ${what}; scans check checksums inline from now on`)
+  }
+}
