@@ -2,9 +2,12 @@ import { SCRATCH_BASE, SCRATCH_BYTES } from './chunk-checksums.js'
 
 /*
  * The job protocol shared by the read-ahead worker (below) and the reading thread
- * (chunk-read-ahead.ts). A job's SharedArrayBuffer: i32 words [status, chunks, bytes, next id
- * high, next id low], then two i32 per chunk (its value's length, the index of its first event
- * the check did not prove intact), then the chunks' values back to back from DATA_OFFSET.
+ * (chunk-read-ahead.ts). A job reads the chunks whose keys (first ids) lie in [start, end): jobs
+ * over consecutive ranges hand out consecutive chunks, so a reader can have several in flight
+ * without knowing where chunks start. A job's SharedArrayBuffer: i32 words [status, chunks,
+ * bytes, first chunk's id high, low, events], then two i32 per chunk (its value's length, the index of its
+ * first event the check did not prove intact), then the chunks' values back to back from
+ * DATA_OFFSET.
  *
  * status: the job's sequence number (> 0) while queued; the worker claims it by swapping that for
  * CLAIMED, so a buffer reused for a later job is never taken by a stale message of an earlier one.
@@ -14,7 +17,7 @@ export const CLAIMED = -1
 export const TAKEN_BACK = -2
 export const FAILED = -3
 export const DONE = -4
-export const HEADER_INTS = 5
+export const HEADER_INTS = 6
 /** Chunks per job at most. */
 export const MAX_CHUNKS = 256
 export const DATA_OFFSET = 4 * (HEADER_INTS + 2 * MAX_CHUNKS)
@@ -43,24 +46,28 @@ const key = Buffer.alloc(8)
 const endKey = Buffer.alloc(8)
 Atomics.store(new Int32Array(workerData.ready), 0, 1)
 
-parentPort.on('message', ({ sab, seq, first, last }) => {
+parentPort.on('message', ({ sab, seq, start, end }) => {
   const head = new Int32Array(sab, 0, ${HEADER_INTS + 2 * MAX_CHUNKS})
   if (Atomics.compareExchange(head, 0, seq, ${CLAIMED}) !== seq) return
   const data = new Uint8Array(sab, ${DATA_OFFSET})
   let status = ${DONE}
   let n = 0
   let used = 0
-  let expected = first
+  let first = -1
+  let expected = -1
   try {
     // A fresh snapshot: it holds every chunk up to the reader's head, which is committed. Events
     // at or below a head never change, so these bytes are the ones the reader's own read would get.
     db.resetReadTxn()
-    key.writeBigUInt64BE(BigInt(first))
-    endKey.writeBigUInt64BE(BigInt(last + 1))
+    key.writeBigUInt64BE(BigInt(start))
+    endKey.writeBigUInt64BE(BigInt(end))
     for (const { key: k, value } of db.getRange({ start: key, end: endKey })) {
       // Anything unexpected (a gap, a damaged header, no room) ends the job before that entry:
       // the reader reads it itself and reports it as it always did.
-      if (k.length !== 8 || u32(k, 0) * 0x100000000 + u32(k, 4) !== expected) break
+      if (k.length !== 8) break
+      const id = u32(k, 0) * 0x100000000 + u32(k, 4)
+      if (expected === -1) first = expected = id
+      else if (id !== expected) break
       const length = value.length
       if (n === ${MAX_CHUNKS} || length > data.length - used || length < 4) break
       const count = u32(value, 0)
@@ -69,7 +76,7 @@ parentPort.on('message', ({ sab, seq, first, last }) => {
       let verified = 0
       if (length <= ${SCRATCH_BYTES}) {
         memory.set(value, ${SCRATCH_BASE})
-        verified = exports.verify(${SCRATCH_BASE}, length, Math.floor(expected / 0x100000000), expected >>> 0, 0, count)
+        verified = exports.verify(${SCRATCH_BASE}, length, Math.floor(id / 0x100000000), id >>> 0, 0, count)
       }
       data.set(value, used)
       head[${HEADER_INTS} + 2 * n] = length
@@ -77,11 +84,10 @@ parentPort.on('message', ({ sab, seq, first, last }) => {
       used += length
       n++
       expected += count
-      if (expected > last) break
     }
   } catch (e) {
     status = ${FAILED}
-    parentPort.postMessage({ first, message: String(e && e.message) })
+    parentPort.postMessage({ start, message: String(e && e.message) })
   }
   try {
     // An idle worker must not pin a snapshot: LMDB could not reuse the pages it holds.
@@ -89,8 +95,9 @@ parentPort.on('message', ({ sab, seq, first, last }) => {
   } catch {}
   head[1] = n
   head[2] = used
-  head[3] = Math.floor(expected / 0x100000000)
-  head[4] = expected >>> 0
+  head[3] = Math.floor(first / 0x100000000)
+  head[4] = first >>> 0
+  head[5] = expected - first
   Atomics.store(head, 0, status)
   Atomics.notify(head, 0)
 })

@@ -38,9 +38,9 @@ import {
   WORKER_SOURCE,
 } from './chunk-read-ahead-source.js'
 
-/** Bytes of chunks one job reads at most: some 16 entries of the default 16 KiB. */
-const JOB_BYTES = 256 * 1024
-const POOL_LIMIT = 4
+/** Bytes of chunks one job reads at most: some 32 entries of the default 16 KiB. */
+export const JOB_BYTES = 512 * 1024
+const POOL_LIMIT = 8
 /** How long a reader waits for a job the worker is running before reading the chunks itself. */
 const RUNNING_JOB_TIMEOUT_MS = 2_000
 /** Jobs in a row that outlive their timeout before the worker is given up. */
@@ -54,15 +54,18 @@ export interface ChunkBatch {
   readonly count: number
   /** Per chunk: its value's length, then the index of its first event not proven intact. */
   readonly meta: Int32Array
-  /** The first id after the batch's last chunk. */
-  readonly nextId: EventId
+  /** The first id of the first chunk (meaningless when there is none). */
+  readonly firstId: EventId
+  /** Events in the chunks. */
+  readonly events: number
 }
 
-/** Chunks from `first` submitted for reading and checking. */
+/** The chunks whose first ids lie in `[start, end)`, submitted for reading and checking. */
 export class ReadAheadJob {
   constructor(
     private readonly owner: ChunkReadAheadWorker,
-    readonly first: EventId,
+    readonly start: EventId,
+    readonly end: EventId,
     private readonly seq: number,
     private readonly sab: SharedArrayBuffer,
     private readonly head: Int32Array,
@@ -99,7 +102,8 @@ export class ReadAheadJob {
         data,
         count,
         meta: head.slice(HEADER_INTS, HEADER_INTS + 2 * count),
-        nextId: head[3]! * 0x1_0000_0000 + (head[4]! >>> 0),
+        firstId: head[3]! * 0x1_0000_0000 + (head[4]! >>> 0),
+        events: head[5]!,
       }
     }
     this.owner.release(this.sab)
@@ -164,11 +168,11 @@ export class ChunkReadAheadWorker {
       },
     })
     liveReadAheadWorkers.add(this)
-    this.#worker.on('message', (m: { first: EventId; message: string }) => {
+    this.#worker.on('message', (m: { start: EventId; message: string }) => {
       // Only a guess at what comes next: the reader's own read of those chunks raises what is real.
       this.failures++
       this.logger.warn(
-        { eventId: m.first, err: m.message },
+        { eventId: m.start, err: m.message },
         'event read-ahead failed; the reader reads those chunks itself',
       )
     })
@@ -191,18 +195,18 @@ export class ChunkReadAheadWorker {
   }
 
   /**
-   * Starts reading and checking the chunks from the one whose first id is `first`, up to the one
-   * holding `last`; undefined while the worker boots and once it is unusable.
+   * Starts reading and checking the chunks whose first ids lie in `[start, end)`; undefined while
+   * the worker boots and once it is unusable.
    */
-  submit(first: EventId, last: EventId): ReadAheadJob | undefined {
+  submit(start: EventId, end: EventId): ReadAheadJob | undefined {
     if (this.#broken || Atomics.load(this.#ready, 0) !== 1) return undefined
     const sab = this.#pool.pop() ?? new SharedArrayBuffer(DATA_OFFSET + JOB_BYTES)
     const head = new Int32Array(sab, 0, HEADER_INTS + 2 * MAX_CHUNKS)
     // Sequence numbers stay positive: a status above 0 means queued.
     const seq = (this.#seq = (this.#seq % 0x7fff_ffff) + 1)
     Atomics.store(head, 0, seq)
-    this.#worker.postMessage({ sab, seq, first, last })
-    return new ReadAheadJob(this, first, seq, sab, head)
+    this.#worker.postMessage({ sab, seq, start, end })
+    return new ReadAheadJob(this, start, end, seq, sab, head)
   }
 
   /** @internal A job's buffer that the worker no longer writes goes back to the pool. */

@@ -1,5 +1,5 @@
 import { CorruptionError, type EventId, type EventRecord } from '@azothdb/core'
-import type { ChunkBatch, ReadAheadJob } from './chunk-read-ahead.js'
+import { type ChunkBatch, JOB_BYTES, type ReadAheadJob } from './chunk-read-ahead.js'
 import { Chunk, chunkCorrupt, chunkKeyToId } from './event-chunks.js'
 
 /** An LMDB entry of the event log: a chunk's key and value. */
@@ -8,13 +8,22 @@ export interface ChunkEntry {
   readonly value: Uint8Array
 }
 
-/** How a long scan has the chunks after the current one read and checked on another thread. */
+/** How a long scan has the chunks ahead of it read and checked on another thread. */
 export interface ChunkReadAhead {
-  /** Starts a job for the chunks from the one starting at `first` up to event `last`; undefined when unavailable. */
-  submit(first: EventId, last: EventId): ReadAheadJob | undefined
+  /** Starts a job for the chunks whose first ids lie in `[start, end)`; undefined when unavailable. */
+  submit(start: EventId, end: EventId): ReadAheadJob | undefined
   /** The reader's own read again, from the chunk starting at `id` (after chunks the worker read). */
   rangeFrom(id: EventId): Iterator<ChunkEntry> | undefined
 }
+
+/**
+ * Jobs a scan keeps in flight: the worker runs ahead by several jobs (a few milliseconds of
+ * reading), so a worker thread the scheduler runs late still answers in time, and a job the reader
+ * takes back (reads itself) gives the worker that long to get to the next ones.
+ */
+const JOBS_IN_FLIGHT = 4
+/** Events per job at first; then as many as fill three quarters of a job's buffer. */
+const FIRST_JOB_EVENTS = 2_048
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 
@@ -41,8 +50,14 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
   private expected = -1
   private left: number
   private done = false
-  /** The job reading the chunks from `expected` on, after those of `batch`. */
-  private job: ReadAheadJob | undefined
+  /** The last id this iterator may hand out (`to`, or sooner by the limit). */
+  private readonly last: EventId
+  /** Jobs in flight over consecutive ranges of chunk keys, oldest first. */
+  private readonly jobs: ReadAheadJob[] = []
+  /** Where the next job's range starts. */
+  private nextJobStart = -1
+  private jobEvents = FIRST_JOB_EVENTS
+  /** The chunks of a job, handed out from `batchAt` (at `batchOffset` in its data). */
   private batch: ChunkBatch | undefined
   private batchAt = 0
   private batchOffset = 0
@@ -55,6 +70,7 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
     private readonly readAhead?: ChunkReadAhead,
   ) {
     this.left = limit
+    this.last = Math.min(to, from + limit - 1)
   }
 
   [Symbol.iterator](): this {
@@ -106,7 +122,7 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
     const chunk = new Chunk(chunkKeyToId(entry.value.key), entry.value.value)
     this.enter(chunk, -1)
     this.chunksNext = chunk.lastId + 1
-    this.submitAfter(chunk.lastId + 1)
+    this.topUp()
     return true
   }
 
@@ -125,27 +141,25 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
     return false
   }
 
-  /** Enters the next chunk the worker read and checked; false when it has none ready (read it here). */
+  /** Enters the next chunk a job read and checked; false when no job has it (read it here). */
   private fromBatch(): boolean {
     let batch = this.batch
     if (batch === undefined || this.batchAt >= batch.count) {
       this.batch = undefined
-      const job = this.job
+      if (this.expected === -1) return false
+      const job = this.jobFor(this.expected)
       if (job === undefined) return false
-      this.job = undefined
-      if (job.first !== this.expected) {
-        job.abandon()
-        return false
-      }
       batch = job.result()
-      if (batch === undefined || batch.count === 0) return false
+      this.topUp()
+      // A job that starts at another chunk than the one expected met a gap: read here, which reports it.
+      if (batch === undefined || batch.count === 0 || batch.firstId !== this.expected) return false
       this.batch = batch
       this.batchAt = 0
       this.batchOffset = 0
-      // The worker reads on while this batch is handed out; this iterator's own range, far behind
-      // now, need not hold its LMDB snapshot.
+      this.jobEvents = Math.max(64, Math.floor((0.75 * JOB_BYTES * batch.events) / batch.data.length))
+      // The worker reads on while this batch is handed out; this iterator's own range, behind now,
+      // need not hold its LMDB snapshot.
       this.closeRange()
-      this.submitAfter(batch.nextId)
     }
     const length = batch.meta[2 * this.batchAt]!
     const verified = batch.meta[2 * this.batchAt + 1]!
@@ -156,19 +170,29 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
     return true
   }
 
-  /** Has the worker read the chunks from `first` on, as far as this iterator may still read. */
-  private submitAfter(first: EventId): void {
-    if (this.readAhead === undefined || this.job !== undefined || first > this.to) return
-    // Events of the chunks before `first` not handed out yet count against the limit.
-    const pending = first - Math.max(this.from, this.chunkStart())
-    const left = this.left - pending
-    if (left <= 0) return
-    this.job = this.readAhead.submit(first, Math.min(this.to, first + left - 1))
+  /** The job whose range holds `id`, taken off the queue with those before it; undefined when none does. */
+  private jobFor(id: EventId): ReadAheadJob | undefined {
+    const jobs = this.jobs
+    while (jobs.length > 0 && jobs[0]!.end <= id) jobs.shift()!.abandon()
+    this.topUp()
+    const job = jobs[0]
+    if (job === undefined || job.start > id) return undefined
+    jobs.shift()
+    return job
   }
 
-  /** Id of the next event to hand out. */
-  private chunkStart(): EventId {
-    return this.chunk === undefined ? this.expected : this.chunk.firstId + this.index
+  /** Submits jobs for the chunks ahead, up to {@link JOBS_IN_FLIGHT}, as far as this iterator reads. */
+  private topUp(): void {
+    const readAhead = this.readAhead
+    if (readAhead === undefined) return
+    if (this.nextJobStart < this.expected) this.nextJobStart = this.expected
+    while (this.jobs.length < JOBS_IN_FLIGHT && this.nextJobStart <= this.last) {
+      const end = Math.min(this.nextJobStart + this.jobEvents, this.last + 1)
+      const job = readAhead.submit(this.nextJobStart, end)
+      if (job === undefined) return
+      this.jobs.push(job)
+      this.nextJobStart = end
+    }
   }
 
   private enter(next: Chunk, verified: number): void {
@@ -204,8 +228,8 @@ export class ChunkRecords implements IterableIterator<EventRecord> {
       this.done = true
       this.chunk = undefined
       this.batch = undefined
-      this.job?.abandon()
-      this.job = undefined
+      for (const job of this.jobs) job.abandon()
+      this.jobs.length = 0
       this.closeRange()
     }
     return DONE
