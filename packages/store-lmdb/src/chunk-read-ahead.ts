@@ -142,6 +142,8 @@ export function readAheadTarget(path: string, wanted: boolean): ReadAheadTarget 
 export class ChunkReadAheadWorker {
   /** Jobs the worker failed, or did not finish in time, and its own failures (logged, each counted). */
   failures = 0
+  /** Jobs the worker answered (tests check that a scan went through it). */
+  answeredJobs = 0
   #terminated = false
   #broken = false
   #seq = 0
@@ -190,6 +192,11 @@ export class ChunkReadAheadWorker {
     return !this.#broken
   }
 
+  /** True once the worker has opened the environment and takes jobs. */
+  get booted(): boolean {
+    return Atomics.load(this.#ready, 0) === 1
+  }
+
   get terminated(): boolean {
     return this.#terminated
   }
@@ -227,6 +234,7 @@ export class ChunkReadAheadWorker {
   /** @internal A job was answered. */
   answered(): void {
     this.#stallsInARow = 0
+    this.answeredJobs++
   }
 
   /**

@@ -101,4 +101,22 @@ describe('ChunkRecords', () => {
     expect(closed).toBe(1)
     expect(failing.next().done).toBe(true)
   })
+  it('entries that end before `to` (at most the head) are CORRUPTION naming the first missing event', () => {
+    const short = entries(12, 4).slice(0, 2)
+    const seen: number[] = []
+    let error: unknown
+    try {
+      for (const r of new ChunkRecords(range(short).open, 2, 12, 100)) seen.push(r.id)
+    } catch (e) {
+      error = e
+    }
+    expect(seen).toEqual([2, 3, 4, 5, 6, 7, 8])
+    expect(error).toMatchObject({
+      code: 'CORRUPTION',
+      details: { where: 'event', eventId: 9, reason: 'missing' },
+    })
+    // Not when the range ends with them; but no chunk at all below `to` is.
+    expect([...new ChunkRecords(range(short).open, 2, 8, 100)].length).toBe(7)
+    expect(() => [...new ChunkRecords(() => undefined, 1, 3, 100)]).toThrow(/event 1 is missing/)
+  })
 })
