@@ -30,13 +30,14 @@ const { parentPort, workerData } = require('node:worker_threads')
 const { statSync } = require('node:fs')
 const { open } = require(workerData.lmdb)
 // The store's environment, which lmdb-js shares with the thread that opened it: it finds the open
-// environment of the same file (device and inode) and hands it out instead of opening another.
+// environment of the same file (device and inode) and hands it out instead of opening another. A
+// file put in the store's place would get an environment of its own, on the same LMDB lock file:
+// another file's events, and closing it would drop this process's locks on the lock file, which
+// the store's environment holds too. So the file is checked before the open (and after, in case it
+// was swapped in between: then that environment is left open, never closed).
+checkIdentity()
 const env = open({ path: workerData.path, readOnly: true, keyEncoding: 'binary', encoding: 'binary' })
-const { dev, ino } = statSync(workerData.path)
-if (dev !== workerData.dev || ino !== workerData.ino) {
-  env.close()
-  throw new Error('the data file was replaced since the store opened it')
-}
+checkIdentity()
 const db = env.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary', create: false })
 if (!db) throw new Error('the store has no events database')
 const { exports } = new WebAssembly.Instance(workerData.module)
@@ -101,6 +102,12 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
   Atomics.store(head, 0, status)
   Atomics.notify(head, 0)
 })
+function checkIdentity() {
+  const { dev, ino } = statSync(workerData.path)
+  if (dev !== workerData.dev || ino !== workerData.ino) {
+    throw new Error('the data file is not the one the store opened (replaced since)')
+  }
+}
 function u32(b, o) {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
 }

@@ -1,8 +1,10 @@
+import { copyFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { isAzothError } from '@azothdb/core'
+import { isAzothError, type Logger, silentLogger } from '@azothdb/core'
 import { DATA_FILE, type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { spawnTypeScript } from '../../../vitest.shared.js'
 import { type ChunkReadAheadWorker, liveReadAheadWorkers } from '../src/chunk-read-ahead.js'
 import { flipBit, occurrences } from './support/bit-flips.js'
 import { codeOf } from './support/code-of.js'
@@ -227,6 +229,61 @@ describe('long event scans read ahead on a worker thread', () => {
       expect(reopened.head()).toBe(count + 1)
     } finally {
       await reopened.close()
+    }
+  }, 60_000)
+
+  it('a process that leaves a scan and its store open exits by itself: the worker keeps nothing alive', async () => {
+    const dir = tempDir()
+    await writeLog(dir, [12_000], 16 * 1024, () => 100)
+    const child = spawnTypeScript(new URL('./fixtures/scan-left-open.ts', import.meta.url), [dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let stdout = ''
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    const exited = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        resolve(false)
+      }, 30_000)
+      child.on('exit', () => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+    expect(stdout).toMatch(/^worker true answered [1-9]/)
+    expect(exited).toBe(true)
+  }, 60_000)
+
+  it('a worker that cannot read the store (its data file was replaced) is logged and counted; scans go on inline', async () => {
+    const dir = tempDir()
+    const count = await writeLog(dir, [10_000], 16 * 1024, () => 40)
+    const warnings: string[] = []
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (_: unknown, message?: string) => void warnings.push(String(message)),
+      child: () => logger,
+    }
+    const store = await openLmdbStore(dir, { readOnly: true, logger })
+    try {
+      // The worker checks the file it opens is the one the store opened: a copy put in its place is not.
+      const file = join(dir, DATA_FILE)
+      copyFileSync(file, `${file}.copy`)
+      renameSync(`${file}.copy`, file)
+      const before = new Set(liveReadAheadWorkers)
+      expect([...store.events()].length).toBe(count)
+      const worker = [...liveReadAheadWorkers].find((w) => !before.has(w))!
+      for (let waited = 0; worker.usable; waited += 10) {
+        expect(waited).toBeLessThan(20_000)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(worker.failures).toBe(1)
+      expect(worker.answeredJobs).toBe(0)
+      expect(warnings.some((w) => /read-ahead worker failed/.test(w))).toBe(true)
+      expect([...store.events({ from: 2 })].length).toBe(count - 1)
+    } finally {
+      await store.close()
     }
   }, 60_000)
 
