@@ -5,9 +5,11 @@ import { SCRATCH_BASE, SCRATCH_BYTES } from './chunk-checksums.js'
  * (chunk-read-ahead.ts). A job reads the chunks whose keys (first ids) lie in [start, end): jobs
  * over consecutive ranges hand out consecutive chunks, so a reader can have several in flight
  * without knowing where chunks start. A job's SharedArrayBuffer: i32 words [status, chunks,
- * bytes, first chunk's id high, low, events], then two i32 per chunk (its value's length, the index of its
- * first event the check did not prove intact), then the chunks' values back to back from
- * DATA_OFFSET.
+ * bytes, first chunk's id high, low, events], then two i32 per chunk (its value's length, the
+ * index of its first event the check did not prove intact). The chunks' values, back to back, come
+ * in an ArrayBuffer of their own, transferred (not copied) through a message port before the
+ * status says DONE: the reader takes it synchronously and hands out views of it, so the reading
+ * thread copies nothing.
  *
  * status: the job's sequence number (> 0) while queued; the worker claims it by swapping that for
  * CLAIMED, so a buffer reused for a later job is never taken by a stale message of an earlier one.
@@ -20,7 +22,10 @@ export const DONE = -4
 export const HEADER_INTS = 6
 /** Chunks per job at most. */
 export const MAX_CHUNKS = 256
-export const DATA_OFFSET = 4 * (HEADER_INTS + 2 * MAX_CHUNKS)
+/** Bytes of chunks one job reads at most: some 32 entries of the default 16 KiB. */
+export const JOB_BYTES = 512 * 1024
+/** A job's shared buffer: its header and the per-chunk words. */
+export const JOB_STATUS_BYTES = 4 * (HEADER_INTS + 2 * MAX_CHUNKS)
 
 // Plain JavaScript: an eval'd worker needs no loader, from sources or from dist alike. It loads
 // lmdb-js by the path the reading thread resolved (an eval'd worker resolves modules from the
@@ -47,10 +52,13 @@ const key = Buffer.alloc(8)
 const endKey = Buffer.alloc(8)
 Atomics.store(new Int32Array(workerData.ready), 0, 1)
 
+const results = workerData.results
+// The chunks of a job gather here, then go out in one buffer of their exact size.
+const data = new Uint8Array(${JOB_BYTES})
+
 parentPort.on('message', ({ sab, seq, start, end }) => {
   const head = new Int32Array(sab, 0, ${HEADER_INTS + 2 * MAX_CHUNKS})
   if (Atomics.compareExchange(head, 0, seq, ${CLAIMED}) !== seq) return
-  const data = new Uint8Array(sab, ${DATA_OFFSET})
   let status = ${DONE}
   let n = 0
   let used = 0
@@ -94,6 +102,11 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
     // An idle worker must not pin a snapshot: LMDB could not reuse the pages it holds.
     db.resetReadTxn()
   } catch {}
+  if (status === ${DONE}) {
+    const out = new ArrayBuffer(used)
+    new Uint8Array(out).set(data.subarray(0, used))
+    results.postMessage({ seq, data: out }, [out])
+  }
   head[1] = n
   head[2] = used
   head[3] = Math.floor(first / 0x100000000)

@@ -24,22 +24,22 @@
 import { statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { EventId, Logger } from '@azothdb/core'
 import { CRC32C_TABLES, toError } from '@azothdb/core/internal'
 import { checksumModule } from './chunk-checksums.js'
 import {
   CLAIMED,
-  DATA_OFFSET,
   DONE,
   HEADER_INTS,
+  JOB_STATUS_BYTES,
   MAX_CHUNKS,
   TAKEN_BACK,
   WORKER_SOURCE,
 } from './chunk-read-ahead-source.js'
 
-/** Bytes of chunks one job reads at most: some 32 entries of the default 16 KiB. */
-export const JOB_BYTES = 512 * 1024
+export { JOB_BYTES } from './chunk-read-ahead-source.js'
+
 const POOL_LIMIT = 8
 /** How long a reader waits for a job the worker is running before reading the chunks itself. */
 const RUNNING_JOB_TIMEOUT_MS = 2_000
@@ -90,16 +90,13 @@ export class ReadAheadJob {
         return undefined
       }
     }
-    this.owner.answered()
     let batch: ChunkBatch | undefined
-    if (Atomics.load(head, 0) === DONE) {
+    const data = Atomics.load(head, 0) === DONE ? this.owner.takeResult(this.seq) : undefined
+    if (data !== undefined) {
+      this.owner.answered()
       const count = head[1]!
-      const used = head[2]!
-      // One copy out of the shared buffer: the events handed out are views into it.
-      const data = new Uint8Array(Buffer.allocUnsafeSlow(used).buffer, 0, used)
-      data.set(new Uint8Array(this.sab, DATA_OFFSET, used))
       batch = {
-        data,
+        data: new Uint8Array(data),
         count,
         meta: head.slice(HEADER_INTS, HEADER_INTS + 2 * count),
         firstId: head[3]! * 0x1_0000_0000 + (head[4]! >>> 0),
@@ -152,14 +149,20 @@ export class ChunkReadAheadWorker {
   /** Set by the worker once it has opened the environment: until then jobs are not sent. */
   readonly #ready = new Int32Array(new SharedArrayBuffer(4))
   readonly #pool: SharedArrayBuffer[] = []
+  /** Where the worker sends the chunks of the jobs it finished, in job order; read synchronously. */
+  readonly #results: MessagePort
 
   constructor(
     target: ReadAheadTarget,
     private readonly logger: Logger,
   ) {
+    const { port1, port2 } = new MessageChannel()
+    this.#results = port1
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      transferList: [port2],
       workerData: {
+        results: port2,
         lmdb: createRequire(import.meta.url).resolve('lmdb'),
         path: target.path,
         dev: target.dev,
@@ -207,13 +210,27 @@ export class ChunkReadAheadWorker {
    */
   submit(start: EventId, end: EventId): ReadAheadJob | undefined {
     if (this.#broken || Atomics.load(this.#ready, 0) !== 1) return undefined
-    const sab = this.#pool.pop() ?? new SharedArrayBuffer(DATA_OFFSET + JOB_BYTES)
+    const sab = this.#pool.pop() ?? new SharedArrayBuffer(JOB_STATUS_BYTES)
     const head = new Int32Array(sab, 0, HEADER_INTS + 2 * MAX_CHUNKS)
     // Sequence numbers stay positive: a status above 0 means queued.
     const seq = (this.#seq = (this.#seq % 0x7fff_ffff) + 1)
     Atomics.store(head, 0, seq)
     this.#worker.postMessage({ sab, seq, start, end })
     return new ReadAheadJob(this, start, end, seq, sab, head)
+  }
+
+  /**
+   * @internal The chunks of job `seq`, which the worker finished: it posts them before its status
+   * says so. Those of earlier jobs, abandoned after the worker started them, are dropped.
+   */
+  takeResult(seq: number): ArrayBuffer | undefined {
+    for (;;) {
+      const received = receiveMessageOnPort(this.#results) as
+        | { message: { seq: number; data: ArrayBuffer } }
+        | undefined
+      if (received === undefined) return undefined
+      if (received.message.seq === seq) return received.message.data
+    }
   }
 
   /** @internal A job's buffer that the worker no longer writes goes back to the pool. */
@@ -260,6 +277,7 @@ export class ChunkReadAheadWorker {
       this.logger.warn({ err: toError(e) }, 'stopping the event read-ahead worker failed')
     } finally {
       clearTimeout(timer)
+      this.#results.close()
       liveReadAheadWorkers.delete(this)
     }
   }
