@@ -73,7 +73,8 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
     for (const { key: k, value } of db.getRange({ start: key, end: endKey })) {
       // Anything unexpected (a gap, a damaged header, no room) ends the job before that entry:
       // the reader reads it itself and reports it as it always did.
-      if (k.length !== 8) break
+      // Taken back meanwhile (this worker ran late): the reader reads these chunks itself.
+      if (Atomics.load(head, 0) !== ${CLAIMED} || k.length !== 8) break
       const id = u32(k, 0) * 0x100000000 + u32(k, 4)
       if (expected === -1) first = expected = id
       else if (id !== expected) break
@@ -102,18 +103,20 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
     // An idle worker must not pin a snapshot: LMDB could not reuse the pages it holds.
     db.resetReadTxn()
   } catch {}
-  if (status === ${DONE}) {
-    const out = new ArrayBuffer(used)
-    new Uint8Array(out).set(data.subarray(0, used))
-    results.postMessage({ seq, data: out }, [out])
-  }
+  if (Atomics.load(head, 0) !== ${CLAIMED}) return
   head[1] = n
   head[2] = used
   head[3] = Math.floor(first / 0x100000000)
   head[4] = first >>> 0
   head[5] = expected - first
-  Atomics.store(head, 0, status)
-  Atomics.notify(head, 0)
+  if (status === ${DONE}) {
+    const out = new ArrayBuffer(used)
+    new Uint8Array(out).set(data.subarray(0, used))
+    results.postMessage({ seq, data: out }, [out])
+  }
+  // Only a job still claimed is answered: one the reader took back meanwhile it reads itself (and
+  // drops the result posted above).
+  if (Atomics.compareExchange(head, 0, ${CLAIMED}, status) === ${CLAIMED}) Atomics.notify(head, 0)
 })
 function checkIdentity() {
   const { dev, ino } = statSync(workerData.path)

@@ -41,10 +41,12 @@ import {
 export { JOB_BYTES } from './chunk-read-ahead-source.js'
 
 const POOL_LIMIT = 8
-/** How long a reader waits for a job the worker is running before reading the chunks itself. */
-const RUNNING_JOB_TIMEOUT_MS = 2_000
-/** Jobs in a row that outlive their timeout before the worker is given up. */
-const STALLS_BEFORE_GIVING_UP = 3
+/**
+ * How long a reader waits for a job the worker is running before it reads the chunks itself: a job
+ * takes the worker a fraction of a millisecond, so one still running after this was descheduled
+ * (a busy machine) or is gone, and reading the chunks here is quicker than waiting for it.
+ */
+const RUNNING_JOB_WAIT_MS = 1
 /** How long `close()` waits for the worker to stop before it goes on without it. */
 const TERMINATE_TIMEOUT_MS = 5_000
 
@@ -81,12 +83,11 @@ export class ReadAheadJob {
       this.owner.release(this.sab)
       return undefined
     }
-    const deadline = performance.now() + RUNNING_JOB_TIMEOUT_MS
-    while (Atomics.load(head, 0) === CLAIMED) {
-      // A terminated worker never answers: its claimed job stays claimed.
-      if (this.owner.terminated) return undefined
-      if (Atomics.wait(head, 0, CLAIMED, 100) === 'timed-out' && performance.now() > deadline) {
-        this.owner.stalled(RUNNING_JOB_TIMEOUT_MS)
+    if (Atomics.wait(head, 0, CLAIMED, RUNNING_JOB_WAIT_MS) === 'timed-out') {
+      // Taken back while running: the worker drops its result, and this buffer, which it may still
+      // write, is never reused.
+      if (Atomics.compareExchange(head, 0, CLAIMED, TAKEN_BACK) === CLAIMED) {
+        this.owner.tookBackRunning++
         return undefined
       }
     }
@@ -141,10 +142,11 @@ export class ChunkReadAheadWorker {
   failures = 0
   /** Jobs the worker answered (tests check that a scan went through it). */
   answeredJobs = 0
+  /** Jobs taken back from the worker while it ran them (it was late: a busy machine). */
+  tookBackRunning = 0
   #terminated = false
   #broken = false
   #seq = 0
-  #stallsInARow = 0
   readonly #worker: Worker
   /** Set by the worker once it has opened the environment: until then jobs are not sent. */
   readonly #ready = new Int32Array(new SharedArrayBuffer(4))
@@ -238,19 +240,8 @@ export class ChunkReadAheadWorker {
     if (this.#pool.length < POOL_LIMIT) this.#pool.push(sab)
   }
 
-  /** @internal A running job did not finish in time; a few in a row and the worker is given up. */
-  stalled(timeoutMs: number): void {
-    this.failures++
-    if (++this.#stallsInARow < STALLS_BEFORE_GIVING_UP) {
-      this.logger.warn({ timeoutMs }, 'event read-ahead worker was slow; the reader read the chunks itself')
-      return
-    }
-    this.#fail(new Error(`${STALLS_BEFORE_GIVING_UP} jobs in a row got no answer in time`), 'stalled')
-  }
-
   /** @internal A job was answered. */
   answered(): void {
-    this.#stallsInARow = 0
     this.answeredJobs++
   }
 
