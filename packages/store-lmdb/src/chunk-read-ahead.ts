@@ -1,17 +1,18 @@
 // Reads the chunks of a long event scan ahead of the reader and checks their checksums on a
 // second thread. Checked inline, the CRC of the events costs about a quarter of a scan that reads
 // only ids, types and streams; with a spare core the worker reads and checks the next chunks
-// while the reader hands out the current ones, and the reader's only extra cost is copying the
-// checked bytes out of the shared buffer (so the events handed out live in ordinary memory and are
-// exactly the bytes that were checked). The same design as the file log's read-ahead worker.
+// while the reader hands out the current ones. The worker sends each job's chunks in a buffer of
+// their own, transferred, not copied: the reader neither reads LMDB nor copies for them, and the
+// events it hands out live in ordinary memory and are exactly the bytes that were checked. The
+// same design as the file log's read-ahead worker, which copies out of shared memory instead.
 //
 // How the worker reads LMDB: it opens the store's data file with lmdb-js, read-only. lmdb-js keeps
 // one LMDB environment per file per process and hands a thread that opens a file already open the
 // environment the first thread opened (matched by device and inode), counting its users: the
 // worker shares the store's environment, its flags and its map, takes no lock of ours, opens no
 // second reader table, and its `readOnly` makes lmdb-js refuse any write (it never asks for one).
-// It checks that the file at the path is still the one the store opened (else it would open a
-// new environment on another file). Its read transactions are short (one job each) and reset
+// It checks that the file at the path is the one the store opened (else it would open another
+// environment on the same lock file). Its read transactions are short (one job each) and reset
 // after each job, so it pins no old snapshot. The environment is closed when the last of its users
 // closes it: the worker is terminated when the store closes, before the store closes its own
 // handle, so one per store rather than one per process (a worker outliving its store would keep
@@ -19,7 +20,8 @@
 //
 // Either side may take a job: the worker claims it before starting, and a reader that needs the
 // chunks before the worker got to them (still booting, busy, or gone) takes the job back and
-// reads them itself. So a slow or dead worker delays nothing by more than one job it has started.
+// reads them itself; so does a reader that finds the job still running a millisecond later (a
+// descheduled or dead worker). So a slow or dead worker delays a scan by at most that.
 
 import { statSync } from 'node:fs'
 import { createRequire } from 'node:module'
