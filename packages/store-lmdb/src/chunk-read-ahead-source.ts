@@ -9,7 +9,8 @@ import { SCRATCH_BASE, SCRATCH_BYTES } from './chunk-checksums.js'
  * index of its first event the check did not prove intact). The chunks' values, back to back, come
  * in an ArrayBuffer of their own, transferred (not copied) through a message port before the
  * status says DONE: the reader takes it synchronously and hands out views of it, so the reading
- * thread copies nothing.
+ * thread copies nothing. Every job the worker claims gets exactly one message, so the reader can
+ * pair them by sequence number whatever it gave up meanwhile.
  *
  * status: the job's sequence number (> 0) while queued; the worker claims it by swapping that for
  * CLAIMED, so a buffer reused for a later job is never taken by a stale message of an earlier one.
@@ -103,19 +104,20 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
     // An idle worker must not pin a snapshot: LMDB could not reuse the pages it holds.
     db.resetReadTxn()
   } catch {}
-  if (Atomics.load(head, 0) !== ${CLAIMED}) return
-  head[1] = n
-  head[2] = used
-  head[3] = Math.floor(first / 0x100000000)
-  head[4] = first >>> 0
-  head[5] = expected - first
-  if (status === ${DONE}) {
-    const out = new ArrayBuffer(used)
+  // Every job claimed gets one message (its chunks, or null), posted before its status: the reader
+  // pairs messages with jobs by seq and drops those of jobs it gave up.
+  let out = null
+  if (status === ${DONE} && Atomics.load(head, 0) === ${CLAIMED}) {
+    head[1] = n
+    head[2] = used
+    head[3] = Math.floor(first / 0x100000000)
+    head[4] = first >>> 0
+    head[5] = expected - first
+    out = new ArrayBuffer(used)
     new Uint8Array(out).set(data.subarray(0, used))
-    results.postMessage({ seq, data: out }, [out])
   }
-  // Only a job still claimed is answered: one the reader took back meanwhile it reads itself (and
-  // drops the result posted above).
+  results.postMessage({ seq, data: out }, out === null ? [] : [out])
+  // Only a job still claimed is answered: one the reader took back meanwhile it reads itself.
   if (Atomics.compareExchange(head, 0, ${CLAIMED}, status) === ${CLAIMED}) Atomics.notify(head, 0)
 })
 function checkIdentity() {

@@ -90,12 +90,14 @@ export class ReadAheadJob {
       // write, is never reused.
       if (Atomics.compareExchange(head, 0, CLAIMED, TAKEN_BACK) === CLAIMED) {
         this.owner.tookBackRunning++
+        this.owner.forget(this.seq)
         return undefined
       }
     }
+    // Answered (DONE or FAILED): its message was posted before its status.
+    const data = this.owner.takeResult(this.seq)
     let batch: ChunkBatch | undefined
-    const data = Atomics.load(head, 0) === DONE ? this.owner.takeResult(this.seq) : undefined
-    if (data !== undefined) {
+    if (data != null && Atomics.load(head, 0) === DONE) {
       this.owner.answered()
       const count = head[1]!
       batch = {
@@ -110,11 +112,17 @@ export class ReadAheadJob {
     return batch
   }
 
-  /** The chunks are not needed after all: the worker skips the job if it has not started it. */
+  /** The chunks are not needed after all: the worker skips the job, or stops it, or its result is dropped. */
   abandon(): void {
-    const was = Atomics.compareExchange(this.head, 0, this.seq, TAKEN_BACK)
-    // A job the worker is running keeps its buffer: it is still being written.
-    if (was === this.seq || was === DONE) this.owner.release(this.sab)
+    let was = Atomics.compareExchange(this.head, 0, this.seq, TAKEN_BACK)
+    if (was === this.seq) {
+      this.owner.release(this.sab)
+      return
+    }
+    this.owner.forget(this.seq)
+    if (was === CLAIMED) was = Atomics.compareExchange(this.head, 0, CLAIMED, TAKEN_BACK)
+    // A job taken back while running keeps its buffer: the worker may still write it.
+    if (was !== CLAIMED) this.owner.release(this.sab)
   }
 }
 
@@ -155,6 +163,10 @@ export class ChunkReadAheadWorker {
   readonly #pool: SharedArrayBuffer[] = []
   /** Where the worker sends the chunks of the jobs it finished, in job order; read synchronously. */
   readonly #results: MessagePort
+  /** Results read for jobs not taken yet (another scan's, running alongside). */
+  readonly #kept = new Map<number, ArrayBuffer | null>()
+  /** Jobs given up after the worker claimed them, whose results are still to come. */
+  readonly #givenUp = new Set<number>()
 
   constructor(
     target: ReadAheadTarget,
@@ -214,6 +226,8 @@ export class ChunkReadAheadWorker {
    */
   submit(start: EventId, end: EventId): ReadAheadJob | undefined {
     if (this.#broken || Atomics.load(this.#ready, 0) !== 1) return undefined
+    // Results of jobs given up are dropped here too, so scans abandoned early hold no memory.
+    this.#receive(-1)
     const sab = this.#pool.pop() ?? new SharedArrayBuffer(JOB_STATUS_BYTES)
     const head = new Int32Array(sab, 0, HEADER_INTS + 2 * MAX_CHUNKS)
     // Sequence numbers stay positive: a status above 0 means queued.
@@ -224,16 +238,40 @@ export class ChunkReadAheadWorker {
   }
 
   /**
-   * @internal The chunks of job `seq`, which the worker finished: it posts them before its status
-   * says so. Those of earlier jobs, abandoned after the worker started them, are dropped.
+   * @internal The chunks of job `seq`, which the worker answered (null when it failed): its message
+   * was posted before its status said so. Messages of other jobs met on the way are kept for them,
+   * or dropped when their job was given up.
    */
-  takeResult(seq: number): ArrayBuffer | undefined {
+  takeResult(seq: number): ArrayBuffer | null | undefined {
+    const kept = this.#kept.get(seq)
+    if (kept !== undefined) {
+      this.#kept.delete(seq)
+      return kept
+    }
+    const data = this.#receive(seq)
+    if (data === undefined) {
+      // Cannot happen while messages pair with jobs; if it does, the scan reads the chunks itself.
+      this.failures++
+      this.logger.warn({ seq }, 'event read-ahead result missing; the reader reads those chunks itself')
+    }
+    return data
+  }
+
+  /** @internal Job `seq`, which the worker claimed, was given up: its message is dropped. */
+  forget(seq: number): void {
+    if (!this.#kept.delete(seq)) this.#givenUp.add(seq)
+  }
+
+  /** Reads the results posted so far, up to the one of job `until` (returned), keeping the others. */
+  #receive(until: number): ArrayBuffer | null | undefined {
     for (;;) {
       const received = receiveMessageOnPort(this.#results) as
-        | { message: { seq: number; data: ArrayBuffer } }
+        | { message: { seq: number; data: ArrayBuffer | null } }
         | undefined
       if (received === undefined) return undefined
-      if (received.message.seq === seq) return received.message.data
+      const { seq, data } = received.message
+      if (seq === until) return data
+      if (!this.#givenUp.delete(seq)) this.#kept.set(seq, data)
     }
   }
 
@@ -271,6 +309,8 @@ export class ChunkReadAheadWorker {
     } finally {
       clearTimeout(timer)
       this.#results.close()
+      this.#kept.clear()
+      this.#givenUp.clear()
       liveReadAheadWorkers.delete(this)
     }
   }

@@ -166,6 +166,44 @@ describe('long event scans read ahead on a worker thread', () => {
     expect(outcomes[0]).toEqual(outcomes[1])
   }, 60_000)
 
+  it('two long scans interleaved step by step, and many abandoned early, share the worker and read right', async () => {
+    const dir = tempDir()
+    const count = await writeLog(dir, [15_000, 15_000], 4 * 1024, (id) => (id * 13) % 200)
+    const store = await openLmdbStore(dir, { readOnly: true })
+    try {
+      const expected = envelopes(store)
+      const worker = await bootedWorker(store)
+      const before = worker.answeredJobs
+      for (let round = 0; round < 20; round++) {
+        const early = store.events({ from: round * 100 + 1 })
+        for (let i = 0; i < 3_000; i++) early.next()
+        early.return?.()
+      }
+      const a = store.events()
+      const b = store.events({ from: 7_001 })
+      let nextA = 1
+      let nextB = 7_001
+      let wrong = 0
+      for (;;) {
+        const ra = a.next()
+        if (!ra.done) {
+          if (ra.value.id !== nextA++ || !same(ra.value.bytes, expected[ra.value.id - 1])) wrong++
+        }
+        const rb = b.next()
+        if (!rb.done) {
+          if (rb.value.id !== nextB++ || !same(rb.value.bytes, expected[rb.value.id - 1])) wrong++
+        }
+        if (ra.done && rb.done) break
+      }
+      expect(wrong).toBe(0)
+      expect([nextA, nextB]).toEqual([count + 1, count + 1])
+      expect(worker.answeredJobs - before).toBeGreaterThan(8)
+      expect(worker.failures).toBe(0)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+
   it('a worker terminated mid-scan: the scan completes inline, later scans too', async () => {
     const dir = tempDir()
     const count = await writeLog(dir, [10_000, 10_000, 10_000], 8 * 1024, (id) => (id * 7) % 300)
