@@ -24,7 +24,7 @@ export const HEADER_INTS = 6
 /** Chunks per job at most. */
 export const MAX_CHUNKS = 256
 /** Bytes of chunks one job reads at most: some 32 entries of the default 16 KiB. */
-export const JOB_BYTES = 512 * 1024
+export const JOB_BYTES = Math.min(512 * 1024, SCRATCH_BYTES) // gathered in the checksum scratch
 /** A job's shared buffer: its header and the per-chunk words. */
 export const JOB_STATUS_BYTES = 4 * (HEADER_INTS + 2 * MAX_CHUNKS)
 
@@ -44,25 +44,36 @@ const { open } = require(workerData.lmdb)
 checkIdentity()
 const env = open({ path: workerData.path, readOnly: true, keyEncoding: 'binary', encoding: 'binary' })
 checkIdentity()
-const db = env.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary', create: false })
-if (!db) throw new Error('the store has no events database')
 const { exports } = new WebAssembly.Instance(workerData.module)
 new Int32Array(exports.memory.buffer, 0, workerData.tables.length).set(workerData.tables)
 const memory = new Uint8Array(exports.memory.buffer)
+// The chunks of a job gather in the module's memory, one after another, and are checked there; then
+// they go out in one buffer of their exact size. A decoder that copies is handed LMDB's own bytes
+// (lmdb-js's read buffer or the memory map) rather than a copy of them: one copy per byte in all.
+let used = 0
+const intoMemory = {
+  encode: (value) => value,
+  decode(bytes, size) {
+    if (size > ${JOB_BYTES} - used) return -1
+    // (lmdb-js's read buffer is larger than the value: its length property is not its extent.)
+    memory.set(new Uint8Array(bytes.buffer, bytes.byteOffset, size), ${SCRATCH_BASE} + used)
+    return size
+  },
+}
+const db = env.openDB({ name: 'events', keyEncoding: 'binary', encoder: intoMemory, create: false })
+if (!db) throw new Error('the store has no events database')
 const key = Buffer.alloc(8)
 const endKey = Buffer.alloc(8)
 Atomics.store(new Int32Array(workerData.ready), 0, 1)
 
 const results = workerData.results
-// The chunks of a job gather here, then go out in one buffer of their exact size.
-const data = new Uint8Array(${JOB_BYTES})
 
 parentPort.on('message', ({ sab, seq, start, end }) => {
   const head = new Int32Array(sab, 0, ${HEADER_INTS + 2 * MAX_CHUNKS})
   if (Atomics.compareExchange(head, 0, seq, ${CLAIMED}) !== seq) return
   let status = ${DONE}
   let n = 0
-  let used = 0
+  used = 0
   let first = -1
   let expected = -1
   try {
@@ -71,7 +82,7 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
     db.resetReadTxn()
     key.writeBigUInt64BE(BigInt(start))
     endKey.writeBigUInt64BE(BigInt(end))
-    for (const { key: k, value } of db.getRange({ start: key, end: endKey })) {
+    for (const { key: k, value: length } of db.getRange({ start: key, end: endKey })) {
       // Anything unexpected (a gap, a damaged header, no room) ends the job before that entry:
       // the reader reads it itself and reports it as it always did.
       // Taken back meanwhile (this worker ran late): the reader reads these chunks itself.
@@ -79,17 +90,13 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
       const id = u32(k, 0) * 0x100000000 + u32(k, 4)
       if (expected === -1) first = expected = id
       else if (id !== expected) break
-      const length = value.length
-      if (n === ${MAX_CHUNKS} || length > data.length - used || length < 4) break
-      const count = u32(value, 0)
+      // The value is in memory at base (-1: it did not fit in what is left of the job).
+      const base = ${SCRATCH_BASE} + used
+      if (n === ${MAX_CHUNKS} || length < 4) break
+      const count = u32(memory, base)
       const dataStart = 4 + 8 * count
-      if (count === 0 || dataStart > length || dataStart + u32(value, 4 * count) !== length) break
-      let verified = 0
-      if (length <= ${SCRATCH_BYTES}) {
-        memory.set(value, ${SCRATCH_BASE})
-        verified = exports.verify(${SCRATCH_BASE}, length, Math.floor(id / 0x100000000), id >>> 0, 0, count)
-      }
-      data.set(value, used)
+      if (count === 0 || dataStart > length || dataStart + u32(memory, base + 4 * count) !== length) break
+      const verified = exports.verify(base, length, Math.floor(id / 0x100000000), id >>> 0, 0, count)
       head[${HEADER_INTS} + 2 * n] = length
       head[${HEADER_INTS + 1} + 2 * n] = verified
       used += length
@@ -113,8 +120,7 @@ parentPort.on('message', ({ sab, seq, start, end }) => {
     head[3] = Math.floor(first / 0x100000000)
     head[4] = first >>> 0
     head[5] = expected - first
-    out = new ArrayBuffer(used)
-    new Uint8Array(out).set(data.subarray(0, used))
+    out = memory.slice(${SCRATCH_BASE}, ${SCRATCH_BASE} + used).buffer
   }
   results.postMessage({ seq, data: out }, out === null ? [] : [out])
   // Only a job still claimed is answered: one the reader took back meanwhile it reads itself.

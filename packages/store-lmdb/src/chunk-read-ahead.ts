@@ -48,7 +48,7 @@ const POOL_LIMIT = 8
  * takes the worker a fraction of a millisecond, so one still running after this was descheduled
  * (a busy machine) or is gone, and reading the chunks here is quicker than waiting for it.
  */
-const RUNNING_JOB_WAIT_MS = 1
+const RUNNING_JOB_WAIT_MS = 0.2
 /** How long `close()` waits for the worker to stop before it goes on without it. */
 const TERMINATE_TIMEOUT_MS = 5_000
 
@@ -148,7 +148,7 @@ export function readAheadTarget(path: string, wanted: boolean): ReadAheadTarget 
 
 /** A store's read-ahead worker: started at its first long scan, terminated when the store closes. */
 export class ChunkReadAheadWorker {
-  /** Jobs the worker failed, or did not finish in time, and its own failures (logged, each counted). */
+  /** Jobs the worker failed, results missing, and its own failures (logged, each counted). */
   failures = 0
   /** Jobs the worker answered (tests check that a scan went through it). */
   answeredJobs = 0
