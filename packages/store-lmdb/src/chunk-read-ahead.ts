@@ -20,7 +20,7 @@
 //
 // Either side may take a job: the worker claims it before starting, and a reader that needs the
 // chunks before the worker got to them (still booting, busy, or gone) takes the job back and
-// reads them itself; so does a reader that finds the job still running a millisecond later (a
+// reads them itself; so does a reader that finds the job still running 0.2 ms later (a
 // descheduled or dead worker). So a slow or dead worker delays a scan by at most that.
 
 import { statSync } from 'node:fs'
@@ -44,9 +44,11 @@ export { JOB_BYTES } from './chunk-read-ahead-source.js'
 
 const POOL_LIMIT = 8
 /**
- * How long a reader waits for a job the worker is running before it reads the chunks itself: a job
- * takes the worker a fraction of a millisecond, so one still running after this was descheduled
- * (a busy machine) or is gone, and reading the chunks here is quicker than waiting for it.
+ * How long a reader waits for a job the worker is running before it reads the chunks itself. A job
+ * takes the worker about 0.2 ms; one still running when the reader needs it is late: the worker is
+ * slower than the reader (a reader that does little per event outruns the checksums) or was
+ * descheduled (a busy machine), or is gone. Reading the job's chunks here while the worker goes on
+ * to the next ones shares the work; waiting longer idles the reader.
  */
 const RUNNING_JOB_WAIT_MS = 0.2
 /** How long `close()` waits for the worker to stop before it goes on without it. */
