@@ -127,6 +127,28 @@ describe('long event scans read ahead on a worker thread', () => {
     expect(answered).toBeGreaterThan(8)
   }, 240_000)
 
+  it('chunks larger than a job (events of 600 KiB among small ones) are read by the scan itself', async () => {
+    const dir = tempDir()
+    const big = new Set([4_000, 9_000, 9_001, 15_000])
+    const count = await writeLog(dir, [6_000, 6_000, 6_000], 16 * 1024, (id) =>
+      big.has(id) ? 600 * 1024 : 90,
+    )
+    const store = await openLmdbStore(dir, { readOnly: true })
+    try {
+      const expected = envelopes(store)
+      const worker = await bootedWorker(store)
+      const before = worker.answeredJobs
+      const got = [...store.events()]
+      expect(got.length).toBe(count)
+      expect(got.filter((r, i) => r.id !== i + 1 || !same(r.bytes, expected[i])).map((r) => r.id)).toEqual([])
+      expect(got[8_999]!.bytes.length).toBeGreaterThan(600 * 1024)
+      expect(worker.answeredJobs).toBeGreaterThan(before)
+      expect(worker.failures).toBe(0)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+
   it('a flipped bit in an event is CORRUPTION naming it, after every event before it, as inline', async () => {
     const dir = tempDir()
     const count = await writeLog(dir, [6_000, 6_000, 6_000], 16 * 1024, () => 100)
