@@ -25,7 +25,7 @@
 
 import { statSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { availableParallelism } from 'node:os'
+import os from 'node:os'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import type { EventId, Logger } from '@azothdb/core'
 import { CRC32C_TABLES, toError } from '@azothdb/core/internal'
@@ -145,9 +145,21 @@ export interface ReadAheadTarget {
  * undefined when background checks are off or there is no spare core to run them on.
  */
 export function readAheadTarget(path: string, wanted: boolean): ReadAheadTarget | undefined {
-  if (!wanted || availableParallelism() < 2) return undefined
+  if (!wanted || os.availableParallelism() < 2) return undefined
   const { dev, ino } = statSync(path)
   return { path, dev, ino }
+}
+
+/**
+ * Whether a core is free for the worker now: the 1-minute load average is below the cores less a
+ * half (a scanning thread of this process counts in it). On a machine whose cores are all busy the
+ * worker only takes CPU time from the scanning thread (the scheduler shares the cores among all
+ * runnable threads; the worker's jobs still arrive in time): `db.events()` over 1,000,000 events,
+ * ids and types only, measured 2.31M events/s through the worker against 2.65M checking inline,
+ * with another process keeping a core busy. Windows reports no load average: always free there.
+ */
+export function spareCore(): boolean {
+  return os.loadavg()[0]! < os.availableParallelism() - 0.5
 }
 
 /** A store's read-ahead worker: started at its first long scan, terminated when the store closes. */

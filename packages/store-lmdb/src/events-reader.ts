@@ -1,6 +1,6 @@
 import type { EventId, EventLog, EventRange, EventRecord, Logger } from '@azothdb/core'
 import { eventIdBytes, toError } from '@azothdb/core/internal'
-import { ChunkReadAheadWorker, type ReadAheadTarget } from './chunk-read-ahead.js'
+import { ChunkReadAheadWorker, type ReadAheadTarget, spareCore } from './chunk-read-ahead.js'
 import { type ChunkReadAhead, ChunkRecords } from './chunk-records.js'
 import { Chunk, chunkKeyToId } from './event-chunks.js'
 import type { StoreDatabases } from './store-databases.js'
@@ -10,8 +10,9 @@ export type { ReadAheadTarget } from './chunk-read-ahead.js'
 const EMPTY: readonly EventRecord[] = []
 
 /**
- * Scans of more events than this read ahead on the worker thread: a shorter one ends before the
- * worker pays off (as in the file log). Short reads, `get`, `getMany` and stream reads check inline.
+ * Scans of more events than this read ahead on the worker thread, when a core is free for it: a
+ * shorter one ends before the worker pays off (as in the file log). Short reads, `get`, `getMany`
+ * and stream reads check inline.
  */
 const READ_AHEAD_MIN_EVENTS = 8_192
 
@@ -57,7 +58,7 @@ export class EventsReader {
       from,
       to,
       limit,
-      long && this.readAheadWorker() !== undefined ? this.#readAhead : undefined,
+      long && spareCore() && this.readAheadWorker() !== undefined ? this.#readAhead : undefined,
     )
   }
 

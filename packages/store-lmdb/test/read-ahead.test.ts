@@ -1,9 +1,10 @@
 import { copyFileSync, renameSync } from 'node:fs'
+import os from 'node:os'
 import { join } from 'node:path'
 import { isAzothError, type Logger, silentLogger } from '@azothdb/core'
 import { DATA_FILE, type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { spawnTypeScript } from '../../../vitest.shared.js'
 import { type ChunkReadAheadWorker, liveReadAheadWorkers } from '../src/chunk-read-ahead.js'
 import { flipBit, occurrences } from './support/bit-flips.js'
@@ -72,6 +73,15 @@ function thrown(fn: () => unknown): unknown {
 }
 
 describe('long event scans read ahead on a worker thread', () => {
+  // Scans use the worker only when the load average leaves a core free: this machine's load is
+  // not the test's to choose.
+  beforeEach(() => {
+    vi.spyOn(os, 'loadavg').mockReturnValue([0, 0, 0])
+  })
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
   it('return exactly the events of the inline path, over random logs, chunk sizes, ranges and limits', async () => {
     let answered = 0
     await fc.assert(
@@ -342,6 +352,31 @@ describe('long event scans read ahead on a worker thread', () => {
       expect(worker.answeredJobs).toBe(0)
       expect(warnings.some((w) => /read-ahead worker failed/.test(w))).toBe(true)
       expect([...store.events({ from: 2 })].length).toBe(count - 1)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+
+  it('with every core busy (by the load average) scans check inline: no worker is started, no job sent', async () => {
+    const dir = tempDir()
+    const count = await writeLog(dir, [15_000, 15_000], 16 * 1024, () => 50)
+    vi.spyOn(os, 'loadavg').mockReturnValue([os.availableParallelism(), 1, 1])
+    const workers = liveReadAheadWorkers.size
+    const store = await openLmdbStore(dir, { readOnly: true })
+    try {
+      expect([...store.events()].length).toBe(count)
+      expect(liveReadAheadWorkers.size).toBe(workers)
+      // A core free again: the next long scan starts the worker.
+      vi.spyOn(os, 'loadavg').mockReturnValue([0, 0, 0])
+      const worker = await bootedWorker(store)
+      const before = worker.answeredJobs
+      expect([...store.events()].length).toBe(count)
+      expect(worker.answeredJobs).toBeGreaterThan(before)
+      // Busy again: the worker stays, scans do not use it.
+      vi.spyOn(os, 'loadavg').mockReturnValue([os.availableParallelism(), 1, 1])
+      const after = worker.answeredJobs
+      expect([...store.events()].length).toBe(count)
+      expect(worker.answeredJobs).toBe(after)
     } finally {
       await store.close()
     }
