@@ -219,7 +219,7 @@ function iterationCase(dir: string, quick: boolean, backgroundChecksums: boolean
       eventBytes: ENVELOPE.length,
       eventsPerCommit: perCommit,
       layout: 'ours: chunked; raw: one entry per event',
-      checksums: backgroundChecksums ? 'read-ahead worker' : 'inline',
+      checksums: backgroundChecksums ? 'read-ahead worker (when a core is free)' : 'inline',
     },
     ours: {
       setup: async () => {
