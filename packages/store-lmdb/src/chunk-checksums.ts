@@ -25,12 +25,22 @@ interface WasmApi {
   }
 }
 
+let module: object | undefined
 let instance: Checksummer | undefined
+
+/** The compiled checksum module (compiled once; the read-ahead worker instantiates it too). */
+export function checksumModule(): object {
+  if (module === undefined) {
+    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+    module = new wasm.Module(Buffer.from(CHUNK_CHECKSUMS_WASM, 'base64'))
+  }
+  return module
+}
 
 function checksummer(): Checksummer {
   if (instance !== undefined) return instance
   const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
-  const { exports } = new wasm.Instance(new wasm.Module(Buffer.from(CHUNK_CHECKSUMS_WASM, 'base64')))
+  const { exports } = new wasm.Instance(checksumModule())
   // The memory has a fixed size (no grow), so these views stay valid.
   new Int32Array(exports.memory.buffer, 0, CRC32C_TABLES.length).set(CRC32C_TABLES)
   instance = { memory: new Uint8Array(exports.memory.buffer), verify: exports.verify }

@@ -1,19 +1,40 @@
-import type { EventId, EventLog, EventRange, EventRecord } from '@azothdb/core'
-import { eventIdBytes } from '@azothdb/core/internal'
-import { Chunk, ChunkRecords, chunkKeyToId } from './event-chunks.js'
+import type { EventId, EventLog, EventRange, EventRecord, Logger } from '@azothdb/core'
+import { eventIdBytes, toError } from '@azothdb/core/internal'
+import { ChunkReadAheadWorker, type ReadAheadTarget, spareCore } from './chunk-read-ahead.js'
+import { type ChunkReadAhead, ChunkRecords } from './chunk-records.js'
+import { Chunk, chunkKeyToId } from './event-chunks.js'
 import type { StoreDatabases } from './store-databases.js'
 
+export type { ReadAheadTarget } from './chunk-read-ahead.js'
+
 const EMPTY: readonly EventRecord[] = []
+
+/**
+ * Scans of more events than this read ahead on the worker thread, when a core is free for it: a
+ * shorter one ends before the worker pays off (as in the file log). Short reads, `get`, `getMany`
+ * and stream reads check inline.
+ */
+const READ_AHEAD_MIN_EVENTS = 8_192
 
 /** Reads events from the built-in chunked LMDB log, or from the external event log. */
 export class EventsReader {
   readonly #oneId: EventId[] = [0]
   readonly #oneOut: (Uint8Array | undefined)[] = [undefined]
+  #worker: ChunkReadAheadWorker | undefined
+  #readAheadTarget: ReadAheadTarget | undefined
+  readonly #readAhead: ChunkReadAhead = {
+    submit: (first, last) => this.#worker?.submit(first, last),
+    rangeFrom: (id) => this.dbs.events.getRange({ start: Buffer.from(eventIdBytes(id)) })[Symbol.iterator](),
+  }
 
   constructor(
     private readonly dbs: StoreDatabases,
     private readonly external: EventLog | undefined,
-  ) {}
+    readAhead: ReadAheadTarget | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.#readAheadTarget = external === undefined ? readAhead : undefined
+  }
 
   read(range: EventRange, head: EventId): IterableIterator<EventRecord> {
     const from = Math.max(1, range.from ?? 1)
@@ -28,6 +49,7 @@ export class EventsReader {
 
   private readChunks(from: EventId, to: EventId, limit: number): IterableIterator<EventRecord> {
     if (from > to || limit <= 0) return EMPTY[Symbol.iterator]()
+    const long = Math.min(to - from + 1, limit) > READ_AHEAD_MIN_EVENTS
     return new ChunkRecords(
       () => {
         const floor = this.floorKey(from)
@@ -36,7 +58,31 @@ export class EventsReader {
       from,
       to,
       limit,
+      long && spareCore() && this.readAheadWorker() !== undefined ? this.#readAhead : undefined,
     )
+  }
+
+  /** The worker of long scans, started at the first; undefined when off, or once it failed. */
+  private readAheadWorker(): ChunkReadAheadWorker | undefined {
+    if (this.#worker !== undefined) return this.#worker.usable ? this.#worker : undefined
+    const target = this.#readAheadTarget
+    if (target === undefined) return undefined
+    try {
+      this.#worker = new ChunkReadAheadWorker(target, this.logger)
+    } catch (e) {
+      this.#readAheadTarget = undefined
+      this.logger.warn({ err: toError(e) }, 'could not start the event read-ahead worker; scans check inline')
+    }
+    return this.#worker
+  }
+
+  /**
+   * Stops the read-ahead worker, which shares the store's LMDB environment: it must let go of it
+   * before the store closes its own handle. Later scans check inline.
+   */
+  async close(): Promise<void> {
+    this.#readAheadTarget = undefined
+    await this.#worker?.terminate()
   }
 
   /** Key of the chunk holding `id`: the greatest chunk key <= id. */

@@ -29,7 +29,7 @@ import type { Transaction } from 'lmdb'
 import { CommitQueue } from './commit-queue.js'
 import { CommitState } from './commit-state.js'
 import { checkRange } from './event-range.js'
-import { EventsReader } from './events-reader.js'
+import { EventsReader, type ReadAheadTarget } from './events-reader.js'
 import { readValue, readValueCopy } from './fast-read.js'
 import { groupWriter } from './group-writer.js'
 import { claimOf, IdempotencyTable } from './idempotency-table.js'
@@ -57,6 +57,8 @@ export interface LmdbStoreInit {
   readonly logger: Logger
   readonly eventLog: EventLog | undefined
   readonly eventChunkBytes: number
+  /** The data file long event scans read ahead on a worker thread; undefined: they check inline. */
+  readonly readAhead: ReadAheadTarget | undefined
   readonly lock: ProcessLock | undefined
   readonly reserve: SpaceReserve | undefined
   readonly idempotency: IdempotencyWindow
@@ -101,7 +103,7 @@ export class LmdbStore implements CanonicalStore {
     this.lock = init.lock
     this.reserve = init.reserve
     this.commitState = new CommitState(readHead(init.dbs.meta, init.dbs.events), init.logger)
-    this.eventsReader = new EventsReader(init.dbs, init.eventLog)
+    this.eventsReader = new EventsReader(init.dbs, init.eventLog, init.readAhead, init.logger)
     this.streamReads = new StreamReads(init.dbs, this.eventsReader, init.eventLog)
     this.queue = new CommitQueue(
       groupWriter({
@@ -250,12 +252,8 @@ export class LmdbStore implements CanonicalStore {
     if (this.closed || this.closing) return Promise.reject(new ClosedError('the store'))
     if (this.readOnly) return Promise.reject(new AzothError('READ_ONLY', 'the store is open read-only'))
     if (this.sealed !== undefined || this.sealing) {
-      return Promise.reject(
-        new AzothError(
-          'SEALED',
-          `the store is sealed at event ${this.sealed ?? this.commitState.committedHead}`,
-        ),
-      )
+      const at = this.sealed ?? this.commitState.committedHead
+      return Promise.reject(new AzothError('SEALED', `the store is sealed at event ${at}`))
     }
     if (typeof fn !== 'function') {
       return Promise.reject(new AzothError('INVALID_ARGUMENT', 'commit needs a function'))
@@ -383,6 +381,8 @@ export class LmdbStore implements CanonicalStore {
         }
       }
       try {
+        // The read-ahead worker shares the LMDB environment: it lets go of it before the store does.
+        await this.eventsReader.close()
         if (this.eventLog) await this.eventLog.close()
         if (this.commitState.lmdbCommitFailed) await settleFailedCommit(this.dbs.meta, this.logger)
         await this.dbs.env.close()

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from '
 import { join, resolve } from 'node:path'
 import { AzothError, CorruptionError, type EventLog, isAzothError } from '@azothdb/core'
 import { acquireProcessLock, type ProcessLock, toError } from '@azothdb/core/internal'
+import { readAheadTarget } from './chunk-read-ahead.js'
 import { checkDataFile } from './data-file-check.js'
 import { prepareLmdbFiles } from './lmdb-file-space.js'
 import { LmdbStore } from './lmdb-store.js'
@@ -141,6 +142,7 @@ export async function openLmdbStore(dir: string, options: LmdbStoreOptions = {})
       logger: opts.logger.child({ component: 'store-lmdb' }),
       eventLog,
       eventChunkBytes: opts.eventChunkBytes,
+      readAhead: readAheadTarget(dataFile, opts.backgroundChecksums && eventLog === undefined),
       lock,
       reserve,
       idempotency: opts.idempotency,

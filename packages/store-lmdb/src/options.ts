@@ -65,6 +65,12 @@ export interface LmdbStoreOptions {
    * byte anyway and runs as fast with 16 KiB as with 64 KiB entries.
    */
   readonly eventChunkBytes?: number
+  /**
+   * Read and check the chunks of long event scans (`events()` over more than 8,192 events) ahead
+   * on a worker thread, when the machine has more than one core (default true). Scans return the
+   * same events and raise the same errors either way; the worker ends when the store closes.
+   */
+  readonly backgroundChecksums?: boolean
 }
 
 export interface ResolvedLmdbStoreOptions {
@@ -80,6 +86,7 @@ export interface ResolvedLmdbStoreOptions {
   readonly logger: Logger
   readonly mapSize: number | undefined
   readonly eventChunkBytes: number
+  readonly backgroundChecksums: boolean
 }
 
 const KNOWN = [
@@ -95,6 +102,7 @@ const KNOWN = [
   'logger',
   'mapSize',
   'eventChunkBytes',
+  'backgroundChecksums',
 ] as const
 
 export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStoreOptions {
@@ -112,6 +120,7 @@ export function resolveOptions(options: LmdbStoreOptions = {}): ResolvedLmdbStor
     logger: options.logger ?? silentLogger,
     mapSize: checkPositiveInteger('mapSize', options.mapSize, undefined),
     eventChunkBytes: checkPositiveInteger('eventChunkBytes', options.eventChunkBytes, 16 * 1024),
+    backgroundChecksums: checkBoolean('backgroundChecksums', options.backgroundChecksums, true),
   }
 }
 

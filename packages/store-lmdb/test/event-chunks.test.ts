@@ -1,7 +1,8 @@
 import { isAzothError } from '@azothdb/core'
 import { eventIdBytes } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
-import { buildChunks, ChunkRecords } from '../src/event-chunks.js'
+import { ChunkRecords } from '../src/chunk-records.js'
+import { buildChunks } from '../src/event-chunks.js'
 
 type Entry = { key: Uint8Array; value: Uint8Array }
 
@@ -99,5 +100,23 @@ describe('ChunkRecords', () => {
     expect(() => failing.next()).toThrow('disk gone')
     expect(closed).toBe(1)
     expect(failing.next().done).toBe(true)
+  })
+  it('entries that end before `to` (at most the head) are CORRUPTION naming the first missing event', () => {
+    const short = entries(12, 4).slice(0, 2)
+    const seen: number[] = []
+    let error: unknown
+    try {
+      for (const r of new ChunkRecords(range(short).open, 2, 12, 100)) seen.push(r.id)
+    } catch (e) {
+      error = e
+    }
+    expect(seen).toEqual([2, 3, 4, 5, 6, 7, 8])
+    expect(error).toMatchObject({
+      code: 'CORRUPTION',
+      details: { where: 'event', eventId: 9, reason: 'missing' },
+    })
+    // Not when the range ends with them; but no chunk at all below `to` is.
+    expect([...new ChunkRecords(range(short).open, 2, 8, 100)].length).toBe(7)
+    expect(() => [...new ChunkRecords(() => undefined, 1, 3, 100)]).toThrow(/event 1 is missing/)
   })
 })

@@ -200,23 +200,33 @@ function readCases(dir: string, quick: boolean): Case[] {
   ]
 }
 
-function iterationCase(dir: string, quick: boolean): Case {
+/**
+ * `events()` over the whole log: by default a scan this long reads and checks its chunks on the
+ * read-ahead worker; the `checks inline` variant (`backgroundChecksums: false`) checks them on the
+ * scanning thread.
+ */
+function iterationCase(dir: string, quick: boolean, backgroundChecksums: boolean): Case {
   const total = quick ? 200_000 : 1_000_000
   const perCommit = 1000
   let store: LmdbStore
   let raw: ReturnType<typeof openRaw>
+  const variant = backgroundChecksums ? '' : ', ours checks inline'
   return {
-    name: `iterate ${total.toLocaleString('en')} stored events`,
+    name: `iterate ${total.toLocaleString('en')} stored events${variant}`,
     unit: 'events',
     params: {
       events: total,
       eventBytes: ENVELOPE.length,
       eventsPerCommit: perCommit,
       layout: 'ours: chunked; raw: one entry per event',
+      checksums: backgroundChecksums ? 'read-ahead worker (when a core is free)' : 'inline',
     },
     ours: {
       setup: async () => {
-        store = await openLmdbStore(join(dir, 'events'), { durability: 'relaxed' })
+        store = await openLmdbStore(join(dir, backgroundChecksums ? 'events' : 'events-inline'), {
+          durability: 'relaxed',
+          backgroundChecksums,
+        })
         for (let n = 0; n < total; n += perCommit) {
           await store.commit((tx) => {
             for (let i = 0; i < perCommit; i++) tx.appendEvent('transfer', PAYLOAD)
@@ -237,7 +247,7 @@ function iterationCase(dir: string, quick: boolean): Case {
     },
     raw: {
       setup: async () => {
-        raw = openRaw(join(dir, 'events-raw'))
+        raw = openRaw(join(dir, backgroundChecksums ? 'events-raw' : 'events-raw-inline'))
         for (let n = 0; n < total; n += perCommit) {
           await raw.env.transaction(() => {
             for (let i = 1; i <= perCommit; i++)
@@ -267,7 +277,8 @@ const section: Section = {
   cases: ({ quick, tmpDir }) => [
     ...concurrentCases(tmpDir, quick),
     ...readCases(tmpDir, quick),
-    iterationCase(tmpDir, quick),
+    iterationCase(tmpDir, quick, true),
+    iterationCase(tmpDir, quick, false),
   ],
 }
 
