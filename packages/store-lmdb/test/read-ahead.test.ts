@@ -6,7 +6,11 @@ import { DATA_FILE, type LmdbStore, openLmdbStore } from '@azothdb/store-lmdb'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { spawnTypeScript } from '../../../vitest.shared.js'
-import { type ChunkReadAheadWorker, liveReadAheadWorkers } from '../src/chunk-read-ahead.js'
+import {
+  type ChunkReadAheadWorker,
+  liveReadAheadWorkers,
+  readAheadPatience,
+} from '../src/chunk-read-ahead.js'
 import { flipBit, occurrences } from './support/bit-flips.js'
 import { codeOf } from './support/code-of.js'
 import { tempDir } from './support/temp-dir.js'
@@ -75,11 +79,17 @@ function thrown(fn: () => unknown): unknown {
 describe('long event scans read ahead on a worker thread', () => {
   // Scans use the worker only when the load average leaves a core free: this machine's load is
   // not the test's to choose.
+  // And they wait for the worker's answers: these tests check what it delivers, and on a machine
+  // busy with other tests it may not get a core within a scan's default patience (1 ms).
+  const patience = { ...readAheadPatience }
   beforeEach(() => {
     vi.spyOn(os, 'loadavg').mockReturnValue([0, 0, 0])
+    readAheadPatience.queuedMs = 30_000
+    readAheadPatience.runningMs = 30_000
   })
   afterEach(() => {
     vi.restoreAllMocks()
+    Object.assign(readAheadPatience, patience)
   })
 
   it('return exactly the events of the inline path, over random logs, chunk sizes, ranges and limits', async () => {
