@@ -13,8 +13,8 @@ import {
   type TypedValue,
   type WriteContext,
 } from '@azothdb/core'
-import { checkEventSize, checkValueSize, encodeKey, keyId } from '@azothdb/core/internal'
-import { checkStreamEvents, encodeStreamEvents } from './stream-events.js'
+import { checkEventSize, checkValueSize, encodeKey, keyId, readEventType } from '@azothdb/core/internal'
+import { encodeStreamEvents } from './stream-events.js'
 import type { CommittedStreamReader } from './stream-head-cache.js'
 import { GroupStreams, TxStreams } from './stream-writes.js'
 import { sealValue, VALUE_CHECKSUM_BYTES } from './value-checksum.js'
@@ -189,17 +189,18 @@ export class UnitContext implements WriteContext {
   ): StreamAppendOutcome {
     const actual = this.streams.plan(stream, expected)
     const first = actual === undefined ? 0n : actual + 1n
-    const list = checkStreamEvents(stream, events)
-    const count = list.length
-    const envelopes = encodeStreamEvents(stream, first, list, this.group.timestamp)
-    // Sizes are checked before any event is kept, so a refused append leaves none behind.
+    // Sizes are checked as the events are encoded, before any is kept, so a refused append leaves
+    // none behind.
+    const before = this.eventBytes
+    const envelopes = encodeStreamEvents(stream, first, events, this.group.timestamp, this.limits, before)
+    const count = envelopes.length
     let bytes = this.eventBytes
-    for (let i = 0; i < envelopes.length; i++) {
-      bytes += envelopes[i]!.length
-      checkEventSize(envelopes[i]!.length, bytes, this.limits, list[i]!.type)
-    }
+    for (let i = 0; i < count; i++) bytes += envelopes[i]!.length
+    // The data's code (a getter, toJSON) logged an event while it was encoded: the total checked
+    // did not count it.
+    if (this.eventBytes !== before)
+      checkEventSize(0, bytes, this.limits, readEventType(envelopes[count - 1]!))
     const at = this.events?.length ?? 0
-    // Their sizes are checked above: kept without checking them again.
     const kept = (this.events ??= [])
     for (let i = 0; i < count; i++) kept.push(envelopes[i]!)
     this.eventBytes = bytes
