@@ -267,9 +267,9 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     // Options read field by field: a getter that fails on its second read must not escape as a throw.
     let reads = 0
     const flaky = {
-      get idempotencyKey(): string | undefined {
+      get idempotencyKey(): string {
         if (reads++ > 0) throw new RangeError('read twice')
-        return undefined
+        return undefined as never
       },
     }
     const calls: [string, () => Promise<unknown>][] = [
