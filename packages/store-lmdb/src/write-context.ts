@@ -1,5 +1,6 @@
 import {
   AzothError,
+  ClosedError,
   decodeTypedValue,
   type EventMetadata,
   type ExpectedStreamVersion,
@@ -67,6 +68,8 @@ export class UnitContext implements WriteContext {
   private eventBytes = 0
   /** True while an append to a stream runs (its events' data may run code: getters, toJSON). */
   private appending = false
+  /** True from `begin` to `end`: while the transaction's function (and its result's encoding) runs. */
+  private live = false
   private group!: GroupBuffer
   private keyBytes: Uint8Array = new Uint8Array(0)
   private readonly streams: TxStreams
@@ -80,11 +83,25 @@ export class UnitContext implements WriteContext {
 
   begin(group: GroupBuffer): void {
     this.group = group
+    this.live = true
     this.appending = false
     this.streams.begin(group.streams)
     this.writes = undefined
     this.events = undefined
     this.eventBytes = 0
+  }
+
+  /**
+   * Ends the transaction's use of the context. The same instance serves the next member, so a
+   * context its function kept would otherwise read another group's state, or buffer writes that
+   * no commit carries while it returned as if they were written.
+   */
+  end(): void {
+    this.live = false
+  }
+
+  private checkLive(): void {
+    if (!this.live) throw new ClosedError("this transaction's context (its function has returned)")
   }
 
   private ref(key: Key): string {
@@ -102,6 +119,7 @@ export class UnitContext implements WriteContext {
   }
 
   getBytes(key: Key): Uint8Array | undefined {
+    this.checkLive()
     const pending = this.lookup(this.ref(key))
     if (pending !== undefined) return pending.value === null ? undefined : encodingOf(pending.value)
     const committed = this.reader.readCommitted(this.keyBytes)
@@ -110,6 +128,7 @@ export class UnitContext implements WriteContext {
   }
 
   get(key: Key): TypedValue | undefined {
+    this.checkLive()
     const pending = this.lookup(this.ref(key))
     if (pending !== undefined) {
       return pending.value === null ? undefined : decodeTypedValue(encodingOf(pending.value))
@@ -119,12 +138,14 @@ export class UnitContext implements WriteContext {
   }
 
   exists(key: Key): boolean {
+    this.checkLive()
     const pending = this.lookup(this.ref(key))
     if (pending !== undefined) return pending.value !== null
     return this.reader.readCommitted(this.keyBytes) !== undefined
   }
 
   put(key: Key, value: TypedValue): void {
+    this.checkLive()
     const id = this.ref(key)
     if (!isTypedValue(value)) {
       throw new AzothError(
@@ -143,16 +164,19 @@ export class UnitContext implements WriteContext {
   }
 
   delete(key: Key): void {
+    this.checkLive()
     const id = this.ref(key)
     if (this.writes === undefined) this.writes = new Map()
     this.writes.set(id, { key: this.ownKeyBytes(key), value: null })
   }
 
   appendEvent(type: string, payload: unknown, metadata?: EventMetadata): void {
+    this.checkLive()
     this.pushEvent(type, encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata }))
   }
 
   appendRawEvent(type: string, payload: Uint8Array, metadata?: EventMetadata): void {
+    this.checkLive()
     this.pushEvent(
       type,
       encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata, rawPayload: true }),
@@ -164,6 +188,7 @@ export class UnitContext implements WriteContext {
     events: readonly StreamEventInput[],
     expected?: ExpectedStreamVersion,
   ): StreamAppendOutcome {
+    this.checkLive()
     // An append checks its stream's version before encoding its events and records the append
     // after: another append run in between (from a getter or toJSON of the data) would take the
     // same version, or hand this one its stream's name. Refused, so that cannot happen.
