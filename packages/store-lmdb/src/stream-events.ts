@@ -9,8 +9,8 @@ function invalid(message: string, details: Record<string, unknown>): never {
  * The envelopes of `events` (versions `first`, `first + 1`, ... of `stream`) when it is a
  * non-empty array of `{ type, data?, metadata? }` objects, else `INVALID_ARGUMENT`;
  * `EVENT_TOO_LARGE` when an event, or the transaction's events with `bytes` before them, are over
- * a limit. The array and each event are read once: encoding runs the data's code (getters,
- * toJSON), which may change them, and a second read would find another length or another event.
+ * a limit. The array and each event are read once: encoding runs the data's code (its getters),
+ * which may change them, and a second read would find another length or another event.
  */
 export function encodeStreamEvents(
   stream: string,

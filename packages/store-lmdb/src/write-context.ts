@@ -221,7 +221,7 @@ export class UnitContext implements WriteContext {
     const count = envelopes.length
     let bytes = this.eventBytes
     for (let i = 0; i < count; i++) bytes += envelopes[i]!.length
-    // The data's code (a getter, toJSON) logged an event while it was encoded: the total checked
+    // The data's code (a getter) logged a raw event while it was encoded: the total checked
     // did not count it.
     if (this.eventBytes !== before)
       checkEventSize(0, bytes, this.limits, readEventType(envelopes[count - 1]!))
