@@ -254,6 +254,29 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     await expectCode(db.streamExists(''), 'INVALID_ARGUMENT')
     await expectCode(db.aggregateStream('s-1', {} as never), 'INVALID_ARGUMENT')
     expect(() => db.streams({ prefix: 5 as never })).toThrow(/prefix/)
+    // Values with no string form (a null-prototype object) are described, not converted: the
+    // conversion threw a raw TypeError in place of the refusal.
+    const bare = Object.create(null) as never
+    await expectCode(db.appendToStream(bare, [added('a')]), 'INVALID_ARGUMENT')
+    await expectCode(
+      db.appendToStream('s-1', [added('a')], { expectedStreamVersion: bare }),
+      'INVALID_ARGUMENT',
+    )
+    await expectCode(db.readStream(bare), 'INVALID_ARGUMENT')
+    await expectCode(db.readStream('s-1', { from: bare }), 'INVALID_ARGUMENT')
+    await expectCode(db.readStream('s-1', { maxCount: bare }), 'INVALID_ARGUMENT')
+    await expectCode(db.readStream('s-1', { direction: bare }), 'INVALID_ARGUMENT')
+    await expectCode(db.streamExists(bare), 'INVALID_ARGUMENT')
+    await expectCode(() => db.streams({ prefix: bare }), 'INVALID_ARGUMENT')
+    await expectCode(() => db.transaction().streams([bare]), 'INVALID_ARGUMENT')
+    await expectCode(
+      db
+        .transaction()
+        .streams(['s-1'])
+        .execute((tx) => tx.appendToStream(bare, [added('a')])),
+      'UNDECLARED_KEY',
+    )
+    await expectCode(() => db.get(bare), 'INVALID_ARGUMENT')
     expect(db.head()).toBe(0)
     expect([...db.streams()]).toEqual([])
     // The longest name is fine, and the database is still usable.

@@ -14,7 +14,14 @@ import {
   type TypedValue,
   type WriteContext,
 } from '@azothdb/core'
-import { checkEventSize, checkValueSize, encodeKey, keyId, readEventType } from '@azothdb/core/internal'
+import {
+  checkEventSize,
+  checkValueSize,
+  describeValue,
+  encodeKey,
+  keyId,
+  readEventType,
+} from '@azothdb/core/internal'
 import { encodeStreamEvents } from './stream-events.js'
 import type { CommittedStreamReader } from './stream-head-cache.js'
 import { GroupStreams, TxStreams } from './stream-writes.js'
@@ -196,7 +203,7 @@ export class UnitContext implements WriteContext {
       throw new AzothError(
         'INVALID_ARGUMENT',
         'appendToStream was called while the events of another append were being encoded',
-        { details: { stream: String(stream) } },
+        { details: { stream: typeof stream === 'string' ? stream : describeValue(stream) } },
       )
     }
     this.appending = true
