@@ -1,5 +1,12 @@
 import { AzothError, type Key } from '@azothdb/core'
-import { checkArgument, keyId, keyToString, rules, streamNameBytes } from '@azothdb/core/internal'
+import {
+  checkArgument,
+  describeValue,
+  keyId,
+  keyToString,
+  rules,
+  streamNameBytes,
+} from '@azothdb/core/internal'
 
 /** How a transaction declared a key: exclusive keys may be written, shared ones only read. */
 export enum Access {
@@ -67,8 +74,9 @@ export class DeclaredKeys {
   /** Raises `UNDECLARED_KEY` unless the stream was declared by `streams()`. */
   checkStream(stream: string): void {
     if (this.streams?.has(stream) !== true) {
-      throw new AzothError('UNDECLARED_KEY', `stream '${String(stream)}' was not declared by streams()`, {
-        details: { stream: String(stream) },
+      const name = typeof stream === 'string' ? stream : describeValue(stream)
+      throw new AzothError('UNDECLARED_KEY', `stream '${name}' was not declared by streams()`, {
+        details: { stream: name },
       })
     }
   }

@@ -48,13 +48,15 @@ export function appendAlone(
   options: AppendToStreamOptions | undefined,
 ): Promise<AppendToStreamResult> {
   let expected: ExpectedStreamVersion
+  let key: string | undefined
   try {
     streamNameBytes(stream)
     expected = expectedVersionOf(options, true)
+    // Read in here too: options are the caller's object, and a getter may throw on any read.
+    key = options?.idempotencyKey
   } catch (e) {
     return Promise.reject(e)
   }
-  const key = options?.idempotencyKey
   const started = performance.now()
   return write
     .commitUnlocked(

@@ -6,7 +6,7 @@ import {
   type ExpectedStreamVersion,
   type StreamInfo,
 } from '@azothdb/core'
-import { eventFromHeader } from '@azothdb/core/internal'
+import { describeValue, eventFromHeader } from '@azothdb/core/internal'
 import type { LmdbStore } from '@azothdb/store-lmdb'
 
 /** Options of `db.appendToStream` and `tx.appendToStream`. */
@@ -114,7 +114,7 @@ export function aggregateStream<S>(
     typeof options.initialState !== 'function'
   ) {
     throw new AzothError('INVALID_ARGUMENT', 'aggregateStream needs evolve and initialState functions', {
-      details: { stream: String(stream) },
+      details: { stream: typeof stream === 'string' ? stream : describeValue(stream) },
     })
   }
   const { evolve } = options

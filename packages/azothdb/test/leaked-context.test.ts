@@ -29,6 +29,7 @@ const EXECUTE_CALLS: Record<string, (ctx: ExecuteContext) => unknown> = {
   log: (ctx) => ctx.log('leaked', {}),
   logMany: (ctx) => ctx.logMany([['leaked', {}]]),
   logBytes: (ctx) => ctx.logBytes(new Uint8Array([1]), 'leaked'),
+  appendToStream: (ctx) => ctx.appendToStream('s-1', [{ type: 'leaked' }]),
 }
 
 describe('a context is dead once its transaction ends', () => {
@@ -41,6 +42,7 @@ describe('a context is dead once its transaction ends', () => {
       const outcome = db
         .transaction()
         .keys(['a'])
+        .streams(['s-1'])
         .execute((tx) => {
           leaked = tx
         })

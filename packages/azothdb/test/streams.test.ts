@@ -254,12 +254,76 @@ describe.each(['lmdb', 'file'] as const)('streams (eventLog %s)', (eventLog) => 
     await expectCode(db.streamExists(''), 'INVALID_ARGUMENT')
     await expectCode(db.aggregateStream('s-1', {} as never), 'INVALID_ARGUMENT')
     expect(() => db.streams({ prefix: 5 as never })).toThrow(/prefix/)
+    // Values with no string form (a null-prototype object) are described, not converted: the
+    // conversion threw a raw TypeError in place of the refusal.
+    const bare = Object.create(null) as never
+    await expectCode(db.appendToStream(bare, [added('a')]), 'INVALID_ARGUMENT')
+    await expectCode(
+      db.appendToStream('s-1', [added('a')], { expectedStreamVersion: bare }),
+      'INVALID_ARGUMENT',
+    )
+    await expectCode(db.readStream(bare), 'INVALID_ARGUMENT')
+    await expectCode(db.readStream('s-1', { from: bare }), 'INVALID_ARGUMENT')
+    await expectCode(db.readStream('s-1', { maxCount: bare }), 'INVALID_ARGUMENT')
+    await expectCode(db.readStream('s-1', { direction: bare }), 'INVALID_ARGUMENT')
+    await expectCode(db.streamExists(bare), 'INVALID_ARGUMENT')
+    await expectCode(() => db.streams({ prefix: bare }), 'INVALID_ARGUMENT')
+    await expectCode(() => db.transaction().streams([bare]), 'INVALID_ARGUMENT')
+    await expectCode(
+      db
+        .transaction()
+        .streams(['s-1'])
+        .execute((tx) => tx.appendToStream(bare, [added('a')])),
+      'UNDECLARED_KEY',
+    )
+    await expectCode(() => db.get(bare), 'INVALID_ARGUMENT')
     expect(db.head()).toBe(0)
     expect([...db.streams()]).toEqual([])
     // The longest name is fine, and the database is still usable.
     const longest = 'é'.repeat(127) + 'x'
     await db.appendToStream(longest, [added('a')])
     expect((await db.readStream(longest)).events.length).toBe(1)
+  })
+
+  it('appendToStream never throws: every refusal is a rejected promise, counted in metrics() once it reaches the writer', async () => {
+    await using db = await Azoth.open(tempDir(), { eventLog })
+    // Options read field by field: a getter that fails on its second read must not escape as a throw.
+    let reads = 0
+    const flaky = {
+      get idempotencyKey(): string {
+        if (reads++ > 0) throw new RangeError('read twice')
+        return undefined as never
+      },
+    }
+    const calls: [string, () => Promise<unknown>][] = [
+      ['a bad name', () => db.appendToStream('', [added('a')])],
+      ['bad options', () => db.appendToStream('s-1', [added('a')], null as never)],
+      [
+        'a bad expected version',
+        () => db.appendToStream('s-1', [added('a')], { expectedStreamVersion: -1n }),
+      ],
+      ['options whose getter fails', () => db.appendToStream('s-1', [added('a')], flaky)],
+      ['a bad key', () => db.appendToStream('s-1', [added('a')], { idempotencyKey: '' })],
+      ['no events', () => db.appendToStream('s-1', [])],
+    ]
+    for (const [what, call] of calls) {
+      let promise: Promise<unknown> | undefined
+      expect(() => {
+        promise = call()
+      }, what).not.toThrow()
+      await expect(promise, what).rejects.toBeInstanceOf(Error)
+    }
+    expect(db.head()).toBe(0)
+    // Refusals in the writer count as failed transactions; a conflict is counted as one too.
+    const before = (await db.metrics()).transactions
+    await expectCode(db.appendToStream('s-1', [added('a')], { expectedStreamVersion: 0n }), 'CONFLICT')
+    await db.appendToStream('s-1', [added('a')], { expectedStreamVersion: 'no_stream' })
+    const after = (await db.metrics()).transactions
+    expect({
+      failed: after.failed - before.failed,
+      conflicts: after.conflicts - before.conflicts,
+      committed: after.committed - before.committed,
+    }).toEqual({ failed: 1, conflicts: 1, committed: 1 })
   })
 
   it('subscribe filters by stream, stream prefix and event type', async () => {

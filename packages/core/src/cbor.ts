@@ -1,7 +1,7 @@
 import { Decoder, Encoder } from 'cbor-x'
 import { decodePlainCbor, NOT_PLAIN } from './cbor-fast-path.js'
 import { decodeKeepingProtoKeys, mayHoldProtoKey } from './cbor-proto-keys.js'
-import { CorruptionError } from './errors.js'
+import { AzothError, CorruptionError } from './errors.js'
 import { setOwnKey } from './own-key.js'
 
 // `useRecords: false` keeps payloads plain CBOR that any reader can decode.
@@ -28,9 +28,28 @@ function newScratch(size: number): Uint8Array {
   return bytes
 }
 
-/** Encodes a value as plain CBOR (object keys in insertion order). */
+// cbor-x keeps the buffer and position of the encode under way in module state, shared by all its
+// encoders: an encode started by the value's own code (a getter) in the middle of another wrote
+// over the outer value's bytes, which were then stored damaged. Such an encode is refused.
+let encoding = false
+
+/**
+ * Encodes a value as plain CBOR (object keys in insertion order). Called again while it runs (by
+ * a getter of the value): `INVALID_ARGUMENT`, and the outer encode is unharmed.
+ */
 export function encodeCbor(value: unknown): Uint8Array {
-  return encoder.encode(value)
+  if (encoding) {
+    throw new AzothError(
+      'INVALID_ARGUMENT',
+      'a value was encoded while another was being encoded (by a getter of its data)',
+    )
+  }
+  encoding = true
+  try {
+    return encoder.encode(value)
+  } finally {
+    encoding = false
+  }
 }
 
 /** Decodes plain CBOR; anything malformed raises `CORRUPTION` naming `where`. */

@@ -58,8 +58,8 @@ export function checkNumber(
 export function checkKnownFields(what: string, options: unknown, known: readonly string[]): void {
   if (options === undefined) return
   if (!isOptionsObject(options)) {
-    throw new ConfigError(`the options of ${what} must be an object, got ${describe(options)}`, {
-      details: { field: what, value: describe(options) },
+    throw new ConfigError(`the options of ${what} must be an object, got ${describeValue(options)}`, {
+      details: { field: what, value: describeValue(options) },
     })
   }
   for (const field of Object.keys(options)) {
@@ -157,8 +157,8 @@ export function optional<T>(rule: Rule<T>): Rule<T | undefined> {
 /** Raises `CONFIG` naming the option `field` unless `value` passes `rule`. */
 export function checkOption<T>(field: string, value: unknown, rule: Rule<T>): T {
   if (!rule.test(value)) {
-    throw new ConfigError(`${field} must be ${rule.expected}, got ${describe(value)}`, {
-      details: { field, value: describe(value) },
+    throw new ConfigError(`${field} must be ${rule.expected}, got ${describeValue(value)}`, {
+      details: { field, value: describeValue(value) },
     })
   }
   return value
@@ -167,9 +167,13 @@ export function checkOption<T>(field: string, value: unknown, rule: Rule<T>): T 
 /** Raises `INVALID_ARGUMENT` naming the argument `name` unless `value` passes `rule`. */
 export function checkArgument<T>(name: string, value: unknown, rule: Rule<T>): T {
   if (!rule.test(value)) {
-    throw new AzothError('INVALID_ARGUMENT', `${name} must be ${rule.expected}, got ${describe(value)}`, {
-      details: { argument: name, value: describe(value) },
-    })
+    throw new AzothError(
+      'INVALID_ARGUMENT',
+      `${name} must be ${rule.expected}, got ${describeValue(value)}`,
+      {
+        details: { argument: name, value: describeValue(value) },
+      },
+    )
   }
   return value
 }
@@ -199,8 +203,11 @@ export function checkArgumentFields(
   }
 }
 
-/** A short description of a bad value for an error message (never the whole value). */
-function describe(value: unknown): string {
+/**
+ * A short description of a bad value for an error message (never the whole value, and never its
+ * own conversion: a null-prototype object has none, and a caller's toString may throw).
+ */
+export function describeValue(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'string')

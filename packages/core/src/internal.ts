@@ -10,6 +10,7 @@ export {
   checkNumber,
   checkOneOf,
   checkOption,
+  describeValue,
   optional,
   type Rule,
   rules,

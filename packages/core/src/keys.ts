@@ -1,3 +1,4 @@
+import { describeValue } from './config.js'
 import { AzothError } from './errors.js'
 import { checkKeySize, type Limits } from './limits.js'
 import { utf8DecodeStrict, utf8Encode } from './utf8.js'
@@ -24,7 +25,7 @@ export function encodeKey(key: Key, limits: Limits): Uint8Array {
     bytes = key
   } else {
     throw new AzothError('INVALID_ARGUMENT', 'key must be a string or a Uint8Array', {
-      details: { key: String(key) },
+      details: { key: describeValue(key) },
     })
   }
   if (bytes.length === 0) throw new AzothError('INVALID_ARGUMENT', 'key must not be empty')

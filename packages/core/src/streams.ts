@@ -1,3 +1,4 @@
+import { describeValue } from './config.js'
 import type { EventMetadata } from './envelope.js'
 import { AzothError, ConflictError } from './errors.js'
 import type { EventId } from './ids.js'
@@ -73,7 +74,7 @@ export function streamCategory(name: string): string {
 export function streamNameBytes(name: unknown): Uint8Array {
   if (typeof name !== 'string' || name.length === 0 || !name.isWellFormed()) {
     throw new AzothError('INVALID_ARGUMENT', 'a stream name must be a non-empty well-formed string', {
-      details: { stream: typeof name === 'string' ? name : String(name) },
+      details: { stream: typeof name === 'string' ? name : describeValue(name) },
     })
   }
   const bytes = utf8Encode(name)
@@ -101,7 +102,7 @@ export function checkExpectedVersion(expected: unknown): ExpectedStreamVersion {
   throw new AzothError(
     'INVALID_ARGUMENT',
     "expectedStreamVersion must be a non-negative bigint, 'no_stream', 'stream_exists' or 'any'",
-    { details: { expected: typeof expected === 'bigint' ? expected : String(expected) } },
+    { details: { expected: typeof expected === 'bigint' ? expected : describeValue(expected) } },
   )
 }
 

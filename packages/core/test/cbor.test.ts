@@ -1,4 +1,4 @@
-import { encodeEnvelope, encodeTypedValue, TypedValue } from '@azothdb/core'
+import { decodeEvent, encodeEnvelope, encodeTypedValue, isAzothError, TypedValue } from '@azothdb/core'
 import { canonicalize, decodeCbor, encodeCbor } from '@azothdb/core/internal'
 import { describe, expect, it } from 'vitest'
 import { expectAzothError } from './helpers.js'
@@ -84,5 +84,48 @@ describe('decoded values own their bytes', () => {
       const value = { s: 'x'.repeat(size), n: size }
       expect(decodeCbor(encodeCbor(value), 'test')).toEqual(value)
     }
+  })
+})
+
+describe('a value whose code encodes another value while it is encoded (a getter)', () => {
+  // The encoder's buffer and position are shared: an encode started inside another one wrote over
+  // the outer value's bytes, which then decoded as something else or not at all.
+  const nested = (inner: () => unknown) => ({
+    before: 'b'.repeat(40),
+    get probe() {
+      try {
+        inner()
+        return 'accepted'
+      } catch (e) {
+        return isAzothError(e) ? e.code : String(e)
+      }
+    },
+    after: [1, 2, 3],
+  })
+  const expected = { before: 'b'.repeat(40), probe: 'INVALID_ARGUMENT', after: [1, 2, 3] }
+
+  it('is refused; the outer value encodes whole', () => {
+    expect(decodeCbor(encodeCbor(nested(() => encodeCbor({ x: 'y'.repeat(30) }))), 'test')).toEqual(expected)
+    const envelope = encodeEnvelope({
+      type: 'T',
+      timestamp: 0,
+      payload: nested(() => encodeEnvelope({ type: 'U', timestamp: 0, payload: { x: 1 } })),
+      metadata: { correlationId: 'c' },
+      stream: { name: 's', version: 3n },
+    })
+    const event = decodeEvent(1, envelope)
+    expect(event.payload).toEqual(expected)
+    expect(event.metadata).toEqual({ correlationId: 'c' })
+  })
+
+  it('an uncaught refusal fails the outer encode with INVALID_ARGUMENT; the next encodes are whole', () => {
+    const throwing = {
+      get probe() {
+        return encodeCbor({ x: 1 })
+      },
+    }
+    expectAzothError(() => encodeCbor(throwing), 'INVALID_ARGUMENT')
+    expectAzothError(() => encodeEnvelope({ type: 'T', timestamp: 0, payload: throwing }), 'INVALID_ARGUMENT')
+    expect(decodeCbor(encodeCbor({ a: 'z'.repeat(50) }), 'test')).toEqual({ a: 'z'.repeat(50) })
   })
 })

@@ -115,6 +115,8 @@ export function groupWriter(deps: GroupWriterDeps): GroupWriter {
         errors[i] = e
         outcomes[i] = undefined
         failures++
+      } finally {
+        ctx.end()
       }
     }
     commitState.countGroup(members.length, failures)

@@ -9,6 +9,7 @@ import {
 import {
   checkArgument,
   decodeEnvelopeHeader,
+  describeValue,
   type EnvelopeHeader,
   rules,
   type StreamIndexRange,
@@ -48,7 +49,7 @@ function invalid(message: string, details: Record<string, unknown>): never {
 
 function checkVersion(value: unknown, field: string): void {
   if (value !== undefined && (typeof value !== 'bigint' || value < 0n)) {
-    invalid(`${field} must be a non-negative bigint`, { field, value: String(value) })
+    invalid(`${field} must be a non-negative bigint`, { field, value: describeValue(value) })
   }
 }
 
@@ -61,10 +62,13 @@ export function checkStreamRange(range: unknown): StreamIndexRange {
   checkVersion(r.to, 'to')
   const max = r.maxCount
   if (max !== undefined && max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 0)) {
-    invalid('maxCount must be a non-negative integer', { field: 'maxCount', value: String(max) })
+    invalid('maxCount must be a non-negative integer', { field: 'maxCount', value: describeValue(max) })
   }
   if (r.direction !== undefined && r.direction !== 'forward' && r.direction !== 'backward') {
-    invalid("direction must be 'forward' or 'backward'", { field: 'direction', value: String(r.direction) })
+    invalid("direction must be 'forward' or 'backward'", {
+      field: 'direction',
+      value: describeValue(r.direction),
+    })
   }
   return r
 }
@@ -187,7 +191,7 @@ export class StreamReads {
   /** Streams whose names start with `prefix`, in name (UTF-8 byte) order. */
   list(prefix: string, head: EventId): IterableIterator<StreamInfo> {
     if (typeof prefix !== 'string' || !prefix.isWellFormed()) {
-      invalid('a stream prefix must be a well-formed string', { prefix: String(prefix) })
+      invalid('a stream prefix must be a well-formed string', { prefix: describeValue(prefix) })
     }
     if (this.dbs.streams === undefined) return [][Symbol.iterator]()
     return listStreams(this.dbs.streams, utf8Encode(prefix), head)

@@ -1,5 +1,6 @@
 import {
   AzothError,
+  ClosedError,
   decodeTypedValue,
   type EventMetadata,
   type ExpectedStreamVersion,
@@ -13,8 +14,15 @@ import {
   type TypedValue,
   type WriteContext,
 } from '@azothdb/core'
-import { checkEventSize, checkValueSize, encodeKey, keyId } from '@azothdb/core/internal'
-import { checkStreamEvents, encodeStreamEvents } from './stream-events.js'
+import {
+  checkEventSize,
+  checkValueSize,
+  describeValue,
+  encodeKey,
+  keyId,
+  readEventType,
+} from '@azothdb/core/internal'
+import { encodeStreamEvents } from './stream-events.js'
 import type { CommittedStreamReader } from './stream-head-cache.js'
 import { GroupStreams, TxStreams } from './stream-writes.js'
 import { sealValue, VALUE_CHECKSUM_BYTES } from './value-checksum.js'
@@ -67,6 +75,8 @@ export class UnitContext implements WriteContext {
   private eventBytes = 0
   /** True while an append to a stream runs (its events' data may run code: getters, toJSON). */
   private appending = false
+  /** True from `begin` to `end`: while the transaction's function (and its result's encoding) runs. */
+  private live = false
   private group!: GroupBuffer
   private keyBytes: Uint8Array = new Uint8Array(0)
   private readonly streams: TxStreams
@@ -80,11 +90,25 @@ export class UnitContext implements WriteContext {
 
   begin(group: GroupBuffer): void {
     this.group = group
+    this.live = true
     this.appending = false
     this.streams.begin(group.streams)
     this.writes = undefined
     this.events = undefined
     this.eventBytes = 0
+  }
+
+  /**
+   * Ends the transaction's use of the context. The same instance serves the next member, so a
+   * context its function kept would otherwise read another group's state, or buffer writes that
+   * no commit carries while it returned as if they were written.
+   */
+  end(): void {
+    this.live = false
+  }
+
+  private checkLive(): void {
+    if (!this.live) throw new ClosedError("this transaction's context (its function has returned)")
   }
 
   private ref(key: Key): string {
@@ -102,6 +126,7 @@ export class UnitContext implements WriteContext {
   }
 
   getBytes(key: Key): Uint8Array | undefined {
+    this.checkLive()
     const pending = this.lookup(this.ref(key))
     if (pending !== undefined) return pending.value === null ? undefined : encodingOf(pending.value)
     const committed = this.reader.readCommitted(this.keyBytes)
@@ -110,6 +135,7 @@ export class UnitContext implements WriteContext {
   }
 
   get(key: Key): TypedValue | undefined {
+    this.checkLive()
     const pending = this.lookup(this.ref(key))
     if (pending !== undefined) {
       return pending.value === null ? undefined : decodeTypedValue(encodingOf(pending.value))
@@ -119,12 +145,14 @@ export class UnitContext implements WriteContext {
   }
 
   exists(key: Key): boolean {
+    this.checkLive()
     const pending = this.lookup(this.ref(key))
     if (pending !== undefined) return pending.value !== null
     return this.reader.readCommitted(this.keyBytes) !== undefined
   }
 
   put(key: Key, value: TypedValue): void {
+    this.checkLive()
     const id = this.ref(key)
     if (!isTypedValue(value)) {
       throw new AzothError(
@@ -143,16 +171,19 @@ export class UnitContext implements WriteContext {
   }
 
   delete(key: Key): void {
+    this.checkLive()
     const id = this.ref(key)
     if (this.writes === undefined) this.writes = new Map()
     this.writes.set(id, { key: this.ownKeyBytes(key), value: null })
   }
 
   appendEvent(type: string, payload: unknown, metadata?: EventMetadata): void {
+    this.checkLive()
     this.pushEvent(type, encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata }))
   }
 
   appendRawEvent(type: string, payload: Uint8Array, metadata?: EventMetadata): void {
+    this.checkLive()
     this.pushEvent(
       type,
       encodeEnvelope({ type, timestamp: this.group.timestamp, payload, metadata, rawPayload: true }),
@@ -164,6 +195,7 @@ export class UnitContext implements WriteContext {
     events: readonly StreamEventInput[],
     expected?: ExpectedStreamVersion,
   ): StreamAppendOutcome {
+    this.checkLive()
     // An append checks its stream's version before encoding its events and records the append
     // after: another append run in between (from a getter or toJSON of the data) would take the
     // same version, or hand this one its stream's name. Refused, so that cannot happen.
@@ -171,7 +203,7 @@ export class UnitContext implements WriteContext {
       throw new AzothError(
         'INVALID_ARGUMENT',
         'appendToStream was called while the events of another append were being encoded',
-        { details: { stream: String(stream) } },
+        { details: { stream: typeof stream === 'string' ? stream : describeValue(stream) } },
       )
     }
     this.appending = true
@@ -189,17 +221,18 @@ export class UnitContext implements WriteContext {
   ): StreamAppendOutcome {
     const actual = this.streams.plan(stream, expected)
     const first = actual === undefined ? 0n : actual + 1n
-    const list = checkStreamEvents(stream, events)
-    const count = list.length
-    const envelopes = encodeStreamEvents(stream, first, list, this.group.timestamp)
-    // Sizes are checked before any event is kept, so a refused append leaves none behind.
+    // Sizes are checked as the events are encoded, before any is kept, so a refused append leaves
+    // none behind.
+    const before = this.eventBytes
+    const envelopes = encodeStreamEvents(stream, first, events, this.group.timestamp, this.limits, before)
+    const count = envelopes.length
     let bytes = this.eventBytes
-    for (let i = 0; i < envelopes.length; i++) {
-      bytes += envelopes[i]!.length
-      checkEventSize(envelopes[i]!.length, bytes, this.limits, list[i]!.type)
-    }
+    for (let i = 0; i < count; i++) bytes += envelopes[i]!.length
+    // The data's code (a getter) logged a raw event while it was encoded: the total checked
+    // did not count it.
+    if (this.eventBytes !== before)
+      checkEventSize(0, bytes, this.limits, readEventType(envelopes[count - 1]!))
     const at = this.events?.length ?? 0
-    // Their sizes are checked above: kept without checking them again.
     const kept = (this.events ??= [])
     for (let i = 0; i < count; i++) kept.push(envelopes[i]!)
     this.eventBytes = bytes
