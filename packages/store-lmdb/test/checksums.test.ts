@@ -7,6 +7,7 @@ import { flipBit, occurrences } from './support/bit-flips.js'
 import { codeOf } from './support/code-of.js'
 import { MemoryEventLog } from './support/memory-event-log.js'
 import { tempDir } from './support/temp-dir.js'
+import { thrown } from './support/thrown.js'
 
 const KEYS = 12
 const keyName = (i: number): string => `acct-${String(i).padStart(3, '0')}`
@@ -124,15 +125,6 @@ async function checkAgainstModel(
     damagedEvents,
   )
   return { keys: damagedKeys, events: damagedEvents }
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (e) {
-    return e
-  }
-  throw new Error('expected an error')
 }
 
 /** Opens the damaged store; an open refused with CORRUPTION (a damaged last chunk) is a right answer too. */

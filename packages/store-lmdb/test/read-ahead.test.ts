@@ -14,6 +14,7 @@ import {
 import { flipBit, occurrences } from './support/bit-flips.js'
 import { codeOf } from './support/code-of.js'
 import { tempDir } from './support/temp-dir.js'
+import { thrown } from './support/thrown.js'
 
 // Scans of more than 8,192 events read ahead on the worker; these logs are longer than that.
 
@@ -65,15 +66,6 @@ async function bootedWorker(store: LmdbStore): Promise<ChunkReadAheadWorker> {
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
   return worker!
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (e) {
-    return e
-  }
-  throw new Error('expected an error')
 }
 
 describe('long event scans read ahead on a worker thread', () => {
